@@ -1,0 +1,78 @@
+/* zt_schema.h - resource, data source and provider schemas as data.
+ *
+ * Schemas are written as JSON files in schemas/ (one per provider block,
+ * resource and data source) and embedded in the binary at build time.
+ * They are parsed once at start-up into a process-lifetime arena and then
+ * shared read-only by every RPC.
+ */
+#ifndef ZT_SCHEMA_H
+#define ZT_SCHEMA_H
+
+#include "zt_cty.h"
+
+typedef enum zt_nesting {
+    ZT_NEST_SINGLE = 1,
+    ZT_NEST_LIST = 2,
+    ZT_NEST_SET = 3,
+    ZT_NEST_MAP = 4,
+    ZT_NEST_GROUP = 5
+} zt_nesting;
+
+typedef struct zt_schema_block zt_schema_block;
+
+typedef struct zt_schema_attr {
+    const char *name;
+    const zt_cty_type *type;        /* NULL when nested_* is used */
+    zt_nesting nested_mode;         /* nested attribute type (v6), 0 if none */
+    const struct zt_schema_attr *nested_attrs;
+    size_t n_nested_attrs;
+    const char *description;        /* Markdown */
+    bool required, optional, computed, sensitive, deprecated, write_only;
+    bool requires_replace;          /* a change plans a replacement */
+} zt_schema_attr;
+
+typedef struct zt_schema_nested_block {
+    const char *type_name;
+    zt_nesting nesting;
+    int64_t min_items, max_items;
+    const zt_schema_block *block;
+} zt_schema_nested_block;
+
+struct zt_schema_block {
+    const zt_schema_attr *attrs;
+    size_t n_attrs;
+    const zt_schema_nested_block *blocks;
+    size_t n_blocks;
+    const char *description;
+    bool deprecated;
+};
+
+typedef enum zt_schema_kind {
+    ZT_SCHEMA_PROVIDER = 1,
+    ZT_SCHEMA_RESOURCE,
+    ZT_SCHEMA_DATA_SOURCE
+} zt_schema_kind;
+
+typedef struct zt_schema {
+    zt_schema_kind kind;
+    const char *name;  /* type name, e.g. "zerotrust_address_plan"; "provider" */
+    int64_t version;
+    const zt_schema_block *block;
+    const zt_cty_type *type; /* the object type of the block's value */
+} zt_schema;
+
+/* Parse one schema document (see schemas/README.md for the format). */
+zt_rc zt_schema_parse(zt_arena *a, const char *json, size_t len, zt_schema **out,
+                      zt_diags *d);
+
+/* The cty type of a block value (attributes and nested blocks). */
+const zt_cty_type *zt_schema_block_type(zt_arena *a, const zt_schema_block *b);
+
+/* The embedded schemas, parsed once (thread-safe, idempotent). Returns
+ * NULL for an unknown name. */
+const zt_schema *zt_schema_provider(void);
+const zt_schema *zt_schema_find(zt_schema_kind kind, const char *name);
+/* All embedded schemas of a kind, for GetProviderSchema. */
+size_t zt_schema_list(zt_schema_kind kind, const zt_schema ***out);
+
+#endif
