@@ -14,6 +14,8 @@
 #include "zt_arena.h"
 #include "zt_diag.h"
 
+#include <sys/types.h>
+
 typedef enum zt_cty_kind {
     ZT_CTY_DYNAMIC = 0, /* "dynamic": any type, decided by the value */
     ZT_CTY_STRING,

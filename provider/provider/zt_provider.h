@@ -54,6 +54,9 @@ typedef struct zt_provider {
     const char *terraform_version;
 } zt_provider;
 
+/* The process's provider instance (never freed). */
+zt_provider *zt_provider_new(void);
+
 /* The context of one RPC call. */
 typedef struct zt_call {
     zt_arena *arena;
