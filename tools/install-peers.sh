@@ -70,6 +70,40 @@ go_install() {
   [ $rc -eq 0 ]
 }
 
+# go_build_module NAME MODULE VERSION PKG -> $BIN/NAME
+# `go install MODULE/PKG@VERSION` refuses modules whose go.mod has replace
+# directives (OpenTofu >= 1.7 replaces hcl/v2 with its fork), so fetch the
+# module through the proxy (`go mod download`, checksums verified) and build
+# it as the main module, with its own go.mod, go.sum and replaces.
+go_build_module() {
+  local name="$1" mod="$2" ver="$3" pkg="$4"
+  local tmp log start rc dir
+  tmp="$(mktemp -d)"
+  log="$LOGS/$name.log"
+  start=$(date +%s)
+  echo "install-peers: building $name from $mod@$ver $pkg (log: $log)"
+  (
+    set -e
+    cd "$tmp"
+    dir="$(go mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -n "$dir" ] && [ -d "$dir" ]
+    cp -r "$dir" src && chmod -R u+w src
+    cd src
+    timeout "$TIMEOUT" go build -p "$GOP" -trimpath -ldflags='-s -w' -o "$tmp/out" "$pkg"
+  ) >"$log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && [ -x "$tmp/out" ]; then
+    mv -f "$tmp/out" "$BIN/$name"
+    echo "install-peers: $name built in $(( $(date +%s) - start ))s"
+    echo "$mod@$ver built in $(( $(date +%s) - start ))s" >>"$log"
+  else
+    echo "install-peers: $name FAILED (rc=$rc, $(( $(date +%s) - start ))s); last lines:" >&2
+    tail -n 5 "$log" | sed 's/^/    /' >&2
+  fi
+  rm -rf "$tmp"
+  [ $rc -eq 0 ]
+}
+
 install_tofu() {           # $1 = link name, rest = candidate versions
   local link="$1"; shift
   local v
@@ -78,7 +112,7 @@ install_tofu() {           # $1 = link name, rest = candidate versions
   fi
   for v in "$@"; do
     local name="tofu-${v#v}"
-    if [ -x "$BIN/$name" ] || go_install "$name" "github.com/opentofu/opentofu/cmd/tofu@$v" tofu; then
+    if [ -x "$BIN/$name" ] || go_build_module "$name" github.com/opentofu/opentofu "$v" ./cmd/tofu; then
       ln -sfn "$name" "$BIN/$link"
       STATUS[$link]="$name"; return 0
     fi

@@ -27,6 +27,10 @@ typedef struct zt_provider_config {
     /* managed identity */
     bool use_msi;
     const char *msi_endpoint;
+    /* user-assigned identity selection besides client_id (IMDS object_id /
+     * msi_res_id, App Service principal_id / mi_res_id); at most one */
+    const char *msi_object_id;
+    const char *msi_res_id;
     /* certificate */
     const char *client_certificate_path;
     const char *client_certificate;    /* base64 PKCS#12 or PEM, secret */

@@ -67,6 +67,10 @@ zt_rc zt_schema_parse(zt_arena *a, const char *json, size_t len, zt_schema **out
 
 /* The cty type of a block value (attributes and nested blocks). */
 const zt_cty_type *zt_schema_block_type(zt_arena *a, const zt_schema_block *b);
+/* The cty type of one attribute's value: its type, or for a nested_type
+ * the object of its attributes wrapped by the nesting mode (LIST/MAP of
+ * objects containing dynamic types become dynamic, as for blocks). */
+const zt_cty_type *zt_schema_attr_type(zt_arena *a, const zt_schema_attr *attr);
 
 /* The embedded schemas, parsed once (thread-safe, idempotent). Returns
  * NULL for an unknown name. */

@@ -93,9 +93,10 @@ def _join(path: str, key: str) -> str:
 
 
 class _Walker:
-    def __init__(self, tf: TypeFile, enum_mode: str):
+    def __init__(self, tf: TypeFile, enum_mode: str, partial: bool = False):
         self.tf = tf
         self.enum_mode = enum_mode
+        self.partial = partial      # PATCH bodies: required properties may be absent
         self.res = Result()
 
     def err(self, path, code, msg):
@@ -192,7 +193,7 @@ class _Walker:
         # General union: accept if any member accepts.
         best = None
         for e in elems:
-            sub = _Walker(self.tf, self.enum_mode)
+            sub = _Walker(self.tf, self.enum_mode, self.partial)
             out = sub.walk(e, value, path)
             if not sub.res.errors:
                 self.res.warnings.extend(sub.res.warnings)
@@ -289,6 +290,8 @@ class _Walker:
             out[canon] = self.walk(prop["type"], v, cp)
         for name, prop in props.items():
             flags = prop.get("flags", 0)
+            if self.partial:
+                break
             if not flags & FLAG_REQUIRED or flags & FLAG_READONLY or name in seen:
                 continue
             if top and flags & FLAG_DEPLOYTIME_CONSTANT:   # 'name': carried by the URL
@@ -300,9 +303,12 @@ class _Walker:
         return out
 
 
-def validate(rtv: ResourceTypeVersion, body, enum_mode: str = ENUM_STRICT, type_node=None) -> Result:
-    """Validate a request body against a resource type's body type (or ``type_node`` if given)."""
-    w = _Walker(rtv.file, enum_mode)
+def validate(rtv: ResourceTypeVersion, body, enum_mode: str = ENUM_STRICT, type_node=None,
+             partial: bool = False) -> Result:
+    """Validate a request body against a resource type's body type (or ``type_node`` if given).
+
+    ``partial``: a PATCH body, where required properties may be left out."""
+    w = _Walker(rtv.file, enum_mode, partial)
     node = type_node if type_node is not None else rtv.body
     if node.get("$type") == "DiscriminatedObjectType":
         out = w.walk_DiscriminatedObjectType(node, body, "", top=True)

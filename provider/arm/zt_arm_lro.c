@@ -1,0 +1,86 @@
+/* zt_arm_lro.c - recognising and reading long-running operations.
+ *
+ * Order of preference (docs/azure-arm.md 2.3, as the Azure SDKs do):
+ * Azure-AsyncOperation, then Location, then the resource itself while its
+ * provisioningState is not terminal.
+ */
+#include "zt_arm_internal.h"
+
+#include <string.h>
+#include <strings.h>
+
+zt_arm_lro_state zt_arm_lro_state_parse(const char *s)
+{
+    if (!s)
+        return ZT_ARM_LRO_RUNNING;
+    if (strcasecmp(s, "Succeeded") == 0)
+        return ZT_ARM_LRO_SUCCEEDED;
+    if (strcasecmp(s, "Failed") == 0)
+        return ZT_ARM_LRO_FAILED;
+    if (strcasecmp(s, "Canceled") == 0 || strcasecmp(s, "Cancelled") == 0)
+        return ZT_ARM_LRO_CANCELED;
+    /* InProgress, Accepted, Creating, Updating, Deleting, Running, ... and
+     * whatever an RP invents next: keep polling. */
+    return ZT_ARM_LRO_RUNNING;
+}
+
+const char *zt_arm_provisioning_state(const json_t *body)
+{
+    const json_t *props = json_object_get(body, "properties");
+    const json_t *ps = json_object_get(props, "provisioningState");
+    if (!json_is_string(ps)) /* a few RPs put it at the top level */
+        ps = json_object_get(body, "provisioningState");
+    return json_is_string(ps) ? json_string_value(ps) : NULL;
+}
+
+const char *zt_arm_lro_status_of(const json_t *body, zt_arm_lro_kind kind)
+{
+    if (kind == ZT_ARM_LRO_ASYNC_OP) {
+        const json_t *st = json_object_get(body, "status");
+        return json_is_string(st) ? json_string_value(st) : NULL;
+    }
+    return zt_arm_provisioning_state(body);
+}
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+zt_arm_lro zt_arm_lro_begin(zt_arena *a, zt_arm_method m, const char *resource_url,
+                            const zt_arm_http_resp *r, const json_t *body)
+{
+    zt_arm_lro lro = {0};
+    if (m == ZT_ARM_GET || r->status < 200 || r->status >= 300 || r->status == 204)
+        return lro;
+    const char *async = nonempty(zt_arm_http_header(r, "Azure-AsyncOperation"));
+    const char *loc = nonempty(zt_arm_http_header(r, "Location"));
+    lro.location = loc ? zt_arena_strdup(a, loc) : NULL;
+    if (async) {
+        lro.kind = ZT_ARM_LRO_ASYNC_OP;
+        lro.poll_url = zt_arena_strdup(a, async);
+        return lro;
+    }
+    /* A Location on a 200/201 is the created resource's address, not an
+     * operation to follow. */
+    if (loc && r->status == 202) {
+        lro.kind = ZT_ARM_LRO_LOCATION;
+        lro.poll_url = lro.location;
+        return lro;
+    }
+    if (r->status == 202 && (m == ZT_ARM_DELETE || m == ZT_ARM_PUT || m == ZT_ARM_PATCH)) {
+        /* Accepted without a status URL: watch the resource itself (for a
+         * DELETE, until it is gone). */
+        lro.kind = ZT_ARM_LRO_RESOURCE;
+        lro.poll_url = zt_arena_strdup(a, resource_url);
+        return lro;
+    }
+    if (m == ZT_ARM_PUT || m == ZT_ARM_PATCH) {
+        const char *ps = zt_arm_provisioning_state(body);
+        if (ps && zt_arm_lro_state_parse(ps) == ZT_ARM_LRO_RUNNING) {
+            lro.kind = ZT_ARM_LRO_RESOURCE;
+            lro.poll_url = zt_arena_strdup(a, resource_url);
+        }
+    }
+    return lro;
+}

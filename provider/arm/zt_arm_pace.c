@@ -1,0 +1,279 @@
+/* zt_arm_pace.c - client-side pacing and write serialization.
+ *
+ * Token buckets per subscription and operation kind with ARM's published
+ * defaults (docs/azure-arm.md 2.6: reads 250 + 25/s, writes 200 + 10/s,
+ * deletes 200 + 10/s). They keep a large plan from running into 429s in
+ * the first place. The server's x-ms-ratelimit-remaining-subscription-*
+ * headers lower our estimate when other clients share the budget, and a
+ * 429's Retry-After blocks the whole bucket, so every thread backs off
+ * together instead of each finding out on its own.
+ *
+ * Serialization: one write at a time per key (zt_arm_serial_key), held
+ * for the whole operation including its polling, because Azure rejects a
+ * second write to a VNet while the first is still Updating.
+ */
+#include "zt_arm_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define WAIT_SLICE_MS 50
+
+static const struct {
+    double capacity, rate;
+} defaults[] = {
+    [ZT_ARM_READS] = {250, 25},
+    [ZT_ARM_WRITES] = {200, 10},
+    [ZT_ARM_DELETES] = {200, 10},
+};
+
+static const char *const remaining_headers[] = {
+    [ZT_ARM_READS] = "x-ms-ratelimit-remaining-subscription-reads",
+    [ZT_ARM_WRITES] = "x-ms-ratelimit-remaining-subscription-writes",
+    [ZT_ARM_DELETES] = "x-ms-ratelimit-remaining-subscription-deletes",
+};
+
+void zt_arm_bucket_init(zt_arm_bucket *b, double capacity, double rate_per_s, int64_t now_ms)
+{
+    b->capacity = capacity;
+    b->tokens = capacity;
+    b->rate_per_s = rate_per_s;
+    b->updated_ms = now_ms;
+    b->blocked_until_ms = 0;
+}
+
+static void refill(zt_arm_bucket *b, int64_t now_ms)
+{
+    if (now_ms <= b->updated_ms)
+        return;
+    b->tokens += (double)(now_ms - b->updated_ms) * b->rate_per_s / 1000.0;
+    if (b->tokens > b->capacity)
+        b->tokens = b->capacity;
+    b->updated_ms = now_ms;
+}
+
+int64_t zt_arm_bucket_take(zt_arm_bucket *b, int64_t now_ms)
+{
+    if (now_ms < b->blocked_until_ms)
+        return b->blocked_until_ms - now_ms;
+    refill(b, now_ms);
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return 0;
+    }
+    int64_t wait = (int64_t)((1.0 - b->tokens) * 1000.0 / b->rate_per_s) + 1;
+    return wait > 0 ? wait : 1;
+}
+
+void zt_arm_bucket_observe(zt_arm_bucket *b, long remaining, int64_t now_ms)
+{
+    if (remaining < 0)
+        return;
+    refill(b, now_ms);
+    /* Only ever lower: responses arrive out of order, and the smallest
+     * figure is the most recent one that matters. */
+    if ((double)remaining < b->tokens)
+        b->tokens = (double)remaining;
+}
+
+void zt_arm_bucket_block(zt_arm_bucket *b, int64_t until_ms)
+{
+    if (until_ms > b->blocked_until_ms)
+        b->blocked_until_ms = until_ms;
+    b->tokens = 0;
+}
+
+zt_arm_bucket_kind zt_arm_bucket_for(zt_arm_method m)
+{
+    switch (m) {
+    case ZT_ARM_GET: return ZT_ARM_READS;
+    case ZT_ARM_DELETE: return ZT_ARM_DELETES;
+    default: return ZT_ARM_WRITES;
+    }
+}
+
+typedef struct sub_buckets {
+    struct sub_buckets *next;
+    char *subscription;
+    zt_arm_bucket b[3];
+} sub_buckets;
+
+typedef struct serial_entry {
+    struct serial_entry *next;
+    char *key;
+    bool held;
+    unsigned users; /* holder + waiters; the entry goes when it drops to 0 */
+} serial_entry;
+
+struct zt_arm_pacer {
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* serial lock released */
+    bool enabled;
+    double scale;
+    sub_buckets *subs;
+    serial_entry *serial;
+};
+
+zt_arm_pacer *zt_arm_pacer_new(double scale, bool enabled)
+{
+    zt_arm_pacer *p = calloc(1, sizeof(*p));
+    if (!p)
+        zt_panic("out of memory");
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    p->enabled = enabled;
+    p->scale = scale > 0 ? scale : 1.0;
+    return p;
+}
+
+void zt_arm_pacer_free(zt_arm_pacer *p)
+{
+    if (!p)
+        return;
+    while (p->subs) {
+        sub_buckets *s = p->subs;
+        p->subs = s->next;
+        free(s->subscription);
+        free(s);
+    }
+    while (p->serial) {
+        serial_entry *e = p->serial;
+        p->serial = e->next;
+        free(e->key);
+        free(e);
+    }
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    free(p);
+}
+
+/* With p->lock held. */
+static zt_arm_bucket *bucket(zt_arm_pacer *p, const char *sub, zt_arm_bucket_kind k)
+{
+    for (sub_buckets *s = p->subs; s; s = s->next)
+        if (strcmp(s->subscription, sub) == 0)
+            return &s->b[k];
+    sub_buckets *s = calloc(1, sizeof(*s));
+    if (!s || !(s->subscription = strdup(sub)))
+        zt_panic("out of memory");
+    int64_t now = zt_arm_now_ms();
+    for (int i = 0; i < 3; i++)
+        zt_arm_bucket_init(&s->b[i], defaults[i].capacity * p->scale,
+                           defaults[i].rate * p->scale, now);
+    s->next = p->subs;
+    p->subs = s;
+    return &s->b[k];
+}
+
+zt_rc zt_arm_pace_acquire(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
+                          int64_t deadline_ms, const atomic_bool *cancel)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        zt_arm_bucket *b = bucket(p, subscription ? subscription : "", k);
+        int64_t now = zt_arm_now_ms();
+        int64_t wait = p->enabled ? zt_arm_bucket_take(b, now)
+                                  : (now < b->blocked_until_ms ? b->blocked_until_ms - now : 0);
+        pthread_mutex_unlock(&p->lock);
+        if (wait == 0)
+            return ZT_OK;
+        /* Sleep a little at a time: another thread's 429 may extend the
+         * block, and cancellation must stay prompt. */
+        ZT_TRY(zt_arm_sleep(wait < 200 ? wait : 200, deadline_ms, cancel));
+    }
+}
+
+void zt_arm_pace_observe(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
+                         const zt_arm_http_resp *r, int64_t retry_after_ms)
+{
+    const char *rem = zt_arm_http_header(r, remaining_headers[k]);
+    if (!rem && r->status != 429)
+        return;
+    pthread_mutex_lock(&p->lock);
+    zt_arm_bucket *b = bucket(p, subscription ? subscription : "", k);
+    int64_t now = zt_arm_now_ms();
+    if (rem && p->enabled)
+        zt_arm_bucket_observe(b, strtol(rem, NULL, 10), now);
+    if (r->status == 429 && retry_after_ms > 0)
+        zt_arm_bucket_block(b, now + retry_after_ms);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* ------------------------------------------------------------------ */
+
+static serial_entry *serial_find(zt_arm_pacer *p, const char *key, bool create)
+{
+    for (serial_entry *e = p->serial; e; e = e->next)
+        if (strcmp(e->key, key) == 0)
+            return e;
+    if (!create)
+        return NULL;
+    serial_entry *e = calloc(1, sizeof(*e));
+    if (!e || !(e->key = strdup(key)))
+        zt_panic("out of memory");
+    e->next = p->serial;
+    p->serial = e;
+    return e;
+}
+
+static void serial_release_user(zt_arm_pacer *p, serial_entry *e)
+{
+    if (--e->users)
+        return;
+    for (serial_entry **pp = &p->serial; *pp; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    free(e->key);
+    free(e);
+}
+
+zt_rc zt_arm_serial_lock(zt_arm_pacer *p, const char *key, int64_t deadline_ms,
+                         const atomic_bool *cancel)
+{
+    pthread_mutex_lock(&p->lock);
+    serial_entry *e = serial_find(p, key, true);
+    e->users++;
+    while (e->held) {
+        zt_rc why = zt_arm_cancelled(cancel)            ? ZT_ERR_CANCELLED
+                    : zt_arm_now_ms() >= deadline_ms ? ZT_ERR_TIMEOUT
+                                                     : ZT_OK;
+        if (why != ZT_OK) {
+            serial_release_user(p, e);
+            pthread_mutex_unlock(&p->lock);
+            return why;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += WAIT_SLICE_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+    }
+    e->held = true;
+    pthread_mutex_unlock(&p->lock);
+    return ZT_OK;
+}
+
+void zt_arm_serial_unlock(zt_arm_pacer *p, const char *key)
+{
+    pthread_mutex_lock(&p->lock);
+    serial_entry *e = serial_find(p, key, false);
+    if (e && e->held) {
+        e->held = false;
+        serial_release_user(p, e);
+        /* broadcast: waiters on other keys share the condition variable */
+        pthread_cond_broadcast(&p->cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+}

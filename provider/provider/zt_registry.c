@@ -1,0 +1,35 @@
+/* zt_registry.c - what the provider offers. Each data source and function
+ * is defined next to its implementation; this file only lists them. A
+ * data source's schema is the embedded document of the same type name
+ * (schemas/data-sources/<type_name>.json); tests check the two agree. */
+#include "zt_provider.h"
+
+#include "zt_addrplan.h"
+
+#include <string.h>
+
+const zt_datasource_def *const zt_datasources[] = {
+    &zt_ds_address_plan,
+    NULL,
+};
+
+const zt_function_def *const zt_functions[] = {
+    &zt_fn_cidr_layout,
+    NULL,
+};
+
+const zt_datasource_def *zt_datasource_find(const char *type_name)
+{
+    for (size_t i = 0; type_name && zt_datasources[i]; i++)
+        if (strcmp(zt_datasources[i]->type_name, type_name) == 0)
+            return zt_datasources[i];
+    return NULL;
+}
+
+const zt_function_def *zt_function_find(const char *name)
+{
+    for (size_t i = 0; name && zt_functions[i]; i++)
+        if (strcmp(zt_functions[i]->name, name) == 0)
+            return zt_functions[i];
+    return NULL;
+}

@@ -1,0 +1,1 @@
+"""Local Azure Resource Manager emulator (test fixture). See README.md."""

@@ -1,0 +1,163 @@
+/* Unit tests for the token buckets and the serialization locks. */
+#include "zt_arm_internal.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+START_TEST(test_bucket_math)
+{
+    zt_arm_bucket b;
+    zt_arm_bucket_init(&b, 3, 10, 1000); /* 3 tokens, 10 per second */
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 1000), 0);
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 1000), 0);
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 1000), 0);
+    int64_t wait = zt_arm_bucket_take(&b, 1000);
+    ck_assert_int_ge(wait, 99);
+    ck_assert_int_le(wait, 101);
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 1100), 0); /* refilled one */
+    ck_assert_int_gt(zt_arm_bucket_take(&b, 1100), 0);
+    /* refill is capped at capacity */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(zt_arm_bucket_take(&b, 100000), 0);
+    ck_assert_int_gt(zt_arm_bucket_take(&b, 100000), 0);
+
+    /* the server's remaining budget only ever lowers ours */
+    zt_arm_bucket_init(&b, 250, 25, 0);
+    zt_arm_bucket_observe(&b, 1000, 0);
+    ck_assert(b.tokens <= 250.0);
+    zt_arm_bucket_observe(&b, 2, 0);
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 0), 0);
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 0), 0);
+    ck_assert_int_gt(zt_arm_bucket_take(&b, 0), 0);
+    zt_arm_bucket_observe(&b, -1, 0); /* absent: no change */
+
+    /* a 429's Retry-After blocks the bucket for everyone */
+    zt_arm_bucket_init(&b, 250, 25, 0);
+    zt_arm_bucket_block(&b, 5000);
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 1000), 4000);
+    ck_assert_int_eq(zt_arm_bucket_take(&b, 5000 + 40), 0); /* refilled since */
+
+    ck_assert_int_eq(zt_arm_bucket_for(ZT_ARM_GET), ZT_ARM_READS);
+    ck_assert_int_eq(zt_arm_bucket_for(ZT_ARM_PUT), ZT_ARM_WRITES);
+    ck_assert_int_eq(zt_arm_bucket_for(ZT_ARM_PATCH), ZT_ARM_WRITES);
+    ck_assert_int_eq(zt_arm_bucket_for(ZT_ARM_POST), ZT_ARM_WRITES);
+    ck_assert_int_eq(zt_arm_bucket_for(ZT_ARM_DELETE), ZT_ARM_DELETES);
+}
+END_TEST
+
+START_TEST(test_pacer_limits_rate)
+{
+    /* ARM's write bucket scaled down to 2 tokens + 1/s: the 5th write of
+     * a burst waits about 3 s... scaled 0.01: capacity 2, 0.1/s is too
+     * slow for a test, so use scale 0.05 -> capacity 10, 0.5/s. */
+    zt_arm_pacer *p = zt_arm_pacer_new(0.05, true);
+    int64_t t0 = zt_arm_now_ms();
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, t0 + 10000, NULL), ZT_OK);
+    ck_assert_int_lt(zt_arm_now_ms() - t0, 100);
+    /* bucket empty: the next one would need ~2 s, more than the deadline */
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, zt_arm_now_ms() + 300, NULL),
+                     ZT_ERR_TIMEOUT);
+    /* other subscriptions and kinds have their own buckets */
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "other", ZT_ARM_WRITES, zt_arm_now_ms() + 100, NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_READS, zt_arm_now_ms() + 100, NULL), ZT_OK);
+    atomic_bool stop = true;
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, zt_arm_now_ms() + 5000, &stop),
+                     ZT_ERR_CANCELLED);
+    zt_arm_pacer_free(p);
+
+    /* disabled pacing still honours a server's 429 block */
+    p = zt_arm_pacer_new(1, false);
+    const char *names[] = {"Retry-After"};
+    const char *values[] = {"1"};
+    zt_arm_http_resp r = {.status = 429, .header_names = names, .header_values = values, .n_headers = 1};
+    zt_arm_pace_observe(p, "s", ZT_ARM_READS, &r, 300);
+    t0 = zt_arm_now_ms();
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, t0 + 5000, NULL), ZT_OK);
+    ck_assert_int_ge(zt_arm_now_ms() - t0, 250);
+    zt_arm_pacer_free(p);
+}
+END_TEST
+
+typedef struct shared {
+    zt_arm_pacer *p;
+    atomic_int inside[2];
+    atomic_int max_inside[2];
+    atomic_int done;
+} shared;
+
+typedef struct lock_worker {
+    shared *s;
+    int key;
+} lock_worker;
+
+static void *lock_main(void *arg)
+{
+    lock_worker *w = arg;
+    const char *keys[] = {"vnet:/a", "vnet:/b"};
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(zt_arm_serial_lock(w->s->p, keys[w->key], zt_arm_deadline_in(20000), NULL), ZT_OK);
+        int n = atomic_fetch_add(&w->s->inside[w->key], 1) + 1;
+        int m = atomic_load(&w->s->max_inside[w->key]);
+        while (n > m && !atomic_compare_exchange_weak(&w->s->max_inside[w->key], &m, n))
+            ;
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+        atomic_fetch_sub(&w->s->inside[w->key], 1);
+        zt_arm_serial_unlock(w->s->p, keys[w->key]);
+    }
+    atomic_fetch_add(&w->s->done, 1);
+    return NULL;
+}
+
+START_TEST(test_serial_locks)
+{
+    shared s = {.p = zt_arm_pacer_new(1, true)};
+    pthread_t th[16];
+    lock_worker w[16];
+    for (int i = 0; i < 16; i++) {
+        w[i] = (lock_worker){&s, i % 2};
+        pthread_create(&th[i], NULL, lock_main, &w[i]);
+    }
+    for (int i = 0; i < 16; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(atomic_load(&s.done), 16);
+    /* one at a time per key... */
+    ck_assert_int_eq(atomic_load(&s.max_inside[0]), 1);
+    ck_assert_int_eq(atomic_load(&s.max_inside[1]), 1);
+
+    /* ...a held key times out or cancels its waiters, others pass */
+    ck_assert_int_eq(zt_arm_serial_lock(s.p, "k", zt_arm_deadline_in(1000), NULL), ZT_OK);
+    int64_t t0 = zt_arm_now_ms();
+    ck_assert_int_eq(zt_arm_serial_lock(s.p, "k", t0 + 200, NULL), ZT_ERR_TIMEOUT);
+    ck_assert_int_ge(zt_arm_now_ms() - t0, 190);
+    atomic_bool stop = true;
+    ck_assert_int_eq(zt_arm_serial_lock(s.p, "k", zt_arm_deadline_in(5000), &stop), ZT_ERR_CANCELLED);
+    ck_assert_int_eq(zt_arm_serial_lock(s.p, "other", zt_arm_deadline_in(100), NULL), ZT_OK);
+    zt_arm_serial_unlock(s.p, "other");
+    zt_arm_serial_unlock(s.p, "k");
+    ck_assert_int_eq(zt_arm_serial_lock(s.p, "k", zt_arm_deadline_in(100), NULL), ZT_OK);
+    zt_arm_serial_unlock(s.p, "k");
+    zt_arm_serial_unlock(s.p, "never-locked"); /* harmless */
+    zt_arm_pacer_free(s.p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("arm_pace");
+    TCase *tc = tcase_create("pace");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_bucket_math);
+    tcase_add_test(tc, test_pacer_limits_rate);
+    tcase_add_test(tc, test_serial_locks);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

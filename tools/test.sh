@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Every test, from a fresh Debian machine:
+#   1. tools/setup.sh          apt + pip packages
+#   2. tools/install-peers.sh  OpenTofu, Terraform 1.5.7, the Go floor provider
+#                              (cached; a peer that does not build is skipped)
+#   3. build/                  meson + ninja; unit suites (meson test)
+#   4. build-asan/             the same with ASan + UBSan; unit suites
+#   5. pytest                  tests/e2e (real Terraform / OpenTofu) and
+#                              tests/emulator (if present)
+# Every stage runs even when an earlier test stage failed; the exit code is
+# non-zero if anything failed. Each runner ends with a closing line
+# "NAME: N passed, N failed[, N skipped]".
+#
+# Environment: ZT_SKIP_SETUP=1 skips stages 1-2; ZT_SKIP_ASAN=1 skips 4;
+# PYTEST_ARGS adds pytest arguments (e.g. "-k host -x").
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+failed=()
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+if [ -z "${ZT_SKIP_SETUP:-}" ]; then
+  stage "setup"
+  if ! bash tools/setup.sh; then
+    echo "test.sh: tools/setup.sh failed" >&2
+    failed+=(setup)
+  fi
+  stage "peers (OpenTofu, Terraform 1.5.7, Go floor)"
+  bash tools/install-peers.sh || true   # never fatal: tests skip what is missing
+fi
+
+# Summarise a meson test log as a closing line.
+meson_summary() {  # $1 = build dir, $2 = label
+  python3 - "$1/meson-logs/testlog.json" "$2" <<'PY'
+import json, sys
+path, label = sys.argv[1], sys.argv[2]
+p = f = s = 0
+try:
+    for line in open(path):
+        line = line.strip()
+        if not line:
+            continue
+        r = json.loads(line).get("result", "")
+        if r in ("OK", "EXPECTEDFAIL"):
+            p += 1
+        elif r == "SKIP":
+            s += 1
+        else:
+            f += 1
+except OSError:
+    f = 1
+print(f"{label}: {p} passed, {f} failed, {s} skipped")
+PY
+}
+
+build_and_unit() {  # $1 = build dir, $2 = label, rest = meson setup options
+  local dir="$1" label="$2"; shift 2
+  stage "$label: build ($dir)"
+  if [ ! -f "$dir/build.ninja" ]; then
+    if ! meson setup "$dir" "$@"; then
+      echo "$label: 0 passed, 1 failed"; failed+=("$label-setup"); return 1
+    fi
+  fi
+  if ! ninja -C "$dir"; then
+    echo "$label: 0 passed, 1 failed"; failed+=("$label-build"); return 1
+  fi
+  stage "$label: unit tests"
+  local rc=0
+  meson test -C "$dir" --print-errorlogs || rc=$?
+  meson_summary "$dir" "$label"
+  [ $rc -eq 0 ] || failed+=("$label")
+  return $rc
+}
+
+build_ok=0
+build_and_unit build unit || build_ok=$?
+
+if [ -z "${ZT_SKIP_ASAN:-}" ]; then
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+  build_and_unit build-asan unit-asan -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debug || true
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+stage "pytest: end-to-end (real Terraform / OpenTofu) and emulator"
+suites=(tests/e2e)
+[ -d tests/emulator ] && suites+=(tests/emulator)
+if [ $build_ok -ne 0 ]; then
+  echo "(the provider did not build: the end-to-end tests will fail)"
+fi
+rc=0
+# shellcheck disable=SC2086
+python3 -m pytest "${suites[@]}" -q -rfEs -p no:cacheprovider ${PYTEST_ARGS:-} || rc=$?
+if [ $rc -eq 5 ]; then
+  echo "pytest: no tests collected"
+  failed+=(pytest-none)
+elif [ $rc -ne 0 ]; then
+  failed+=(pytest)
+fi
+
+stage "summary"
+if [ ${#failed[@]} -eq 0 ]; then
+  echo "test.sh: all stages passed"
+  exit 0
+fi
+echo "test.sh: FAILED: ${failed[*]}"
+exit 1
