@@ -61,7 +61,10 @@ typedef struct zt_schema {
     const zt_cty_type *type; /* the object type of the block's value */
 } zt_schema;
 
-/* Parse one schema document (see schemas/README.md for the format). */
+/* Parse one schema document (see schemas/README.md for the format) and
+ * check it against Terraform's schema rules. Returns ZT_ERR_DECODE for a
+ * malformed document, ZT_ERR_INVALID for a rule violation; the error
+ * details name the schema and the attribute path inside it. */
 zt_rc zt_schema_parse(zt_arena *a, const char *json, size_t len, zt_schema **out,
                       zt_diags *d);
 

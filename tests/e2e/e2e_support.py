@@ -486,7 +486,7 @@ def make_workspace(root: Path, runner: Runner, mirror: Mirror, config_dir: Path 
 # Configurations: the example, and its variant without provider functions
 # --------------------------------------------------------------------------
 
-EXAMPLE_DIR = REPO / "examples" / "address-plan"
+EXAMPLE_DIR = Path(os.environ.get("ZT_EXAMPLE_DIR", REPO / "examples" / "address-plan"))
 
 
 def _top_level_blocks(text: str) -> list[tuple[int, int]]:

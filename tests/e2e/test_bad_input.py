@@ -266,7 +266,7 @@ INVALID = [
         subnets = [
           { name = "app", prefix_length = 40 },
         ]
-     ''', r"Invalid prefix length", "prefix_length", ["subnets =", '"app"']),
+     ''', r"Invalid prefix length|prefix_length must be", "prefix_length", ["subnets =", '"app"']),
     ("firewall-subnet-too-small", '''
         address_space = "10.0.0.0/22"
         subnets = [
@@ -283,10 +283,23 @@ INVALID = [
     ("misspelled-reserved-name", '''
         address_space = "10.0.0.0/22"
         subnets = [
-          { name = "AzureFirewallSubnets", prefix_length = 26 },
+          { name = "azureFirewallSubnet", prefix_length = 26 },
         ]
-     ''', r"Misspelled reserved subnet name|Invalid subnet name", "name",
-     ["subnets =", "AzureFirewallSubnets"]),
+     ''', r"Misspelled reserved subnet name", "name",
+     ["subnets =", "azureFirewallSubnet"]),
+    ("invalid-subnet-name", '''
+        address_space = "10.0.0.0/22"
+        subnets = [
+          { name = "app subnet!", prefix_length = 26 },
+        ]
+     ''', r"Invalid subnet name", "name", ["subnets =", "app subnet!"]),
+    ("hub-subnet-in-a-spoke", '''
+        address_space = "10.1.0.0/22"
+        layout        = "spoke"
+        subnets = [
+          { name = "AzureBastionSubnet", prefix_length = 26 },
+        ]
+     ''', r"Hub subnet in a spoke", "name", ["subnets =", "AzureBastionSubnet"]),
     ("no-subnets", '''
         address_space = "10.0.0.0/22"
      ''', r"No subnets", "layout", ['data "zerotrust_address_plan"', "address_space ="]),
@@ -386,7 +399,7 @@ data "zerotrust_address_plan" "p" {
   ]
 }
 ''')
-    assert_error(ws, r"Invalid prefix length", "prefix_length", ["subnets =", '"app"'])
+    assert_error(ws, r"Invalid prefix length|prefix_length must be", "prefix_length", ["subnets =", '"app"'])
 
 
 # --------------------------------------------------------------------------

@@ -119,6 +119,7 @@ def on_provisioned(svc, res: Resource):
 
 
 def render(svc, res: Resource, out: dict):
+    _render_uai(svc, res, out)
     _run(_RENDER, res.type_name, svc, res, out)
 
 
@@ -537,7 +538,7 @@ def _pe_render(svc, res, out):
     if res.extra.get("nic"):
         p["networkInterfaces"] = [{"id": res.extra["nic"]}]
     dns = []
-    for key, c in _pe_connections(p):
+    for key, c in _pe_connections(out):
         c["id"] = f"{res.id}/{key}/{c.get('name')}"
         cp = c.setdefault("properties", {})
         cp["provisioningState"] = res.state

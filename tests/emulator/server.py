@@ -88,9 +88,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         if self.command != "HEAD" or "Content-Length" not in resp.headers:
             self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
         if self.command != "HEAD" and data:
-            self.wfile.write(data)
+            self._headers_buffer.append(data)   # headers and body in one write
+        self.end_headers()
 
     def _abort(self):
         """Close the connection without an answer (TCP RST)."""
@@ -129,6 +129,10 @@ class Server(ThreadingHTTPServer):
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a slow client cannot stall accept().
         conn = request
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         if self.ssl_ctx is not None:
             request.settimeout(15)
             try:

@@ -186,7 +186,7 @@ def test_read_only_values_identity_storage_vault_databricks(emu, rg):
     assert kp["keyUriWithVersion"].startswith(kp["keyUri"] + "/") and len(kp["keyUriWithVersion"].split("/")[-1]) == 32
     again = emu.put(kv["id"] + "/keys/cmk", {"properties": {"kty": "RSA", "keySize": 2048}})
     assert again.status_code == 200 and again.json()["properties"]["keyUriWithVersion"] == kp["keyUriWithVersion"]
-    ac = emu.put_and_wait(f"{rg}/providers/Microsoft.Databricks/accessConnectors/ac",
+    ac = emu.put_and_wait(f"{rg}/providers/Microsoft.Databricks/accessConnectors/ac-dbx",
                           BODIES["Microsoft.Databricks/accessConnectors"])
     assert len(ac["identity"]["principalId"]) == 36 and ac["identity"]["tenantId"] == emu.tenant
 

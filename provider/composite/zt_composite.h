@@ -1,0 +1,179 @@
+/* zt_composite.h - composite resources: one Terraform resource that owns a
+ * graph of ARM resources ("nodes"), planned, applied in parallel, refreshed,
+ * imported and destroyed as one unit.
+ *
+ * A composite is DATA: a table of node definitions (ARM type, deterministic
+ * name, parent, how the PUT body derives from the inputs, dependencies,
+ * outputs). The engine (zt_composite.c) does everything else. Adding a
+ * sub-resource is adding a table entry.
+ *
+ * Terraform-facing attributes every composite schema must declare (the
+ * engine fills them):
+ *   id                    computed string: the import ID (e.g. the hub VNet ID)
+ *   underlying_resources  computed map(string): node key -> ARM resource ID
+ *   underlying_changes    computed map(string): node key -> planned action
+ *                         ("create", "update", "delete", "none"); when every
+ *                         action is "none" the prior value is kept so a clean
+ *                         plan shows no change
+ *   timeouts              optional single nested block {create, update,
+ *                         delete, read} of Go-style durations ("45m", "1h30m")
+ * Node keys of multi-instance nodes are "key[instance]", e.g.
+ * "zone_link[privatelink.blob.core.windows.net]".
+ *
+ * Private state (JSON, opaque to Terraform) records per node: the ARM ID,
+ * whether it exists, a hash of the body last applied, the outputs read from
+ * ARM (e.g. the firewall's private IP) and whether the last refresh found
+ * drift. Plans are computed from inputs + private state, so they are
+ * deterministic.
+ */
+#ifndef ZT_COMPOSITE_H
+#define ZT_COMPOSITE_H
+
+#include "zt_provider.h"
+
+#include <jansson.h>
+
+typedef struct zt_comp_eval zt_comp_eval;
+
+/* ---- what a node definition can ask the engine while building bodies ---- */
+
+zt_arena *zt_comp_arena(const zt_comp_eval *ev);
+/* Report a problem with the inputs (plan-time checks); path is relative to
+ * the resource's configuration. */
+zt_diags *zt_comp_diags(const zt_comp_eval *ev);
+/* The resource's input attributes (from config at plan, from state at
+ * apply/read). NULL when absent; may be unknown at plan time. */
+const zt_cty_value *zt_comp_input(const zt_comp_eval *ev, const char *attr);
+/* Conveniences: NULL / fallback when the attribute is null or unknown. */
+const char *zt_comp_input_str(const zt_comp_eval *ev, const char *attr);
+bool zt_comp_input_bool(const zt_comp_eval *ev, const char *attr, bool fallback);
+int64_t zt_comp_input_int(const zt_comp_eval *ev, const char *attr, int64_t fallback);
+/* The for_each instance key of the node being evaluated ("" if single). */
+const char *zt_comp_instance(const zt_comp_eval *ev);
+/* The ARM ID a node has (or will have) under the current inputs: names are
+ * deterministic, so this is known even before the node exists. "key" or
+ * "key[instance]". NULL when the node is not enabled. */
+const char *zt_comp_id(const zt_comp_eval *ev, const char *node_key);
+/* A value ARM returned for another node (JSON pointer into its last GET
+ * body, e.g. "/properties/ipConfigurations/0/properties/privateIPAddress").
+ * NULL while it is not known yet (plan of a create): bodies that depend on
+ * it are then planned as unknown and the dependency ordering guarantees
+ * it is known when the body is finally built at apply time. */
+const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const char *pointer);
+/* Common ARM scaffolding. */
+const char *zt_comp_subscription(const zt_comp_eval *ev);
+const char *zt_comp_resource_group_id(const zt_comp_eval *ev);
+json_t *zt_comp_tags(const zt_comp_eval *ev); /* the "tags" input as a JSON object */
+
+/* ---- the definition tables ----------------------------------------------- */
+
+typedef struct zt_comp_node_def {
+    const char *key;         /* unique within the composite, e.g. "firewall" */
+    const char *arm_type;    /* "Microsoft.Network/azureFirewalls" */
+    const char *const *depends_on; /* NULL-terminated node keys, or NULL */
+    /* Exists for these inputs? NULL: always. */
+    bool (*enabled)(const zt_comp_eval *ev);
+    /* Multi-instance nodes: instance keys (deterministic order). NULL: one. */
+    const char **(*for_each)(const zt_comp_eval *ev, size_t *n);
+    /* ID of the parent for child types (e.g. the VNet for a subnet); NULL
+     * callback: the resource group. */
+    const char *(*parent_id)(const zt_comp_eval *ev);
+    /* The resource's own name (last ID segment). */
+    const char *(*name)(const zt_comp_eval *ev);
+    /* Desired PUT body. Return NULL when an input it needs is not known
+     * yet (plan only). The engine owns the returned reference. */
+    json_t *(*body)(const zt_comp_eval *ev);
+    /* Body JSON pointers ARM refuses to change in place; a change makes the
+     * engine delete and re-create the node. NULL-terminated, or NULL. */
+    const char *const *create_only;
+    /* Body JSON pointers excluded from drift comparison (Azure manages
+     * them itself). NULL-terminated, or NULL. */
+    const char *const *ignore_drift;
+    /* Relative emulated/real duration class, for the plan's critical-path
+     * estimate and the bench ("seconds" scale units). 0: unknown. */
+    int expected_seconds;
+} zt_comp_node_def;
+
+/* A computed attribute filled from node outputs. */
+typedef struct zt_comp_output_def {
+    const char *attr;        /* state attribute name */
+    /* Build the value (must match the schema type). Called at apply/read
+     * with every node's outputs known; at plan it may return NULL for
+     * "unknown". */
+    const zt_cty_value *(*value)(const zt_comp_eval *ev);
+} zt_comp_output_def;
+
+typedef struct zt_composite_def {
+    const char *type_name;           /* "zerotrust_hub" */
+    const zt_comp_node_def *nodes;
+    size_t n_nodes;
+    const zt_comp_output_def *outputs;
+    size_t n_outputs;
+    /* The node whose ARM ID is the composite's id and import ID. */
+    const char *id_node;
+    /* Plan-time checks of the configuration (unknowns possible: check what
+     * is known). Diagnostics with attribute paths. May be NULL. */
+    zt_rc (*validate)(zt_call *c, const zt_schema *s, const zt_cty_value *config);
+    /* Import: rebuild the input attributes from ARM reads, starting at the
+     * id_node's ARM ID. `get` performs an ARM GET (NULL body on 404). */
+    zt_rc (*import)(zt_call *c, const zt_schema *s, const char *id,
+                    json_t *(*get)(void *getter, const char *arm_id), void *getter,
+                    const zt_cty_value **inputs);
+    /* Default timeouts (milliseconds) when the timeouts block is absent. */
+    int64_t default_create_ms, default_update_ms, default_delete_ms, default_read_ms;
+} zt_composite_def;
+
+/* NULL-terminated table of composites (zt_registry.c). */
+extern const zt_composite_def *const zt_composites[];
+const zt_composite_def *zt_composite_find(const char *type_name);
+
+/* ---- the engine, called by the RPC layer ----------------------------------- */
+
+typedef struct zt_comp_plan_req {
+    const zt_cty_value *prior;      /* null on create */
+    const zt_cty_value *proposed;   /* null on destroy */
+    const zt_cty_value *config;     /* null on destroy */
+    const void *prior_private;
+    size_t prior_private_len;
+} zt_comp_plan_req;
+
+typedef struct zt_comp_plan_resp {
+    const zt_cty_value *planned;
+    zt_path **requires_replace;     /* attribute paths (inputs marked requires_replace that changed) */
+    size_t n_requires_replace;
+    const void *planned_private;
+    size_t planned_private_len;
+} zt_comp_plan_resp;
+
+zt_rc zt_comp_validate(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                       const zt_cty_value *config);
+zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                   const zt_comp_plan_req *req, zt_comp_plan_resp *resp);
+
+typedef struct zt_comp_apply_req {
+    const zt_cty_value *prior;      /* null on create */
+    const zt_cty_value *planned;    /* null on destroy */
+    const zt_cty_value *config;
+    const void *planned_private;
+    size_t planned_private_len;
+} zt_comp_apply_req;
+
+typedef struct zt_comp_state {
+    const zt_cty_value *state;      /* null after a complete destroy */
+    const void *private_data;
+    size_t private_len;
+} zt_comp_state;
+
+/* On failure: error diagnostics naming the node and ARM's error, and
+ * resp holds the state of everything that exists (partial state). */
+zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                    const zt_comp_apply_req *req, zt_comp_state *resp);
+/* Refresh: one GET per node; drift recorded in private state; a missing
+ * id_node means the whole composite is gone (state null). */
+zt_rc zt_comp_read(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                   const zt_cty_value *state, const void *priv, size_t priv_len,
+                   zt_comp_state *resp);
+zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                     const char *id, zt_comp_state *resp);
+
+#endif
