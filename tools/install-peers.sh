@@ -19,7 +19,7 @@
 # Environment:
 #   ZT_PEERS_DIR       cache dir (default $HOME/.cache/zerotrust)
 #   ZT_PEERS           space-separated subset of: tofu tofu16 terraform157 gofloor
-#   ZT_PEERS_TIMEOUT   per-build timeout in seconds (default 1500)
+#   ZT_PEERS_TIMEOUT   per-build timeout in seconds (default 900)
 #   ZT_GO_P            go build -p (default 2)
 set -uo pipefail
 
@@ -27,7 +27,7 @@ DIR="${ZT_PEERS_DIR:-$HOME/.cache/zerotrust}"
 BIN="$DIR/bin"
 LOGS="$DIR/logs"
 PEERS="${ZT_PEERS:-terraform157 tofu16 tofu gofloor}"
-TIMEOUT="${ZT_PEERS_TIMEOUT:-1500}"
+TIMEOUT="${ZT_PEERS_TIMEOUT:-900}"
 GOP="${ZT_GO_P:-2}"
 mkdir -p "$BIN" "$LOGS"
 

@@ -5,7 +5,7 @@
 #                              (cached; a peer that does not build is skipped)
 #   3. build/                  meson + ninja; unit suites (meson test)
 #   4. build-asan/             the same with ASan + UBSan; unit suites
-#   5. pytest                  tests/e2e (real Terraform / OpenTofu) and
+#   5. pytest                  tests/e2e (real Terraform / OpenTofu), then
 #                              tests/emulator (if present)
 # Every stage runs even when an earlier test stage failed; the exit code is
 # non-zero if anything failed. Each runner ends with a closing line
@@ -84,21 +84,26 @@ if [ -z "${ZT_SKIP_ASAN:-}" ]; then
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
-stage "pytest: end-to-end (real Terraform / OpenTofu) and emulator"
-suites=(tests/e2e)
-[ -d tests/emulator ] && suites+=(tests/emulator)
+# One pytest run per suite: a closing line each, and test modules of the
+# same name in both folders (rootdir-relative imports) cannot collide.
+run_pytest() {  # $1 = label, $2 = dir, $3 = 1 if "no tests collected" is fine
+  local rc=0
+  stage "pytest: $1 ($2)"
+  # shellcheck disable=SC2086
+  python3 -m pytest "$2" -q -rfEs -p no:cacheprovider ${PYTEST_ARGS:-} || rc=$?
+  if [ $rc -eq 5 ]; then
+    echo "$1: no tests collected"
+    [ "$3" = 1 ] || failed+=("$1-none")
+  elif [ $rc -ne 0 ]; then
+    failed+=("$1")
+  fi
+}
+
 if [ $build_ok -ne 0 ]; then
   echo "(the provider did not build: the end-to-end tests will fail)"
 fi
-rc=0
-# shellcheck disable=SC2086
-python3 -m pytest "${suites[@]}" -q -rfEs -p no:cacheprovider ${PYTEST_ARGS:-} || rc=$?
-if [ $rc -eq 5 ]; then
-  echo "pytest: no tests collected"
-  failed+=(pytest-none)
-elif [ $rc -ne 0 ]; then
-  failed+=(pytest)
-fi
+run_pytest e2e tests/e2e 0
+[ -d tests/emulator ] && run_pytest emulator tests/emulator 1
 
 stage "summary"
 if [ ${#failed[@]} -eq 0 ]; then

@@ -92,6 +92,13 @@ typedef struct zt_comp_node_def {
     /* Relative emulated/real duration class, for the plan's critical-path
      * estimate and the bench ("seconds" scale units). 0: unknown. */
     int expected_seconds;
+    /* Body JSON pointers that, when the body leaves them out, are copied
+     * from the resource as it is right before an update PUT: inline child
+     * collections that ARM would otherwise empty because other nodes own
+     * the children. The engine already does this for VNet subnets and
+     * peerings, NSG rules and route table routes. NULL-terminated, or NULL.
+     * (Engine extension, not in the lead's first header.) */
+    const char *const *preserve;
 } zt_comp_node_def;
 
 /* A computed attribute filled from node outputs. */

@@ -123,6 +123,8 @@ char *zt_arena_strndup(zt_arena *a, const char *s, size_t n)
 
 char *zt_arena_vprintf(zt_arena *a, const char *fmt, va_list ap)
 {
+    if (!fmt)
+        return zt_arena_strdup(a, "");
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);

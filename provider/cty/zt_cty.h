@@ -115,17 +115,25 @@ const zt_cty_value *zt_cty_string(zt_arena *a, const char *s);
 const zt_cty_value *zt_cty_string_n(zt_arena *a, const char *s, size_t n);
 const zt_cty_value *zt_cty_bool(zt_arena *a, bool b);
 const zt_cty_value *zt_cty_number_int(zt_arena *a, int64_t i);
+/* Stored as the double's exact decimal expansion; NULL for NaN. */
 const zt_cty_value *zt_cty_number_double(zt_arena *a, double d);
 /* Decimal text (sign, digits, optional fraction and exponent); returns NULL
  * when the text is not a number. The stored form is canonical. */
 const zt_cty_value *zt_cty_number_text(zt_arena *a, const char *text);
 const zt_cty_value *zt_cty_list(zt_arena *a, const zt_cty_type *elem, size_t n,
                                 const zt_cty_value *const *elems);
+/* Sets are kept sorted (deterministic encoding) and deduplicated as cty
+ * does: equal wholly known elements collapse; elements containing
+ * unknowns are never equal to anything and are all kept. */
 const zt_cty_value *zt_cty_set(zt_arena *a, const zt_cty_type *elem, size_t n,
-                               const zt_cty_value *const *elems); /* dedups */
+                               const zt_cty_value *const *elems);
+/* Map keys are copied and sorted; a later duplicate key wins. */
 const zt_cty_value *zt_cty_map(zt_arena *a, const zt_cty_type *elem, size_t n,
                                const char *const *keys, const zt_cty_value *const *vals);
-/* vals in the order of t->names (t must be an OBJECT type). */
+/* vals in the order of t->names (t must be an OBJECT type). As in cty,
+ * a value's type is concrete: where t (or a collection's elem) has a
+ * dynamic part, the value's type takes the elements' actual types, and
+ * optional-attribute markers are dropped. */
 const zt_cty_value *zt_cty_object(zt_arena *a, const zt_cty_type *t,
                                   const zt_cty_value *const *vals);
 const zt_cty_value *zt_cty_tuple(zt_arena *a, const zt_cty_type *t,
@@ -143,7 +151,10 @@ double zt_cty_number_to_double(const zt_cty_value *v);
 bool zt_cty_equal(const zt_cty_value *x, const zt_cty_value *y);
 
 /* msgpack, as go-cty's cty/msgpack package. The type is the slot type
- * (DYNAMIC slots carry [type JSON, value] wrappers). */
+ * (DYNAMIC slots carry [type JSON, value] wrappers). Decoding rejects
+ * trailing bytes and an empty buffer (an empty DynamicValue means null:
+ * the caller handles that); nesting is limited to 64 levels. Encoding
+ * errors (value does not fit the type) return ZT_ERR_INVALID. */
 zt_rc zt_cty_msgpack_decode(zt_arena *a, const void *buf, size_t len,
                             const zt_cty_type *t, const zt_cty_value **out,
                             zt_diags *d);
@@ -153,7 +164,10 @@ zt_rc zt_cty_msgpack_encode(zt_arena *a, const zt_cty_value *v, const zt_cty_typ
 /* JSON, as go-cty's cty/json package (no unknowns; dynamic slots use
  * {"value":...,"type":...}). Decoding is lenient as Terraform's is: object
  * attributes missing from the input are null; unknown attributes are an
- * error unless ignore_unknown_attrs (UpgradeResourceState drops them). */
+ * error unless ignore_unknown_attrs (UpgradeResourceState drops them,
+ * recursively, but not inside dynamic values). Numbers keep their exact
+ * decimal text both ways. Encoding fails (ZT_ERR_INVALID) on unknowns and
+ * on infinities, which JSON cannot hold. */
 zt_rc zt_cty_json_decode(zt_arena *a, const char *buf, size_t len, const zt_cty_type *t,
                          bool ignore_unknown_attrs, const zt_cty_value **out, zt_diags *d);
 zt_rc zt_cty_json_encode(zt_arena *a, const zt_cty_value *v, const zt_cty_type *t,

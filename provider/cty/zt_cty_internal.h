@@ -92,6 +92,12 @@ void zt_cty_type_write_json(zt_buf *b, const zt_cty_type *t);
 /* JSON string literal as Go's encoding/json writes it (HTML-safe escapes,
  * invalid UTF-8 replaced by U+FFFD). */
 void zt_cty_json_write_string(zt_buf *b, const char *s, size_t n);
+/* The same escaping without the quotes. */
+void zt_cty_json_escape(zt_buf *b, const char *s, size_t n);
+/* Text from the input (or from jansson's messages, which quote it) made
+ * fit for a diagnostic: valid UTF-8, no control characters, at most ~200
+ * bytes. */
+const char *zt_cty_safe_text(zt_arena *a, const char *s, size_t n);
 
 /* ---- values (zt_cty_value.c) ---- */
 
@@ -117,7 +123,7 @@ size_t zt_cty_map_normalize(zt_arena *a, const char **keys, const zt_cty_value *
  * null/unknown of dynamic type, which fits anywhere), and for objects and
  * tuples the same attribute names / length. */
 bool zt_cty_shape_matches(const zt_cty_value *v, const zt_cty_type *t);
-/* Total order on values (type, then known non-null < null < unknown,
+/* Total order on values (type, then known non-null < unknown < null,
  * then content). Unknowns compare equal to each other. */
 int zt_cty_value_cmp(const zt_cty_value *x, const zt_cty_value *y);
 

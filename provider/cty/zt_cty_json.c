@@ -453,7 +453,8 @@ zt_rc zt_cty_json_decode(zt_arena *a, const char *buf, size_t len, const zt_cty_
     json_t *root = json_loadb(text.data ? text.data : "", text.len,
                               JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!root)
-        return js_fail(x, "Invalid JSON on line %d: %s", jerr.line, jerr.text);
+        return js_fail(x, "Invalid JSON on line %d: %s", jerr.line,
+                       zt_cty_safe_text(a, jerr.text, strlen(jerr.text)));
     const zt_cty_value *v = NULL;
     zt_rc rc = js_decode(x, root, t, ignore_unknown_attrs, &v);
     json_decref(root); /* everything kept was copied into the arena */

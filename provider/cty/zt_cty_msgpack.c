@@ -35,7 +35,17 @@ typedef struct mp_dec {
     const uint8_t *tc_json;
     size_t tc_len;
     const zt_cty_type *tc_type;
+    /* Nulls are immutable: a run of nils of one slot type (a sparse list)
+     * shares one value instead of allocating one per input byte. */
+    const zt_cty_value *last_null;
 } mp_dec;
+
+static const zt_cty_value *mp_null(mp_dec *x, const zt_cty_type *t)
+{
+    if (!x->last_null || x->last_null->type != t)
+        x->last_null = zt_cty_null(x->a, t);
+    return x->last_null;
+}
 
 static zt_rc mp_fail(mp_dec *x, const char *fmt, ...) ZT_PRINTF(2, 3);
 
@@ -119,8 +129,8 @@ static zt_rc mp_unexpected(mp_dec *x, const char *what)
     return mp_fail(x, "Expected %s, found %s", what, mp_kind_name(*x->p));
 }
 
-/* A length header of hdr bytes whose value is len_bytes wide (after the
- * lead byte); checks the header itself is present. */
+/* The lead byte and a big-endian length of len_bytes after it; checks the
+ * header itself is present (the caller checks what the length claims). */
 static zt_rc mp_read_len(mp_dec *x, const char *what, size_t len_bytes, size_t *n)
 {
     if (mp_left(x) < 1 + len_bytes)
@@ -151,7 +161,8 @@ static zt_rc mp_read_strbin(mp_dec *x, const char *what, const char **s, size_t 
         ZT_TRY(mp_read_len(x, what, lb, n));
     }
     if (*n > mp_left(x))
-        return mp_fail(x, "Truncated %s: %zu bytes claimed, %zu left", what, *n, mp_left(x));
+        return mp_fail(x, "Truncated input: %s of %zu bytes claimed, %zu left", what, *n,
+                       mp_left(x));
     *s = (const char *)x->p;
     x->p += *n;
     return ZT_OK;
@@ -321,6 +332,25 @@ static zt_rc mp_enter(mp_dec *x)
     return ZT_OK;
 }
 
+/* Extension header and payload bounds; the payload is not interpreted. */
+static zt_rc mp_read_ext(mp_dec *x, int8_t *code, const uint8_t **payload, size_t *len)
+{
+    uint8_t b = *x->p;
+    static const uint8_t fix[] = {1, 2, 4, 8, 16};
+    if (b >= 0xd4) {
+        *len = fix[b - 0xd4];
+        x->p++;
+    } else
+        ZT_TRY(mp_read_len(x, "extension", b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4, len));
+    if (mp_left(x) < 1 || *len > mp_left(x) - 1)
+        return mp_fail(x, "Truncated extension: %zu bytes claimed, %zu left", *len,
+                       mp_left(x) ? mp_left(x) - 1 : 0);
+    *code = (int8_t)x->p[0];
+    *payload = x->p + 1;
+    x->p += 1 + *len;
+    return ZT_OK;
+}
+
 static zt_rc mp_skip(mp_dec *x, int depth);
 
 static zt_rc mp_skip_items(mp_dec *x, size_t n, int depth)
@@ -358,37 +388,13 @@ static zt_rc mp_skip(mp_dec *x, int depth)
         return ZT_OK;
     }
     if (is_ext(b)) {
-        static const uint8_t fix[] = {1, 2, 4, 8, 16};
-        if (b >= 0xd4)
-            n = fix[b - 0xd4], x->p++;
-        else
-            ZT_TRY(mp_read_len(x, "extension", b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4, &n));
-        if (mp_left(x) < 1 || n > mp_left(x) - 1)
-            return mp_fail(x, "Truncated extension");
-        x->p += 1 + n;
-        return ZT_OK;
+        int8_t code;
+        const uint8_t *payload;
+        return mp_read_ext(x, &code, &payload, &n);
     }
     if (b == 0xc1)
         return mp_unexpected(x, "a value");
     return mp_read_strbin(x, "a value", &s, &n);
-}
-
-static zt_rc mp_read_ext(mp_dec *x, int8_t *code, const uint8_t **payload, size_t *len)
-{
-    uint8_t b = *x->p;
-    static const uint8_t fix[] = {1, 2, 4, 8, 16};
-    if (b >= 0xd4) {
-        *len = fix[b - 0xd4];
-        x->p++;
-    } else
-        ZT_TRY(mp_read_len(x, "extension", b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4, len));
-    if (mp_left(x) < 1 || *len > mp_left(x) - 1)
-        return mp_fail(x, "Truncated extension: %zu bytes claimed, %zu left", *len,
-                       mp_left(x) ? mp_left(x) - 1 : 0);
-    *code = (int8_t)x->p[0];
-    *payload = x->p + 1;
-    x->p += 1 + *len;
-    return ZT_OK;
 }
 
 static zt_rc mp_decode(mp_dec *x, const zt_cty_type *t, const zt_cty_value **out);
@@ -703,7 +709,7 @@ static zt_rc mp_decode_dynamic(mp_dec *x, const zt_cty_value **out)
 {
     if (*x->p == 0xc0) {
         x->p++;
-        *out = zt_cty_null(x->a, &zt_cty_dynamic_type);
+        *out = mp_null(x, &zt_cty_dynamic_type);
         return ZT_OK;
     }
     size_t n = 0;
@@ -730,7 +736,7 @@ static zt_rc mp_decode(mp_dec *x, const zt_cty_type *t, const zt_cty_value **out
         return mp_decode_dynamic(x, out);
     if (b == 0xc0) {
         x->p++;
-        *out = zt_cty_null(x->a, t);
+        *out = mp_null(x, t);
         return ZT_OK;
     }
     if (zt_cty_type_is_primitive(t))
@@ -820,8 +826,9 @@ static void pack_str(msgpack_packer *pk, const char *s, size_t n)
     msgpack_pack_str_body(pk, s, n);
 }
 
-/* go-cty's rule: int64 when integral and in range; float64 when exact;
- * otherwise the decimal text as a string. */
+/* go-cty's rule: int64 when integral and in range; float64 when not an
+ * integer and exactly a float64; otherwise the decimal text as a string
+ * (so 2^64 goes as "18446744073709551616", though a float64 could hold it). */
 static void pack_number(msgpack_packer *pk, const char *num)
 {
     int64_t i;
@@ -830,7 +837,7 @@ static void pack_number(msgpack_packer *pk, const char *num)
         msgpack_pack_double(pk, num[0] == '-' ? -INFINITY : INFINITY);
     else if (zt_cty_num_to_int64(num, &i))
         msgpack_pack_int64(pk, i);
-    else if (zt_cty_num_to_exact_double(num, &d))
+    else if (strchr(num, '.') && zt_cty_num_to_exact_double(num, &d))
         msgpack_pack_double(pk, d);
     else
         pack_str(pk, num, strlen(num));

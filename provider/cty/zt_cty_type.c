@@ -235,8 +235,25 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 
 void zt_cty_json_write_string(zt_buf *b, const char *str, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
     zt_buf_append(b, "\"", 1);
+    zt_cty_json_escape(b, str, n);
+    zt_buf_append(b, "\"", 1);
+}
+
+const char *zt_cty_safe_text(zt_arena *a, const char *s, size_t n)
+{
+    zt_buf b;
+    zt_buf_init(&b, a);
+    size_t k = zt_cty_utf8_safe_prefix(s, n, 200);
+    zt_cty_json_escape(&b, s, k);
+    if (k < n)
+        zt_buf_puts(&b, "...");
+    return zt_buf_cstr(&b);
+}
+
+void zt_cty_json_escape(zt_buf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
     size_t run = 0; /* start of the pending run of bytes copied verbatim */
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
@@ -274,7 +291,6 @@ void zt_cty_json_write_string(zt_buf *b, const char *str, size_t n)
         i += adv;
     }
     zt_buf_append(b, s + run, n - run);
-    zt_buf_append(b, "\"", 1);
 }
 
 static void write_object_type(zt_buf *b, const zt_cty_type *t)
@@ -471,7 +487,8 @@ const zt_cty_type *zt_cty_type_from_node(zt_arena *a, const json_t *node, int de
                                                    json_string_length(node));
         if (!t)
             *err = zt_arena_printf(a, "invalid primitive type name \"%s\"",
-                                   json_string_value(node));
+                                   zt_cty_safe_text(a, json_string_value(node),
+                                                    json_string_length(node)));
         return t;
     }
     if (json_is_array(node))
@@ -486,7 +503,8 @@ const zt_cty_type *zt_cty_type_parse(zt_arena *a, const char *json, size_t len,
     /* jansson rejects trailing data unless told otherwise. */
     json_t *root = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
     if (!root) {
-        *err = zt_arena_printf(a, "invalid JSON in type description: %s", jerr.text);
+        *err = zt_arena_printf(a, "invalid JSON in type description: %s",
+                               zt_cty_safe_text(a, jerr.text, strlen(jerr.text)));
         return NULL;
     }
     /* Everything kept from the tree is copied into the arena. */

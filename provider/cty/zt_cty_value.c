@@ -74,11 +74,17 @@ const zt_cty_value *zt_cty_string(zt_arena *a, const char *s)
     return zt_cty_string_n(a, s, strlen(s));
 }
 
+/* Values are immutable, so the two bools can be shared by everyone
+ * (decoding a list of bools then costs only the pointers). */
+static const zt_cty_value bool_values[2] = {
+    {.type = &zt_cty_bool_type, .u = {.b = false}},
+    {.type = &zt_cty_bool_type, .u = {.b = true}},
+};
+
 const zt_cty_value *zt_cty_bool(zt_arena *a, bool b)
 {
-    zt_cty_value *v = value_new(a, &zt_cty_bool_type);
-    v->u.b = b;
-    return v;
+    ZT_UNUSED(a);
+    return &bool_values[b];
 }
 
 static const zt_cty_value *number_from_canon(zt_arena *a, const char *canon)
@@ -303,9 +309,10 @@ bool zt_cty_shape_matches(const zt_cty_value *v, const zt_cty_type *t)
 
 /* ---- ordering and equality ---- */
 
+/* cty's set order: known values, then unknowns, then nulls. */
 static int state_rank(const zt_cty_value *v)
 {
-    return v->is_unknown ? 2 : v->is_null ? 1 : 0;
+    return v->is_null ? 2 : v->is_unknown ? 1 : 0;
 }
 
 static int cmp_string(const zt_cty_value *x, const zt_cty_value *y)
@@ -380,7 +387,7 @@ static int value_cmp(const zt_cty_value *x, const zt_cty_value *y, bool strict)
     int rx = state_rank(x), ry = state_rank(y);
     if (rx != ry)
         return rx < ry ? -1 : 1;
-    if (rx == 2 && strict)
+    if (rx == 1 && strict)
         return cmp_refinements(x->refine, y->refine);
     if (rx)
         return 0; /* two nulls, or two unknowns */

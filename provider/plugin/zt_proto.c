@@ -30,20 +30,29 @@ void zt_proto_pack(zt_arena *a, const ProtobufCMessage *m, const void **data, si
     *len = n;
 }
 
-#define ZT_NEW(a, T, INIT) \
-    ({ T *zt_p_ = zt_arena_alloc((a), sizeof(T)); T zt_i_ = INIT; *zt_p_ = zt_i_; zt_p_; })
+/* A message allocated in the arena and set to its defaults. protobuf-c's
+ * generated init functions are used rather than its INIT macros, which
+ * name deprecated fields. */
+static void *pb_new(zt_arena *a, size_t size, const ProtobufCMessageDescriptor *desc)
+{
+    void *m = zt_arena_alloc(a, size);
+    protobuf_c_message_init(desc, m);
+    return m;
+}
+
+#define ZT_NEW(a, T, desc) ((T *)pb_new((a), sizeof(T), &(desc)))
 
 Tfplugin6__AttributePath *zt_proto_path(zt_arena *a, const zt_path *p)
 {
     if (!p || p->len == 0)
         return NULL;
     Tfplugin6__AttributePath *ap =
-        ZT_NEW(a, Tfplugin6__AttributePath, TFPLUGIN6__ATTRIBUTE_PATH__INIT);
+        ZT_NEW(a, Tfplugin6__AttributePath, tfplugin6__attribute_path__descriptor);
     ap->n_steps = p->len;
     ap->steps = zt_arena_calloc(a, p->len, sizeof(*ap->steps));
     for (size_t i = 0; i < p->len; i++) {
         Tfplugin6__AttributePath__Step *s =
-            ZT_NEW(a, Tfplugin6__AttributePath__Step, TFPLUGIN6__ATTRIBUTE_PATH__STEP__INIT);
+            ZT_NEW(a, Tfplugin6__AttributePath__Step, tfplugin6__attribute_path__step__descriptor);
         const zt_step *z = &p->steps[i];
         switch (z->kind) {
         case ZT_STEP_ATTR:
@@ -72,7 +81,7 @@ Tfplugin6__Diagnostic **zt_proto_diags(zt_arena *a, const zt_diags *d, size_t *n
     Tfplugin6__Diagnostic **out = zt_arena_calloc(a, d->count, sizeof(*out));
     size_t i = 0;
     for (const zt_diag *g = d->head; g; g = g->next, i++) {
-        Tfplugin6__Diagnostic *pd = ZT_NEW(a, Tfplugin6__Diagnostic, TFPLUGIN6__DIAGNOSTIC__INIT);
+        Tfplugin6__Diagnostic *pd = ZT_NEW(a, Tfplugin6__Diagnostic, tfplugin6__diagnostic__descriptor);
         pd->severity = g->severity == ZT_SEV_ERROR ? TFPLUGIN6__DIAGNOSTIC__SEVERITY__ERROR
                                                    : TFPLUGIN6__DIAGNOSTIC__SEVERITY__WARNING;
         pd->summary = (char *)g->summary;
@@ -94,7 +103,7 @@ static Tfplugin6__Schema__Attribute *proto_attr(zt_arena *a, const zt_schema_att
 static Tfplugin6__Schema__Object *proto_nested(zt_arena *a, const zt_schema_attr *sa)
 {
     Tfplugin6__Schema__Object *o =
-        ZT_NEW(a, Tfplugin6__Schema__Object, TFPLUGIN6__SCHEMA__OBJECT__INIT);
+        ZT_NEW(a, Tfplugin6__Schema__Object, tfplugin6__schema__object__descriptor);
     o->nesting = (Tfplugin6__Schema__Object__NestingMode)sa->nested_mode;
     o->n_attributes = sa->n_nested_attrs;
     o->attributes = zt_arena_calloc(a, sa->n_nested_attrs ? sa->n_nested_attrs : 1,
@@ -107,7 +116,7 @@ static Tfplugin6__Schema__Object *proto_nested(zt_arena *a, const zt_schema_attr
 static Tfplugin6__Schema__Attribute *proto_attr(zt_arena *a, const zt_schema_attr *sa)
 {
     Tfplugin6__Schema__Attribute *pa =
-        ZT_NEW(a, Tfplugin6__Schema__Attribute, TFPLUGIN6__SCHEMA__ATTRIBUTE__INIT);
+        ZT_NEW(a, Tfplugin6__Schema__Attribute, tfplugin6__schema__attribute__descriptor);
     pa->name = (char *)sa->name;
     if (sa->nested_mode)
         pa->nested_type = proto_nested(a, sa);
@@ -127,7 +136,7 @@ static Tfplugin6__Schema__Attribute *proto_attr(zt_arena *a, const zt_schema_att
 static Tfplugin6__Schema__Block *proto_block(zt_arena *a, const zt_schema_block *b)
 {
     Tfplugin6__Schema__Block *pb =
-        ZT_NEW(a, Tfplugin6__Schema__Block, TFPLUGIN6__SCHEMA__BLOCK__INIT);
+        ZT_NEW(a, Tfplugin6__Schema__Block, tfplugin6__schema__block__descriptor);
     pb->description = (char *)(b->description ? b->description : "");
     pb->description_kind = TFPLUGIN6__STRING_KIND__MARKDOWN;
     pb->deprecated = b->deprecated;
@@ -140,7 +149,7 @@ static Tfplugin6__Schema__Block *proto_block(zt_arena *a, const zt_schema_block 
     for (size_t i = 0; i < b->n_blocks; i++) {
         const zt_schema_nested_block *nb = &b->blocks[i];
         Tfplugin6__Schema__NestedBlock *pn =
-            ZT_NEW(a, Tfplugin6__Schema__NestedBlock, TFPLUGIN6__SCHEMA__NESTED_BLOCK__INIT);
+            ZT_NEW(a, Tfplugin6__Schema__NestedBlock, tfplugin6__schema__nested_block__descriptor);
         pn->type_name = (char *)nb->type_name;
         pn->nesting = (Tfplugin6__Schema__NestedBlock__NestingMode)nb->nesting;
         pn->min_items = nb->min_items;
@@ -153,7 +162,7 @@ static Tfplugin6__Schema__Block *proto_block(zt_arena *a, const zt_schema_block 
 
 Tfplugin6__Schema *zt_proto_schema(zt_arena *a, const zt_schema *s)
 {
-    Tfplugin6__Schema *ps = ZT_NEW(a, Tfplugin6__Schema, TFPLUGIN6__SCHEMA__INIT);
+    Tfplugin6__Schema *ps = ZT_NEW(a, Tfplugin6__Schema, tfplugin6__schema__descriptor);
     ps->version = s->version;
     ps->block = proto_block(a, s->block);
     return ps;
@@ -162,7 +171,7 @@ Tfplugin6__Schema *zt_proto_schema(zt_arena *a, const zt_schema *s)
 static Tfplugin6__Function__Parameter *proto_param(zt_arena *a, const zt_function_param *p)
 {
     Tfplugin6__Function__Parameter *pp =
-        ZT_NEW(a, Tfplugin6__Function__Parameter, TFPLUGIN6__FUNCTION__PARAMETER__INIT);
+        ZT_NEW(a, Tfplugin6__Function__Parameter, tfplugin6__function__parameter__descriptor);
     pp->name = (char *)p->name;
     pp->type = (ProtobufCBinaryData){.len = strlen(p->type_json), .data = (uint8_t *)p->type_json};
     pp->allow_null_value = p->allow_null;
@@ -174,7 +183,7 @@ static Tfplugin6__Function__Parameter *proto_param(zt_arena *a, const zt_functio
 
 Tfplugin6__Function *zt_proto_function(zt_arena *a, const zt_function_def *f)
 {
-    Tfplugin6__Function *pf = ZT_NEW(a, Tfplugin6__Function, TFPLUGIN6__FUNCTION__INIT);
+    Tfplugin6__Function *pf = ZT_NEW(a, Tfplugin6__Function, tfplugin6__function__descriptor);
     pf->summary = (char *)(f->summary ? f->summary : "");
     pf->description = (char *)(f->description ? f->description : "");
     pf->description_kind = TFPLUGIN6__STRING_KIND__MARKDOWN;
@@ -184,7 +193,7 @@ Tfplugin6__Function *zt_proto_function(zt_arena *a, const zt_function_def *f)
         pf->parameters[i] = proto_param(a, &f->params[i]);
     if (f->variadic)
         pf->variadic_parameter = proto_param(a, f->variadic);
-    pf->return_ = ZT_NEW(a, Tfplugin6__Function__Return, TFPLUGIN6__FUNCTION__RETURN__INIT);
+    pf->return_ = ZT_NEW(a, Tfplugin6__Function__Return, tfplugin6__function__return__descriptor);
     pf->return_->type = (ProtobufCBinaryData){.len = strlen(f->return_type_json),
                                               .data = (uint8_t *)f->return_type_json};
     return pf;
@@ -222,7 +231,7 @@ Tfplugin6__DynamicValue *zt_proto_encode_value(zt_call *c, const zt_cty_value *v
                                                const zt_cty_type *t)
 {
     Tfplugin6__DynamicValue *dv =
-        ZT_NEW(c->arena, Tfplugin6__DynamicValue, TFPLUGIN6__DYNAMIC_VALUE__INIT);
+        ZT_NEW(c->arena, Tfplugin6__DynamicValue, tfplugin6__dynamic_value__descriptor);
     const void *data = NULL;
     size_t len = 0;
     if (zt_cty_msgpack_encode(c->arena, v, t, &data, &len, c->diags) != ZT_OK)

@@ -6,6 +6,7 @@
 #include "zt_rpc.h"
 #include "health.pb-c.h"
 #include "plugin.pb-c.h"
+#include "zt_composite.h"
 #include "zt_log.h"
 #include "zt_proto.h"
 
@@ -354,9 +355,20 @@ static void h_read_data_source(void *ctx, zt_arena *a, const void *data, size_t 
 }
 
 /* ---- managed resources ---------------------------------------------------
- * The provider offers no managed resource types yet; these answer every
- * type with a clear diagnostic. UpgradeResourceState already works for any
- * resource schema that is embedded. */
+ * Every managed resource is a composite (zt_composite.h): look the type
+ * up, decode the values with its schema, hand them to the engine, encode
+ * what it returns. */
+
+static bool resource_lookup(rpc *r, const char *type_name, const zt_composite_def **def,
+                            const zt_schema **schema)
+{
+    *def = zt_composite_find(type_name);
+    *schema = zt_schema_find(ZT_SCHEMA_RESOURCE, type_name);
+    if (*def && *schema)
+        return true;
+    unknown_type(r, "resource", type_name);
+    return false;
+}
 
 static void h_validate_resource_config(void *ctx, zt_arena *a, const void *data, size_t len,
                                        zt_rpc_result *res)
@@ -365,12 +377,12 @@ static void h_validate_resource_config(void *ctx, zt_arena *a, const void *data,
     rpc_begin(&r, ctx, a, res);
     RPC_UNPACK(&r, Tfplugin6__ValidateResourceConfig__Request,
                tfplugin6__validate_resource_config__request__descriptor, data, len);
-    const zt_schema *s = zt_schema_find(ZT_SCHEMA_RESOURCE, req->type_name);
+    const zt_composite_def *def;
+    const zt_schema *s;
     const zt_cty_value *config;
-    if (!s)
-        unknown_type(&r, "resource", req->type_name);
-    else
-        zt_proto_decode_value(&r.call, req->config, s->type, "configuration", &config);
+    if (resource_lookup(&r, req->type_name, &def, &s) &&
+        zt_proto_decode_value(&r.call, req->config, s->type, "configuration", &config) == ZT_OK)
+        zt_comp_validate(&r.call, def, s, config);
     Tfplugin6__ValidateResourceConfig__Response resp =
         TFPLUGIN6__VALIDATE_RESOURCE_CONFIG__RESPONSE__INIT;
     RPC_SET_DIAGS(&r, resp);
@@ -417,30 +429,134 @@ static void h_upgrade_resource_state(void *ctx, zt_arena *a, const void *data, s
     rpc_reply(&r, &resp.base);
 }
 
-#define RESOURCE_RPC(fname, T, desc, INIT)                                     \
-    static void fname(void *ctx, zt_arena *a, const void *data, size_t len,      \
-                      zt_rpc_result *res)                                        \
-    {                                                                            \
-        rpc r;                                                                   \
-        rpc_begin(&r, ctx, a, res);                                              \
-        RPC_UNPACK(&r, T##__Request, desc, data, len);                         \
-        unknown_type(&r, "resource", req->type_name);                           \
-        T##__Response resp = INIT;                                               \
-        RPC_SET_DIAGS(&r, resp);                                                 \
-        rpc_reply(&r, &resp.base);                                               \
+/* A null or absent DynamicValue decodes as a null object. */
+static bool decode_state(rpc *r, const Tfplugin6__DynamicValue *dv, const zt_schema *s,
+                         const char *what, const zt_cty_value **out)
+{
+    if (!dv) {
+        *out = zt_cty_null(r->call.arena, s->type);
+        return true;
     }
+    return zt_proto_decode_value(&r->call, dv, s->type, what, out) == ZT_OK;
+}
 
-RESOURCE_RPC(h_read_resource, Tfplugin6__ReadResource, tfplugin6__read_resource__request__descriptor,
-             TFPLUGIN6__READ_RESOURCE__RESPONSE__INIT)
-RESOURCE_RPC(h_plan_resource_change, Tfplugin6__PlanResourceChange,
-             tfplugin6__plan_resource_change__request__descriptor,
-             TFPLUGIN6__PLAN_RESOURCE_CHANGE__RESPONSE__INIT)
-RESOURCE_RPC(h_apply_resource_change, Tfplugin6__ApplyResourceChange,
-             tfplugin6__apply_resource_change__request__descriptor,
-             TFPLUGIN6__APPLY_RESOURCE_CHANGE__RESPONSE__INIT)
-RESOURCE_RPC(h_import_resource_state, Tfplugin6__ImportResourceState,
-             tfplugin6__import_resource_state__request__descriptor,
-             TFPLUGIN6__IMPORT_RESOURCE_STATE__RESPONSE__INIT)
+static Tfplugin6__DynamicValue *encode_state(rpc *r, const zt_cty_value *v, const zt_schema *s)
+{
+    return zt_proto_encode_value(&r->call, v ? v : zt_cty_null(r->call.arena, s->type), s->type);
+}
+
+static ProtobufCBinaryData bytes(const void *p, size_t n)
+{
+    return (ProtobufCBinaryData){.len = n, .data = (uint8_t *)p};
+}
+
+static void h_read_resource(void *ctx, zt_arena *a, const void *data, size_t len,
+                            zt_rpc_result *res)
+{
+    rpc r;
+    rpc_begin(&r, ctx, a, res);
+    RPC_UNPACK(&r, Tfplugin6__ReadResource__Request, tfplugin6__read_resource__request__descriptor,
+               data, len);
+    Tfplugin6__ReadResource__Response resp = TFPLUGIN6__READ_RESOURCE__RESPONSE__INIT;
+    const zt_composite_def *def;
+    const zt_schema *s;
+    const zt_cty_value *state;
+    if (resource_lookup(&r, req->type_name, &def, &s) &&
+        decode_state(&r, req->current_state, s, "current state", &state)) {
+        zt_comp_state out;
+        /* On failure the engine returns the state and private unchanged. */
+        zt_comp_read(&r.call, def, s, state, req->private_.data, req->private_.len, &out);
+        resp.new_state = encode_state(&r, out.state, s);
+        resp.private_ = bytes(out.private_data, out.private_len);
+    }
+    RPC_SET_DIAGS(&r, resp);
+    rpc_reply(&r, &resp.base);
+}
+
+static void h_plan_resource_change(void *ctx, zt_arena *a, const void *data, size_t len,
+                                   zt_rpc_result *res)
+{
+    rpc r;
+    rpc_begin(&r, ctx, a, res);
+    RPC_UNPACK(&r, Tfplugin6__PlanResourceChange__Request,
+               tfplugin6__plan_resource_change__request__descriptor, data, len);
+    Tfplugin6__PlanResourceChange__Response resp =
+        TFPLUGIN6__PLAN_RESOURCE_CHANGE__RESPONSE__INIT;
+    const zt_composite_def *def;
+    const zt_schema *s;
+    zt_comp_plan_req pr = {.prior_private = req->prior_private.data,
+                           .prior_private_len = req->prior_private.len};
+    zt_comp_plan_resp out;
+    if (resource_lookup(&r, req->type_name, &def, &s) &&
+        decode_state(&r, req->prior_state, s, "prior state", &pr.prior) &&
+        decode_state(&r, req->proposed_new_state, s, "proposed new state", &pr.proposed) &&
+        decode_state(&r, req->config, s, "configuration", &pr.config) &&
+        zt_comp_plan(&r.call, def, s, &pr, &out) == ZT_OK) {
+        resp.planned_state = encode_state(&r, out.planned, s);
+        resp.planned_private = bytes(out.planned_private, out.planned_private_len);
+        resp.n_requires_replace = out.n_requires_replace;
+        resp.requires_replace =
+            zt_arena_calloc(a, out.n_requires_replace + 1, sizeof(*resp.requires_replace));
+        for (size_t i = 0; i < out.n_requires_replace; i++)
+            resp.requires_replace[i] = zt_proto_path(a, out.requires_replace[i]);
+    }
+    RPC_SET_DIAGS(&r, resp);
+    rpc_reply(&r, &resp.base);
+}
+
+static void h_apply_resource_change(void *ctx, zt_arena *a, const void *data, size_t len,
+                                    zt_rpc_result *res)
+{
+    rpc r;
+    rpc_begin(&r, ctx, a, res);
+    RPC_UNPACK(&r, Tfplugin6__ApplyResourceChange__Request,
+               tfplugin6__apply_resource_change__request__descriptor, data, len);
+    Tfplugin6__ApplyResourceChange__Response resp =
+        TFPLUGIN6__APPLY_RESOURCE_CHANGE__RESPONSE__INIT;
+    const zt_composite_def *def;
+    const zt_schema *s;
+    zt_comp_apply_req ar = {.planned_private = req->planned_private.data,
+                            .planned_private_len = req->planned_private.len};
+    if (resource_lookup(&r, req->type_name, &def, &s) &&
+        decode_state(&r, req->prior_state, s, "prior state", &ar.prior) &&
+        decode_state(&r, req->planned_state, s, "planned state", &ar.planned) &&
+        decode_state(&r, req->config, s, "configuration", &ar.config)) {
+        zt_comp_state out;
+        /* Even on failure: the partial state is what Terraform must keep. */
+        zt_comp_apply(&r.call, def, s, &ar, &out);
+        resp.new_state = encode_state(&r, out.state, s);
+        resp.private_ = bytes(out.private_data, out.private_len);
+    }
+    RPC_SET_DIAGS(&r, resp);
+    rpc_reply(&r, &resp.base);
+}
+
+static void h_import_resource_state(void *ctx, zt_arena *a, const void *data, size_t len,
+                                    zt_rpc_result *res)
+{
+    rpc r;
+    rpc_begin(&r, ctx, a, res);
+    RPC_UNPACK(&r, Tfplugin6__ImportResourceState__Request,
+               tfplugin6__import_resource_state__request__descriptor, data, len);
+    Tfplugin6__ImportResourceState__Response resp =
+        TFPLUGIN6__IMPORT_RESOURCE_STATE__RESPONSE__INIT;
+    const zt_composite_def *def;
+    const zt_schema *s;
+    zt_comp_state out;
+    if (resource_lookup(&r, req->type_name, &def, &s) &&
+        zt_comp_import(&r.call, def, s, req->id, &out) == ZT_OK && out.state) {
+        Tfplugin6__ImportResourceState__ImportedResource *ir = zt_arena_alloc(a, sizeof(*ir));
+        tfplugin6__import_resource_state__imported_resource__init(ir);
+        ir->type_name = req->type_name;
+        ir->state = encode_state(&r, out.state, s);
+        ir->private_ = bytes(out.private_data, out.private_len);
+        resp.n_imported_resources = 1;
+        resp.imported_resources = zt_arena_calloc(a, 1, sizeof(*resp.imported_resources));
+        resp.imported_resources[0] = ir;
+    }
+    RPC_SET_DIAGS(&r, resp);
+    rpc_reply(&r, &resp.base);
+}
 
 static void h_move_resource_state(void *ctx, zt_arena *a, const void *data, size_t len,
                                   zt_rpc_result *res)

@@ -1,6 +1,8 @@
 /* zt_provider.c - the provider instance. */
 #include "zt_provider.h"
 
+#include "zt_arm.h"
+
 #include <stdlib.h>
 
 zt_provider *zt_provider_new(void)
@@ -11,5 +13,48 @@ zt_provider *zt_provider_new(void)
     p->arena = zt_arena_new();
     atomic_init(&p->configured, false);
     atomic_init(&p->stop_requested, false);
+    pthread_mutex_init(&p->arm_lock, NULL);
     return p;
+}
+
+/* Created lazily: ConfigureProvider must not fail for a plan that only
+ * uses data sources and functions, and credentials are only needed once
+ * a resource talks to ARM. */
+static zt_rc arm_new(zt_call *c, zt_provider *p)
+{
+    if (!atomic_load(&p->configured))
+        return zt_diag_error(c->diags, NULL, "Provider not configured",
+                             "The zerotrust provider must be configured before it can reach "
+                             "Azure. This is a Terraform or provider bug.");
+    if (!p->config.subscription_id || !*p->config.subscription_id)
+        return zt_diag_error(c->diags, NULL, "Missing subscription",
+                             "Set subscription_id in the provider block or the "
+                             "ARM_SUBSCRIPTION_ID environment variable.");
+    zt_arm_client_options o = {
+        .config = &p->config,
+        .terraform_version = p->terraform_version,
+        .cancel = &p->stop_requested,
+    };
+    zt_diags local;
+    zt_diags_init(&local, c->arena);
+    zt_rc rc = zt_arm_client_new(&o, &local, &p->arm);
+    if (rc != ZT_OK) {
+        zt_diag_error(c->diags, NULL, "Cannot set up Azure access",
+                      "The provider could not build its Azure Resource Manager client from the "
+                      "provider configuration (credentials, environment or endpoints). Details "
+                      "follow.");
+        zt_diags_append(c->diags, &local);
+        p->arm = NULL;
+    }
+    return rc;
+}
+
+zt_rc zt_provider_arm(zt_call *c, struct zt_arm_client **out)
+{
+    zt_provider *p = c->provider;
+    pthread_mutex_lock(&p->arm_lock);
+    zt_rc rc = p->arm ? ZT_OK : arm_new(c, p);
+    *out = p->arm;
+    pthread_mutex_unlock(&p->arm_lock);
+    return rc;
 }

@@ -9,7 +9,10 @@
 #include "zt_cty.h"
 #include "zt_schema.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+
+struct zt_arm_client;
 
 /* Settings of the provider block, after ARM_* environment fallbacks. */
 typedef struct zt_provider_config {
@@ -56,6 +59,9 @@ typedef struct zt_provider {
     zt_provider_config config;
     atomic_bool stop_requested;    /* StopProvider was called */
     const char *terraform_version;
+    /* The ARM client, created on first use from config (zt_provider_arm). */
+    pthread_mutex_t arm_lock;
+    struct zt_arm_client *arm;
 } zt_provider;
 
 /* The process's provider instance (never freed). */
@@ -67,6 +73,12 @@ typedef struct zt_call {
     zt_diags *diags;
     zt_provider *provider;
 } zt_call;
+
+/* The provider's ARM client, created on first use from the configured
+ * zt_provider_config (thread-safe; lives as long as the provider). Error
+ * diagnostics when the provider is not configured or the configuration
+ * lacks a subscription or credentials. */
+zt_rc zt_provider_arm(zt_call *c, struct zt_arm_client **out);
 
 static inline bool zt_call_cancelled(const zt_call *c)
 {

@@ -5,6 +5,7 @@
 #include "zt_provider.h"
 
 #include "zt_addrplan.h"
+#include "zt_composite.h"
 
 #include <string.h>
 
@@ -17,6 +18,23 @@ const zt_function_def *const zt_functions[] = {
     &zt_fn_cidr_layout,
     NULL,
 };
+
+/* Composite resources (zt_composite.h); their schemas are
+ * schemas/resources/<type_name>.json. */
+extern const zt_composite_def zt_composite_hub; /* provider/resources/zt_hub.c */
+
+const zt_composite_def *const zt_composites[] = {
+    &zt_composite_hub,
+    NULL,
+};
+
+const zt_composite_def *zt_composite_find(const char *type_name)
+{
+    for (size_t i = 0; type_name && zt_composites[i]; i++)
+        if (strcmp(zt_composites[i]->type_name, type_name) == 0)
+            return zt_composites[i];
+    return NULL;
+}
 
 const zt_datasource_def *zt_datasource_find(const char *type_name)
 {

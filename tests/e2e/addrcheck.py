@@ -14,6 +14,29 @@ AZURE_MIN_SIZE = {
     "GatewaySubnet": 29,   # /27 recommended; /29 is the hard floor
 }
 
+# The hub layout of the design (platform-design.md, zerotrust_hub), in
+# request order.
+HUB_LAYOUT = [
+    ("AzureFirewallSubnet", 26),
+    ("AzureFirewallManagementSubnet", 26),
+    ("AzureBastionSubnet", 26),
+    ("GatewaySubnet", 27),
+    ("dns-resolver-inbound", 28),
+    ("dns-resolver-outbound", 28),
+]
+
+SPOKE_NAMES = ["databricks-host", "databricks-container", "private-endpoints", "functions"]
+
+
+def layout_order(names: list[str]) -> list[str] | None:
+    """The request order of a layout's subnets, then the others, when names
+    hold a whole hub or spoke layout; None otherwise."""
+    for base in ([n for n, _ in HUB_LAYOUT], SPOKE_NAMES):
+        if set(base) <= set(names):
+            return base + [n for n in names if n not in base]
+    return None
+
+
 CIDR_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
 
 
@@ -117,3 +140,10 @@ def greedy_layout(space: str, sizes: list[tuple[str, int]]) -> dict[str, str]:
         else:
             raise ValueError(f"{name} /{plen} does not fit")
     return out
+
+
+def smallest_space(candidates: list[str], cidrs: list[str]) -> str | None:
+    """The smallest candidate network that contains all cidrs."""
+    fits = [c for c in candidates
+            if all(net(x).subnet_of(net(c)) for x in cidrs)]
+    return max(fits, key=lambda c: net(c).prefixlen) if fits else None

@@ -8,13 +8,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-import time
 
 from . import behaviours, resource_types
 from .arm_ids import ArmPath, parse_id, segment_path, split_action
 from .config import utc_iso
 from .lro import FAILED, IN_PROGRESS, SUCCEEDED, Operation
-from .protocol import ArmError, Request, Response, json_response, new_guid
+from .protocol import ArmError, Request, Response, json_response
 from .resource_types import TypeSpec, path_values, spec_for
 from .specs import FLAG_REQUIRED, ResourceTypeVersion
 from .store import Resource, deep_merge, system_data
@@ -22,8 +21,7 @@ from . import validator as validator_mod
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$", re.I)
 RG_TYPE = "Microsoft.Resources/resourceGroups"
-RG_API_VERSIONS_EXTRA = ()   # resource groups: only the manifest's version
-# ARM's own endpoints that are not in the manifest: any well-formed version is accepted.
+# operation status monitors: any well-formed api-version is accepted
 OP_TYPES = ("operations", "operationresults", "asyncoperations", "operationstatuses")
 
 
@@ -79,7 +77,7 @@ class ArmService:
                 rgs = [self.render(r) for r in self.store.of_type(RG_TYPE)
                        if r.scope_id.lower() == f"/subscriptions/{ap.subscription}".lower()]
                 return self._list(rgs, req)
-            return self._resource(req, self._rg_path(ap), RG_TYPE, claims)
+            return self._resource(req, ap, RG_TYPE, claims)
         if sp == "tenant":
             raise ArmError(404, "InvalidResourceType", "Tenant-level resources are not emulated.")
         # operation status monitors
@@ -96,10 +94,6 @@ class ArmService:
         return self._resource(req, ap, None, claims)
 
     # -- helpers for scope -------------------------------------------------------------------
-    def _rg_path(self, ap: ArmPath) -> ArmPath:
-        # Represent a resource group as the pseudo-resource type Microsoft.Resources/resourceGroups.
-        return ap
-
     def _subscription(self, sub: str):
         s = self.store.subscriptions.get((sub or "").lower())
         if not s:
@@ -142,8 +136,7 @@ class ArmService:
             raise ArmError(400, "NoRegisteredProviderFound",
                            f"No registered resource provider found for namespace '{ns}'.")
         raise ArmError(400, "InvalidResourceType",
-                       f"The resource type '{full.split('/', 1)[1]}' could not be found in the namespace '{ns}' "
-                       f"for api version '{ap.raw and ''}'.".replace(" for api version ''", ""))
+                       f"The resource type '{full.split('/', 1)[1]}' could not be found in the namespace '{ns}'.")
 
     def canonical_id(self, ap: ArmPath, type_name: str) -> str:
         """Resource ID with canonical type casing and the names' casing as stored."""
@@ -222,7 +215,6 @@ class ArmService:
     def _not_found(self, ap: ArmPath, type_name: str) -> ArmError:
         if type_name == RG_TYPE:
             return ArmError(404, "ResourceGroupNotFound", f"Resource group '{ap.resource_group}' could not be found.")
-        short = type_name + "/" + "/".join(ap.target.names)
         t = ap.target
         short = t.namespace + "/" + "/".join(f"{ty}/{nm}" for ty, nm in zip(t.types, t.names))
         where = f" under resource group '{ap.resource_group}'" if ap.resource_group else ""
@@ -406,8 +398,6 @@ class ArmService:
 
     def _put(self, req, ap, rid, type_name, rtv, spec, claims) -> Response:
         body = self._parse_body(req)
-        if type_name != RG_TYPE:
-            pass
         parent = self._check_scope_exists(ap, type_name, for_write=True)
         if type_name == RG_TYPE and ap.resource_group is not None:
             name = ap.resource_group

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from .arm_ids import parse_id
 from .config import utc_iso
 from .protocol import ArmError, Response, json_response, new_guid
-from .resource_types import RefRule, get_path, path_values, spec_for
+from .resource_types import RefRule, get_path, path_values
 from .store import Principal, Resource
 
 SUBNETS = "microsoft.network/virtualnetworks/subnets"

@@ -5,9 +5,8 @@ import copy
 import json
 import re
 
-from .arm_ids import parse_id
 from .config import BucketSettings
-from .protocol import ArmError, Request, Response, json_response
+from .protocol import Request, Response, json_response
 from .resource_types import set_path
 from .store import Subscription, deep_merge
 from .validator import ENUM_MODES

@@ -88,9 +88,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         if self.command != "HEAD" or "Content-Length" not in resp.headers:
             self.send_header("Content-Length", str(len(data)))
+        self._headers_buffer.append(b"\r\n")        # end of headers; body in the same write
         if self.command != "HEAD" and data:
-            self._headers_buffer.append(data)   # headers and body in one write
-        self.end_headers()
+            self._headers_buffer.append(data)
+        self.flush_headers()
 
     def _abort(self):
         """Close the connection without an answer (TCP RST)."""
@@ -124,7 +125,19 @@ class Server(ThreadingHTTPServer):
         self.ssl_ctx = ssl_ctx
         self.tls = ssl_ctx is not None
         self.verbose = verbose
+        self.conns = set()
+        self.conns_lock = threading.Lock()
         super().__init__(addr, Handler)
+
+    def close_connections(self):
+        """Wake every handler blocked on a keep-alive connection so its thread ends."""
+        with self.conns_lock:
+            conns = list(self.conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a slow client cannot stall accept().
@@ -133,20 +146,30 @@ class Server(ThreadingHTTPServer):
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+        with self.conns_lock:
+            self.conns.add(request)
         if self.ssl_ctx is not None:
             request.settimeout(15)
             try:
                 conn = self.ssl_ctx.wrap_socket(request, server_side=True)
             except (ssl.SSLError, OSError):
+                with self.conns_lock:
+                    self.conns.discard(request)
                 try:
                     request.close()
                 except OSError:
                     pass
                 return
+            with self.conns_lock:
+                self.conns.discard(request)
+                self.conns.add(conn)
             conn.settimeout(None)
         try:
             self.RequestHandlerClass(conn, client_address, self)
         finally:
+            with self.conns_lock:
+                self.conns.discard(request)
+                self.conns.discard(conn)
             if conn is not request:
                 try:
                     conn.close()
@@ -224,8 +247,12 @@ class EmulatorServer:
             if srv is not None:
                 srv.shutdown()
                 srv.server_close()
+                srv.close_connections()
         for t in self._threads:
             t.join(timeout=5)
+        # let a background key generation (native code) finish before the interpreter goes away
+        for iss in list(self.app.auth.issuers.values()):
+            iss._ready.wait(5)
         self.app.recorder.close()
 
 
@@ -267,10 +294,14 @@ def main(argv=None):
     print(json.dumps(srv.info), flush=True)
     if a.verbose:
         print(f"started in {srv.startup_seconds:.3f}s", file=sys.stderr, flush=True)
-    while not stop.wait(0.5):
+    while not stop.wait(0.2):
         pass
     srv.stop()
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Connection threads are daemons; skip interpreter finalisation so none of them is torn down
+    # half-way through native code (cryptography, ssl).
+    os._exit(0)
 
 
 if __name__ == "__main__":

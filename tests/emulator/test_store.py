@@ -35,7 +35,7 @@ def test_parent_must_exist(emu, rg):
     err = r.json()["error"]
     assert r.status_code == 404 and err["code"] == "ResourceNotFound"
     assert "Microsoft.Network/virtualNetworks/nope" in err["message"]
-    r = emu.get(f"/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/x")
+    r = emu.get("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/x")
     assert r.status_code == 404 and r.json()["error"]["code"] == "SubscriptionNotFound"
 
 

@@ -5,6 +5,7 @@
 #define FUZZ_COMMON_H
 
 #include "zt_cty.h"
+#include "zt_cty_internal.h" /* zt_cty_utf8_valid */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +54,23 @@ static const zt_cty_type *fuzz_pick_type(uint8_t selector)
     return fuzz_types[selector % FUZZ_NTYPES];
 }
 
+/* Diagnostics go into protobuf strings: they must be valid UTF-8 even
+ * when they quote hostile input. */
+static void fuzz_check_text(zt_arena *a, const zt_diag *g)
+{
+    const char *path = zt_path_str(a, g->path);
+    FUZZ_CHECK(zt_cty_utf8_valid(g->summary, strlen(g->summary)));
+    FUZZ_CHECK(zt_cty_utf8_valid(g->detail, strlen(g->detail)));
+    FUZZ_CHECK(zt_cty_utf8_valid(path, strlen(path)));
+}
+
 /* A failed decode must say why, with a path. */
-static void fuzz_check_failure(zt_rc rc, const zt_diags *d, const zt_cty_value *v)
+static void fuzz_check_failure(zt_arena *a, zt_rc rc, const zt_diags *d, const zt_cty_value *v)
 {
     FUZZ_CHECK(rc == ZT_ERR_DECODE);
     FUZZ_CHECK(v == NULL);
     FUZZ_CHECK(d->errors == 1 && d->head && d->head->path && d->head->detail);
+    fuzz_check_text(a, d->head);
 }
 
 static bool fuzz_has_infinity(const zt_cty_value *v)

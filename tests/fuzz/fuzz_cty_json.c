@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_json_roundtrip(a, v, t);
         fuzz_msgpack_roundtrip(a, v, t);
     } else
-        fuzz_check_failure(rc, &d, v);
+        fuzz_check_failure(a, rc, &d, v);
     zt_arena_free(a);
     return 0;
 }

@@ -331,8 +331,15 @@ START_TEST(test_msgpack_number_bytes)
     /* uint64 max is not a float64 either. */
     encode_expect(num("18446744073709551615"), N,
                   "b4 31 38 34 34 36 37 34 34 30 37 33 37 30 39 35 35 31 36 31 35");
-    /* 2^64 is exactly a float64: go-cty writes it as one. */
-    encode_expect(num("18446744073709551616"), N, "cb 43 f0 00 00 00 00 00 00");
+    /* 2^64 is exactly a float64, but integers go as text (go-cty >= 1.13). */
+    encode_expect(num("18446744073709551616"), N,
+                  "b4 31 38 34 34 36 37 34 34 30 37 33 37 30 39 35 35 31 36 31 36");
+    zt_buf want;
+    zt_buf_init(&want, A);
+    zt_buf_puts(&want, "da 01 2d 31"); /* 1e300: 301 characters of text */
+    for (int i = 0; i < 300; i++)
+        zt_buf_puts(&want, " 30");
+    encode_expect(num("1e300"), N, zt_buf_cstr(&want));
     encode_expect(num("18446744073709551617"), N,
                   "b4 31 38 34 34 36 37 34 34 30 37 33 37 30 39 35 35 31 36 31 37");
     encode_expect(num("+Inf"), N, "cb 7f f0 00 00 00 00 00 00");
@@ -954,6 +961,13 @@ START_TEST(test_json_malformed)
     }
     const zt_cty_type *M = T("[\"map\",\"number\"]");
     json_decode_fails("{1:2}", M, false, "");
+    /* Diagnostics quoting hostile input stay valid UTF-8 without controls. */
+    json_decode_fails("[1] \xff\x01", L, false, "");
+    ck_assert_ptr_null(strchr(D.head->detail, '\x01'));
+    ck_assert_ptr_null(strstr(D.head->detail, "\xff"));
+    const zt_cty_type *bt;
+    ck_assert_int_eq(zt_cty_type_from_json(A, "\"\\u0001\\n\"", 10, &bt, &D), ZT_ERR_DECODE);
+    ck_assert_ptr_nonnull(strstr(D.tail->detail, "\\u0001\\n"));
     /* Deep nesting. */
     const zt_cty_type *deep = &zt_cty_number_type;
     zt_buf b;

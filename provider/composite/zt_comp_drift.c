@@ -1,0 +1,149 @@
+/* zt_comp_drift.c - does the resource ARM returns still match the body we
+ * would PUT? Only what we set counts: ARM adds read-only and defaulted
+ * properties (provisioningState, resourceGuid, etags, ...) that were never
+ * ours, so the walk goes over the desired body's leaves. */
+#include "zt_comp_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct drift_walk {
+    zt_arena *a;
+    const zt_comp_node_def *def;
+    const char *where;
+} drift_walk;
+
+/* Properties Azure manages even if a body names them. */
+static bool managed_key(const char *k)
+{
+    static const char *const keys[] = {"provisioningState", "etag", "resourceGuid", "id",
+                                       "type", NULL};
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(k, keys[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool ignored(const zt_comp_node_def *def, const char *ptr)
+{
+    for (size_t i = 0; def->ignore_drift && def->ignore_drift[i]; i++) {
+        size_t n = strlen(def->ignore_drift[i]);
+        if (strncmp(ptr, def->ignore_drift[i], n) == 0 && (ptr[n] == '\0' || ptr[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+/* "West Europe" == "westeurope". */
+static bool location_equal(const char *x, const char *y)
+{
+    for (;;) {
+        while (*x == ' ')
+            x++;
+        while (*y == ' ')
+            y++;
+        if (tolower((unsigned char)*x) != tolower((unsigned char)*y))
+            return false;
+        if (!*x)
+            return true;
+        x++, y++;
+    }
+}
+
+/* ARM IDs (and names inside them) are case-insensitive. */
+static bool string_equal(const char *key, const char *x, const char *y)
+{
+    if (key && strcmp(key, "location") == 0)
+        return location_equal(x, y);
+    if (x[0] == '/' || (key && strlen(key) >= 2 && !strcasecmp(key + strlen(key) - 2, "id")))
+        return strcasecmp(x, y) == 0;
+    return strcmp(x, y) == 0;
+}
+
+static const char *ptr_append(zt_arena *a, const char *ptr, const char *tok)
+{
+    zt_buf b;
+    zt_buf_init(&b, a);
+    zt_buf_puts(&b, ptr);
+    zt_buf_puts(&b, "/");
+    for (const char *s = tok; *s; s++) {
+        if (*s == '~')
+            zt_buf_puts(&b, "~0");
+        else if (*s == '/')
+            zt_buf_puts(&b, "~1");
+        else
+            zt_buf_append(&b, s, 1);
+    }
+    return zt_buf_cstr(&b);
+}
+
+static bool walk(drift_walk *w, const char *ptr, const char *key, const json_t *want,
+                 const json_t *have);
+
+static bool walk_object(drift_walk *w, const char *ptr, const json_t *want, const json_t *have)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(have))
+        return false;
+    json_object_foreach((json_t *)want, k, v)
+    {
+        if (managed_key(k))
+            continue;
+        if (!walk(w, ptr_append(w->a, ptr, k), k, v, json_object_get(have, k)))
+            return false;
+    }
+    return true;
+}
+
+static bool walk_array(drift_walk *w, const char *ptr, const char *key, const json_t *want,
+                       const json_t *have)
+{
+    if (!json_is_array(have) || json_array_size(have) != json_array_size(want))
+        return false;
+    for (size_t i = 0; i < json_array_size(want); i++) {
+        const char *p = zt_arena_printf(w->a, "%s/%zu", ptr, i);
+        if (!walk(w, p, key, json_array_get(want, i), json_array_get(have, i)))
+            return false;
+    }
+    return true;
+}
+
+static bool walk(drift_walk *w, const char *ptr, const char *key, const json_t *want,
+                 const json_t *have)
+{
+    bool ok;
+    if (ignored(w->def, ptr))
+        return true;
+    if (json_is_null(want))
+        ok = !have || json_is_null(have);
+    else if (!have || json_is_null(have))
+        /* ARM leaves out empty collections ("tags": {}) */
+        ok = (json_is_object(want) && !json_object_size(want)) ||
+             (json_is_array(want) && !json_array_size(want));
+    else if (json_is_object(want))
+        ok = walk_object(w, ptr, want, have); /* a deeper pointer wins */
+    else if (json_is_array(want))
+        ok = walk_array(w, ptr, key, want, have);
+    else if (json_is_string(want))
+        ok = json_is_string(have) &&
+             string_equal(key, json_string_value(want), json_string_value(have));
+    else if (json_is_number(want))
+        ok = json_is_number(have) && json_number_value(want) == json_number_value(have);
+    else
+        ok = json_equal((json_t *)want, (json_t *)have);
+    if (!ok && !w->where)
+        w->where = ptr;
+    return ok;
+}
+
+bool zt_comp_drifted(zt_arena *a, const zt_comp_node_def *def, const json_t *desired,
+                     const json_t *actual, const char **where)
+{
+    drift_walk w = {.a = a, .def = def};
+    bool same = walk(&w, "", NULL, desired, actual);
+    if (where)
+        *where = same ? NULL : (w.where ? w.where : "");
+    return !same;
+}

@@ -1,0 +1,230 @@
+/* zt_comp_internal.h - the composite engine's pieces shared between its
+ * files and the unit tests. Not for resource implementations: they see
+ * zt_composite.h only.
+ *
+ *   graph     the node table expanded for one set of inputs (instances,
+ *             IDs, dependency edges, topological order)
+ *   private   what the engine remembers per instance between RPCs
+ *   eval      the context handed to node callbacks
+ *   run       the parallel executor shared by apply, destroy and read
+ */
+#ifndef ZT_COMP_INTERNAL_H
+#define ZT_COMP_INTERNAL_H
+
+#include "zt_arm.h"
+#include "zt_composite.h"
+
+#include <pthread.h>
+
+#define ZT_COMP_LOG "provider.composite"
+
+/* ---- private state --------------------------------------------------------- */
+
+/* One node instance as last seen. Strings and JSON live in the call arena. */
+typedef struct zt_comp_rec {
+    const char *key;        /* "key" or "key[instance]" */
+    const char *id;         /* ARM ID */
+    bool exists;            /* created (or maybe created by a failed PUT) */
+    bool drift;             /* the last refresh found ARM differing from the body */
+    const char *hash;       /* SHA-256 of the body last applied; "" forces a PUT */
+    json_t *outputs;        /* the last body ARM returned (GET/PUT), or NULL */
+    json_t *create_only;    /* {pointer: value} of create_only pointers applied */
+} zt_comp_rec;
+
+typedef struct zt_comp_priv {
+    zt_comp_rec *recs;
+    size_t n, cap;
+} zt_comp_priv;
+
+/* Empty or absent bytes give an empty table; a malformed document is an
+ * error diagnostic (private state is ours, so that is a provider bug). */
+zt_rc zt_comp_priv_decode(zt_arena *a, zt_diags *d, const void *data, size_t len,
+                          zt_comp_priv *out);
+/* Deterministic bytes (records sorted by key, keys sorted). */
+void zt_comp_priv_encode(zt_arena *a, const zt_comp_priv *p, const void **data, size_t *len);
+zt_comp_rec *zt_comp_priv_get(const zt_comp_priv *p, const char *key);
+/* The record for key, added (not existing) when absent. */
+zt_comp_rec *zt_comp_priv_put(zt_arena *a, zt_comp_priv *p, const char *key);
+void zt_comp_priv_remove(zt_comp_priv *p, const char *key);
+/* A deep copy (records and their JSON) for a state that must not change
+ * while another is built. */
+void zt_comp_priv_copy(zt_arena *a, const zt_comp_priv *src, zt_comp_priv *dst);
+
+/* ---- graph ---------------------------------------------------------------- */
+
+typedef enum zt_comp_action {
+    ZT_COMP_NONE = 0,
+    ZT_COMP_CREATE,
+    ZT_COMP_UPDATE,
+    ZT_COMP_REPLACE,  /* a create_only pointer changed: delete, then create */
+    ZT_COMP_DELETE,
+    ZT_COMP_UNKNOWN   /* plan only: the body depends on values not known yet */
+} zt_comp_action;
+
+const char *zt_comp_action_name(zt_comp_action a);
+
+typedef struct zt_comp_inst {
+    const zt_comp_node_def *def;
+    const char *instance;      /* "" for single nodes */
+    const char *key;           /* "key" or "key[instance]" */
+    const char *id;            /* NULL while unknown (an input is unknown) */
+    bool id_done, id_busy;     /* lazy ID computation (parents may refer to others) */
+    size_t *deps;              /* indexes of the instances this one waits for */
+    size_t n_deps;
+    /* Per-operation scratch. */
+    zt_comp_action action;
+    json_t *body;              /* desired body, NULL when unknown */
+    const char *hash;
+} zt_comp_inst;
+
+typedef struct zt_comp_graph {
+    zt_comp_inst *inst;
+    size_t n;
+    size_t *order;             /* topological order (dependencies first) */
+} zt_comp_graph;
+
+/* Definition checks every composite must pass (unit-tested over the
+ * registry): unique node keys, known dependencies, no cycles, an id_node,
+ * required callbacks present. */
+zt_rc zt_comp_def_check(const zt_composite_def *def, zt_diags *d);
+const zt_comp_node_def *zt_comp_def_node(const zt_composite_def *def, const char *key);
+
+/* Expand def for ev's inputs into ev->graph (instances in table order,
+ * edges to every instance of each dependency, topological order). */
+zt_rc zt_comp_graph_build(zt_comp_eval *ev);
+ssize_t zt_comp_graph_find(const zt_comp_graph *g, const char *key);
+/* "firewall" of "zone_link[x]" (the node definition's key). */
+const char *zt_comp_key_node(zt_arena *a, const char *inst_key);
+
+/* ---- evaluation context ----------------------------------------------------- */
+
+typedef enum zt_comp_mode { ZT_COMP_PLAN = 1, ZT_COMP_APPLY, ZT_COMP_READ } zt_comp_mode;
+
+struct zt_comp_eval {
+    zt_call *c;
+    const zt_composite_def *def;
+    const zt_schema *s;
+    const zt_cty_value *inputs;   /* planned/state object */
+    const zt_cty_value *config;   /* for write-only inputs at apply; may be NULL */
+    const char *subscription;
+    zt_comp_mode mode;
+    zt_comp_graph graph;
+    zt_comp_priv priv;
+    zt_comp_inst *cur;            /* instance being evaluated, NULL at top level */
+    bool id_unknown;              /* some ID could not be computed */
+};
+
+void zt_comp_eval_init(zt_comp_eval *ev, zt_call *c, const zt_composite_def *def,
+                       const zt_schema *s, const zt_cty_value *inputs, zt_comp_mode mode);
+/* The subscription from the provider configuration; an error diagnostic
+ * when it is missing. */
+zt_rc zt_comp_eval_subscription(zt_comp_eval *ev);
+/* Run a node callback for one instance (sets ev->cur). */
+json_t *zt_comp_eval_body(zt_comp_eval *ev, zt_comp_inst *in);
+const char *zt_comp_eval_id(zt_comp_eval *ev, zt_comp_inst *in);
+
+/* ---- bodies ---------------------------------------------------------------- */
+
+/* SHA-256 (hex) of the canonical (sorted, compact) JSON text. */
+const char *zt_comp_body_hash(zt_arena *a, const json_t *body);
+/* RFC 6901 pointer lookup; NULL when absent. */
+json_t *zt_comp_json_ptr(const json_t *doc, const char *ptr);
+/* {pointer: value} of the create_only pointers present in body. */
+json_t *zt_comp_create_only(zt_arena *a, const zt_comp_node_def *def, const json_t *body);
+/* Does ARM's actual body differ from the desired one? Only leaves of the
+ * desired body count; ignore_drift pointers and ARM-managed properties are
+ * skipped; IDs and locations compare case-insensitively. *where gets the
+ * first differing pointer. */
+bool zt_comp_drifted(zt_arena *a, const zt_comp_node_def *def, const json_t *desired,
+                     const json_t *actual, const char **where);
+
+/* The pointers to preserve on an update PUT of this node (built-in
+ * inline collections of its type plus the def's own); NULL when none. */
+const char **zt_comp_preserve_list(zt_arena *a, const zt_comp_node_def *def);
+/* Copy the preserve pointers absent from body from current into body. */
+void zt_comp_preserve(json_t *body, const json_t *current, const char *const *ptrs);
+
+/* ---- actions (shared by plan and apply) ------------------------------------ */
+
+/* What to do with one instance whose body is known (or not: UNKNOWN at
+ * plan, then a PUT at apply). */
+zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_rec *r);
+
+/* ---- parallel executor -------------------------------------------------------- */
+
+/* One ARM operation per task: a thread of its own runs the steps, the
+ * scheduler (the RPC's thread) decides what starts next. */
+typedef enum zt_comp_op { ZT_COMP_OP_PUT = 1, ZT_COMP_OP_DELETE, ZT_COMP_OP_GET,
+                          ZT_COMP_OP_REPLACE } zt_comp_op;
+
+typedef struct zt_comp_task {
+    /* in */
+    zt_comp_op op;
+    const char *key;
+    const char *id;
+    const char *arm_type;
+    const char *serial;         /* serialization scope or NULL */
+    json_t *body;               /* PUT body (a reference the task drops) */
+    const char **preserve;      /* pointers to copy from the current resource (update) */
+    /* out (valid after completion, in the call arena) */
+    zt_rc rc;
+    json_t *result;             /* the resource after PUT / GET (owned by the arena) */
+    const char *error;          /* ARM's code and message */
+    const char *error_code;
+    bool started, done;
+    /* scheduler-private */
+    size_t index;
+    int64_t deadline_ms;
+    zt_arm_client *arm;
+    const atomic_bool *cancel;
+    void *run;
+    pthread_t thread;
+} zt_comp_task;
+
+/* The scheduling callbacks: ready(i) says whether task i may start now
+ * (its dependencies are done) and prepares it; finished(i) merges its
+ * result. The runner stops starting tasks after the first failure
+ * (stop_on_error) but always waits for those in flight. */
+typedef struct zt_comp_sched {
+    size_t n;
+    zt_comp_task *tasks;
+    bool (*ready)(void *arg, size_t i);
+    void (*finished)(void *arg, size_t i);
+    void *arg;
+    bool stop_on_error;
+} zt_comp_sched;
+
+/* Returns ZT_OK when every task that ran succeeded (404 counts as success
+ * for GET/DELETE: see task rc), otherwise the first failure's rc. */
+zt_rc zt_comp_run(zt_call *c, zt_arm_client *arm, int64_t deadline_ms, zt_comp_sched *s);
+
+/* ---- timeouts ------------------------------------------------------------------ */
+
+/* A Go duration ("45m", "1h30m", "1.5h", "300ms") in milliseconds. */
+zt_rc zt_comp_parse_duration(const char *s, int64_t *ms);
+typedef enum zt_comp_timeout { ZT_COMP_T_CREATE, ZT_COMP_T_UPDATE, ZT_COMP_T_DELETE,
+                               ZT_COMP_T_READ } zt_comp_timeout;
+/* The timeouts block value of state/config (or the def's default, or 60
+ * minutes). Validation diagnostics come from zt_comp_check_timeouts. */
+int64_t zt_comp_timeout_ms(const zt_composite_def *def, const zt_cty_value *obj,
+                           zt_comp_timeout which);
+zt_rc zt_comp_check_timeouts(zt_call *c, const zt_cty_value *config);
+
+/* ---- state values ------------------------------------------------------------ */
+
+/* The state object: inputs from base, the engine's attributes and the
+ * def's outputs computed with ev (unknown outputs become null when
+ * wholly_known is asked: apply and read results must be wholly known). */
+const zt_cty_value *zt_comp_state_value(zt_comp_eval *ev, const zt_cty_value *base,
+                                        const zt_cty_value *changes, bool wholly_known);
+const zt_cty_value *zt_comp_resources_map(zt_comp_eval *ev);
+/* Replace every unknown inside v by null of its type. */
+const zt_cty_value *zt_comp_unknown_to_null(zt_arena *a, const zt_cty_value *v);
+const zt_cty_value *zt_comp_set_attr(zt_arena *a, const zt_cty_value *obj, const char *name,
+                                     const zt_cty_value *val);
+
+/* The prior state's private data merged with ARM's answers, then state. */
+zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *id_node_gone);
+void zt_comp_finish_state(zt_comp_eval *ev, const zt_cty_value *v, zt_comp_state *resp);
+
+#endif

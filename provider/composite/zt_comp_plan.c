@@ -1,0 +1,130 @@
+/* zt_comp_plan.c - PlanResourceChange for composites. The plan is a pure
+ * function of the inputs and the private state (Terraform plans again at
+ * apply and compares, plugin-protocol §4.3): per node instance an action,
+ * planned values that are unknown exactly where apply could produce
+ * something else, and configured values left alone (§4.2). */
+#include "zt_comp_internal.h"
+
+#include <string.h>
+
+zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_rec *r)
+{
+    if (!r || !r->exists)
+        return ZT_COMP_CREATE;
+    if (!in->body)
+        return ZT_COMP_UNKNOWN;
+    zt_arena *a = ev->c->arena;
+    if (r->create_only && json_object_size(r->create_only)) {
+        json_t *co = zt_comp_create_only(a, in->def, in->body);
+        if (!json_equal(co, r->create_only))
+            return ZT_COMP_REPLACE;
+    }
+    in->hash = zt_comp_body_hash(a, in->body);
+    if (r->drift || !r->hash || strcmp(r->hash, in->hash) != 0)
+        return ZT_COMP_UPDATE;
+    return ZT_COMP_NONE;
+}
+
+/* Actions in dependency order: a body may need the outputs of nodes
+ * planned before it, and zt_comp_output answers "unknown" for those that
+ * change. */
+static void plan_actions(zt_comp_eval *ev)
+{
+    for (size_t k = 0; k < ev->graph.n; k++) {
+        zt_comp_inst *in = &ev->graph.inst[ev->graph.order[k]];
+        in->body = zt_comp_eval_body(ev, in);
+        in->action = zt_comp_decide(ev, in, zt_comp_priv_get(&ev->priv, in->key));
+    }
+}
+
+/* The underlying_changes map; *all_none when nothing at all happens. */
+static const zt_cty_value *changes_map(zt_comp_eval *ev, bool *all_none)
+{
+    zt_arena *a = ev->c->arena;
+    size_t cap = ev->graph.n + ev->priv.n + 1, n = 0;
+    const char **keys = zt_arena_calloc(a, cap, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, cap, sizeof(*vals));
+    *all_none = true;
+    for (size_t i = 0; i < ev->graph.n; i++) {
+        const zt_comp_inst *in = &ev->graph.inst[i];
+        const char *name = zt_comp_action_name(in->action);
+        keys[n] = in->key;
+        vals[n++] = name ? zt_cty_string(a, name) : zt_cty_unknown(a, &zt_cty_string_type);
+        if (in->action != ZT_COMP_NONE)
+            *all_none = false;
+    }
+    for (size_t i = 0; i < ev->priv.n; i++) {
+        const zt_comp_rec *r = &ev->priv.recs[i];
+        if (!r->exists || zt_comp_graph_find(&ev->graph, r->key) >= 0)
+            continue;
+        keys[n] = r->key;
+        vals[n++] = zt_cty_string(a, "delete");
+        *all_none = false;
+    }
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
+}
+
+/* Top-level inputs marked requires_replace whose value changes. */
+static void replace_paths(zt_call *c, const zt_schema *s, const zt_cty_value *prior,
+                          const zt_cty_value *planned, zt_comp_plan_resp *resp)
+{
+    const zt_schema_block *b = s->block;
+    resp->requires_replace = zt_arena_calloc(c->arena, b->n_attrs + 1, sizeof(zt_path *));
+    for (size_t i = 0; i < b->n_attrs; i++) {
+        const zt_schema_attr *at = &b->attrs[i];
+        if (!at->requires_replace)
+            continue;
+        const zt_cty_value *x = zt_cty_get_attr(prior, at->name);
+        const zt_cty_value *y = zt_cty_get_attr(planned, at->name);
+        if (x && y && !zt_cty_equal(x, y))
+            resp->requires_replace[resp->n_requires_replace++] =
+                zt_path_attr(c->arena, zt_path_root(c->arena), at->name);
+    }
+}
+
+static zt_rc plan_destroy(zt_call *c, const zt_schema *s, const zt_comp_plan_req *req,
+                          zt_comp_plan_resp *resp)
+{
+    resp->planned = zt_cty_null(c->arena, s->type);
+    resp->planned_private = req->prior_private;
+    resp->planned_private_len = req->prior_private_len;
+    return ZT_OK;
+}
+
+zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                   const zt_comp_plan_req *req, zt_comp_plan_resp *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    if (!req->proposed || req->proposed->is_null)
+        return plan_destroy(c, s, req, resp);
+    bool create = !req->prior || req->prior->is_null;
+    zt_comp_eval ev;
+    zt_comp_eval_init(&ev, c, def, s, req->proposed, ZT_COMP_PLAN);
+    ZT_TRY(zt_comp_eval_subscription(&ev));
+    ZT_TRY(zt_comp_validate(c, def, s, req->config));
+    /* A create (also the second half of a replace, which is handed the
+     * old planned_private) starts from nothing. */
+    if (!create)
+        ZT_TRY(zt_comp_priv_decode(c->arena, c->diags, req->prior_private,
+                                   req->prior_private_len, &ev.priv));
+    ZT_TRY(zt_comp_graph_build(&ev));
+    plan_actions(&ev);
+    if (zt_diags_has_errors(c->diags))
+        return ZT_ERR_INVALID;
+    bool all_none;
+    const zt_cty_value *changes = changes_map(&ev, &all_none);
+    if (!create && all_none)
+        /* Nothing happens: keep every computed value as it is (proposed
+         * carries the prior values of unset computed attributes). */
+        resp->planned = zt_comp_state_value(&ev, req->proposed,
+                                            zt_cty_get_attr(req->prior, "underlying_changes"),
+                                            false);
+    else
+        resp->planned = zt_comp_state_value(&ev, req->proposed, changes, false);
+    if (!create) {
+        replace_paths(c, s, req->prior, resp->planned, resp);
+        resp->planned_private = req->prior_private;
+        resp->planned_private_len = req->prior_private_len;
+    }
+    return ZT_OK;
+}

@@ -1,0 +1,233 @@
+/* zt_comp_read.c - ReadResource and ImportResourceState for composites:
+ * one GET per node (in parallel), 404 means the node is gone, the rest is
+ * compared with the body we would PUT now and drift is recorded in the
+ * private state so that the next plan repairs it. */
+#include "zt_comp_internal.h"
+#include "zt_log.h"
+
+#include <string.h>
+
+typedef struct read_ctx {
+    zt_comp_eval *ev;
+    zt_comp_task *tasks;
+    const char **keys;
+    const char **types;
+    const char **ids;
+} read_ctx;
+
+static bool read_ready(void *arg, size_t i)
+{
+    read_ctx *x = arg;
+    zt_comp_task *t = &x->tasks[i];
+    t->op = ZT_COMP_OP_GET;
+    t->key = x->keys[i];
+    t->id = x->ids[i];
+    t->arm_type = x->types[i];
+    return true;
+}
+
+static void read_finished(void *arg, size_t i)
+{
+    read_ctx *x = arg;
+    zt_comp_task *t = &x->tasks[i];
+    zt_comp_rec *r = zt_comp_priv_get(&x->ev->priv, t->key);
+    if (t->rc == ZT_ERR_NOTFOUND) {
+        if (r) {
+            r->exists = false;
+            r->drift = false;
+        }
+        return;
+    }
+    if (t->rc != ZT_OK)
+        return;
+    if (!r) {
+        /* Found but never recorded (lost private state): adopt it, and
+         * let the next plan PUT the desired body over it. */
+        r = zt_comp_priv_put(x->ev->c->arena, &x->ev->priv, t->key);
+        r->id = t->id;
+        r->hash = "";
+    }
+    r->exists = true;
+    r->outputs = t->result;
+}
+
+/* The GET list: every enabled instance plus recorded ones no longer
+ * enabled (they still exist until an apply deletes them). */
+static size_t read_targets(read_ctx *x)
+{
+    zt_comp_eval *ev = x->ev;
+    zt_arena *a = ev->c->arena;
+    size_t cap = ev->graph.n + ev->priv.n + 1, n = 0;
+    x->keys = zt_arena_calloc(a, cap, sizeof(char *));
+    x->ids = zt_arena_calloc(a, cap, sizeof(char *));
+    x->types = zt_arena_calloc(a, cap, sizeof(char *));
+    x->tasks = zt_arena_calloc(a, cap, sizeof(zt_comp_task));
+    for (size_t i = 0; i < ev->graph.n; i++) {
+        if (!ev->graph.inst[i].id)
+            continue;
+        x->keys[n] = ev->graph.inst[i].key;
+        x->ids[n] = ev->graph.inst[i].id;
+        x->types[n++] = ev->graph.inst[i].def->arm_type;
+    }
+    for (size_t i = 0; i < ev->priv.n; i++) {
+        const zt_comp_rec *r = &ev->priv.recs[i];
+        if (!r->exists || zt_comp_graph_find(&ev->graph, r->key) >= 0)
+            continue;
+        const zt_comp_node_def *nd = zt_comp_def_node(ev->def, zt_comp_key_node(a, r->key));
+        x->keys[n] = r->key;
+        x->ids[n] = r->id;
+        x->types[n++] = nd ? nd->arm_type : NULL;
+    }
+    return n;
+}
+
+/* After every GET: compare what exists with the body we would send now. */
+static void mark_drift(zt_comp_eval *ev, bool import)
+{
+    zt_arena *a = ev->c->arena;
+    for (size_t k = 0; k < ev->graph.n; k++) {
+        zt_comp_inst *in = &ev->graph.inst[ev->graph.order[k]];
+        zt_comp_rec *r = zt_comp_priv_get(&ev->priv, in->key);
+        if (!r || !r->exists || !r->outputs)
+            continue;
+        json_t *body = zt_comp_eval_body(ev, in);
+        if (!body)
+            continue;
+        const char *where = NULL;
+        r->drift = zt_comp_drifted(a, in->def, body, r->outputs, &where);
+        if (r->drift)
+            zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "drift detected", "node", in->key, "pointer",
+                   where, NULL);
+        if (import) {
+            /* What exists becomes the baseline; drift still forces a PUT. */
+            r->hash = zt_comp_body_hash(a, body);
+            r->create_only = zt_comp_create_only(a, in->def, body);
+        }
+    }
+}
+
+zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *id_node_gone)
+{
+    zt_call *c = ev->c;
+    zt_arm_client *arm;
+    ZT_TRY(zt_provider_arm(c, (struct zt_arm_client **)&arm));
+    read_ctx x = {.ev = ev};
+    size_t n = read_targets(&x);
+    zt_comp_sched s = {.n = n, .tasks = x.tasks, .ready = read_ready,
+                       .finished = read_finished, .arg = &x, .stop_on_error = false};
+    int64_t deadline = zt_arm_deadline_in(zt_comp_timeout_ms(ev->def, ev->inputs,
+                                                             ZT_COMP_T_READ));
+    zt_rc rc = zt_comp_run(c, arm, deadline, &s);
+    for (size_t i = 0; i < n; i++) {
+        const zt_comp_task *t = &x.tasks[i];
+        if (t->done && t->rc != ZT_OK && t->rc != ZT_ERR_NOTFOUND)
+            zt_diag_error(c->diags, NULL, zt_arena_printf(c->arena, "Failed to read %s", t->key),
+                          "Node %s (ARM ID %s): %s.", t->key, t->id,
+                          t->error ? t->error : zt_rc_str(t->rc));
+    }
+    if (rc != ZT_OK)
+        return rc;
+    const zt_comp_rec *idr = zt_comp_priv_get(&ev->priv, ev->def->id_node);
+    *id_node_gone = !idr || !idr->exists;
+    if (!*id_node_gone)
+        mark_drift(ev, import);
+    return ZT_OK;
+}
+
+zt_rc zt_comp_read(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                   const zt_cty_value *state, const void *priv, size_t priv_len,
+                   zt_comp_state *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->state = state;
+    resp->private_data = priv;
+    resp->private_len = priv_len;
+    if (!state || state->is_null)
+        return ZT_OK;
+    zt_comp_eval ev;
+    zt_comp_eval_init(&ev, c, def, s, state, ZT_COMP_READ);
+    ZT_TRY(zt_comp_eval_subscription(&ev));
+    ZT_TRY(zt_comp_priv_decode(c->arena, c->diags, priv, priv_len, &ev.priv));
+    ZT_TRY(zt_comp_graph_build(&ev));
+    bool gone = false;
+    ZT_TRY(zt_comp_refresh(&ev, false, &gone));
+    if (gone) {
+        resp->state = zt_cty_null(c->arena, s->type);
+        resp->private_data = NULL;
+        resp->private_len = 0;
+        return ZT_OK;
+    }
+    zt_comp_finish_state(&ev, zt_comp_state_value(&ev, state, NULL, true), resp);
+    return ZT_OK;
+}
+
+/* ---- import ----------------------------------------------------------------------- */
+
+typedef struct getter {
+    zt_call *c;
+    zt_arm_client *arm;
+    int64_t deadline;
+} getter;
+
+static void json_release(void *p) { json_decref(p); }
+
+static json_t *import_get(void *arg, const char *arm_id)
+{
+    getter *g = arg;
+    zt_arm_req req = {.method = ZT_ARM_GET, .path = arm_id, .deadline_ms = g->deadline};
+    zt_arm_resp resp;
+    zt_rc rc = zt_arm_do(g->arm, g->c->arena, &req, &resp);
+    if (rc == ZT_ERR_NOTFOUND)
+        return NULL;
+    if (rc != ZT_OK) {
+        zt_arm_diag(g->c->diags, rc, &req, &resp, "Import could not read a resource");
+        return NULL;
+    }
+    /* The hook owns what it is given only until the arena goes. */
+    if (resp.body) {
+        json_incref(resp.body);
+        zt_arena_on_free(g->c->arena, json_release, resp.body);
+    }
+    return resp.body;
+}
+
+static const zt_cty_value *none_changes(zt_comp_eval *ev)
+{
+    zt_arena *a = ev->c->arena;
+    size_t n = ev->graph.n;
+    const char **keys = zt_arena_calloc(a, n + 1, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = ev->graph.inst[i].key;
+        vals[i] = zt_cty_string(a, "none");
+    }
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
+}
+
+zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                     const char *id, zt_comp_state *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    if (!def->import)
+        return zt_diag_error(c->diags, NULL, "Import not supported",
+                             "%s cannot be imported.", def->type_name);
+    getter g = {.c = c,
+                .deadline = zt_arm_deadline_in(zt_comp_timeout_ms(def, NULL, ZT_COMP_T_READ))};
+    ZT_TRY(zt_provider_arm(c, (struct zt_arm_client **)&g.arm));
+    const zt_cty_value *inputs = NULL;
+    ZT_TRY(def->import(c, s, id, import_get, &g, &inputs));
+    if (!inputs || inputs->is_null || inputs->type->kind != ZT_CTY_OBJECT)
+        return zt_diag_error(c->diags, NULL, "Cannot import",
+                             "No %s was found at %s.", def->type_name, id);
+    zt_comp_eval ev;
+    zt_comp_eval_init(&ev, c, def, s, inputs, ZT_COMP_READ);
+    ZT_TRY(zt_comp_eval_subscription(&ev));
+    ZT_TRY(zt_comp_graph_build(&ev));
+    bool gone = false;
+    ZT_TRY(zt_comp_refresh(&ev, true, &gone));
+    if (gone)
+        return zt_diag_error(c->diags, NULL, "Cannot import non-existent remote object",
+                             "%s does not exist.", id);
+    zt_comp_finish_state(&ev, zt_comp_state_value(&ev, inputs, none_changes(&ev), true), resp);
+    return ZT_OK;
+}

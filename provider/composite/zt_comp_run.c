@@ -1,0 +1,244 @@
+/* zt_comp_run.c - the parallel executor. Each ARM operation runs on a
+ * thread of its own (zt_arm_do blocks through retries and long-running
+ * operations); the RPC's thread schedules: it starts every task whose
+ * dependencies are done, merges results as tasks finish, and after the
+ * first failure starts nothing new but waits for what is in flight, so the
+ * state we return accounts for every resource that may exist.
+ *
+ * Node callbacks (bodies, outputs) run on the scheduling thread only, so
+ * resource implementations need no locking. */
+#include "zt_comp_internal.h"
+#include "zt_log.h"
+
+#include <string.h>
+
+typedef struct run {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t finished;   /* tasks done but not merged yet */
+} run;
+
+/* Everything a task thread allocates lives in its own arena until the
+ * scheduler merges it into the call's (arenas are single-threaded). */
+typedef struct task_ctx {
+    zt_comp_task *t;
+    zt_arena *a;
+    json_t *result;
+    const char *error, *error_code;
+} task_ctx;
+
+static void set_error(task_ctx *x, const zt_arm_resp *resp, zt_rc rc)
+{
+    if (resp->error) {
+        x->error = zt_arm_error_str(x->a, resp->error);
+        x->error_code = resp->error->code;
+    } else {
+        x->error = zt_arena_printf(x->a, "%s (HTTP status %ld)", zt_rc_str(rc), resp->status);
+        x->error_code = "";
+    }
+}
+
+static zt_rc arm_call(task_ctx *x, zt_arm_method m, const json_t *body, zt_arm_resp *resp)
+{
+    zt_comp_task *t = x->t;
+    zt_arm_req req = {
+        .method = m,
+        .path = t->id,
+        .resource_type = t->arm_type,
+        .body = body,
+        .serial_scope = m == ZT_ARM_GET ? NULL : t->serial,
+        .deadline_ms = t->deadline_ms,
+    };
+    memset(resp, 0, sizeof(*resp));
+    return zt_arm_do(t->arm, x->a, &req, resp);
+}
+
+static zt_rc op_delete(task_ctx *x)
+{
+    zt_arm_resp resp;
+    zt_rc rc = arm_call(x, ZT_ARM_DELETE, NULL, &resp);
+    if (rc == ZT_ERR_NOTFOUND)
+        rc = ZT_OK; /* already gone: what we wanted */
+    if (rc != ZT_OK)
+        set_error(x, &resp, rc);
+    return rc;
+}
+
+static zt_rc op_get(task_ctx *x)
+{
+    zt_arm_resp resp;
+    zt_rc rc = arm_call(x, ZT_ARM_GET, NULL, &resp);
+    if (rc == ZT_OK)
+        x->result = resp.body;
+    else if (rc != ZT_ERR_NOTFOUND)
+        set_error(x, &resp, rc);
+    return rc;
+}
+
+/* Before updating a parent whose inline children other nodes own, read
+ * them so that the PUT does not delete them. */
+static zt_rc op_preserve(task_ctx *x)
+{
+    zt_arm_resp resp;
+    zt_rc rc = arm_call(x, ZT_ARM_GET, NULL, &resp);
+    if (rc == ZT_ERR_NOTFOUND)
+        return ZT_OK;
+    if (rc != ZT_OK) {
+        set_error(x, &resp, rc);
+        return rc;
+    }
+    zt_comp_preserve(x->t->body, resp.body, x->t->preserve);
+    return ZT_OK;
+}
+
+static zt_rc op_put(task_ctx *x)
+{
+    zt_arm_resp resp;
+    zt_rc rc = x->t->preserve && x->t->op == ZT_COMP_OP_PUT ? op_preserve(x) : ZT_OK;
+    if (rc != ZT_OK)
+        return rc;
+    rc = arm_call(x, ZT_ARM_PUT, x->t->body, &resp);
+    if (rc != ZT_OK) {
+        set_error(x, &resp, rc);
+        return rc;
+    }
+    x->result = resp.body;
+    /* Some types answer a PUT without the resource: read it for outputs. */
+    return x->result ? ZT_OK : op_get(x);
+}
+
+static void *task_main(void *arg)
+{
+    task_ctx *x = arg;
+    zt_comp_task *t = x->t;
+    run *r = t->run;
+    switch (t->op) {
+    case ZT_COMP_OP_PUT: t->rc = op_put(x); break;
+    case ZT_COMP_OP_REPLACE:
+        t->rc = op_delete(x);
+        if (t->rc == ZT_OK)
+            t->rc = op_put(x);
+        break;
+    case ZT_COMP_OP_DELETE: t->rc = op_delete(x); break;
+    case ZT_COMP_OP_GET: t->rc = op_get(x); break;
+    }
+    pthread_mutex_lock(&r->lock);
+    t->done = true;
+    r->finished++;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+static void json_release(void *p) { json_decref(p); }
+
+/* Move a finished task's results into the call arena. */
+static void merge(zt_call *c, zt_comp_task *t, task_ctx *x)
+{
+    pthread_join(t->thread, NULL);
+    if (x->result) {
+        t->result = json_incref(x->result);
+        zt_arena_on_free(c->arena, json_release, t->result);
+    }
+    t->error = x->error ? zt_arena_strdup(c->arena, x->error) : NULL;
+    t->error_code = x->error_code ? zt_arena_strdup(c->arena, x->error_code) : "";
+    zt_arena_free(x->a);
+    if (t->body)
+        json_decref(t->body);
+    t->body = NULL;
+}
+
+static bool task_failed(const zt_comp_task *t)
+{
+    return t->rc != ZT_OK && !(t->op == ZT_COMP_OP_GET && t->rc == ZT_ERR_NOTFOUND);
+}
+
+static bool start(zt_call *c, run *r, zt_comp_task *t, task_ctx *x)
+{
+    x->t = t;
+    x->a = zt_arena_new();
+    t->run = r;
+    t->started = true;
+    if (pthread_create(&t->thread, NULL, task_main, x) == 0)
+        return true;
+    zt_arena_free(x->a);
+    t->rc = ZT_ERR_IO;
+    t->done = true;
+    t->error = "could not start a thread";
+    t->error_code = "";
+    zt_log(ZT_LOG_ERROR, ZT_COMP_LOG, "pthread_create failed", "node", t->key, NULL);
+    ZT_UNUSED(c);
+    return false;
+}
+
+zt_rc zt_comp_run(zt_call *c, zt_arm_client *arm, int64_t deadline_ms, zt_comp_sched *s)
+{
+    run r = {.finished = 0};
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cond, NULL);
+    task_ctx *ctx = zt_arena_calloc(c->arena, s->n + 1, sizeof(*ctx));
+    bool *merged = zt_arena_calloc(c->arena, s->n + 1, sizeof(bool));
+    size_t running = 0;
+    zt_rc first = ZT_OK;
+    for (;;) {
+        bool progress = true;
+        /* Start (or complete inline) everything that became ready; a task
+         * with nothing to do completes at once and may unblock others. */
+        while (progress && (first == ZT_OK || !s->stop_on_error) && !zt_call_cancelled(c)) {
+            progress = false;
+            for (size_t i = 0; i < s->n; i++) {
+                zt_comp_task *t = &s->tasks[i];
+                if (t->started || t->done || !s->ready(s->arg, i))
+                    continue;
+                progress = true;
+                t->index = i;
+                t->arm = arm;
+                t->cancel = &c->provider->stop_requested;
+                t->deadline_ms = deadline_ms;
+                if (!t->op || t->done) {
+                    t->started = t->done = merged[i] = true;
+                    s->finished(s->arg, i);
+                    if (task_failed(t) && first == ZT_OK)
+                        first = t->rc;
+                } else if (start(c, &r, t, &ctx[i])) {
+                    running++;
+                } else {
+                    merged[i] = true;
+                    s->finished(s->arg, i);
+                    if (first == ZT_OK)
+                        first = t->rc;
+                }
+            }
+        }
+        if (!running)
+            break;
+        pthread_mutex_lock(&r.lock);
+        while (!r.finished)
+            pthread_cond_wait(&r.cond, &r.lock);
+        pthread_mutex_unlock(&r.lock);
+        for (size_t i = 0; i < s->n; i++) {
+            zt_comp_task *t = &s->tasks[i];
+            pthread_mutex_lock(&r.lock);
+            bool ready = t->started && t->done && !merged[i];
+            if (ready)
+                r.finished--;
+            pthread_mutex_unlock(&r.lock);
+            if (!ready)
+                continue;
+            merge(c, t, &ctx[i]);
+            merged[i] = true;
+            running--;
+            s->finished(s->arg, i);
+            if (task_failed(t) && first == ZT_OK)
+                first = t->rc;
+        }
+    }
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.cond);
+    if (first == ZT_OK && zt_call_cancelled(c)) {
+        for (size_t i = 0; i < s->n; i++)
+            if (!s->tasks[i].started)
+                return ZT_ERR_CANCELLED;
+    }
+    return first;
+}

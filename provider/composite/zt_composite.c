@@ -1,0 +1,113 @@
+/* zt_composite.c - validation and the state values the engine fills in:
+ * id, underlying_resources, underlying_changes and the composite's outputs
+ * (zt_composite.h lists the attributes every composite schema declares). */
+#include "zt_comp_internal.h"
+
+#include <string.h>
+
+const zt_cty_value *zt_comp_set_attr(zt_arena *a, const zt_cty_value *obj, const char *name,
+                                     const zt_cty_value *val)
+{
+    ssize_t i = zt_cty_type_attr_index(obj->type, name);
+    if (i < 0 || obj->is_null || obj->is_unknown)
+        return obj;
+    const zt_cty_value **vals = zt_arena_calloc(a, obj->type->n, sizeof(*vals));
+    memcpy(vals, obj->u.coll.elems, obj->type->n * sizeof(*vals));
+    vals[i] = val;
+    return zt_cty_object(a, obj->type, vals);
+}
+
+static const zt_cty_type *attr_type(const zt_cty_value *obj, const char *name)
+{
+    ssize_t i = zt_cty_type_attr_index(obj->type, name);
+    return i < 0 ? NULL : obj->type->types[i];
+}
+
+const zt_cty_value *zt_comp_unknown_to_null(zt_arena *a, const zt_cty_value *v)
+{
+    if (v->is_unknown)
+        return zt_cty_null(a, v->type);
+    if (v->is_null || zt_cty_is_wholly_known(v))
+        return v;
+    size_t n = v->u.coll.n;
+    const zt_cty_value **e = zt_arena_calloc(a, n ? n : 1, sizeof(*e));
+    for (size_t i = 0; i < n; i++)
+        e[i] = zt_comp_unknown_to_null(a, v->u.coll.elems[i]);
+    switch (v->type->kind) {
+    case ZT_CTY_LIST: return zt_cty_list(a, v->type->elem, n, e);
+    case ZT_CTY_SET: return zt_cty_set(a, v->type->elem, n, e);
+    case ZT_CTY_MAP: return zt_cty_map(a, v->type->elem, n, v->u.coll.keys, e);
+    case ZT_CTY_OBJECT: return zt_cty_object(a, v->type, e);
+    case ZT_CTY_TUPLE: return zt_cty_tuple(a, v->type, e);
+    default: return v;
+    }
+}
+
+/* node key -> ARM ID for every enabled instance; unknown when some name
+ * depends on an input that is not known yet. */
+const zt_cty_value *zt_comp_resources_map(zt_comp_eval *ev)
+{
+    zt_arena *a = ev->c->arena;
+    const zt_comp_graph *g = &ev->graph;
+    if (ev->id_unknown)
+        return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
+    const char **keys = zt_arena_calloc(a, g->n + 1, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, g->n + 1, sizeof(*vals));
+    for (size_t i = 0; i < g->n; i++) {
+        keys[i] = g->inst[i].key;
+        vals[i] = zt_cty_string(a, g->inst[i].id);
+    }
+    return zt_cty_map(a, &zt_cty_string_type, g->n, keys, vals);
+}
+
+static const zt_cty_value *id_value(zt_comp_eval *ev)
+{
+    zt_arena *a = ev->c->arena;
+    const char *id = zt_comp_id(ev, ev->def->id_node);
+    return id ? zt_cty_string(a, id) : zt_cty_unknown(a, &zt_cty_string_type);
+}
+
+const zt_cty_value *zt_comp_state_value(zt_comp_eval *ev, const zt_cty_value *base,
+                                        const zt_cty_value *changes, bool wholly_known)
+{
+    zt_arena *a = ev->c->arena;
+    const zt_cty_value *v = base;
+    v = zt_comp_set_attr(a, v, "id", id_value(ev));
+    v = zt_comp_set_attr(a, v, "underlying_resources", zt_comp_resources_map(ev));
+    if (changes)
+        v = zt_comp_set_attr(a, v, "underlying_changes", changes);
+    for (size_t i = 0; i < ev->def->n_outputs; i++) {
+        const zt_comp_output_def *o = &ev->def->outputs[i];
+        const zt_cty_type *t = attr_type(v, o->attr);
+        if (!t)
+            continue;
+        ev->cur = NULL;
+        const zt_cty_value *ov = o->value(ev);
+        v = zt_comp_set_attr(a, v, o->attr, ov ? ov : zt_cty_unknown(a, t));
+    }
+    /* Write-only inputs are never stored. */
+    for (size_t i = 0; i < ev->s->block->n_attrs; i++) {
+        const zt_schema_attr *at = &ev->s->block->attrs[i];
+        if (at->write_only)
+            v = zt_comp_set_attr(a, v, at->name, zt_cty_null(a, attr_type(v, at->name)));
+    }
+    return wholly_known ? zt_comp_unknown_to_null(a, v) : v;
+}
+
+void zt_comp_finish_state(zt_comp_eval *ev, const zt_cty_value *v, zt_comp_state *resp)
+{
+    resp->state = v;
+    zt_comp_priv_encode(ev->c->arena, &ev->priv, &resp->private_data, &resp->private_len);
+}
+
+zt_rc zt_comp_validate(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                       const zt_cty_value *config)
+{
+    zt_rc rc = zt_comp_def_check(def, c->diags);
+    if (rc != ZT_OK || !config || config->is_null)
+        return rc;
+    rc = zt_comp_check_timeouts(c, config);
+    if (def->validate && def->validate(c, s, config) != ZT_OK)
+        rc = ZT_ERR_INVALID;
+    return zt_diags_has_errors(c->diags) ? ZT_ERR_INVALID : rc;
+}

@@ -1,0 +1,1413 @@
+/* zt_hub.c - zerotrust_hub: the hub of the hub-and-spoke network
+ * (platform-design.md, "zerotrust_hub"), as a composite definition.
+ *
+ * Everything here is data for the composite engine (zt_composite.h): a
+ * table of Azure resources, each with a name, a parent and a PUT body
+ * derived from the inputs. The engine plans, applies, refreshes and
+ * destroys them.
+ *
+ * Layout decisions (why they differ from a naive reading of the design):
+ *
+ *  - Subnets are inline in the VNet body, not separate nodes. A VNet PUT
+ *    without `subnets` deletes them, so a separate-subnet design must send
+ *    them all back on every VNet PUT anyway (azurerm does); inline, one
+ *    PUT creates all six atomically, drift in any subnet shows up as VNet
+ *    drift and one PUT repairs it, and nothing needs the VNet's subnet
+ *    lock. Peerings (owned by spokes) are kept by ARM when a VNet PUT
+ *    omits them, so spokes can add theirs.
+ *  - The GatewaySubnet route table is created before the VNet, because
+ *    the association is a property of the subnet: associating it after
+ *    the gateway (as the design's order suggests) would mean re-writing
+ *    GatewaySubnet while the gateway holds it. Its routes belong to the
+ *    spokes, so the hub never sends any (and ignores them for drift).
+ *  - All six subnets always exist, whatever is enabled: subnets are free,
+ *    the address plan stays fixed, and turning a service on later does
+ *    not touch the VNet.
+ *  - Public IPs and the firewall policy do not wait for the VNet: nothing
+ *    in them refers to it, and starting them in parallel saves time.
+ */
+#include "zt_addrplan.h"
+#include "zt_composite.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---------------------------------------------------------------------
+ * Constants of the design.
+ * ------------------------------------------------------------------- */
+
+static const char *const zt_hub_default_zones[] = {
+    "privatelink.azuredatabricks.net",  "privatelink.blob.core.windows.net",
+    "privatelink.dfs.core.windows.net", "privatelink.vaultcore.azure.net",
+    "privatelink.azurecr.io",           "privatelink.azurewebsites.net",
+    "privatelink.servicebus.windows.net",
+};
+
+/* Subnet names of the address planner's "hub" layout. */
+#define ZT_HUB_SN_FIREWALL "AzureFirewallSubnet"
+#define ZT_HUB_SN_FIREWALL_MGMT "AzureFirewallManagementSubnet"
+#define ZT_HUB_SN_BASTION "AzureBastionSubnet"
+#define ZT_HUB_SN_GATEWAY "GatewaySubnet"
+#define ZT_HUB_SN_DNS_IN "dns-resolver-inbound"
+#define ZT_HUB_SN_DNS_OUT "dns-resolver-outbound"
+
+static const char *const zt_hub_subnets[] = {
+    ZT_HUB_SN_FIREWALL, ZT_HUB_SN_FIREWALL_MGMT, ZT_HUB_SN_BASTION,
+    ZT_HUB_SN_GATEWAY,  ZT_HUB_SN_DNS_IN,        ZT_HUB_SN_DNS_OUT,
+};
+
+#define ZT_HUB_DEFAULT_TIER "Premium"
+#define ZT_HUB_DEFAULT_BASTION_SKU "Standard"
+#define ZT_HUB_DEFAULT_VPN_SKU "VpnGw2AZ"
+/* The Microsoft-registered Azure VPN Client application. */
+#define ZT_HUB_DEFAULT_VPN_AUDIENCE "c632b3df-fb67-4d84-bdcf-b95ad541b5c8"
+#define ZT_HUB_DIAG_NAME "zerotrust-law"
+
+/* Sources the base rule collection group allows out: every private range,
+ * so spokes inherit the platform rules whatever their address plan. */
+static const char *const zt_hub_private_ranges[] = {"10.0.0.0/8", "172.16.0.0/12",
+                                                     "192.168.0.0/16"};
+
+/* ---------------------------------------------------------------------
+ * Inputs, with the schema's documented defaults.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_hub_tier(const zt_comp_eval *ev)
+{
+    const char *t = zt_comp_input_str(ev, "firewall_sku_tier");
+    return t ? t : ZT_HUB_DEFAULT_TIER;
+}
+
+static bool zt_hub_bastion_on(const zt_comp_eval *ev)
+{
+    return zt_comp_input_bool(ev, "bastion_enabled", true);
+}
+
+static const char *zt_hub_bastion_sku(const zt_comp_eval *ev)
+{
+    const char *s = zt_comp_input_str(ev, "bastion_sku");
+    return s ? s : ZT_HUB_DEFAULT_BASTION_SKU;
+}
+
+static bool zt_hub_resolver_on(const zt_comp_eval *ev)
+{
+    return zt_comp_input_bool(ev, "dns_resolver_enabled", true);
+}
+
+static const char *zt_hub_workspace(const zt_comp_eval *ev)
+{
+    return zt_comp_input_str(ev, "log_analytics_workspace_id");
+}
+
+/* A string attribute of a known, non-null object; NULL otherwise. */
+static const char *zt_hub_obj_str(const zt_cty_value *obj, const char *attr)
+{
+    const zt_cty_value *v = obj ? zt_cty_get_attr(obj, attr) : NULL;
+    if (!v || v->is_null || !zt_cty_is_known(v) || v->type->kind != ZT_CTY_STRING)
+        return NULL;
+    return v->u.str.ptr;
+}
+
+static const zt_cty_value *zt_hub_vpn(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "vpn_gateway");
+    return v && !v->is_null && zt_cty_is_known(v) ? v : NULL;
+}
+
+/* The block present and not enabled = false. An unknown block counts as
+ * enabled so the plan shows the gateway rather than hiding it. */
+static bool zt_hub_vpn_on(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "vpn_gateway");
+    if (!v || v->is_null)
+        return false;
+    if (!zt_cty_is_known(v))
+        return true;
+    const zt_cty_value *e = zt_cty_get_attr(v, "enabled");
+    return !e || e->is_null || !zt_cty_is_known(e) || e->u.b;
+}
+
+static const char *zt_hub_vpn_sku(const zt_comp_eval *ev)
+{
+    const char *s = zt_hub_obj_str(zt_hub_vpn(ev), "sku");
+    return s ? s : ZT_HUB_DEFAULT_VPN_SKU;
+}
+
+/* The zones input as JSON strings (null: zone-redundant). NULL when the
+ * list is unknown. */
+static json_t *zt_hub_zones_json(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "zones");
+    if (!v || v->is_null)
+        return json_pack("[sss]", "1", "2", "3");
+    if (!zt_cty_is_wholly_known(v))
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < v->u.coll.n; i++)
+        json_array_append_new(arr, json_string(v->u.coll.elems[i]->u.str.ptr));
+    return arr;
+}
+
+/* tags input -> JSON object; NULL while unknown. */
+static json_t *zt_hub_tags(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "tags");
+    if (!v || v->is_null)
+        return json_object();
+    if (!zt_cty_is_wholly_known(v))
+        return NULL;
+    json_t *o = json_object();
+    for (size_t i = 0; i < v->u.coll.n; i++)
+        json_object_set_new(o, v->u.coll.keys[i], json_string(v->u.coll.elems[i]->u.str.ptr));
+    return o;
+}
+
+/* The hub's private DNS zones in deterministic (sorted set) order. */
+static const char **zt_hub_zone_names(const zt_comp_eval *ev, size_t *n)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "private_dns_zones");
+    *n = 0;
+    if (!v || v->is_null) {
+        *n = ZT_ARRAY_LEN(zt_hub_default_zones);
+        return (const char **)zt_hub_default_zones;
+    }
+    if (!zt_cty_is_wholly_known(v))
+        return NULL; /* the instances are not known until the set is */
+    const char **out = zt_arena_calloc(zt_comp_arena(ev), v->u.coll.n + 1, sizeof(*out));
+    for (size_t i = 0; i < v->u.coll.n; i++)
+        out[i] = v->u.coll.elems[i]->u.str.ptr;
+    *n = v->u.coll.n;
+    return out;
+}
+
+/* The subnets, from the shared address planner (never our own CIDR
+ * math). NULL while the address space is unknown or invalid (the validate
+ * hook has reported why). */
+static const zt_addrplan *zt_hub_addrplan(zt_arena *a, const char *space)
+{
+    zt_addrplan_request req = {.address_space = space,
+                               .address_space_unknown = space == NULL,
+                               .layout = "hub"};
+    zt_diags scratch;
+    zt_addrplan *plan = NULL;
+    zt_diags_init(&scratch, a);
+    if (!space || zt_addrplan_compute(a, &req, &plan, &scratch) != ZT_OK)
+        return NULL;
+    return plan;
+}
+
+static const char *zt_hub_subnet_cidr(const zt_addrplan *plan, const char *name)
+{
+    for (size_t i = 0; plan && i < plan->n_subnets; i++)
+        if (strcmp(plan->subnets[i].name, name) == 0)
+            return plan->subnets[i].cidr;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Names: deterministic, all derived from the hub's name (CAF prefixes).
+ * ------------------------------------------------------------------- */
+
+static const char *zt_hub_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
+{
+    const char *name = zt_comp_input_str(ev, "name");
+    if (!name)
+        return NULL;
+    return zt_arena_printf(zt_comp_arena(ev), "%s%s%s", prefix, name, suffix);
+}
+
+#define ZT_HUB_NAME_FN(fn, prefix, suffix) \
+    static const char *fn(const zt_comp_eval *ev) { return zt_hub_named(ev, prefix, suffix); }
+
+ZT_HUB_NAME_FN(zt_hub_name_vnet, "vnet-", "")
+ZT_HUB_NAME_FN(zt_hub_name_rt_gateway, "rt-", "-gateway")
+ZT_HUB_NAME_FN(zt_hub_name_pip_fw, "pip-", "-afw")
+ZT_HUB_NAME_FN(zt_hub_name_pip_fw_mgmt, "pip-", "-afw-mgmt")
+ZT_HUB_NAME_FN(zt_hub_name_pip_bastion, "pip-", "-bas")
+ZT_HUB_NAME_FN(zt_hub_name_pip_gateway, "pip-", "-vgw")
+ZT_HUB_NAME_FN(zt_hub_name_policy, "afwp-", "")
+ZT_HUB_NAME_FN(zt_hub_name_firewall, "afw-", "")
+ZT_HUB_NAME_FN(zt_hub_name_bastion, "bas-", "")
+ZT_HUB_NAME_FN(zt_hub_name_gateway, "vgw-", "")
+ZT_HUB_NAME_FN(zt_hub_name_resolver, "dnspr-", "")
+ZT_HUB_NAME_FN(zt_hub_name_zone_link, "link-vnet-", "")
+
+static const char *zt_hub_name_rcg(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    return "hub-platform";
+}
+
+static const char *zt_hub_name_inbound(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    return "inbound";
+}
+
+static const char *zt_hub_name_zone(const zt_comp_eval *ev)
+{
+    return zt_comp_instance(ev);
+}
+
+static const char *zt_hub_name_diag(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    return ZT_HUB_DIAG_NAME;
+}
+
+/* ---------------------------------------------------------------------
+ * Parents.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_hub_parent_policy(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "firewall_policy");
+}
+
+static const char *zt_hub_parent_resolver(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "dns_resolver");
+}
+
+static const char *zt_hub_parent_zone(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, zt_arena_printf(zt_comp_arena(ev), "zone[%s]", zt_comp_instance(ev)));
+}
+
+/* Diagnostic settings are extension resources of what they watch. */
+static const char *zt_hub_parent_firewall(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "firewall");
+}
+
+static const char *zt_hub_parent_bastion(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "bastion");
+}
+
+static const char *zt_hub_parent_gateway(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "vpn_gateway");
+}
+
+/* ---------------------------------------------------------------------
+ * Enabled / for_each.
+ * ------------------------------------------------------------------- */
+
+static bool zt_hub_diag_on(const zt_comp_eval *ev)
+{
+    return zt_hub_workspace(ev) != NULL;
+}
+
+static bool zt_hub_diag_bastion_on(const zt_comp_eval *ev)
+{
+    return zt_hub_diag_on(ev) && zt_hub_bastion_on(ev);
+}
+
+static bool zt_hub_diag_gateway_on(const zt_comp_eval *ev)
+{
+    return zt_hub_diag_on(ev) && zt_hub_vpn_on(ev);
+}
+
+/* ---------------------------------------------------------------------
+ * Body builders. Each returns NULL when something it needs is not known
+ * yet (plan of a create); the engine then plans the node as unknown.
+ * ------------------------------------------------------------------- */
+
+/* {"id": id}, or NULL (making json_pack fail) when the ID is unknown. */
+static json_t *zt_hub_ref(const char *id)
+{
+    return id ? json_pack("{s:s}", "id", id) : NULL;
+}
+
+/* The frame every tracked resource shares: location and tags. Steals
+ * `properties` (may be NULL: omitted). */
+static json_t *zt_hub_tracked(const zt_comp_eval *ev, json_t *properties)
+{
+    const char *location = zt_comp_input_str(ev, "location");
+    json_t *tags = zt_hub_tags(ev);
+    if (!location || !tags) {
+        json_decref(tags);
+        json_decref(properties);
+        return NULL;
+    }
+    json_t *body = json_pack("{s:s,s:o}", "location", location, "tags", tags);
+    if (properties)
+        json_object_set_new(body, "properties", properties);
+    return body;
+}
+
+/* Steals `v`; a NULL v (an unknown part) makes the whole body unknown. */
+static json_t *zt_hub_set(json_t *body, const char *key, json_t *v)
+{
+    if (!body || !v) {
+        json_decref(body);
+        json_decref(v);
+        return NULL;
+    }
+    json_object_set_new(body, key, v);
+    return body;
+}
+
+static json_t *zt_hub_body_rt_gateway(const zt_comp_eval *ev)
+{
+    /* GatewaySubnet must keep BGP route propagation on: the gateway
+     * learns its routes that way. */
+    return zt_hub_tracked(ev, json_pack("{s:b}", "disableBgpRoutePropagation", 0));
+}
+
+static json_t *zt_hub_subnet(const zt_addrplan *plan, const char *name)
+{
+    return json_pack("{s:s,s:{s:s}}", "name", name, "properties", "addressPrefix",
+                     zt_hub_subnet_cidr(plan, name));
+}
+
+static json_t *zt_hub_resolver_subnet(const zt_addrplan *plan, const char *name)
+{
+    json_t *sn = zt_hub_subnet(plan, name);
+    json_t *p = json_object_get(sn, "properties");
+    json_object_set_new(p, "delegations",
+                        json_pack("[{s:s,s:{s:s}}]", "name", "dnsResolvers", "properties",
+                                  "serviceName", "Microsoft.Network/dnsResolvers"));
+    /* Resolver endpoints never need the internet: a private subnet. */
+    json_object_set_new(p, "defaultOutboundAccess", json_false());
+    return sn;
+}
+
+static json_t *zt_hub_body_vnet(const zt_comp_eval *ev)
+{
+    const char *space = zt_comp_input_str(ev, "address_space");
+    const zt_addrplan *plan = zt_hub_addrplan(zt_comp_arena(ev), space);
+    json_t *rt = zt_hub_ref(zt_comp_id(ev, "route_table_gateway"));
+    if (!plan || !rt) {
+        json_decref(rt);
+        return NULL;
+    }
+    json_t *gw = zt_hub_subnet(plan, ZT_HUB_SN_GATEWAY);
+    json_object_set_new(json_object_get(gw, "properties"), "routeTable", rt);
+    json_t *subnets = json_pack("[o,o,o,o,o,o]", zt_hub_subnet(plan, ZT_HUB_SN_FIREWALL),
+                                zt_hub_subnet(plan, ZT_HUB_SN_FIREWALL_MGMT),
+                                zt_hub_subnet(plan, ZT_HUB_SN_BASTION), gw,
+                                zt_hub_resolver_subnet(plan, ZT_HUB_SN_DNS_IN),
+                                zt_hub_resolver_subnet(plan, ZT_HUB_SN_DNS_OUT));
+    return zt_hub_tracked(ev, json_pack("{s:{s:[s]},s:o}", "addressSpace", "addressPrefixes",
+                                        space, "subnets", subnets));
+}
+
+static json_t *zt_hub_body_pip(const zt_comp_eval *ev)
+{
+    json_t *body = zt_hub_tracked(ev, json_pack("{s:s,s:s}", "publicIPAllocationMethod",
+                                                "Static", "publicIPAddressVersion", "IPv4"));
+    body = zt_hub_set(body, "sku", json_pack("{s:s,s:s}", "name", "Standard", "tier", "Regional"));
+    json_t *zones = zt_hub_zones_json(ev);
+    if (zones && json_array_size(zones) == 0) { /* a region without zones */
+        json_decref(zones);
+        return body;
+    }
+    return zt_hub_set(body, "zones", zones);
+}
+
+static json_t *zt_hub_body_policy(const zt_comp_eval *ev)
+{
+    const char *tier = zt_hub_tier(ev);
+    json_t *p = json_pack("{s:{s:s},s:s,s:{s:b}}", "sku", "tier", tier, "threatIntelMode", "Deny",
+                          "dnsSettings", "enableProxy", 1);
+    if (strcmp(tier, "Premium") == 0) /* IDPS exists on Premium only */
+        json_object_set_new(p, "intrusionDetection", json_pack("{s:s}", "mode", "Deny"));
+    return zt_hub_tracked(ev, p);
+}
+
+static json_t *zt_hub_private_sources(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_private_ranges); i++)
+        json_array_append_new(a, json_string(zt_hub_private_ranges[i]));
+    return a;
+}
+
+/* A network rule from the private ranges to service tags / FQDNs. */
+static json_t *zt_hub_net_rule(const char *name, const char *proto, const char *dest_key,
+                               const char *dest, const char *port)
+{
+    return json_pack("{s:s,s:s,s:[s],s:o,s:[s],s:[s]}", "ruleType", "NetworkRule", "name", name,
+                     "ipProtocols", proto, "sourceAddresses", zt_hub_private_sources(),
+                     dest_key, dest, "destinationPorts", port);
+}
+
+/* The base rule collection group: what every workload needs from the
+ * Azure platform itself (Entra ID sign-in, Azure Monitor agents, time).
+ * Workload egress (Databricks, PyPI, ...) comes with each spoke's own
+ * group, sourced from its CIDRs. Everything else is denied and logged. */
+static json_t *zt_hub_body_rcg(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    json_t *rules = json_pack(
+        "[o,o,o]",
+        zt_hub_net_rule("entra-id", "TCP", "destinationAddresses", "AzureActiveDirectory", "443"),
+        zt_hub_net_rule("azure-monitor", "TCP", "destinationAddresses", "AzureMonitor", "443"),
+        zt_hub_net_rule("ntp", "UDP", "destinationFqdns", "time.windows.com", "123"));
+    return json_pack("{s:{s:i,s:[{s:s,s:s,s:i,s:{s:s},s:o}]}}", "properties", "priority", 100,
+                     "ruleCollections", "ruleCollectionType", "FirewallPolicyFilterRuleCollection",
+                     "name", "azure-platform", "priority", 100, "action", "type", "Allow", "rules",
+                     rules);
+}
+
+/* {name, properties: {subnet, publicIPAddress}}: the IP configuration of
+ * the firewall, Bastion and gateway. */
+static json_t *zt_hub_ipconfig(const zt_comp_eval *ev, const char *name, const char *subnet,
+                               const char *pip_node)
+{
+    const char *vnet = zt_comp_id(ev, "vnet");
+    const char *pip = zt_comp_id(ev, pip_node);
+    if (!vnet || !pip)
+        return NULL;
+    const char *sn = zt_arena_printf(zt_comp_arena(ev), "%s/subnets/%s", vnet, subnet);
+    return json_pack("{s:s,s:{s:{s:s},s:{s:s}}}", "name", name, "properties", "subnet", "id", sn,
+                     "publicIPAddress", "id", pip);
+}
+
+static json_t *zt_hub_body_firewall(const zt_comp_eval *ev)
+{
+    json_t *ip = zt_hub_ipconfig(ev, "ipconfig", ZT_HUB_SN_FIREWALL, "pip_firewall");
+    json_t *mgmt = zt_hub_ipconfig(ev, "mgmt-ipconfig", ZT_HUB_SN_FIREWALL_MGMT,
+                                   "pip_firewall_mgmt");
+    json_t *policy = zt_hub_ref(zt_comp_id(ev, "firewall_policy"));
+    if (!ip || !mgmt || !policy) {
+        json_decref(ip);
+        json_decref(mgmt);
+        json_decref(policy);
+        return NULL;
+    }
+    json_t *p = json_pack("{s:{s:s,s:s},s:o,s:[o],s:o}", "sku", "name", "AZFW_VNet", "tier",
+                          zt_hub_tier(ev), "firewallPolicy", policy, "ipConfigurations", ip,
+                          "managementIpConfiguration", mgmt);
+    json_t *body = zt_hub_tracked(ev, p);
+    json_t *zones = zt_hub_zones_json(ev);
+    if (zones && json_array_size(zones) == 0) {
+        json_decref(zones);
+        return body;
+    }
+    return zt_hub_set(body, "zones", zones);
+}
+
+static json_t *zt_hub_body_bastion(const zt_comp_eval *ev)
+{
+    const char *sku = zt_hub_bastion_sku(ev);
+    json_t *ip = zt_hub_ipconfig(ev, "ipconfig", ZT_HUB_SN_BASTION, "pip_bastion");
+    if (!ip)
+        return NULL;
+    json_t *p = json_pack("{s:[o]}", "ipConfigurations", ip);
+    if (strcmp(sku, "Basic") != 0) /* native client (az network bastion ssh/rdp) */
+        json_object_set_new(p, "enableTunneling", json_true());
+    return zt_hub_set(zt_hub_tracked(ev, p), "sku", json_pack("{s:s}", "name", sku));
+}
+
+/* Point-to-site: OpenVPN only, Microsoft Entra ID authentication. */
+static json_t *zt_hub_vpn_client_config(const zt_comp_eval *ev)
+{
+    const zt_cty_value *vpn = zt_hub_vpn(ev);
+    const char *pool = zt_hub_obj_str(vpn, "client_address_pool");
+    const char *tenant = zt_hub_obj_str(vpn, "tenant_id");
+    const char *audience = zt_hub_obj_str(vpn, "audience");
+    zt_arena *a = zt_comp_arena(ev);
+    if (!pool || !tenant)
+        return NULL;
+    return json_pack("{s:{s:[s]},s:[s],s:[s],s:s,s:s,s:s}", "vpnClientAddressPool",
+                     "addressPrefixes", pool, "vpnClientProtocols", "OpenVPN",
+                     "vpnAuthenticationTypes", "AAD", "aadTenant",
+                     zt_arena_printf(a, "https://login.microsoftonline.com/%s/", tenant),
+                     "aadAudience", audience ? audience : ZT_HUB_DEFAULT_VPN_AUDIENCE, "aadIssuer",
+                     zt_arena_printf(a, "https://sts.windows.net/%s/", tenant));
+}
+
+static json_t *zt_hub_body_gateway(const zt_comp_eval *ev)
+{
+    const char *sku = zt_hub_vpn_sku(ev);
+    /* VpnGw1(AZ) is Generation1 only; the larger SKUs run best on Gen2. */
+    bool gen1 = strncmp(sku, "VpnGw1", 6) == 0;
+    json_t *ip = zt_hub_ipconfig(ev, "default", ZT_HUB_SN_GATEWAY, "pip_gateway");
+    json_t *client = zt_hub_vpn_client_config(ev);
+    if (!ip || !client) {
+        json_decref(ip);
+        json_decref(client);
+        return NULL;
+    }
+    json_object_set_new(json_object_get(ip, "properties"), "privateIPAllocationMethod",
+                        json_string("Dynamic"));
+    json_t *p = json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:b,s:b,s:[o],s:o}", "gatewayType", "Vpn",
+                          "vpnType", "RouteBased", "vpnGatewayGeneration",
+                          gen1 ? "Generation1" : "Generation2", "sku", "name", sku, "tier", sku,
+                          "activeActive", 0, "enableBgp", 0, "ipConfigurations", ip,
+                          "vpnClientConfiguration", client);
+    return zt_hub_tracked(ev, p);
+}
+
+static json_t *zt_hub_body_resolver(const zt_comp_eval *ev)
+{
+    json_t *vnet = zt_hub_ref(zt_comp_id(ev, "vnet"));
+    return vnet ? zt_hub_tracked(ev, json_pack("{s:o}", "virtualNetwork", vnet)) : NULL;
+}
+
+static json_t *zt_hub_body_inbound(const zt_comp_eval *ev)
+{
+    const char *vnet = zt_comp_id(ev, "vnet");
+    if (!vnet)
+        return NULL;
+    const char *sn = zt_arena_printf(zt_comp_arena(ev), "%s/subnets/%s", vnet, ZT_HUB_SN_DNS_IN);
+    return zt_hub_tracked(ev, json_pack("{s:[{s:{s:s},s:s}]}", "ipConfigurations", "subnet", "id",
+                                        sn, "privateIpAllocationMethod", "Dynamic"));
+}
+
+/* Private DNS is a global service: zones and links live in "global". */
+static json_t *zt_hub_body_zone(const zt_comp_eval *ev)
+{
+    json_t *tags = zt_hub_tags(ev);
+    return tags ? json_pack("{s:s,s:o}", "location", "global", "tags", tags) : NULL;
+}
+
+static json_t *zt_hub_body_zone_link(const zt_comp_eval *ev)
+{
+    json_t *vnet = zt_hub_ref(zt_comp_id(ev, "vnet"));
+    json_t *body = zt_hub_body_zone(ev);
+    /* Resolution only: the hub runs no VMs whose names to register. */
+    return zt_hub_set(body, "properties",
+                      vnet ? json_pack("{s:o,s:b,s:s}", "virtualNetwork", vnet,
+                                       "registrationEnabled", 0, "resolutionPolicy", "Default")
+                           : NULL);
+}
+
+/* Every log and metric to the workspace. `dedicated`: resource-specific
+ * tables (AZFW*), which Microsoft recommends for the firewall. */
+static json_t *zt_hub_diag(const zt_comp_eval *ev, bool dedicated)
+{
+    json_t *p = json_pack("{s:s,s:[{s:s,s:b}],s:[{s:s,s:b}]}", "workspaceId",
+                          zt_hub_workspace(ev), "logs", "categoryGroup", "allLogs", "enabled", 1,
+                          "metrics", "category", "AllMetrics", "enabled", 1);
+    if (p && dedicated)
+        json_object_set_new(p, "logAnalyticsDestinationType", json_string("Dedicated"));
+    return p ? json_pack("{s:o}", "properties", p) : NULL;
+}
+
+static json_t *zt_hub_body_diag_firewall(const zt_comp_eval *ev)
+{
+    return zt_hub_diag(ev, true);
+}
+
+static json_t *zt_hub_body_diag_other(const zt_comp_eval *ev)
+{
+    return zt_hub_diag(ev, false);
+}
+
+/* ---------------------------------------------------------------------
+ * The node table, in dependency order.
+ * ------------------------------------------------------------------- */
+
+static const char *const zt_hub_deps_vnet[] = {"route_table_gateway", NULL};
+static const char *const zt_hub_deps_rcg[] = {"firewall_policy", NULL};
+/* The firewall waits for the rule collection group: both write the
+ * policy, which takes one write at a time. */
+static const char *const zt_hub_deps_firewall[] = {"vnet", "pip_firewall", "pip_firewall_mgmt",
+                                                   "firewall_policy", "firewall_rules", NULL};
+static const char *const zt_hub_deps_bastion[] = {"vnet", "pip_bastion", NULL};
+static const char *const zt_hub_deps_gateway[] = {"vnet", "pip_gateway", NULL};
+static const char *const zt_hub_deps_resolver[] = {"vnet", NULL};
+static const char *const zt_hub_deps_inbound[] = {"dns_resolver", NULL};
+static const char *const zt_hub_deps_zone_link[] = {"zone", "vnet", NULL};
+static const char *const zt_hub_deps_diag_fw[] = {"firewall", NULL};
+static const char *const zt_hub_deps_diag_bas[] = {"bastion", NULL};
+static const char *const zt_hub_deps_diag_gw[] = {"vpn_gateway", NULL};
+
+/* What ARM cannot change in place (the engine re-creates the node). */
+static const char *const zt_hub_co_location[] = {"/location", NULL};
+static const char *const zt_hub_co_zoned[] = {"/location", "/zones", "/sku/name", NULL};
+static const char *const zt_hub_co_firewall[] = {"/location", "/zones", "/properties/sku/tier",
+                                                 NULL};
+static const char *const zt_hub_co_resolver[] = {"/location", "/properties/virtualNetwork/id",
+                                                 NULL};
+/* Routes in the gateway route table belong to the spokes. */
+static const char *const zt_hub_ig_routes[] = {"/properties/routes", NULL};
+
+#define ZT_HUB_TRACKED(k, t, d, en, nm, bd, co, ig, secs)                                    \
+    {.key = k, .arm_type = t, .depends_on = d, .enabled = en, .name = nm, .body = bd,        \
+     .create_only = co, .ignore_drift = ig, .expected_seconds = secs}
+
+static const zt_comp_node_def zt_hub_nodes[] = {
+    ZT_HUB_TRACKED("route_table_gateway", "Microsoft.Network/routeTables", NULL, NULL,
+                   zt_hub_name_rt_gateway, zt_hub_body_rt_gateway, zt_hub_co_location,
+                   zt_hub_ig_routes, 5),
+    ZT_HUB_TRACKED("vnet", "Microsoft.Network/virtualNetworks", zt_hub_deps_vnet, NULL,
+                   zt_hub_name_vnet, zt_hub_body_vnet, zt_hub_co_location, NULL, 10),
+    ZT_HUB_TRACKED("pip_firewall", "Microsoft.Network/publicIPAddresses", NULL, NULL,
+                   zt_hub_name_pip_fw, zt_hub_body_pip, zt_hub_co_zoned, NULL, 3),
+    ZT_HUB_TRACKED("pip_firewall_mgmt", "Microsoft.Network/publicIPAddresses", NULL, NULL,
+                   zt_hub_name_pip_fw_mgmt, zt_hub_body_pip, zt_hub_co_zoned, NULL, 3),
+    ZT_HUB_TRACKED("pip_bastion", "Microsoft.Network/publicIPAddresses", NULL, zt_hub_bastion_on,
+                   zt_hub_name_pip_bastion, zt_hub_body_pip, zt_hub_co_zoned, NULL, 3),
+    ZT_HUB_TRACKED("pip_gateway", "Microsoft.Network/publicIPAddresses", NULL, zt_hub_vpn_on,
+                   zt_hub_name_pip_gateway, zt_hub_body_pip, zt_hub_co_zoned, NULL, 3),
+    ZT_HUB_TRACKED("firewall_policy", "Microsoft.Network/firewallPolicies", NULL, NULL,
+                   zt_hub_name_policy, zt_hub_body_policy, zt_hub_co_location, NULL, 10),
+    {.key = "firewall_rules", .arm_type = "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+     .depends_on = zt_hub_deps_rcg, .parent_id = zt_hub_parent_policy, .name = zt_hub_name_rcg,
+     .body = zt_hub_body_rcg, .expected_seconds = 10},
+    ZT_HUB_TRACKED("firewall", "Microsoft.Network/azureFirewalls", zt_hub_deps_firewall, NULL,
+                   zt_hub_name_firewall, zt_hub_body_firewall, zt_hub_co_firewall, NULL, 600),
+    ZT_HUB_TRACKED("bastion", "Microsoft.Network/bastionHosts", zt_hub_deps_bastion,
+                   zt_hub_bastion_on, zt_hub_name_bastion, zt_hub_body_bastion,
+                   zt_hub_co_location, NULL, 600),
+    ZT_HUB_TRACKED("vpn_gateway", "Microsoft.Network/virtualNetworkGateways", zt_hub_deps_gateway,
+                   zt_hub_vpn_on, zt_hub_name_gateway, zt_hub_body_gateway, zt_hub_co_location,
+                   NULL, 2700),
+    ZT_HUB_TRACKED("dns_resolver", "Microsoft.Network/dnsResolvers", zt_hub_deps_resolver,
+                   zt_hub_resolver_on, zt_hub_name_resolver, zt_hub_body_resolver,
+                   zt_hub_co_resolver, NULL, 120),
+    {.key = "dns_resolver_inbound", .arm_type = "Microsoft.Network/dnsResolvers/inboundEndpoints",
+     .depends_on = zt_hub_deps_inbound, .enabled = zt_hub_resolver_on,
+     .parent_id = zt_hub_parent_resolver, .name = zt_hub_name_inbound,
+     .body = zt_hub_body_inbound, .create_only = zt_hub_co_location, .expected_seconds = 60},
+    {.key = "zone", .arm_type = "Microsoft.Network/privateDnsZones",
+     .for_each = zt_hub_zone_names, .name = zt_hub_name_zone, .body = zt_hub_body_zone,
+     .expected_seconds = 30},
+    {.key = "zone_link", .arm_type = "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+     .depends_on = zt_hub_deps_zone_link, .for_each = zt_hub_zone_names,
+     .parent_id = zt_hub_parent_zone, .name = zt_hub_name_zone_link,
+     .body = zt_hub_body_zone_link, .expected_seconds = 30},
+    {.key = "diag_firewall", .arm_type = "Microsoft.Insights/diagnosticSettings",
+     .depends_on = zt_hub_deps_diag_fw, .enabled = zt_hub_diag_on,
+     .parent_id = zt_hub_parent_firewall, .name = zt_hub_name_diag,
+     .body = zt_hub_body_diag_firewall, .expected_seconds = 5},
+    {.key = "diag_bastion", .arm_type = "Microsoft.Insights/diagnosticSettings",
+     .depends_on = zt_hub_deps_diag_bas, .enabled = zt_hub_diag_bastion_on,
+     .parent_id = zt_hub_parent_bastion, .name = zt_hub_name_diag,
+     .body = zt_hub_body_diag_other, .expected_seconds = 5},
+    {.key = "diag_vpn_gateway", .arm_type = "Microsoft.Insights/diagnosticSettings",
+     .depends_on = zt_hub_deps_diag_gw, .enabled = zt_hub_diag_gateway_on,
+     .parent_id = zt_hub_parent_gateway, .name = zt_hub_name_diag,
+     .body = zt_hub_body_diag_other, .expected_seconds = 5},
+};
+
+/* ---------------------------------------------------------------------
+ * Outputs.
+ * ------------------------------------------------------------------- */
+
+static const zt_cty_value *zt_hub_str_or_null(const zt_comp_eval *ev, const char *s)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    return s ? zt_cty_string(a, s) : zt_cty_null(a, &zt_cty_string_type);
+}
+
+static const zt_cty_value *zt_hub_id_out(const zt_comp_eval *ev, const char *node)
+{
+    const char *id = zt_comp_id(ev, node);
+    return id ? zt_cty_string(zt_comp_arena(ev), id) : NULL;
+}
+
+static const zt_cty_value *zt_hub_out_vnet_id(const zt_comp_eval *ev)
+{
+    return zt_hub_id_out(ev, "vnet");
+}
+
+static const zt_cty_value *zt_hub_out_firewall_id(const zt_comp_eval *ev)
+{
+    return zt_hub_id_out(ev, "firewall");
+}
+
+static const zt_cty_value *zt_hub_out_policy_id(const zt_comp_eval *ev)
+{
+    return zt_hub_id_out(ev, "firewall_policy");
+}
+
+static const zt_cty_value *zt_hub_out_rt_id(const zt_comp_eval *ev)
+{
+    return zt_hub_id_out(ev, "route_table_gateway");
+}
+
+/* IDs of nodes that may be disabled: null then. */
+static const zt_cty_value *zt_hub_out_bastion_id(const zt_comp_eval *ev)
+{
+    return zt_hub_bastion_on(ev) ? zt_hub_id_out(ev, "bastion") : zt_hub_str_or_null(ev, NULL);
+}
+
+static const zt_cty_value *zt_hub_out_gateway_id(const zt_comp_eval *ev)
+{
+    return zt_hub_vpn_on(ev) ? zt_hub_id_out(ev, "vpn_gateway") : zt_hub_str_or_null(ev, NULL);
+}
+
+static const zt_cty_value *zt_hub_out_gateway_enabled(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "vpn_gateway");
+    if (v && !zt_cty_is_wholly_known(v))
+        return NULL;
+    return zt_cty_bool(zt_comp_arena(ev), zt_hub_vpn_on(ev));
+}
+
+static const zt_cty_value *zt_hub_out_firewall_ip(const zt_comp_eval *ev)
+{
+    const char *ip = zt_comp_output(ev, "firewall",
+                                    "/properties/ipConfigurations/0/properties/privateIPAddress");
+    return ip ? zt_cty_string(zt_comp_arena(ev), ip) : NULL;
+}
+
+static const zt_cty_value *zt_hub_out_resolver_ip(const zt_comp_eval *ev)
+{
+    if (!zt_hub_resolver_on(ev))
+        return zt_hub_str_or_null(ev, NULL);
+    const char *ip = zt_comp_output(ev, "dns_resolver_inbound",
+                                    "/properties/ipConfigurations/0/privateIpAddress");
+    return ip ? zt_cty_string(zt_comp_arena(ev), ip) : NULL;
+}
+
+static const zt_cty_value *zt_hub_string_map(zt_arena *a, size_t n, const char *const *keys,
+                                             const char *const *vals)
+{
+    const zt_cty_value **v = zt_arena_calloc(a, n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = zt_cty_string(a, vals[i]);
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, v);
+}
+
+static const zt_cty_value *zt_hub_out_subnet_ids(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const char *vnet = zt_comp_id(ev, "vnet");
+    const char *ids[ZT_ARRAY_LEN(zt_hub_subnets)];
+    if (!vnet)
+        return NULL;
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_subnets); i++)
+        ids[i] = zt_arena_printf(a, "%s/subnets/%s", vnet, zt_hub_subnets[i]);
+    return zt_hub_string_map(a, ZT_ARRAY_LEN(zt_hub_subnets), zt_hub_subnets, ids);
+}
+
+static const zt_cty_value *zt_hub_out_subnet_cidrs(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const zt_addrplan *plan = zt_hub_addrplan(a, zt_comp_input_str(ev, "address_space"));
+    const char *cidrs[ZT_ARRAY_LEN(zt_hub_subnets)];
+    if (!plan)
+        return NULL;
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_subnets); i++)
+        cidrs[i] = zt_hub_subnet_cidr(plan, zt_hub_subnets[i]);
+    return zt_hub_string_map(a, ZT_ARRAY_LEN(zt_hub_subnets), zt_hub_subnets, cidrs);
+}
+
+static const zt_cty_value *zt_hub_out_zone_ids(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    size_t n;
+    const char **zones = zt_hub_zone_names(ev, &n);
+    if (!zones)
+        return NULL;
+    const char **ids = zt_arena_calloc(a, n + 1, sizeof(*ids));
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = zt_comp_id(ev, zt_arena_printf(a, "zone[%s]", zones[i]));
+        if (!ids[i])
+            return NULL;
+    }
+    return zt_hub_string_map(a, n, zones, ids);
+}
+
+static const zt_comp_output_def zt_hub_outputs[] = {
+    {"vnet_id", zt_hub_out_vnet_id},
+    {"subnet_ids", zt_hub_out_subnet_ids},
+    {"subnet_cidrs", zt_hub_out_subnet_cidrs},
+    {"firewall_id", zt_hub_out_firewall_id},
+    {"firewall_private_ip", zt_hub_out_firewall_ip},
+    {"firewall_policy_id", zt_hub_out_policy_id},
+    {"bastion_id", zt_hub_out_bastion_id},
+    {"gateway_enabled", zt_hub_out_gateway_enabled},
+    {"gateway_id", zt_hub_out_gateway_id},
+    {"resolver_inbound_ip", zt_hub_out_resolver_ip},
+    {"private_dns_zone_ids", zt_hub_out_zone_ids},
+    {"gateway_route_table_id", zt_hub_out_rt_id},
+};
+
+/* ---------------------------------------------------------------------
+ * Plan-time checks.
+ * ------------------------------------------------------------------- */
+
+/* Azure regions (programmatic names) of the public, US Government and
+ * China clouds. */
+static const char *const zt_hub_regions[] = {
+    "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast",
+    "austriaeast", "belgiumcentral", "brazilsouth", "brazilsoutheast", "canadacentral",
+    "canadaeast", "centralindia", "centralus", "chilecentral", "eastasia", "eastus", "eastus2",
+    "francecentral", "francesouth", "germanynorth", "germanywestcentral", "indonesiacentral",
+    "israelcentral", "italynorth", "japaneast", "japanwest", "jioindiacentral", "jioindiawest",
+    "koreacentral", "koreasouth", "malaysiawest", "mexicocentral", "newzealandnorth",
+    "northcentralus", "northeurope", "norwayeast", "norwaywest", "polandcentral", "qatarcentral",
+    "southafricanorth", "southafricawest", "southcentralus", "southeastasia", "southindia",
+    "spaincentral", "swedencentral", "swedensouth", "switzerlandnorth", "switzerlandwest",
+    "uaecentral", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westindia",
+    "westus", "westus2", "westus3",
+    "usgovarizona", "usgovtexas", "usgovvirginia", "usdodcentral", "usdodeast",
+    "chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3",
+};
+
+static const char *const zt_hub_default_required_tags[] = {"environment", "project", "owner",
+                                                           "cost-centre"};
+static const char *const zt_hub_tiers[] = {"Standard", "Premium", NULL};
+static const char *const zt_hub_bastion_skus[] = {"Basic", "Standard", "Premium", NULL};
+static const char *const zt_hub_vpn_skus[] = {
+    "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ",
+    "VpnGw1",   "VpnGw2",   "VpnGw3",   "VpnGw4",   "VpnGw5",   NULL};
+
+typedef struct zt_hub_check {
+    zt_call *c;
+    const zt_cty_value *config;
+} zt_hub_check;
+
+static zt_path *zt_hub_path(zt_hub_check *k, const char *attr)
+{
+    return zt_path_attr(k->c->arena, NULL, attr);
+}
+
+/* A known, non-null string attribute of obj, else NULL. */
+static const char *zt_hub_known_str(const zt_cty_value *obj, const char *attr)
+{
+    return zt_hub_obj_str(obj, attr);
+}
+
+static bool zt_hub_in_list(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static const char *zt_hub_join(zt_arena *a, const char *const *list)
+{
+    zt_buf b;
+    zt_buf_init(&b, a);
+    for (size_t i = 0; list[i]; i++)
+        zt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", list[i]);
+    return zt_buf_cstr(&b);
+}
+
+static void zt_hub_check_enum(zt_hub_check *k, const zt_cty_value *obj, const zt_path *base,
+                              const char *attr, const char *const *allowed, const char *what)
+{
+    const char *v = zt_hub_known_str(obj, attr);
+    if (v && !zt_hub_in_list(allowed, v))
+        zt_diag_error(k->c->diags, zt_path_attr(k->c->arena, base, attr), "Unsupported SKU",
+                      "\"%s\" is not a %s; use one of %s.", v, what,
+                      zt_hub_join(k->c->arena, allowed));
+}
+
+static bool zt_hub_name_ok(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || !isalnum((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+            return false;
+    return true;
+}
+
+static void zt_hub_check_names(zt_hub_check *k)
+{
+    const char *name = zt_hub_known_str(k->config, "name");
+    const char *rg = zt_hub_known_str(k->config, "resource_group_name");
+    /* 40 keeps the longest derived name (pip-<name>-afw-mgmt) well inside
+     * Azure's 80-character limit. */
+    if (name && (!zt_hub_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
+        zt_diag_error(k->c->diags, zt_hub_path(k, "name"), "Invalid hub name",
+                      "\"%s\" must be 1 to 40 letters, digits, '-', '_' or '.', starting and "
+                      "ending with a letter or digit: every Azure resource name of the hub "
+                      "derives from it.", name);
+    if (rg && (!zt_hub_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
+        zt_diag_error(k->c->diags, zt_hub_path(k, "resource_group_name"),
+                      "Invalid resource group name",
+                      "\"%s\" is not a valid resource group name (1 to 90 letters, digits, "
+                      "'-', '_', '.', '(' or ')', not ending with '.').", rg);
+}
+
+static void zt_hub_check_location(zt_hub_check *k)
+{
+    const char *loc = zt_hub_known_str(k->config, "location");
+    const zt_provider_config *cfg = &k->c->provider->config;
+    if (!loc)
+        return;
+    bool known = false;
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_regions); i++)
+        known |= strcmp(zt_hub_regions[i], loc) == 0;
+    if (!known) {
+        zt_diag_error(k->c->diags, zt_hub_path(k, "location"), "Unknown Azure region",
+                      "\"%s\" is not an Azure region's programmatic name. Use the lower-case "
+                      "name without spaces, as `az account list-locations -o table` shows it "
+                      "(e.g. \"westeurope\", not \"West Europe\").", loc);
+        return;
+    }
+    /* The provider's setting is known only once it has been configured
+     * (validation may run before). */
+    if (!atomic_load(&k->c->provider->configured) || cfg->n_allowed_locations == 0)
+        return;
+    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
+        if (strcasecmp(cfg->allowed_locations[i], loc) == 0)
+            return;
+    zt_buf b;
+    zt_buf_init(&b, k->c->arena);
+    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
+        zt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", cfg->allowed_locations[i]);
+    zt_diag_error(k->c->diags, zt_hub_path(k, "location"), "Region not allowed",
+                  "\"%s\" is not one of the provider's allowed_locations (%s).", loc,
+                  zt_buf_cstr(&b));
+}
+
+static void zt_hub_check_tags(zt_hub_check *k)
+{
+    const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
+    const zt_provider_config *cfg = &k->c->provider->config;
+    const char *const *req = zt_hub_default_required_tags;
+    size_t n_req = ZT_ARRAY_LEN(zt_hub_default_required_tags);
+    if (!tags || !zt_cty_is_known(tags))
+        return;
+    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
+        req = cfg->required_tags;
+        n_req = cfg->n_required_tags;
+    }
+    zt_arena *a = k->c->arena;
+    for (size_t i = 0; i < n_req; i++) {
+        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
+        if (!v || v->is_null)
+            zt_diag_error(k->c->diags, zt_hub_path(k, "tags"), "Missing required tag",
+                          "Every resource of the platform must carry the tag \"%s\" (policy "
+                          "guardrail); add it to tags.", req[i]);
+        else if (zt_cty_is_known(v) && v->u.str.len == 0)
+            zt_diag_error(k->c->diags, zt_path_key(a, zt_hub_path(k, "tags"), req[i]),
+                          "Empty required tag", "The required tag \"%s\" must not be empty.",
+                          req[i]);
+    }
+}
+
+/* The address space through the shared planner ("hub" layout): syntax,
+ * host bits, minimum size and fit of every hub subnet. */
+static const zt_addrplan *zt_hub_check_space(zt_hub_check *k)
+{
+    const zt_cty_value *v = zt_cty_get_attr(k->config, "address_space");
+    if (!v || v->is_null || !zt_cty_is_known(v))
+        return NULL;
+    zt_addrplan_request req = {.address_space = v->u.str.ptr,
+                               .layout = "hub",
+                               .address_space_path = zt_hub_path(k, "address_space")};
+    zt_addrplan *plan = NULL;
+    if (zt_addrplan_compute(k->c->arena, &req, &plan, k->c->diags) != ZT_OK)
+        return NULL;
+    return plan;
+}
+
+static bool zt_hub_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
+{
+    unsigned len = x.len < y.len ? x.len : y.len;
+    uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+    return (x.addr & mask) == (y.addr & mask);
+}
+
+static bool zt_hub_is_guid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (strlen(s) != sizeof(shape) - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++)
+        if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static void zt_hub_check_vpn(zt_hub_check *k, const zt_addrplan *plan, bool zones_empty)
+{
+    const zt_cty_value *vpn = zt_cty_get_attr(k->config, "vpn_gateway");
+    zt_arena *a = k->c->arena;
+    zt_path *base = zt_hub_path(k, "vpn_gateway");
+    if (!vpn || vpn->is_null || !zt_cty_is_known(vpn))
+        return;
+    const zt_cty_value *en = zt_cty_get_attr(vpn, "enabled");
+    if (en && !en->is_null && (!zt_cty_is_known(en) || !en->u.b))
+        return; /* settings of a disabled gateway are kept, not checked */
+    zt_hub_check_enum(k, vpn, base, "sku", zt_hub_vpn_skus, "VPN gateway SKU");
+    const char *sku = zt_hub_known_str(vpn, "sku");
+    if (zones_empty && (!sku || strstr(sku, "AZ")))
+        zt_diag_error(k->c->diags, zt_path_attr(a, base, "sku"), "Zone-redundant SKU without zones",
+                      "%s needs zone-redundant public IPs, but zones is empty; choose a SKU "
+                      "without AZ (e.g. \"VpnGw2\") in a region without availability zones.",
+                      sku ? sku : ZT_HUB_DEFAULT_VPN_SKU);
+
+    const zt_cty_value *pool = zt_cty_get_attr(vpn, "client_address_pool");
+    zt_path *pool_path = zt_path_attr(a, base, "client_address_pool");
+    if (!pool || pool->is_null) {
+        zt_diag_error(k->c->diags, pool_path, "Missing client address pool",
+                      "A point-to-site gateway needs the CIDR its clients get addresses from, "
+                      "e.g. \"172.16.201.0/24\".");
+    } else if (zt_cty_is_known(pool)) {
+        zt_ipv4_prefix p;
+        bool host_bits = false;
+        const char *why = NULL;
+        if (zt_ipv4_parse_cidr(a, pool->u.str.ptr, &p, &host_bits, &why) != ZT_OK)
+            zt_diag_error(k->c->diags, pool_path, "Invalid client address pool",
+                          "\"%s\" is not an IPv4 network in CIDR notation%s%s.", pool->u.str.ptr,
+                          host_bits ? ": host bits are set, did you mean " : "",
+                          host_bits ? zt_ipv4_prefix_str(a, p) : "");
+        else if (plan && zt_hub_overlap(p, plan->space))
+            zt_diag_error(k->c->diags, pool_path, "Client address pool overlaps the hub",
+                          "%s overlaps the hub's address space %s: VPN clients need addresses "
+                          "outside every VNet they reach.", pool->u.str.ptr,
+                          zt_ipv4_prefix_str(a, plan->space));
+    }
+
+    const zt_cty_value *tenant = zt_cty_get_attr(vpn, "tenant_id");
+    zt_path *tenant_path = zt_path_attr(a, base, "tenant_id");
+    if (!tenant || tenant->is_null)
+        zt_diag_error(k->c->diags, tenant_path, "Missing tenant",
+                      "Microsoft Entra ID authentication needs the tenant ID (a GUID) whose "
+                      "users may connect.");
+    else if (zt_cty_is_known(tenant) && !zt_hub_is_guid(tenant->u.str.ptr))
+        zt_diag_error(k->c->diags, tenant_path, "Invalid tenant ID",
+                      "\"%s\" is not a GUID such as 00000000-0000-0000-0000-000000000000.",
+                      tenant->u.str.ptr);
+    const char *aud = zt_hub_known_str(vpn, "audience");
+    if (aud && !zt_hub_is_guid(aud))
+        zt_diag_error(k->c->diags, zt_path_attr(a, base, "audience"), "Invalid audience",
+                      "\"%s\" is not an application ID (GUID).", aud);
+}
+
+/* Returns whether zones is known to be empty. */
+static bool zt_hub_check_zones(zt_hub_check *k)
+{
+    const zt_cty_value *z = zt_cty_get_attr(k->config, "zones");
+    if (!z || z->is_null || !zt_cty_is_known(z))
+        return false;
+    for (size_t i = 0; i < z->u.coll.n; i++) {
+        const zt_cty_value *e = z->u.coll.elems[i];
+        if (zt_cty_is_known(e) && !e->is_null && strcmp(e->u.str.ptr, "1") != 0 &&
+            strcmp(e->u.str.ptr, "2") != 0 && strcmp(e->u.str.ptr, "3") != 0)
+            zt_diag_error(k->c->diags, zt_path_index(k->c->arena, zt_hub_path(k, "zones"),
+                                                     (int64_t)i),
+                          "Invalid availability zone", "\"%s\" is not a zone: use \"1\", \"2\" "
+                          "or \"3\".", e->u.str.ptr);
+    }
+    return z->u.coll.n == 0;
+}
+
+static bool zt_hub_dns_name_ok(const char *s)
+{
+    size_t label = 0, labels = 1, n = strlen(s);
+    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            labels++;
+        } else if ((islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+                    s[i] == '-') && ++label <= 63) {
+            continue;
+        } else {
+            return false;
+        }
+    }
+    return labels >= 2;
+}
+
+static void zt_hub_check_dns_zones(zt_hub_check *k)
+{
+    const zt_cty_value *z = zt_cty_get_attr(k->config, "private_dns_zones");
+    if (!z || z->is_null || !zt_cty_is_known(z))
+        return;
+    for (size_t i = 0; i < z->u.coll.n; i++) {
+        const zt_cty_value *e = z->u.coll.elems[i];
+        if (zt_cty_is_known(e) && !e->is_null && !zt_hub_dns_name_ok(e->u.str.ptr))
+            zt_diag_error(k->c->diags, zt_hub_path(k, "private_dns_zones"),
+                          "Invalid private DNS zone name",
+                          "\"%s\" is not a lower-case DNS name with at least two labels "
+                          "(e.g. \"privatelink.blob.core.windows.net\").", e->u.str.ptr);
+    }
+}
+
+static void zt_hub_check_workspace(zt_hub_check *k)
+{
+    const char *id = zt_hub_known_str(k->config, "log_analytics_workspace_id");
+    if (id && (strncasecmp(id, "/subscriptions/", 15) != 0 ||
+               !strcasestr(id, "/resourcegroups/") ||
+               !strcasestr(id, "/providers/Microsoft.OperationalInsights/workspaces/")))
+        zt_diag_error(k->c->diags, zt_hub_path(k, "log_analytics_workspace_id"),
+                      "Invalid workspace ID",
+                      "\"%s\" is not a Log Analytics workspace resource ID "
+                      "(/subscriptions/.../resourceGroups/.../providers/"
+                      "Microsoft.OperationalInsights/workspaces/...).", id);
+}
+
+static zt_rc zt_hub_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
+{
+    ZT_UNUSED(s);
+    zt_hub_check k = {c, config};
+    size_t errors = c->diags->errors;
+    if (!config || config->is_null || !zt_cty_is_known(config))
+        return ZT_OK;
+    zt_hub_check_names(&k);
+    zt_hub_check_location(&k);
+    zt_hub_check_tags(&k);
+    const zt_addrplan *plan = zt_hub_check_space(&k);
+    bool zones_empty = zt_hub_check_zones(&k);
+    zt_hub_check_enum(&k, config, NULL, "firewall_sku_tier", zt_hub_tiers, "firewall tier");
+    zt_hub_check_enum(&k, config, NULL, "bastion_sku", zt_hub_bastion_skus, "Bastion SKU");
+    zt_hub_check_vpn(&k, plan, zones_empty);
+    zt_hub_check_dns_zones(&k);
+    zt_hub_check_workspace(&k);
+    return c->diags->errors > errors ? ZT_ERR_INVALID : ZT_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * Import: rebuild the inputs from the hub VNet's ID, as Azure holds them.
+ * The inputs with defaults are optional + computed, so a configuration
+ * that leaves them out, or spells the default, plans no change after the
+ * import.
+ * ------------------------------------------------------------------- */
+
+typedef struct zt_hub_import_ctx {
+    zt_call *c;
+    const zt_schema *s;
+    json_t *(*get)(void *getter, const char *arm_id);
+    void *getter;
+    const char *rg_id;  /* /subscriptions/../resourceGroups/<rg> */
+    const char *net;    /* rg_id + /providers/Microsoft.Network */
+    const char *hub;    /* the hub's name */
+    const char **names; /* attribute -> value */
+    const zt_cty_value **vals;
+    size_t n;
+} zt_hub_import_ctx;
+
+static void zt_hub_imp_set(zt_hub_import_ctx *m, const char *attr, const zt_cty_value *v)
+{
+    m->names[m->n] = attr;
+    m->vals[m->n++] = v;
+}
+
+static json_t *zt_hub_imp_get(zt_hub_import_ctx *m, const char *fmt, const char *name)
+{
+    const char *id = zt_arena_printf(m->c->arena, fmt, m->net, name);
+    return m->get(m->getter, id); /* borrowed: the engine owns it */
+}
+
+static const char *zt_hub_jstr(const json_t *doc, const char *path)
+{
+    /* "a.b.0.c" walk: objects by key, arrays by index. */
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const json_t *cur = doc;
+    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); cur && tok;
+         tok = strtok_r(NULL, ".", &save))
+        cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(tok))
+                                 : json_object_get(cur, tok);
+    return json_is_string(cur) ? json_string_value(cur) : NULL;
+}
+
+static const zt_cty_value *zt_hub_imp_str(zt_hub_import_ctx *m, const char *s)
+{
+    return s ? zt_cty_string(m->c->arena, s) : zt_cty_null(m->c->arena, &zt_cty_string_type);
+}
+
+static const zt_cty_value *zt_hub_imp_tags(zt_hub_import_ctx *m, const json_t *vnet)
+{
+    zt_arena *a = m->c->arena;
+    const json_t *tags = json_object_get(vnet, "tags");
+    size_t n = json_object_size(tags), i = 0;
+    const char **keys = zt_arena_calloc(a, n + 1, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)tags, k, v)
+    {
+        keys[i] = zt_arena_strdup(a, k);
+        vals[i++] = zt_cty_string(a, json_is_string(v) ? json_string_value(v) : "");
+    }
+    return zt_cty_map(a, &zt_cty_string_type, i, keys, vals);
+}
+
+static const zt_cty_value *zt_hub_imp_zones_attr(zt_hub_import_ctx *m, const json_t *fw)
+{
+    zt_arena *a = m->c->arena;
+    const json_t *z = json_object_get(fw, "zones");
+    size_t n = json_array_size(z);
+    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(z, i));
+        vals[i] = zt_cty_string(a, s ? s : "");
+    }
+    if (!fw) /* nothing to read them from: keep the default */
+        return zt_cty_null(a, zt_cty_type_list(a, &zt_cty_string_type));
+    return zt_cty_list(a, &zt_cty_string_type, n, vals);
+}
+
+static const zt_cty_value *zt_hub_imp_vpn(zt_hub_import_ctx *m, const zt_cty_type *t)
+{
+    zt_arena *a = m->c->arena;
+    json_t *gw = zt_hub_imp_get(m, "%s/virtualNetworkGateways/vgw-%s", m->hub);
+    if (!gw)
+        return zt_cty_null(a, t);
+    const char *tenant_url = zt_hub_jstr(gw, "properties.vpnClientConfiguration.aadTenant");
+    const char *tenant = NULL;
+    if (tenant_url) { /* https://login.microsoftonline.com/<tenant>/ */
+        const char *end = tenant_url + strlen(tenant_url);
+        if (end > tenant_url && end[-1] == '/')
+            end--;
+        const char *start = end;
+        while (start > tenant_url && start[-1] != '/')
+            start--;
+        tenant = zt_arena_strndup(a, start, (size_t)(end - start));
+    }
+    const char *names[] = {"enabled", "sku", "client_address_pool", "tenant_id", "audience"};
+    const zt_cty_value *vals[] = {
+        zt_cty_bool(a, true),
+        zt_hub_imp_str(m, zt_hub_jstr(gw, "properties.sku.name")),
+        zt_hub_imp_str(m, zt_hub_jstr(gw, "properties.vpnClientConfiguration.vpnClientAddressPool."
+                                          "addressPrefixes.0")),
+        zt_hub_imp_str(m, tenant),
+        zt_hub_imp_str(m, zt_hub_jstr(gw, "properties.vpnClientConfiguration.aadAudience")),
+    };
+    const zt_cty_value *ordered[ZT_ARRAY_LEN(names)];
+    for (size_t i = 0; i < t->n; i++) {
+        ordered[i] = zt_cty_null(a, t->types[i]);
+        for (size_t j = 0; j < ZT_ARRAY_LEN(names); j++)
+            if (strcmp(t->names[i], names[j]) == 0)
+                ordered[i] = vals[j];
+    }
+    return zt_cty_object(a, t, ordered);
+}
+
+/* Which zones carry the hub's VNet link: the defaults, plus any other
+ * zone of the group when the getter can list them. */
+static const zt_cty_value *zt_hub_imp_dns_zones(zt_hub_import_ctx *m)
+{
+    zt_arena *a = m->c->arena;
+    const char *link = zt_arena_printf(a, "link-vnet-%s", m->hub);
+    size_t cap = ZT_ARRAY_LEN(zt_hub_default_zones), n = 0;
+    const char **cand = zt_arena_calloc(a, cap, sizeof(*cand));
+    memcpy(cand, zt_hub_default_zones, sizeof(zt_hub_default_zones));
+    json_t *list = zt_hub_imp_get(m, "%s/privateDnsZones%s", "");
+    const json_t *item;
+    size_t idx;
+    json_array_foreach(json_object_get(list, "value"), idx, item)
+    {
+        const char *zn = zt_hub_jstr(item, "name");
+        bool dup = !zn;
+        for (size_t i = 0; zn && i < ZT_ARRAY_LEN(zt_hub_default_zones); i++)
+            dup |= strcasecmp(zn, zt_hub_default_zones[i]) == 0;
+        if (dup)
+            continue;
+        cand = zt_arena_realloc(a, cand, cap * sizeof(*cand), (cap + 1) * sizeof(*cand));
+        cand[cap++] = zt_arena_strdup(a, zn);
+    }
+    const zt_cty_value **found = zt_arena_calloc(a, cap + 1, sizeof(*found));
+    for (size_t i = 0; i < cap; i++) {
+        const char *rel = zt_arena_printf(a, "%s/virtualNetworkLinks/%s", cand[i], link);
+        if (zt_hub_imp_get(m, "%s/privateDnsZones/%s", rel))
+            found[n++] = zt_cty_string(a, cand[i]);
+    }
+    return zt_cty_set(a, &zt_cty_string_type, n, found);
+}
+
+/* /subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Network/
+ * virtualNetworks/vnet-<hub>, segments case-insensitive as ARM's are. */
+static zt_rc zt_hub_parse_id(zt_call *c, const char *id, const char **rg_id, const char **rg,
+                             const char **hub)
+{
+    char sub[128], group[128], vnet[128];
+    int used = 0;
+    if (sscanf(id, "/subscriptions/%127[^/]/%*1[rR]esource%*1[gG]roups/%127[^/]/providers/"
+                   "%*[^/]/%*[^/]/%127[^/]%n", sub, group, vnet, &used) != 3 ||
+        id[used] != '\0' || !strcasestr(id, "/providers/Microsoft.Network/virtualNetworks/"))
+        return zt_diag_error(c->diags, NULL, "Invalid import ID",
+                             "\"%s\" is not a virtual network resource ID "
+                             "(/subscriptions/<id>/resourceGroups/<group>/providers/"
+                             "Microsoft.Network/virtualNetworks/vnet-<hub name>).", id);
+    if (strncmp(vnet, "vnet-", 5) != 0 || vnet[5] == '\0')
+        return zt_diag_error(c->diags, NULL, "Not a zerotrust_hub VNet",
+                             "The hub VNet is named vnet-<hub name>; \"%s\" was not created by "
+                             "zerotrust_hub.", vnet);
+    *rg_id = zt_arena_printf(c->arena, "/subscriptions/%s/resourceGroups/%s", sub, group);
+    *rg = zt_arena_strdup(c->arena, group);
+    *hub = zt_arena_strdup(c->arena, vnet + 5);
+    return ZT_OK;
+}
+
+static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
+                           json_t *(*get)(void *getter, const char *arm_id), void *getter,
+                           const zt_cty_value **inputs)
+{
+    zt_arena *a = c->arena;
+    zt_hub_import_ctx m = {.c = c, .s = s, .get = get, .getter = getter};
+    const char *rg = NULL;
+    ZT_TRY(zt_hub_parse_id(c, id, &m.rg_id, &rg, &m.hub));
+    m.net = zt_arena_printf(a, "%s/providers/Microsoft.Network", m.rg_id);
+    m.names = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.names));
+    m.vals = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.vals));
+
+    json_t *vnet = zt_hub_imp_get(&m, "%s/virtualNetworks/vnet-%s", m.hub);
+    if (!vnet)
+        return zt_diag_error(c->diags, NULL, "Hub not found",
+                             "The virtual network %s does not exist.", id);
+    json_t *policy = zt_hub_imp_get(&m, "%s/firewallPolicies/afwp-%s", m.hub);
+    json_t *fw = zt_hub_imp_get(&m, "%s/azureFirewalls/afw-%s", m.hub);
+    json_t *bastion = zt_hub_imp_get(&m, "%s/bastionHosts/bas-%s", m.hub);
+    json_t *resolver = zt_hub_imp_get(&m, "%s/dnsResolvers/dnspr-%s", m.hub);
+    json_t *diag = NULL;
+    if (fw)
+        diag = zt_hub_imp_get(&m, "%s/azureFirewalls/afw-%s/providers/Microsoft.Insights/"
+                                  "diagnosticSettings/" ZT_HUB_DIAG_NAME, m.hub);
+
+    zt_hub_imp_set(&m, "name", zt_cty_string(a, m.hub));
+    zt_hub_imp_set(&m, "resource_group_name", zt_cty_string(a, rg));
+    zt_hub_imp_set(&m, "location", zt_hub_imp_str(&m, zt_hub_jstr(vnet, "location")));
+    const char *space = zt_hub_jstr(vnet, "properties.addressSpace.addressPrefixes.0");
+    zt_hub_imp_set(&m, "address_space", zt_hub_imp_str(&m, space));
+    zt_hub_imp_set(&m, "tags", zt_hub_imp_tags(&m, vnet));
+    zt_hub_imp_set(&m, "zones", zt_hub_imp_zones_attr(&m, fw));
+    zt_hub_imp_set(&m, "firewall_sku_tier",
+                   zt_hub_imp_str(&m, zt_hub_jstr(policy, "properties.sku.tier")));
+    zt_hub_imp_set(&m, "bastion_enabled", zt_cty_bool(a, bastion != NULL));
+    zt_hub_imp_set(&m, "bastion_sku", zt_hub_imp_str(&m, zt_hub_jstr(bastion, "sku.name")));
+    ssize_t vpn_idx = zt_cty_type_attr_index(s->type, "vpn_gateway");
+    if (vpn_idx >= 0)
+        zt_hub_imp_set(&m, "vpn_gateway", zt_hub_imp_vpn(&m, s->type->types[vpn_idx]));
+    zt_hub_imp_set(&m, "dns_resolver_enabled", zt_cty_bool(a, resolver != NULL));
+    zt_hub_imp_set(&m, "private_dns_zones", zt_hub_imp_dns_zones(&m));
+    zt_hub_imp_set(&m, "log_analytics_workspace_id",
+                   zt_hub_imp_str(&m, zt_hub_jstr(diag, "properties.workspaceId")));
+
+    /* Everything else (computed attributes, timeouts) null, in the
+     * schema's attribute order. */
+    const zt_cty_value **ordered = zt_arena_calloc(a, s->type->n + 1, sizeof(*ordered));
+    for (size_t i = 0; i < s->type->n; i++) {
+        ordered[i] = zt_cty_null(a, s->type->types[i]);
+        for (size_t j = 0; j < m.n; j++)
+            if (strcmp(s->type->names[i], m.names[j]) == 0)
+                ordered[i] = m.vals[j];
+    }
+    *inputs = zt_cty_object(a, s->type, ordered);
+    return ZT_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * The definition.
+ * ------------------------------------------------------------------- */
+
+const zt_composite_def zt_composite_hub = {
+    .type_name = "zerotrust_hub",
+    .nodes = zt_hub_nodes,
+    .n_nodes = ZT_ARRAY_LEN(zt_hub_nodes),
+    .outputs = zt_hub_outputs,
+    .n_outputs = ZT_ARRAY_LEN(zt_hub_outputs),
+    .id_node = "vnet",
+    .validate = zt_hub_validate,
+    .import = zt_hub_import,
+    /* A VPN gateway alone takes up to 45 minutes. */
+    .default_create_ms = 90 * 60 * 1000,
+    .default_update_ms = 90 * 60 * 1000,
+    .default_delete_ms = 60 * 60 * 1000,
+    .default_read_ms = 10 * 60 * 1000,
+};

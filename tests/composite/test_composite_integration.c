@@ -1,0 +1,465 @@
+/* The composite engine against the local ARM emulator (tests/emulator):
+ * a 4-node test composite (VNet, NSG, subnets, public IP) is applied with
+ * parallelism, a fault gives a partial state that the next apply resumes,
+ * refresh finds drift that the next plan repairs, a node no longer enabled
+ * is deleted, import rebuilds the state, and destroy leaves nothing.
+ *
+ * Run through tests/arm/run_with_emulator.py (ZT_EMULATOR_JSON). */
+#include "zt_comp_internal.h"
+
+#include "zt_test_composite.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *g_info;
+static const char *g_url, *g_ca, *g_tenant, *g_sub, *g_client, *g_secret;
+
+static zt_arena *A;
+static zt_diags D;
+static zt_call C;
+static zt_provider *P;
+static zt_schema *S;
+
+static const char *info_str(const char *k)
+{
+    const json_t *v = json_object_get(g_info, k);
+    if (!json_is_string(v)) {
+        fprintf(stderr, "emulator.json has no \"%s\"\n", k);
+        exit(EXIT_FAILURE);
+    }
+    return json_string_value(v);
+}
+
+static void load_info(void)
+{
+    const char *p = getenv("ZT_EMULATOR_JSON");
+    if (!p) {
+        fprintf(stderr, "ZT_EMULATOR_JSON is not set: run through tests/arm/run_with_emulator.py\n");
+        exit(77);
+    }
+    g_info = json_load_file(p, 0, NULL);
+    if (!g_info)
+        exit(EXIT_FAILURE);
+    g_url = info_str("url");
+    g_ca = info_str("ca_path");
+    g_tenant = info_str("tenant_id");
+    g_sub = info_str("subscription_id");
+    g_client = info_str("client_id");
+    g_secret = info_str("client_secret");
+}
+
+typedef struct mbuf {
+    char *data;
+    size_t len;
+} mbuf;
+
+static size_t mbuf_write(char *p, size_t size, size_t n, void *arg)
+{
+    mbuf *b = arg;
+    b->data = realloc(b->data, b->len + size * n + 1);
+    memcpy(b->data + b->len, p, size * n);
+    b->len += size * n;
+    b->data[b->len] = '\0';
+    return size * n;
+}
+
+/* A control API call (/__emulator/...); the parsed answer, kept in A. */
+static json_t *ctl(const char *method, const char *path, const char *fmt, ...)
+{
+    char body[8192] = "", url[1024];
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(body, sizeof(body), fmt, ap);
+        va_end(ap);
+    }
+    snprintf(url, sizeof(url), "%s/__emulator%s", g_url, path);
+    CURL *e = curl_easy_init();
+    mbuf out = {0};
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CAINFO, g_ca);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    if (fmt)
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mbuf_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
+    CURLcode cc = curl_easy_perform(e);
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    ck_assert_msg(cc == CURLE_OK && status >= 200 && status < 300, "control %s %s: %ld %s",
+                  method, path, status, out.data ? out.data : "");
+    json_t *j = out.data ? json_loads(out.data, 0, NULL) : NULL;
+    free(out.data);
+    return j;
+}
+
+/* ARM IDs of the resources the emulator holds, resource groups excepted. */
+static size_t store_count(const char *needle)
+{
+    json_t *st = ctl("GET", "/store", NULL);
+    size_t n = 0, i;
+    json_t *r;
+    json_array_foreach(json_object_get(st, "resources"), i, r)
+    {
+        const char *type = json_string_value(json_object_get(r, "type"));
+        const char *id = json_string_value(json_object_get(r, "id"));
+        if (strcasecmp(type, "Microsoft.Resources/resourceGroups") == 0)
+            continue;
+        if (!needle || strcasestr(id, needle))
+            n++;
+    }
+    json_decref(st);
+    return n;
+}
+
+static const char *diag_text(void)
+{
+    zt_buf b;
+    zt_buf_init(&b, A);
+    for (zt_diag *d = D.head; d; d = d->next)
+        zt_buf_printf(&b, "[%s: %s] ", d->summary, d->detail ? d->detail : "");
+    return zt_buf_cstr(&b);
+}
+
+static void setup(void)
+{
+    A = zt_arena_new();
+    zt_diags_init(&D, A);
+    ctl("POST", "/reset", NULL);
+    ctl("POST", "/config", "{\"time_scale\":0.001}");
+    P = zt_provider_new();
+    P->config = (zt_provider_config){
+        .tenant_id = g_tenant,
+        .subscription_id = g_sub,
+        .client_id = g_client,
+        .client_secret = g_secret,
+        .resource_manager_endpoint = g_url,
+        .authority_host = g_url,
+        .ca_bundle_path = g_ca,
+    };
+    P->terraform_version = "1.9.8";
+    atomic_store(&P->configured, true);
+    C = (zt_call){.arena = A, .diags = &D, .provider = P};
+    ck_assert_int_eq(zt_schema_parse(A, zt_test_schema_json, strlen(zt_test_schema_json), &S, &D),
+                     ZT_OK);
+    /* test timings: fast polls and retries (the emulator runs at 1/1000) */
+    zt_arm_client_options o = {.config = &P->config, .default_timeout_ms = 120000,
+                               .retry_base_ms = 50, .retry_cap_ms = 1000,
+                               .poll_interval_ms = 100, .cancel = &P->stop_requested};
+    ck_assert_int_eq(zt_arm_client_new(&o, &D, &P->arm), ZT_OK);
+    zt_arm_req req = {.method = ZT_ARM_PUT,
+                      .path = zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1", g_sub)};
+    json_t *b = json_pack("{s:s}", "location", "westeurope");
+    req.body = b;
+    zt_arm_resp resp;
+    ck_assert_int_eq(zt_arm_do(P->arm, A, &req, &resp), ZT_OK);
+    json_decref(b);
+}
+
+/* Providers live for the process in the plugin; tests release theirs. */
+static void provider_free(zt_provider *p)
+{
+    zt_arena_free(p->arena);
+    free(p);
+}
+
+static void teardown(void)
+{
+    zt_arm_client_free(P->arm);
+    provider_free(P);
+    zt_arena_free(A);
+}
+
+static const zt_cty_value *cfg(const char *subnets, const char *extra)
+{
+    const char *json = zt_arena_printf(
+        A,
+        "{\"name\":\"t1\",\"resource_group_name\":\"rg1\",\"location\":\"westeurope\","
+        "\"address_space\":\"10.0.0.0/16\",\"subnets\":%s,\"tags\":{\"owner\":\"me\"}%s%s}",
+        subnets, extra ? "," : "", extra ? extra : "");
+    const zt_cty_value *v = NULL;
+    ck_assert_msg(zt_cty_json_decode(A, json, strlen(json), S->type, false, &v, &D) == ZT_OK,
+                  "%s", diag_text());
+    return v;
+}
+
+#define TWO "{\"a\":\"10.0.1.0/24\",\"b\":\"10.0.2.0/24\"}"
+#define THREE "{\"a\":\"10.0.1.0/24\",\"b\":\"10.0.2.0/24\",\"c\":\"10.0.3.0/24\"}"
+
+typedef struct tf_state {
+    const zt_cty_value *state;
+    const void *priv;
+    size_t priv_len;
+} tf_state;
+
+/* Terraform's proposed value: config, prior values for unset computed. */
+static const zt_cty_value *proposed(const zt_cty_value *prior, const zt_cty_value *config)
+{
+    static const char *const computed[] = {"id", "vnet_guid", "underlying_resources",
+                                           "underlying_changes"};
+    if (!prior || prior->is_null)
+        return config;
+    const zt_cty_value *v = config;
+    for (size_t i = 0; i < ZT_ARRAY_LEN(computed); i++)
+        v = zt_comp_set_attr(A, v, computed[i], zt_cty_get_attr(prior, computed[i]));
+    return v;
+}
+
+static zt_comp_plan_resp plan(const tf_state *st, const zt_cty_value *config)
+{
+    zt_comp_plan_req req = {.prior = st->state, .proposed = proposed(st->state, config),
+                            .config = config, .prior_private = st->priv,
+                            .prior_private_len = st->priv_len};
+    zt_comp_plan_resp resp;
+    ck_assert_msg(zt_comp_plan(&C, &zt_test_composite, S, &req, &resp) == ZT_OK, "plan: %s",
+                  diag_text());
+    return resp;
+}
+
+static zt_rc apply(tf_state *st, const zt_cty_value *config)
+{
+    zt_comp_plan_resp p = plan(st, config);
+    zt_comp_apply_req req = {.prior = st->state, .planned = p.planned, .config = config,
+                             .planned_private = p.planned_private,
+                             .planned_private_len = p.planned_private_len};
+    zt_comp_state out;
+    zt_rc rc = zt_comp_apply(&C, &zt_test_composite, S, &req, &out);
+    if (rc == ZT_OK) {
+        /* plugin-protocol §4.4: known planned values come back unchanged */
+        ck_assert(out.state && zt_cty_is_wholly_known(out.state));
+        if (!p.planned->is_null) {
+            const char *attrs[] = {"id", "underlying_resources", "name", "subnets", "tags"};
+            for (size_t i = 0; i < ZT_ARRAY_LEN(attrs); i++)
+                ck_assert_msg(zt_cty_equal(zt_cty_get_attr(p.planned, attrs[i]),
+                                           zt_cty_get_attr(out.state, attrs[i])),
+                              "%s changed after apply", attrs[i]);
+        }
+    }
+    if (out.state) {
+        st->state = out.state;
+        st->priv = out.private_data;
+        st->priv_len = out.private_len;
+    }
+    return rc;
+}
+
+static void refresh(tf_state *st)
+{
+    zt_comp_state out;
+    ck_assert_msg(zt_comp_read(&C, &zt_test_composite, S, st->state, st->priv, st->priv_len,
+                               &out) == ZT_OK,
+                  "read: %s", diag_text());
+    st->state = out.state;
+    st->priv = out.private_data;
+    st->priv_len = out.private_len;
+}
+
+static const char *change(const zt_comp_plan_resp *p, const char *key)
+{
+    const zt_cty_value *v = zt_cty_map_get(zt_cty_get_attr(p->planned, "underlying_changes"), key);
+    return v && !v->is_unknown && !v->is_null ? v->u.str.ptr : "?";
+}
+
+static void assert_clean(const tf_state *st, const zt_cty_value *config)
+{
+    zt_comp_plan_resp p = plan(st, config);
+    ck_assert_msg(zt_cty_equal(p.planned, st->state), "the plan after apply is not empty");
+}
+
+static zt_comp_rec *rec(const tf_state *st, const char *key)
+{
+    zt_comp_priv pv;
+    ck_assert_int_eq(zt_comp_priv_decode(A, &D, st->priv, st->priv_len, &pv), ZT_OK);
+    return zt_comp_priv_get(&pv, key);
+}
+
+static double now_s(void) { return (double)zt_arm_now_ms() / 1000.0; }
+
+START_TEST(lifecycle)
+{
+    tf_state st = {0};
+    const zt_cty_value *two = cfg(TWO, NULL);
+
+    /* 1. create: VNet, NSG and public IP at once, then the subnets. With
+     * one emulated second of latency on each top-level PUT, a serial
+     * apply would need at least three. */
+    ctl("POST", "/faults", "[{\"kind\":\"latency\",\"method\":\"PUT\",\"seconds\":1,"
+                          "\"path_regex\":\"/(virtualNetworks/t1-vnet|networkSecurityGroups/"
+                          "t1-nsg|publicIPAddresses/t1-pip)$\",\"count\":3}]");
+    double t0 = now_s();
+    ck_assert_msg(apply(&st, two) == ZT_OK, "apply: %s", diag_text());
+    double took = now_s() - t0;
+    ck_assert_msg(took < 2.8, "apply took %.2f s: not parallel", took);
+    ck_assert_uint_eq(store_count(NULL), 5);
+    ck_assert_str_eq(zt_cty_get_attr(st.state, "id")->u.str.ptr,
+                     zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1/providers/"
+                                        "Microsoft.Network/virtualNetworks/t1-vnet", g_sub));
+    ck_assert(!zt_cty_get_attr(st.state, "vnet_guid")->is_null);
+    refresh(&st);
+    ck_assert_msg(!rec(&st, "vnet")->drift && !rec(&st, "subnet[a]")->drift, "false drift");
+    assert_clean(&st, two);
+
+    /* 2. a failure: the VNet update is refused; the NSG and IP updates in
+     * flight finish, the subnets (which wait for the VNet) never start. */
+    ctl("DELETE", "/faults", NULL);
+    ctl("POST", "/faults", "{\"kind\":\"error\",\"method\":\"PUT\",\"status\":400,"
+                           "\"code\":\"InjectedFailure\",\"message\":\"no VNet today\","
+                           "\"path_regex\":\"/virtualNetworks/t1-vnet$\",\"count\":1}");
+    const zt_cty_value *retag = cfg(THREE, "\"nsg_enabled\":true");
+    retag = zt_comp_set_attr(A, retag, "tags", zt_cty_get_attr(cfg(THREE, NULL), "tags"));
+    retag = zt_comp_set_attr(A, retag, "address_space", zt_cty_string(A, "10.0.0.0/15"));
+    ck_assert_int_ne(apply(&st, retag), ZT_OK);
+    const char *msg = diag_text();
+    ck_assert_msg(strstr(msg, "vnet") && strstr(msg, "InjectedFailure") &&
+                      strstr(msg, "/virtualNetworks/t1-vnet"),
+                  "%s", msg);
+    ck_assert_ptr_null(rec(&st, "subnet[c]"));
+    ck_assert_uint_eq(store_count("/subnets/c"), 0);
+    ck_assert_str_eq(rec(&st, "vnet")->hash, "");
+    /* resume */
+    zt_diags_init(&D, A);
+    zt_comp_plan_resp p = plan(&st, retag);
+    ck_assert_str_eq(change(&p, "vnet"), "update");
+    ck_assert_str_eq(change(&p, "subnet[c]"), "create");
+    ck_assert_str_eq(change(&p, "pip"), "none");
+    ck_assert_msg(apply(&st, retag) == ZT_OK, "resume: %s", diag_text());
+    ck_assert_uint_eq(store_count("/subnets/"), 3); /* the VNet update kept its subnets */
+    refresh(&st);
+    assert_clean(&st, retag);
+
+    /* 3. drift: a tag changed and the NSG deleted behind our back */
+    const char *vnet_id = zt_cty_map_get(zt_cty_get_attr(st.state, "underlying_resources"),
+                                         "vnet")->u.str.ptr;
+    const char *pip_id = zt_cty_map_get(zt_cty_get_attr(st.state, "underlying_resources"),
+                                        "pip")->u.str.ptr;
+    ctl("POST", "/drift", "{\"id\":\"%s\",\"set\":{\"tags.owner\":\"someone-else\"}}", vnet_id);
+    ctl("POST", "/drift", "{\"id\":\"%s\",\"action\":\"delete\"}", pip_id);
+    refresh(&st);
+    ck_assert(rec(&st, "vnet")->drift);
+    ck_assert(!rec(&st, "pip")->exists);
+    p = plan(&st, retag);
+    ck_assert_str_eq(change(&p, "vnet"), "update");
+    ck_assert_str_eq(change(&p, "pip"), "create");
+    ck_assert_str_eq(change(&p, "subnet[a]"), "none");
+    ck_assert_msg(apply(&st, retag) == ZT_OK, "repair: %s", diag_text());
+    refresh(&st);
+    assert_clean(&st, retag);
+
+    /* 4. a node no longer enabled: subnets drop the NSG first, then it goes */
+    const zt_cty_value *no_nsg = zt_comp_set_attr(A, retag, "nsg_enabled", zt_cty_bool(A, false));
+    p = plan(&st, no_nsg);
+    ck_assert_str_eq(change(&p, "nsg"), "delete");
+    ck_assert_msg(apply(&st, no_nsg) == ZT_OK, "disable: %s", diag_text());
+    ck_assert_uint_eq(store_count("networkSecurityGroups"), 0);
+    ck_assert_ptr_null(rec(&st, "nsg"));
+    refresh(&st);
+    assert_clean(&st, no_nsg);
+
+    /* 5. import rebuilds an equivalent state */
+    zt_comp_state imp;
+    ck_assert_msg(zt_comp_import(&C, &zt_test_composite, S, vnet_id, &imp) == ZT_OK, "import: %s",
+                  diag_text());
+    tf_state ist = {.state = imp.state, .priv = imp.private_data, .priv_len = imp.private_len};
+    p = plan(&ist, no_nsg);
+    ck_assert_str_eq(change(&p, "vnet"), "none");
+    ck_assert_str_eq(change(&p, "subnet[c]"), "none");
+    ck_assert_str_eq(change(&p, "pip"), "none");
+
+    /* 6. destroy: reverse order, nothing left */
+    zt_comp_apply_req dreq = {.prior = st.state, .planned = zt_cty_null(A, S->type),
+                              .planned_private = st.priv, .planned_private_len = st.priv_len};
+    zt_comp_state out;
+    ck_assert_msg(zt_comp_apply(&C, &zt_test_composite, S, &dreq, &out) == ZT_OK, "destroy: %s",
+                  diag_text());
+    ck_assert(out.state->is_null);
+    ck_assert_uint_eq(store_count(NULL), 0);
+}
+END_TEST
+
+START_TEST(destroy_failure_keeps_state_and_gone_vnet_reads_null)
+{
+    tf_state st = {0};
+    const zt_cty_value *two = cfg(TWO, NULL);
+    ck_assert_msg(apply(&st, two) == ZT_OK, "apply: %s", diag_text());
+    /* a failed delete keeps what still exists */
+    ctl("POST", "/faults", "{\"kind\":\"error\",\"method\":\"DELETE\",\"status\":409,"
+                           "\"code\":\"InjectedConflict\",\"message\":\"busy\","
+                           "\"path_regex\":\"/publicIPAddresses/t1-pip$\",\"count\":1}");
+    zt_comp_apply_req dreq = {.prior = st.state, .planned = zt_cty_null(A, S->type),
+                              .planned_private = st.priv, .planned_private_len = st.priv_len};
+    zt_comp_state out;
+    ck_assert_int_ne(zt_comp_apply(&C, &zt_test_composite, S, &dreq, &out), ZT_OK);
+    ck_assert_msg(strstr(diag_text(), "InjectedConflict") && strstr(diag_text(), "pip"), "%s",
+                  diag_text());
+    ck_assert(out.state && !out.state->is_null);
+    st.priv = out.private_data;
+    st.priv_len = out.private_len;
+    ck_assert(rec(&st, "pip")->exists);
+    ck_assert_uint_eq(store_count("publicIPAddresses"), 1);
+    /* the VNet (id node) deleted behind our back: the read says the
+     * composite is gone */
+    zt_diags_init(&D, A);
+    ctl("POST", "/drift", "{\"id\":\"%s\",\"action\":\"delete\"}",
+        zt_cty_get_attr(st.state, "id")->u.str.ptr);
+    refresh(&st);
+    ck_assert(st.state->is_null);
+    /* a second destroy with the kept state finishes the job */
+    dreq.planned_private = out.private_data;
+    dreq.planned_private_len = out.private_len;
+    ck_assert_msg(zt_comp_apply(&C, &zt_test_composite, S, &dreq, &out) == ZT_OK, "%s",
+                  diag_text());
+    ck_assert_uint_eq(store_count(NULL), 0);
+}
+END_TEST
+
+START_TEST(lazy_client_and_missing_subscription)
+{
+    zt_provider *p = zt_provider_new();
+    p->config = P->config;
+    atomic_store(&p->configured, true);
+    zt_call c = {.arena = A, .diags = &D, .provider = p};
+    struct zt_arm_client *a1 = NULL, *a2 = NULL;
+    ck_assert_int_eq(zt_provider_arm(&c, &a1), ZT_OK);
+    ck_assert_int_eq(zt_provider_arm(&c, &a2), ZT_OK);
+    ck_assert_ptr_eq(a1, a2);
+    zt_arm_client_free(a1);
+
+    zt_provider *q = zt_provider_new();
+    q->config = P->config;
+    q->config.subscription_id = NULL;
+    atomic_store(&q->configured, true);
+    c.provider = q;
+    ck_assert_int_ne(zt_provider_arm(&c, &a1), ZT_OK);
+    ck_assert_msg(strstr(diag_text(), "subscription_id"), "%s", diag_text());
+    provider_free(p);
+    provider_free(q);
+}
+END_TEST
+
+int main(void)
+{
+    load_info();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    Suite *s = suite_create("composite-integration");
+    TCase *t = tcase_create("emulator");
+    tcase_set_timeout(t, 300);
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, lifecycle);
+    tcase_add_test(t, destroy_failure_keeps_state_and_gone_vnet_reads_null);
+    tcase_add_test(t, lazy_client_and_missing_subscription);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

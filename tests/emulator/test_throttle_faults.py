@@ -1,0 +1,127 @@
+"""Throttling, fault injection and the rest of the control API."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from .conftest import make_vnet, net
+
+
+def test_ratelimit_headers_always_present(emu, rg):
+    r = emu.get(rg)
+    assert r.headers["x-ms-ratelimit-remaining-subscription-reads"] == "250"
+    r = emu.put(rg, {"location": "westeurope"})
+    assert "x-ms-ratelimit-remaining-subscription-writes" in r.headers
+    r = emu.delete(f"{net(rg)}/virtualNetworks/none")
+    assert "x-ms-ratelimit-remaining-subscription-deletes" in r.headers
+
+
+def test_token_bucket_throttling(emu, rg):
+    emu.control("POST", "throttling", {"enabled": True, "reads": {"capacity": 3, "refill_per_second": 10}})
+    remaining = [emu.get(rg).headers["x-ms-ratelimit-remaining-subscription-reads"] for _ in range(3)]
+    assert remaining == ["2", "1", "0"]
+    r = emu.get(rg)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "TooManyRequests"
+    assert int(r.headers["Retry-After"]) >= 1 and int(r.headers["retry-after-ms"]) <= 100
+    # writes have their own bucket
+    assert emu.put(rg, {"location": "westeurope"}).status_code == 200
+    time.sleep(0.12)
+    assert emu.get(rg).status_code == 200
+    emu.control("POST", "throttling", {"enabled": False})
+    assert all(emu.get(rg).status_code == 200 for _ in range(5))
+
+
+@pytest.mark.parametrize("kind,status,code", [("429", 429, "TooManyRequests"), ("500", 500, "InternalServerError"),
+                                               ("503", 503, "ServiceUnavailable"),
+                                               ("conflict", 409, "AnotherOperationInProgress")])
+def test_status_faults(emu, rg, kind, status, code):
+    f = emu.fault(method="GET", path_regex="resourceGroups/rg-", kind=kind, count=2, after=1, retry_after=2)
+    assert emu.get(rg).status_code == 200                 # 'after': first match passes
+    for _ in range(2):
+        r = emu.get(rg)
+        assert r.status_code == status and r.json()["error"]["code"] == code
+        if kind in ("429", "503"):
+            assert r.headers["Retry-After"] == "2"
+    assert emu.get(rg).status_code == 200                 # spent
+    faults = emu.control("GET", "faults").json()["value"]
+    assert [x["fired"] for x in faults if x["id"] == f["id"]] == [2]
+
+
+def test_reset_fault_closes_connection(emu, rg):
+    emu.fault(method="GET", path_regex="resourceGroups/rg-", kind="reset")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        emu.get(rg)
+    assert emu.get(rg).status_code == 200
+
+
+def test_hang_fault_outlasts_client_timeout(emu, rg):
+    emu.fault(method="GET", path_regex="resourceGroups/rg-", kind="hang", seconds=1.0)
+    t0 = time.monotonic()
+    with pytest.raises((requests.exceptions.Timeout, requests.exceptions.ConnectionError)):
+        emu.get(rg, timeout=0.3)
+    assert time.monotonic() - t0 < 1.0
+    assert emu.get(rg).status_code == 200
+
+
+def test_latency_and_error_faults(emu, rg):
+    emu.fault(method="*", path_regex="resourceGroups/rg-", kind="latency", seconds=0.2)
+    t0 = time.monotonic()
+    assert emu.get(rg).status_code == 200
+    assert time.monotonic() - t0 >= 0.2
+    emu.fault(method="PUT", path_regex="virtualNetworks", kind="error", status=403, code="AuthorizationFailed",
+              message="The client does not have authorization.")
+    r = emu.put(f"{net(rg)}/virtualNetworks/v", {"location": "westeurope"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed"
+
+
+def test_fault_api_validation_and_removal(emu):
+    r = emu.control("POST", "faults", {"kind": "meteor"})
+    assert r.status_code == 400
+    f = emu.fault(kind="500", path_regex=".*", count=-1)
+    assert f["count"] is None
+    assert emu.control("DELETE", f"faults/{f['id']}").status_code == 200
+    assert emu.control("GET", "faults").json()["value"] == []
+
+
+def test_drift_modify_and_delete(emu, rg):
+    vnet = make_vnet(emu, rg, subnets=[{"name": "a", "properties": {"addressPrefix": "10.0.0.0/24"}}])
+    r = emu.control("POST", "drift", {"id": vnet["id"], "set": {"tags.changed": "by-hand",
+                                                                "properties.dhcpOptions": {"dnsServers": ["1.1.1.1"]}}})
+    assert r.status_code == 200
+    now = emu.get(vnet["id"]).json()
+    assert now["tags"] == {"changed": "by-hand"} and now["etag"] != vnet["etag"]
+    assert now["properties"]["dhcpOptions"]["dnsServers"] == ["1.1.1.1"]
+    emu.control("POST", "drift", {"id": vnet["id"] + "/subnets/a", "action": "delete"})
+    assert emu.get(vnet["id"] + "/subnets/a").status_code == 404
+    emu.control("POST", "drift", {"id": vnet["id"], "action": "state", "state": "Failed"})
+    assert emu.get(vnet["id"]).json()["properties"]["provisioningState"] == "Failed"
+
+
+def test_dump_store_and_request_log(emu, rg):
+    make_vnet(emu, rg)
+    dump = emu.control("GET", "store").json()
+    types = {x["type"] for x in dump["resources"]}
+    assert {"Microsoft.Resources/resourceGroups", "Microsoft.Network/virtualNetworks"} <= types
+    reqs = emu.control("GET", "requests?kind=arm").json()["value"]
+    puts = [e for e in reqs if e["method"] == "PUT"]
+    assert puts and puts[-1]["api_version"] == "2025-09-01" and puts[-1]["resource_type"] == \
+        "Microsoft.Network/virtualNetworks"
+    assert all("authorization" not in {k.lower() for k in e["headers"]} for e in reqs)
+    tok = emu.control("GET", "requests?kind=auth").json()["value"]
+    assert tok and tok[0]["body"]["client_secret"] == "<redacted>"
+
+
+def test_reset_clears_everything(emu, rg):
+    make_vnet(emu, rg)
+    emu.fault(kind="500", path_regex="never-matches")
+    emu.control("POST", "reset")
+    assert emu.get(rg).status_code in (401, 404)     # the store is empty (the old token is still valid)
+    assert emu.control("GET", "faults").json()["value"] == []
+
+
+def test_config_validation(emu):
+    assert emu.control("POST", "config", {"nope": 1}).status_code == 400
+    assert emu.control("POST", "config", {"enum_mode": "loose"}).status_code == 400
+    assert emu.control("POST", "time-scale", {"scale": 0.5}).json()["time_scale"] == 0.5

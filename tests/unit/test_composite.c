@@ -1,0 +1,477 @@
+/* Unit tests of the composite engine without ARM: definition checks
+ * (every registered composite), graph expansion and ordering, plan actions
+ * and determinism, requires_replace, drift comparison, private state,
+ * timeouts. The test composite is tests/composite/zt_test_composite.h. */
+#include "zt_comp_internal.h"
+
+#include "../composite/zt_test_composite.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUB "22222222-2222-2222-2222-222222222222"
+#define RG "/subscriptions/" SUB "/resourceGroups/rg1"
+
+static zt_arena *A;
+static zt_diags D;
+static zt_provider g_provider;
+static zt_schema *S;
+static zt_call C;
+
+static void setup(void)
+{
+    A = zt_arena_new();
+    zt_diags_init(&D, A);
+    memset(&g_provider, 0, sizeof(g_provider));
+    g_provider.config.subscription_id = SUB;
+    atomic_store(&g_provider.configured, true);
+    C = (zt_call){.arena = A, .diags = &D, .provider = &g_provider};
+    ck_assert_int_eq(zt_schema_parse(A, zt_test_schema_json, strlen(zt_test_schema_json), &S, &D),
+                     ZT_OK);
+}
+
+static void teardown(void) { zt_arena_free(A); }
+
+static const char *diag_text(void)
+{
+    zt_buf b;
+    zt_buf_init(&b, A);
+    for (zt_diag *d = D.head; d; d = d->next)
+        zt_buf_printf(&b, "[%s: %s] ", d->summary, d->detail ? d->detail : "");
+    return zt_buf_cstr(&b);
+}
+
+/* A configuration value; "extra" is spliced into the JSON object. */
+static const zt_cty_value *cfg(const char *extra)
+{
+    const char *json = zt_arena_printf(
+        A,
+        "{\"name\":\"t1\",\"resource_group_name\":\"rg1\",\"location\":\"westeurope\","
+        "\"address_space\":\"10.0.0.0/16\",\"subnets\":{\"a\":\"10.0.1.0/24\","
+        "\"b\":\"10.0.2.0/24\"},\"tags\":{\"owner\":\"me\"}%s%s}",
+        extra ? "," : "", extra ? extra : "");
+    const zt_cty_value *v = NULL;
+    ck_assert_msg(zt_cty_json_decode(A, json, strlen(json), S->type, false, &v, &D) == ZT_OK,
+                  "%s", diag_text());
+    return v;
+}
+
+static zt_comp_eval *eval(const zt_composite_def *def, const zt_cty_value *in, zt_comp_mode m)
+{
+    zt_comp_eval *ev = zt_arena_alloc(A, sizeof(*ev));
+    zt_comp_eval_init(ev, &C, def, S, in, m);
+    ck_assert_int_eq(zt_comp_eval_subscription(ev), ZT_OK);
+    ck_assert_msg(zt_comp_graph_build(ev) == ZT_OK, "%s", diag_text());
+    return ev;
+}
+
+static size_t pos(const zt_comp_graph *g, const char *key)
+{
+    ssize_t i = zt_comp_graph_find(g, key);
+    ck_assert_msg(i >= 0, "no instance %s", key);
+    for (size_t k = 0; k < g->n; k++)
+        if (g->order[k] == (size_t)i)
+            return k;
+    ck_abort_msg("%s not ordered", key);
+    return 0;
+}
+
+static const char *map_str(const zt_cty_value *obj, const char *attr, const char *key)
+{
+    const zt_cty_value *v = zt_cty_map_get(zt_cty_get_attr(obj, attr), key);
+    return v && !v->is_unknown && !v->is_null ? v->u.str.ptr : NULL;
+}
+
+/* ---- definitions -------------------------------------------------------------- */
+
+START_TEST(registered_composites_are_valid)
+{
+    for (size_t i = 0; zt_composites[i]; i++) {
+        ck_assert_msg(zt_comp_def_check(zt_composites[i], &D) == ZT_OK, "%s: %s",
+                      zt_composites[i]->type_name, diag_text());
+        ck_assert_ptr_eq(zt_composite_find(zt_composites[i]->type_name), zt_composites[i]);
+        ck_assert_msg(zt_schema_find(ZT_SCHEMA_RESOURCE, zt_composites[i]->type_name) != NULL,
+                      "%s has no schema", zt_composites[i]->type_name);
+    }
+    ck_assert_int_eq(zt_comp_def_check(&zt_test_composite, &D), ZT_OK);
+    ck_assert_ptr_null(zt_composite_find("zerotrust_nope"));
+}
+END_TEST
+
+static const char *cyc_name(const zt_comp_eval *ev) { ZT_UNUSED(ev); return "x"; }
+static json_t *cyc_body(const zt_comp_eval *ev) { ZT_UNUSED(ev); return json_object(); }
+
+START_TEST(cycles_are_detected)
+{
+    static const char *const da[] = {"b", NULL}, *const db[] = {"c", NULL},
+                             *const dc[] = {"a", NULL};
+    const zt_comp_node_def nodes[] = {
+        {.key = "a", .arm_type = "Microsoft.Network/virtualNetworks", .depends_on = da,
+         .name = cyc_name, .body = cyc_body},
+        {.key = "b", .arm_type = "Microsoft.Network/virtualNetworks", .depends_on = db,
+         .name = cyc_name, .body = cyc_body},
+        {.key = "c", .arm_type = "Microsoft.Network/virtualNetworks", .depends_on = dc,
+         .name = cyc_name, .body = cyc_body},
+    };
+    zt_composite_def def = {.type_name = "zerotrust_cyc", .nodes = nodes, .n_nodes = 3,
+                            .id_node = "a"};
+    ck_assert_int_ne(zt_comp_def_check(&def, &D), ZT_OK);
+    ck_assert_msg(strstr(diag_text(), "a -> b -> c -> a") != NULL, "%s", diag_text());
+
+    static const char *const dx[] = {"nope", NULL};
+    zt_comp_node_def bad[] = {{.key = "a", .arm_type = "T/x", .depends_on = dx,
+                               .name = cyc_name, .body = cyc_body}};
+    def.nodes = bad;
+    def.n_nodes = 1;
+    ck_assert_int_ne(zt_comp_def_check(&def, &D), ZT_OK);
+    ck_assert_msg(strstr(diag_text(), "\"nope\"") != NULL, "%s", diag_text());
+}
+END_TEST
+
+/* ---- graph ---------------------------------------------------------------------- */
+
+START_TEST(graph_expands_instances_and_orders)
+{
+    zt_comp_eval *ev = eval(&zt_test_composite, cfg(NULL), ZT_COMP_PLAN);
+    const zt_comp_graph *g = &ev->graph;
+    ck_assert_uint_eq(g->n, 5); /* vnet, nsg, subnet[a], subnet[b], pip */
+    ck_assert_uint_lt(pos(g, "vnet"), pos(g, "subnet[a]"));
+    ck_assert_uint_lt(pos(g, "nsg"), pos(g, "subnet[a]"));
+    ck_assert_uint_lt(pos(g, "nsg"), pos(g, "subnet[b]"));
+    ssize_t sa = zt_comp_graph_find(g, "subnet[a]");
+    ck_assert_uint_eq(g->inst[sa].n_deps, 2);
+    ck_assert_str_eq(zt_comp_id(ev, "vnet"),
+                     RG "/providers/Microsoft.Network/virtualNetworks/t1-vnet");
+    ck_assert_str_eq(zt_comp_id(ev, "subnet[b]"),
+                     RG "/providers/Microsoft.Network/virtualNetworks/t1-vnet/subnets/b");
+    ck_assert_ptr_null(zt_comp_id(ev, "subnet"));
+
+    ev = eval(&zt_test_composite, cfg("\"nsg_enabled\":false"), ZT_COMP_PLAN);
+    ck_assert_uint_eq(ev->graph.n, 4);
+    ck_assert_int_lt(zt_comp_graph_find(&ev->graph, "nsg"), 0);
+    sa = zt_comp_graph_find(&ev->graph, "subnet[a]");
+    ck_assert_uint_eq(ev->graph.inst[sa].n_deps, 1);
+    ck_assert_ptr_null(zt_comp_id(ev, "nsg"));
+}
+END_TEST
+
+/* ---- plan ------------------------------------------------------------------------- */
+
+static zt_comp_plan_resp plan(const zt_cty_value *prior, const zt_cty_value *config,
+                              const void *priv, size_t priv_len)
+{
+    zt_comp_plan_req req = {.prior = prior, .proposed = config, .config = config,
+                            .prior_private = priv, .prior_private_len = priv_len};
+    zt_comp_plan_resp resp;
+    ck_assert_msg(zt_comp_plan(&C, &zt_test_composite, S, &req, &resp) == ZT_OK, "%s",
+                  diag_text());
+    return resp;
+}
+
+static void json_release(void *p) { json_decref(p); }
+
+/* What an apply that succeeded would leave: every node exists with the
+ * body's hash and ARM's answer. */
+static zt_comp_state fake_apply(const zt_cty_value *planned)
+{
+    zt_comp_eval *ev = eval(&zt_test_composite, planned, ZT_COMP_APPLY);
+    for (size_t k = 0; k < ev->graph.n; k++) {
+        zt_comp_inst *in = &ev->graph.inst[ev->graph.order[k]];
+        json_t *body = zt_comp_eval_body(ev, in);
+        zt_comp_rec *r = zt_comp_priv_put(A, &ev->priv, in->key);
+        r->id = in->id;
+        r->exists = true;
+        r->hash = zt_comp_body_hash(A, body);
+        r->create_only = zt_comp_create_only(A, in->def, body);
+        r->outputs = json_deep_copy(body);
+        zt_arena_on_free(A, json_release, r->outputs);
+        json_object_set_new(json_object_get(r->outputs, "properties"), "resourceGuid",
+                            json_string("guid-1"));
+        in->action = ZT_COMP_CREATE;
+    }
+    zt_comp_state st;
+    const zt_cty_value *v =
+        zt_comp_state_value(ev, planned, zt_cty_get_attr(planned, "underlying_changes"), true);
+    zt_comp_finish_state(ev, v, &st);
+    return st;
+}
+
+START_TEST(plan_create)
+{
+    const zt_cty_value *config = cfg(NULL);
+    zt_comp_plan_resp p = plan(NULL, config, NULL, 0);
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "vnet"), "create");
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[b]"), "create");
+    ck_assert_str_eq(map_str(p.planned, "underlying_resources", "pip"),
+                     RG "/providers/Microsoft.Network/publicIPAddresses/t1-pip");
+    ck_assert_str_eq(zt_cty_get_attr(p.planned, "id")->u.str.ptr,
+                     RG "/providers/Microsoft.Network/virtualNetworks/t1-vnet");
+    ck_assert(zt_cty_get_attr(p.planned, "vnet_guid")->is_unknown);
+    /* configured values untouched */
+    ck_assert(zt_cty_equal(zt_cty_get_attr(p.planned, "subnets"),
+                           zt_cty_get_attr(config, "subnets")));
+    ck_assert_uint_eq(p.n_requires_replace, 0);
+    ck_assert_uint_eq(p.planned_private_len, 0);
+}
+END_TEST
+
+START_TEST(plan_is_deterministic)
+{
+    const zt_cty_value *config = cfg(NULL);
+    zt_comp_plan_resp p1 = plan(NULL, config, NULL, 0);
+    zt_comp_plan_resp p2 = plan(NULL, config, NULL, 0);
+    ck_assert(zt_cty_equal(p1.planned, p2.planned));
+    zt_comp_state st = fake_apply(p1.planned);
+    const zt_cty_value *changed = cfg("\"nsg_enabled\":false");
+    zt_comp_plan_resp u1 = plan(st.state, changed, st.private_data, st.private_len);
+    zt_comp_plan_resp u2 = plan(st.state, changed, st.private_data, st.private_len);
+    ck_assert(zt_cty_equal(u1.planned, u2.planned));
+    ck_assert_uint_eq(u1.planned_private_len, u2.planned_private_len);
+    ck_assert(!memcmp(u1.planned_private, u2.planned_private, u1.planned_private_len));
+}
+END_TEST
+
+START_TEST(plan_after_apply_is_clean)
+{
+    const zt_cty_value *config = cfg(NULL);
+    zt_comp_state st = fake_apply(plan(NULL, config, NULL, 0).planned);
+    ck_assert(zt_cty_is_wholly_known(st.state));
+    ck_assert_str_eq(zt_cty_get_attr(st.state, "vnet_guid")->u.str.ptr, "guid-1");
+    /* Terraform's proposed value: config plus prior computed values. */
+    zt_comp_plan_resp p = plan(st.state, st.state, st.private_data, st.private_len);
+    ck_assert_msg(zt_cty_equal(p.planned, st.state), "a clean plan must keep the prior state");
+    ck_assert_uint_eq(p.n_requires_replace, 0);
+}
+END_TEST
+
+START_TEST(plan_update_delete_replace)
+{
+    const zt_cty_value *config = cfg(NULL);
+    zt_comp_state st = fake_apply(plan(NULL, config, NULL, 0).planned);
+
+    /* a changed input: only the node whose body changes is updated; its
+     * outputs become unknown */
+    const zt_cty_value *v = zt_comp_set_attr(A, st.state, "address_space",
+                                             zt_cty_string(A, "10.1.0.0/16"));
+    zt_comp_plan_resp p = plan(st.state, v, st.private_data, st.private_len);
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "vnet"), "update");
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[a]"), "none");
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "pip"), "none");
+    ck_assert(zt_cty_get_attr(p.planned, "vnet_guid")->is_unknown);
+    ck_assert(zt_cty_is_wholly_known(zt_cty_get_attr(p.planned, "underlying_resources")));
+    ck_assert_uint_eq(p.n_requires_replace, 0);
+
+    /* a node no longer enabled is deleted, its dependents updated */
+    v = zt_comp_set_attr(A, st.state, "nsg_enabled", zt_cty_bool(A, false));
+    p = plan(st.state, v, st.private_data, st.private_len);
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "nsg"), "delete");
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[a]"), "update");
+    ck_assert_ptr_null(map_str(p.planned, "underlying_resources", "nsg"));
+
+    /* create_only pointer changed: replace the node */
+    v = zt_comp_set_attr(A, st.state, "location", zt_cty_string(A, "northeurope"));
+    p = plan(st.state, v, st.private_data, st.private_len);
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "vnet"), "replace");
+
+    /* requires_replace input */
+    v = zt_comp_set_attr(A, st.state, "name", zt_cty_string(A, "t2"));
+    p = plan(st.state, v, st.private_data, st.private_len);
+    ck_assert_uint_eq(p.n_requires_replace, 1);
+    ck_assert_str_eq(zt_path_str(A, p.requires_replace[0]), "name");
+
+    /* destroy */
+    p = plan(st.state, zt_cty_null(A, S->type), st.private_data, st.private_len);
+    ck_assert(p.planned->is_null);
+    ck_assert_uint_eq(p.planned_private_len, st.private_len);
+}
+END_TEST
+
+START_TEST(plan_unknown_input)
+{
+    const zt_cty_value *config = cfg(NULL);
+    zt_comp_state st = fake_apply(plan(NULL, config, NULL, 0).planned);
+    /* an input not known yet: never made known, dependent bodies unknown,
+     * their actions unknown */
+    const zt_cty_value *v = zt_comp_set_attr(A, st.state, "address_space",
+                                             zt_cty_unknown(A, &zt_cty_string_type));
+    zt_comp_plan_resp p = plan(st.state, v, st.private_data, st.private_len);
+    ck_assert(zt_cty_get_attr(p.planned, "address_space")->is_unknown);
+    const zt_cty_value *ch = zt_cty_map_get(zt_cty_get_attr(p.planned, "underlying_changes"),
+                                            "vnet");
+    ck_assert(ch && ch->is_unknown);
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "pip"), "none");
+
+    /* an unknown name: IDs cannot be known */
+    v = zt_comp_set_attr(A, config, "name", zt_cty_unknown(A, &zt_cty_string_type));
+    p = plan(NULL, v, NULL, 0);
+    ck_assert(zt_cty_get_attr(p.planned, "underlying_resources")->is_unknown);
+    ck_assert(zt_cty_get_attr(p.planned, "id")->is_unknown);
+}
+END_TEST
+
+START_TEST(plan_drift_flag_updates)
+{
+    const zt_cty_value *config = cfg(NULL);
+    zt_comp_state st = fake_apply(plan(NULL, config, NULL, 0).planned);
+    zt_comp_priv pv;
+    ck_assert_int_eq(zt_comp_priv_decode(A, &D, st.private_data, st.private_len, &pv), ZT_OK);
+    zt_comp_priv_get(&pv, "pip")->drift = true;
+    zt_comp_priv_get(&pv, "subnet[b]")->exists = false;
+    const void *data;
+    size_t len;
+    zt_comp_priv_encode(A, &pv, &data, &len);
+    zt_comp_plan_resp p = plan(st.state, st.state, data, len);
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "pip"), "update");
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[b]"), "create");
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "vnet"), "none");
+    /* vnet unchanged: its output stays known */
+    ck_assert_str_eq(zt_cty_get_attr(p.planned, "vnet_guid")->u.str.ptr, "guid-1");
+}
+END_TEST
+
+/* ---- private state --------------------------------------------------------------- */
+
+START_TEST(private_roundtrip)
+{
+    zt_comp_priv p = {0}, q;
+    zt_comp_rec *r = zt_comp_priv_put(A, &p, "zone_link[privatelink.blob.core.windows.net]");
+    r->id = "/x";
+    r->exists = true;
+    r->hash = "abc";
+    r->outputs = json_pack("{s:{s:s}}", "properties", "ip", "10.0.0.4");
+    const void *d1, *d2;
+    size_t l1, l2;
+    zt_comp_priv_encode(A, &p, &d1, &l1);
+    ck_assert_int_eq(zt_comp_priv_decode(A, &D, d1, l1, &q), ZT_OK);
+    zt_comp_priv_encode(A, &q, &d2, &l2);
+    ck_assert_uint_eq(l1, l2);
+    ck_assert(!memcmp(d1, d2, l1));
+    r = zt_comp_priv_get(&q, "zone_link[privatelink.blob.core.windows.net]");
+    ck_assert(r && r->exists);
+    ck_assert_str_eq(json_string_value(zt_comp_json_ptr(r->outputs, "/properties/ip")),
+                     "10.0.0.4");
+    json_decref(p.recs[0].outputs);
+    ck_assert_int_ne(zt_comp_priv_decode(A, &D, "nope", 4, &q), ZT_OK);
+    ck_assert_int_eq(zt_comp_priv_decode(A, &D, NULL, 0, &q), ZT_OK);
+    ck_assert_uint_eq(q.n, 0);
+}
+END_TEST
+
+/* ---- drift ------------------------------------------------------------------------ */
+
+static bool drifted(const char *want, const char *have, const char **where)
+{
+    json_t *w = json_loads(want, 0, NULL), *h = json_loads(have, 0, NULL);
+    ck_assert(w && h);
+    bool r = zt_comp_drifted(A, &tc_nodes[0], w, h, where);
+    json_decref(w);
+    json_decref(h);
+    return r;
+}
+
+START_TEST(drift_comparison)
+{
+    const char *where = NULL;
+    const char *want = "{\"location\":\"westeurope\",\"tags\":{},\"properties\":{"
+                       "\"addressSpace\":{\"addressPrefixes\":[\"10.0.0.0/16\"]},"
+                       "\"subnet\":{\"id\":\"/subscriptions/X/resourceGroups/RG/a\"}}}";
+    /* ARM adds read-only properties, normalizes case of IDs and locations */
+    ck_assert(!drifted(want,
+                       "{\"id\":\"/x\",\"location\":\"West Europe\",\"etag\":\"W/1\","
+                       "\"properties\":{\"provisioningState\":\"Succeeded\","
+                       "\"addressSpace\":{\"addressPrefixes\":[\"10.0.0.0/16\"]},"
+                       "\"subnet\":{\"id\":\"/subscriptions/x/resourcegroups/rg/A\"},"
+                       "\"dhcpOptions\":{\"dnsServers\":[]}}}",
+                       &where));
+    ck_assert(drifted(want,
+                      "{\"location\":\"westeurope\",\"properties\":{"
+                      "\"addressSpace\":{\"addressPrefixes\":[\"10.9.0.0/16\"]},"
+                      "\"subnet\":{\"id\":\"/subscriptions/X/resourceGroups/RG/a\"}}}",
+                      &where));
+    ck_assert_str_eq(where, "/properties/addressSpace/addressPrefixes/0");
+    /* missing property */
+    ck_assert(drifted(want, "{\"location\":\"westeurope\",\"properties\":{}}", &where));
+    /* ignore_drift pointers (tc_nodes[0] ignores /properties/dhcpOptions) */
+    ck_assert(!drifted("{\"properties\":{\"dhcpOptions\":{\"dnsServers\":[\"10.0.0.4\"]}}}",
+                       "{\"properties\":{\"dhcpOptions\":{\"dnsServers\":[]}}}", &where));
+    /* names are case-sensitive outside IDs */
+    ck_assert(drifted("{\"sku\":{\"name\":\"Standard\"}}", "{\"sku\":{\"name\":\"standard\"}}",
+                      &where));
+    ck_assert(!drifted("{\"n\":1}", "{\"n\":1.0}", &where));
+}
+END_TEST
+
+/* ---- timeouts --------------------------------------------------------------------- */
+
+START_TEST(durations)
+{
+    int64_t ms;
+    ck_assert_int_eq(zt_comp_parse_duration("45m", &ms), ZT_OK);
+    ck_assert_int_eq(ms, 45 * 60000);
+    ck_assert_int_eq(zt_comp_parse_duration("1h30m", &ms), ZT_OK);
+    ck_assert_int_eq(ms, 90 * 60000);
+    ck_assert_int_eq(zt_comp_parse_duration("1.5h", &ms), ZT_OK);
+    ck_assert_int_eq(ms, 90 * 60000);
+    ck_assert_int_eq(zt_comp_parse_duration("300ms", &ms), ZT_OK);
+    ck_assert_int_eq(ms, 300);
+    ck_assert_int_eq(zt_comp_parse_duration("2m30s", &ms), ZT_OK);
+    ck_assert_int_eq(ms, 150000);
+    ck_assert_int_ne(zt_comp_parse_duration("5", &ms), ZT_OK);
+    ck_assert_int_ne(zt_comp_parse_duration("abc", &ms), ZT_OK);
+    ck_assert_int_ne(zt_comp_parse_duration("", &ms), ZT_OK);
+    ck_assert_int_ne(zt_comp_parse_duration("-5m", &ms), ZT_OK);
+    ck_assert_int_ne(zt_comp_parse_duration("5m3", &ms), ZT_OK);
+
+    const zt_cty_value *v = cfg("\"timeouts\":{\"create\":\"2h\",\"update\":null,"
+                                "\"delete\":null,\"read\":null}");
+    ck_assert_int_eq(zt_comp_timeout_ms(&zt_test_composite, v, ZT_COMP_T_CREATE), 7200000);
+    ck_assert_int_eq(zt_comp_timeout_ms(&zt_test_composite, v, ZT_COMP_T_DELETE), 600000);
+    ck_assert_int_eq(zt_comp_check_timeouts(&C, v), ZT_OK);
+    v = cfg("\"timeouts\":{\"create\":\"soon\",\"update\":null,\"delete\":null,\"read\":null}");
+    ck_assert_int_ne(zt_comp_validate(&C, &zt_test_composite, S, v), ZT_OK);
+    ck_assert_str_eq(zt_path_str(A, D.head->path), "timeouts.create");
+}
+END_TEST
+
+START_TEST(missing_subscription)
+{
+    g_provider.config.subscription_id = NULL;
+    zt_comp_plan_req req = {.proposed = cfg(NULL), .config = cfg(NULL)};
+    zt_comp_plan_resp resp;
+    ck_assert_int_ne(zt_comp_plan(&C, &zt_test_composite, S, &req, &resp), ZT_OK);
+    ck_assert_msg(strstr(diag_text(), "subscription_id") != NULL, "%s", diag_text());
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("composite");
+    TCase *t = tcase_create("engine");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, registered_composites_are_valid);
+    tcase_add_test(t, cycles_are_detected);
+    tcase_add_test(t, graph_expands_instances_and_orders);
+    tcase_add_test(t, plan_create);
+    tcase_add_test(t, plan_is_deterministic);
+    tcase_add_test(t, plan_after_apply_is_clean);
+    tcase_add_test(t, plan_update_delete_replace);
+    tcase_add_test(t, plan_unknown_input);
+    tcase_add_test(t, plan_drift_flag_updates);
+    tcase_add_test(t, private_roundtrip);
+    tcase_add_test(t, drift_comparison);
+    tcase_add_test(t, durations);
+    tcase_add_test(t, missing_subscription);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
