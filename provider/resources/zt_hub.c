@@ -1342,6 +1342,7 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
     zt_arena *a = c->arena;
     zt_hub_import_ctx m = {.c = c, .s = s, .get = get, .getter = getter};
     const char *rg = NULL;
+    size_t errors = c->diags->errors;
     ZT_TRY(zt_hub_parse_id(c, id, &m.rg_id, &rg, &m.hub));
     m.net = zt_arena_printf(a, "%s/providers/Microsoft.Network", m.rg_id);
     m.names = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.names));
@@ -1389,7 +1390,8 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
                 ordered[i] = m.vals[j];
     }
     *inputs = zt_cty_object(a, s->type, ordered);
-    return ZT_OK;
+    /* A GET that failed for another reason than 404 has said why. */
+    return c->diags->errors > errors ? ZT_ERR_REMOTE : ZT_OK;
 }
 
 /* ---------------------------------------------------------------------
