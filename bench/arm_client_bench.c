@@ -117,6 +117,7 @@ static void throughput(zt_arm_client *c, const char *path, int conc, double seco
     pthread_t *th = calloc((size_t)conc, sizeof(*th));
     int64_t t0 = zt_arm_now_ms();
     double cpu0 = cpu_seconds();
+    zt_arm_http_stats s0 = zt_arm_client_stats(c);
     for (int i = 0; i < conc; i++) {
         w[i] = (worker){.c = c, .path = path, .until_ms = t0 + (int64_t)(seconds * 1000)};
         pthread_create(&th[i], NULL, worker_main, &w[i]);
@@ -131,6 +132,7 @@ static void throughput(zt_arm_client *c, const char *path, int conc, double seco
     }
     double elapsed = (zt_arm_now_ms() - t0) / 1000.0;
     double cpu = cpu_seconds() - cpu0;
+    zt_arm_http_stats s1 = zt_arm_client_stats(c);
     int64_t *all = malloc((nlat + 1) * sizeof(int64_t));
     size_t k = 0;
     for (int i = 0; i < conc; i++) {
@@ -140,9 +142,10 @@ static void throughput(zt_arm_client *c, const char *path, int conc, double seco
     }
     qsort(all, nlat, sizeof(int64_t), cmp64);
     printf("GET  concurrency %2d: %7.0f req/s  (%ld ok, %ld failed in %.1f s)  "
-           "latency p50 %lld ms p99 %lld ms  client CPU %.0f us/req\n",
+           "latency p50 %lld ms p99 %lld ms  client CPU %.0f us/req  new connections %llu\n",
            conc, done / elapsed, done, failed, elapsed, nlat ? (long long)all[nlat / 2] : -1LL,
-           nlat ? (long long)all[nlat * 99 / 100] : -1LL, done ? cpu * 1e6 / done : 0.0);
+           nlat ? (long long)all[nlat * 99 / 100] : -1LL, done ? cpu * 1e6 / done : 0.0,
+           (unsigned long long)(s1.connects - s0.connects));
     free(all);
     free(w);
     free(th);

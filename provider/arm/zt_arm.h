@@ -128,6 +128,8 @@ typedef struct zt_arm_http_req {
     bool secret_request;          /* headers/body hold secrets: wipe copies */
     bool secret_response;         /* response body holds secrets: wipe copies */
     bool no_proxy;                /* IMDS must never go through a proxy */
+    bool fresh_connection;        /* not on a reused connection: curl resends a
+                                   * request silently when a reused one dies */
     int64_t deadline_ms;          /* absolute; required */
     int64_t attempt_timeout_ms;   /* 0: until the deadline */
     const atomic_bool *cancel;    /* may be NULL */
@@ -153,6 +155,14 @@ zt_rc zt_arm_http_do(zt_arm_http *h, zt_arena *a, const zt_arm_http_req *req,
                      zt_arm_http_resp *resp);
 /* Case-insensitive header lookup; NULL when absent. */
 const char *zt_arm_http_header(const zt_arm_http_resp *r, const char *name);
+
+/* Counters since creation: exchanges completed and connections opened
+ * (the difference is connection reuse). */
+typedef struct zt_arm_http_stats {
+    uint64_t requests;
+    uint64_t connects;
+} zt_arm_http_stats;
+zt_arm_http_stats zt_arm_http_get_stats(zt_arm_http *h);
 
 /* ------------------------------------------------------------------ */
 /* Credentials                                                        */
@@ -234,6 +244,7 @@ typedef struct zt_arm_client zt_arm_client;
 zt_rc zt_arm_client_new(const zt_arm_client_options *o, zt_diags *d, zt_arm_client **out);
 void zt_arm_client_free(zt_arm_client *c);
 zt_arm_cred *zt_arm_client_cred(zt_arm_client *c);
+zt_arm_http_stats zt_arm_client_stats(zt_arm_client *c);
 const zt_arm_cloud *zt_arm_client_cloud(const zt_arm_client *c);
 
 enum {

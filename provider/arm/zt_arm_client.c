@@ -111,6 +111,7 @@ void zt_arm_client_free(zt_arm_client *c)
 }
 
 zt_arm_cred *zt_arm_client_cred(zt_arm_client *c) { return c->cred; }
+zt_arm_http_stats zt_arm_client_stats(zt_arm_client *c) { return zt_arm_http_get_stats(c->http); }
 const zt_arm_cloud *zt_arm_client_cloud(const zt_arm_client *c) { return &c->cloud; }
 
 /* ------------------------------------------------------------------ */
@@ -251,6 +252,10 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
             .body = body,
             .body_len = body ? strlen(body) : 0,
             .secret_request = true, /* the Authorization header */
+            /* A POST with side effects must reach the server at most once
+             * unless we decide otherwise: curl would resend it by itself
+             * if a reused connection died under it. */
+            .fresh_connection = !o->idempotent,
             .deadline_ms = o->deadline,
             .attempt_timeout_ms = c->attempt_timeout_ms,
             .cancel = c->cancel,

@@ -64,7 +64,8 @@ static bool apply_ready(void *arg, size_t i)
         t->done = true;
         return true;
     }
-    in->action = zt_comp_decide(ev, in, zt_comp_priv_get(&ev->priv, in->key));
+    in->action = zt_comp_cascade(ev, in,
+                                 zt_comp_decide(ev, in, zt_comp_priv_get(&ev->priv, in->key)));
     if (!in->hash)
         in->hash = zt_comp_body_hash(a, in->body);
     x->create_only[i] = zt_comp_create_only(a, in->def, in->body);
@@ -95,6 +96,9 @@ static void apply_finished(void *arg, size_t i)
         return;
     zt_comp_rec *r = zt_comp_priv_put(ev->c->arena, &ev->priv, in->key);
     r->id = in->id;
+    zt_log(t->rc == ZT_OK ? ZT_LOG_INFO : ZT_LOG_WARN, ZT_COMP_LOG,
+           t->rc == ZT_OK ? "node applied" : "node failed", "node", in->key, "action",
+           zt_comp_action_name(in->action), "id", in->id, "rc", zt_rc_str(t->rc), NULL);
     if (t->rc != ZT_OK) {
         /* A failed PUT may have left the resource behind (an LRO that
          * ended Failed): track it, and force a PUT next time. */

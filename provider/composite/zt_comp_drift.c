@@ -51,12 +51,13 @@ static bool location_equal(const char *x, const char *y)
     }
 }
 
-/* ARM IDs (and names inside them) are case-insensitive. */
+/* ARM IDs and resource names are case-insensitive. */
 static bool string_equal(const char *key, const char *x, const char *y)
 {
     if (key && strcmp(key, "location") == 0)
         return location_equal(x, y);
-    if (x[0] == '/' || (key && strlen(key) >= 2 && !strcasecmp(key + strlen(key) - 2, "id")))
+    if (x[0] == '/' || (key && strcmp(key, "name") == 0) ||
+        (key && strlen(key) >= 2 && !strcasecmp(key + strlen(key) - 2, "id")))
         return strcasecmp(x, y) == 0;
     return strcmp(x, y) == 0;
 }
@@ -97,6 +98,35 @@ static bool walk_object(drift_walk *w, const char *ptr, const json_t *want, cons
     return true;
 }
 
+static const char *elem_name(const json_t *e)
+{
+    return json_is_object(e) ? json_string_value(json_object_get(e, "name")) : NULL;
+}
+
+/* ARM returns some collections in its own order: named elements (rules,
+ * subnets, ip configurations) match by name, scalars anywhere. */
+static const json_t *array_match(drift_walk *w, const char *ptr, const char *key,
+                                 const json_t *want_e, const json_t *have, size_t i)
+{
+    const char *name = elem_name(want_e);
+    const json_t *same = json_array_get(have, i);
+    if (name) {
+        for (size_t j = 0; j < json_array_size(have); j++) {
+            const char *hn = elem_name(json_array_get(have, j));
+            if (hn && strcasecmp(hn, name) == 0)
+                return json_array_get(have, j);
+        }
+        return NULL;
+    }
+    if (json_is_object(want_e) || json_is_array(want_e))
+        return same;
+    drift_walk probe = {.a = w->a, .def = w->def};
+    for (size_t j = 0; j < json_array_size(have); j++)
+        if (walk(&probe, ptr, key, want_e, json_array_get(have, j)))
+            return json_array_get(have, j);
+    return same;
+}
+
 static bool walk_array(drift_walk *w, const char *ptr, const char *key, const json_t *want,
                        const json_t *have)
 {
@@ -104,7 +134,8 @@ static bool walk_array(drift_walk *w, const char *ptr, const char *key, const js
         return false;
     for (size_t i = 0; i < json_array_size(want); i++) {
         const char *p = zt_arena_printf(w->a, "%s/%zu", ptr, i);
-        if (!walk(w, p, key, json_array_get(want, i), json_array_get(have, i)))
+        const json_t *we = json_array_get(want, i);
+        if (!walk(w, p, key, we, array_match(w, p, key, we, have, i)))
             return false;
     }
     return true;

@@ -149,6 +149,10 @@ void zt_comp_preserve(json_t *body, const json_t *current, const char *const *pt
 /* What to do with one instance whose body is known (or not: UNKNOWN at
  * plan, then a PUT at apply). */
 zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_rec *r);
+/* CREATE for a child of a node being replaced (ARM deletes children with
+ * their parent), else action unchanged. Dependencies' actions must be set. */
+zt_comp_action zt_comp_cascade(const zt_comp_eval *ev, const zt_comp_inst *in,
+                               zt_comp_action action);
 
 /* ---- parallel executor -------------------------------------------------------- */
 

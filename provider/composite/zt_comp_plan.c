@@ -4,8 +4,10 @@
  * planned values that are unknown exactly where apply could produce
  * something else, and configured values left alone (§4.2). */
 #include "zt_comp_internal.h"
+#include "zt_log.h"
 
 #include <string.h>
+#include <strings.h>
 
 zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_rec *r)
 {
@@ -25,6 +27,23 @@ zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_
     return ZT_COMP_NONE;
 }
 
+/* ARM deletes a resource's children with it: a child of a node being
+ * replaced is created again, whatever its own body says. */
+zt_comp_action zt_comp_cascade(const zt_comp_eval *ev, const zt_comp_inst *in,
+                               zt_comp_action action)
+{
+    if (action == ZT_COMP_CREATE || action == ZT_COMP_REPLACE || !in->id)
+        return action;
+    for (size_t k = 0; k < in->n_deps; k++) {
+        const zt_comp_inst *d = &ev->graph.inst[in->deps[k]];
+        size_t n = d->id ? strlen(d->id) : 0;
+        if (d->action == ZT_COMP_REPLACE && n && strncasecmp(in->id, d->id, n) == 0 &&
+            in->id[n] == '/')
+            return ZT_COMP_CREATE;
+    }
+    return action;
+}
+
 /* Actions in dependency order: a body may need the outputs of nodes
  * planned before it, and zt_comp_output answers "unknown" for those that
  * change. */
@@ -33,25 +52,52 @@ static void plan_actions(zt_comp_eval *ev)
     for (size_t k = 0; k < ev->graph.n; k++) {
         zt_comp_inst *in = &ev->graph.inst[ev->graph.order[k]];
         in->body = zt_comp_eval_body(ev, in);
-        in->action = zt_comp_decide(ev, in, zt_comp_priv_get(&ev->priv, in->key));
+        in->action = zt_comp_cascade(ev, in,
+                                     zt_comp_decide(ev, in, zt_comp_priv_get(&ev->priv, in->key)));
     }
 }
 
-/* The underlying_changes map; *all_none when nothing at all happens. */
+/* Seconds along the longest chain of changing nodes (expected_seconds):
+ * what the apply should take with full parallelism. Logged for users and
+ * the benchmarks. */
+static int critical_path_s(const zt_comp_eval *ev)
+{
+    int *finish = zt_arena_calloc(ev->c->arena, ev->graph.n + 1, sizeof(int));
+    int longest = 0;
+    for (size_t k = 0; k < ev->graph.n; k++) {
+        size_t i = ev->graph.order[k];
+        const zt_comp_inst *in = &ev->graph.inst[i];
+        int start = 0;
+        for (size_t d = 0; d < in->n_deps; d++)
+            start = finish[in->deps[d]] > start ? finish[in->deps[d]] : start;
+        finish[i] = start + (in->action != ZT_COMP_NONE ? in->def->expected_seconds : 0);
+        longest = finish[i] > longest ? finish[i] : longest;
+    }
+    return longest;
+}
+
+/* The underlying_changes map; *all_none when nothing at all happens.
+ * Unknown as a whole while some action is: the plan Terraform makes again
+ * at apply may then find that nothing happens and keep the prior map
+ * (§4.3 allows an unknown to become anything, not a known "none" to
+ * become the prior "create"). */
 static const zt_cty_value *changes_map(zt_comp_eval *ev, bool *all_none)
 {
     zt_arena *a = ev->c->arena;
     size_t cap = ev->graph.n + ev->priv.n + 1, n = 0;
     const char **keys = zt_arena_calloc(a, cap, sizeof(*keys));
     const zt_cty_value **vals = zt_arena_calloc(a, cap, sizeof(*vals));
+    bool unknown = false;
     *all_none = true;
     for (size_t i = 0; i < ev->graph.n; i++) {
         const zt_comp_inst *in = &ev->graph.inst[i];
         const char *name = zt_comp_action_name(in->action);
         keys[n] = in->key;
-        vals[n++] = name ? zt_cty_string(a, name) : zt_cty_unknown(a, &zt_cty_string_type);
+        vals[n++] = name ? zt_cty_string(a, name) : NULL;
         if (in->action != ZT_COMP_NONE)
             *all_none = false;
+        if (!name)
+            unknown = true;
     }
     for (size_t i = 0; i < ev->priv.n; i++) {
         const zt_comp_rec *r = &ev->priv.recs[i];
@@ -61,6 +107,8 @@ static const zt_cty_value *changes_map(zt_comp_eval *ev, bool *all_none)
         vals[n++] = zt_cty_string(a, "delete");
         *all_none = false;
     }
+    if (unknown)
+        return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
     return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
 }
 
@@ -113,6 +161,9 @@ zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
         return ZT_ERR_INVALID;
     bool all_none;
     const zt_cty_value *changes = changes_map(&ev, &all_none);
+    zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "planned", "type", def->type_name, "nodes",
+           zt_arena_printf(c->arena, "%zu", ev.graph.n), "critical_path_s",
+           zt_arena_printf(c->arena, "%d", critical_path_s(&ev)), NULL);
     if (!create && all_none)
         /* Nothing happens: keep every computed value as it is (proposed
          * carries the prior values of unset computed attributes). */

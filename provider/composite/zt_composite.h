@@ -12,13 +12,22 @@
  *   id                    computed string: the import ID (e.g. the hub VNet ID)
  *   underlying_resources  computed map(string): node key -> ARM resource ID
  *   underlying_changes    computed map(string): node key -> planned action
- *                         ("create", "update", "delete", "none"); when every
- *                         action is "none" the prior value is kept so a clean
- *                         plan shows no change
+ *                         ("create", "update", "replace", "delete", "none");
+ *                         when every action is "none" the prior value is
+ *                         kept so a clean plan shows no change; unknown as a
+ *                         whole while some action depends on an unknown
+ *                         input (so that the apply-time re-plan may turn
+ *                         into a no-op, plugin-protocol 4.3). "replace": a
+ *                         create_only pointer changed (delete + PUT); the
+ *                         node's ARM children are then "create".
  *   timeouts              optional single nested block {create, update,
  *                         delete, read} of Go-style durations ("45m", "1h30m")
  * Node keys of multi-instance nodes are "key[instance]", e.g.
  * "zone_link[privatelink.blob.core.windows.net]".
+ * Inputs the engine reads itself: "resource_group_id" or else
+ * "resource_group_name" (zt_comp_resource_group_id), "tags" (zt_comp_tags).
+ * Write-only inputs are read from the configuration at apply and stored as
+ * null.
  *
  * Private state (JSON, opaque to Terraform) records per node: the ARM ID,
  * whether it exists, a hash of the body last applied, the outputs read from
@@ -62,8 +71,13 @@ const char *zt_comp_id(const zt_comp_eval *ev, const char *node_key);
 const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const char *pointer);
 /* Common ARM scaffolding. */
 const char *zt_comp_subscription(const zt_comp_eval *ev);
+/* The "resource_group_id" input, else /subscriptions/<sub>/resourceGroups/
+ * <"resource_group_name" input>; NULL while unknown. */
 const char *zt_comp_resource_group_id(const zt_comp_eval *ev);
-json_t *zt_comp_tags(const zt_comp_eval *ev); /* the "tags" input as a JSON object */
+/* The "tags" input as a new JSON object (the caller owns the reference,
+ * e.g. json_object_set_new it into the body); {} when null; NULL while the
+ * map is not wholly known (plan). */
+json_t *zt_comp_tags(const zt_comp_eval *ev);
 
 /* ---- the definition tables ----------------------------------------------- */
 
@@ -75,8 +89,11 @@ typedef struct zt_comp_node_def {
     bool (*enabled)(const zt_comp_eval *ev);
     /* Multi-instance nodes: instance keys (deterministic order). NULL: one. */
     const char **(*for_each)(const zt_comp_eval *ev, size_t *n);
-    /* ID of the parent for child types (e.g. the VNet for a subnet); NULL
-     * callback: the resource group. */
+    /* ID of the parent for child types (e.g. the VNet for a subnet) or the
+     * scope of an extension type (roleAssignments, diagnosticSettings:
+     * <scope>/providers/<type>/<name>); NULL callback: the resource group.
+     * Microsoft.Resources/resourceGroups is /subscriptions/<sub>/
+     * resourceGroups/<name>. */
     const char *(*parent_id)(const zt_comp_eval *ev);
     /* The resource's own name (last ID segment). */
     const char *(*name)(const zt_comp_eval *ev);
@@ -172,11 +189,15 @@ typedef struct zt_comp_state {
 } zt_comp_state;
 
 /* On failure: error diagnostics naming the node and ARM's error, and
- * resp holds the state of everything that exists (partial state). */
+ * resp holds the state of everything that exists (partial state; a null
+ * state when a create left nothing behind). Destroy (planned null) returns
+ * a null state, or on failure the prior state with private data tracking
+ * what still exists. The ARM client is the provider's (zt_provider_arm). */
 zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                     const zt_comp_apply_req *req, zt_comp_state *resp);
 /* Refresh: one GET per node; drift recorded in private state; a missing
- * id_node means the whole composite is gone (state null). */
+ * id_node means the whole composite is gone (state null). On failure the
+ * state and private data are returned unchanged with error diagnostics. */
 zt_rc zt_comp_read(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                    const zt_cty_value *state, const void *priv, size_t priv_len,
                    zt_comp_state *resp);

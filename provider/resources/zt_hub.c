@@ -19,7 +19,8 @@
  *    the association is a property of the subnet: associating it after
  *    the gateway (as the design's order suggests) would mean re-writing
  *    GatewaySubnet while the gateway holds it. Its routes belong to the
- *    spokes, so the hub never sends any (and ignores them for drift).
+ *    spokes, so the hub never sends any: they are ignored for drift, and
+ *    the engine carries them over on an update PUT.
  *  - All six subnets always exist, whatever is enabled: subnets are free,
  *    the address plan stays fixed, and turning a service on later does
  *    not touch the VNet.
@@ -297,9 +298,13 @@ static const char *zt_hub_parent_gateway(const zt_comp_eval *ev)
  * Enabled / for_each.
  * ------------------------------------------------------------------- */
 
+/* A workspace ID not known yet (created in the same apply) counts as set:
+ * the settings are planned, with unknown bodies, rather than appearing
+ * only at apply. */
 static bool zt_hub_diag_on(const zt_comp_eval *ev)
 {
-    return zt_hub_workspace(ev) != NULL;
+    const zt_cty_value *v = zt_comp_input(ev, "log_analytics_workspace_id");
+    return v && !v->is_null;
 }
 
 static bool zt_hub_diag_bastion_on(const zt_comp_eval *ev)
@@ -986,6 +991,26 @@ static void zt_hub_check_tags(zt_hub_check *k)
 
 /* The address space through the shared planner ("hub" layout): syntax,
  * host bits, minimum size and fit of every hub subnet. */
+static bool zt_hub_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
+{
+    unsigned len = x.len < y.len ? x.len : y.len;
+    uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+    return (x.addr & mask) == (y.addr & mask);
+}
+
+/* RFC 1918 and the shared address space (RFC 6598) Azure also accepts. */
+static bool zt_hub_is_private(zt_ipv4_prefix p)
+{
+    static const zt_ipv4_prefix ranges[] = {
+        {0x0a000000u, 8}, {0xac100000u, 12}, {0xc0a80000u, 16}, {0x64400000u, 10}};
+    for (size_t i = 0; i < ZT_ARRAY_LEN(ranges); i++)
+        if (p.len >= ranges[i].len && zt_hub_overlap(p, ranges[i]))
+            return true;
+    return false;
+}
+
+/* The address space through the shared planner ("hub" layout): syntax,
+ * host bits, minimum size and fit of every hub subnet. */
 static const zt_addrplan *zt_hub_check_space(zt_hub_check *k)
 {
     const zt_cty_value *v = zt_cty_get_attr(k->config, "address_space");
@@ -995,16 +1020,15 @@ static const zt_addrplan *zt_hub_check_space(zt_hub_check *k)
                                .layout = "hub",
                                .address_space_path = zt_hub_path(k, "address_space")};
     zt_addrplan *plan = NULL;
-    if (zt_addrplan_compute(k->c->arena, &req, &plan, k->c->diags) != ZT_OK)
+    if (zt_addrplan_compute(k->c->arena, &req, &plan, k->c->diags) != ZT_OK || !plan)
         return NULL;
+    if (!zt_hub_is_private(plan->space))
+        zt_diag_warning(k->c->diags, zt_hub_path(k, "address_space"), "Public address space",
+                        "%s is not a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 "
+                        "or 100.64.0.0/10). Azure accepts it, but traffic to the real owners "
+                        "of those addresses would then stay inside your network.",
+                        v->u.str.ptr);
     return plan;
-}
-
-static bool zt_hub_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
-{
-    unsigned len = x.len < y.len ? x.len : y.len;
-    uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
-    return (x.addr & mask) == (y.addr & mask);
 }
 
 static bool zt_hub_is_guid(const char *s)

@@ -53,7 +53,12 @@ def stop(proc):
             proc.wait()
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt   # unwinds through main()'s finally: the emulator is stopped
+
+
 def main(argv):
+    signal.signal(signal.SIGTERM, _terminate)
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
@@ -66,6 +71,9 @@ def main(argv):
         rc = subprocess.call(argv[1:], env=env)
     except RuntimeError as e:
         print(f"run_with_emulator: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("run_with_emulator: interrupted", file=sys.stderr)
+        rc = 130
     finally:
         if proc is not None:
             stop(proc)

@@ -274,6 +274,8 @@ START_TEST(plan_update_delete_replace)
     v = zt_comp_set_attr(A, st.state, "location", zt_cty_string(A, "northeurope"));
     p = plan(st.state, v, st.private_data, st.private_len);
     ck_assert_str_eq(map_str(p.planned, "underlying_changes", "vnet"), "replace");
+    /* ARM deletes the subnets with their VNet: they are created again */
+    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[a]"), "create");
 
     /* requires_replace input */
     v = zt_comp_set_attr(A, st.state, "name", zt_cty_string(A, "t2"));
@@ -298,10 +300,14 @@ START_TEST(plan_unknown_input)
                                              zt_cty_unknown(A, &zt_cty_string_type));
     zt_comp_plan_resp p = plan(st.state, v, st.private_data, st.private_len);
     ck_assert(zt_cty_get_attr(p.planned, "address_space")->is_unknown);
-    const zt_cty_value *ch = zt_cty_map_get(zt_cty_get_attr(p.planned, "underlying_changes"),
-                                            "vnet");
-    ck_assert(ch && ch->is_unknown);
-    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "pip"), "none");
+    ck_assert(zt_cty_get_attr(p.planned, "underlying_changes")->is_unknown);
+    ck_assert(zt_cty_get_attr(p.planned, "vnet_guid")->is_unknown);
+    ck_assert(zt_cty_is_wholly_known(zt_cty_get_attr(p.planned, "underlying_resources")));
+
+    /* the plan Terraform makes again at apply, with the value now known and
+     * equal to the prior one, is a no-op compatible with the first plan */
+    zt_comp_plan_resp again = plan(st.state, st.state, st.private_data, st.private_len);
+    ck_assert(zt_cty_equal(again.planned, st.state));
 
     /* an unknown name: IDs cannot be known */
     v = zt_comp_set_attr(A, config, "name", zt_cty_unknown(A, &zt_cty_string_type));
@@ -396,10 +402,19 @@ START_TEST(drift_comparison)
     /* ignore_drift pointers (tc_nodes[0] ignores /properties/dhcpOptions) */
     ck_assert(!drifted("{\"properties\":{\"dhcpOptions\":{\"dnsServers\":[\"10.0.0.4\"]}}}",
                        "{\"properties\":{\"dhcpOptions\":{\"dnsServers\":[]}}}", &where));
-    /* names are case-sensitive outside IDs */
-    ck_assert(drifted("{\"sku\":{\"name\":\"Standard\"}}", "{\"sku\":{\"name\":\"standard\"}}",
+    /* other strings are case-sensitive */
+    ck_assert(drifted("{\"sku\":{\"tier\":\"Standard\"}}", "{\"sku\":{\"tier\":\"standard\"}}",
                       &where));
     ck_assert(!drifted("{\"n\":1}", "{\"n\":1.0}", &where));
+    /* ARM's own order for named elements and scalars */
+    ck_assert(!drifted("{\"r\":[{\"name\":\"a\",\"p\":1},{\"name\":\"b\",\"p\":2}]}",
+                       "{\"r\":[{\"name\":\"B\",\"p\":2},{\"name\":\"a\",\"p\":1}]}", &where));
+    ck_assert(drifted("{\"r\":[{\"name\":\"a\",\"p\":1},{\"name\":\"b\",\"p\":2}]}",
+                      "{\"r\":[{\"name\":\"b\",\"p\":2},{\"name\":\"a\",\"p\":3}]}", &where));
+    ck_assert_str_eq(where, "/r/0/p");
+    ck_assert(!drifted("{\"s\":[\"x\",\"y\"]}", "{\"s\":[\"y\",\"x\"]}", &where));
+    ck_assert(drifted("{\"s\":[\"x\",\"y\"]}", "{\"s\":[\"y\",\"z\"]}", &where));
+    ck_assert(drifted("{\"s\":[\"x\"]}", "{\"s\":[\"x\",\"z\"]}", &where));
 }
 END_TEST
 

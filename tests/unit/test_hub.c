@@ -221,7 +221,7 @@ START_TEST(test_bodies_follow_inputs)
 END_TEST
 
 /* Unknown inputs at plan: bodies that need them are unknown (NULL). */
-START_TEST(test_unknown_address_space)
+START_TEST(test_unknown_inputs)
 {
     const zt_cty_value *in = inputs(BASE_INPUTS);
     in = zt_comp_set_attr(A, in, "address_space", zt_cty_unknown(A, &zt_cty_string_type));
@@ -233,6 +233,16 @@ START_TEST(test_unknown_address_space)
     ck_assert_ptr_null(zt_comp_eval_body(&ev, &ev.graph.inst[i]));
     i = zt_comp_graph_find(&ev.graph, "firewall_policy");
     ck_assert_ptr_nonnull(zt_comp_eval_body(&ev, &ev.graph.inst[i]));
+
+    /* a workspace created in the same apply: the settings are planned */
+    in = zt_comp_set_attr(A, inputs(BASE_INPUTS), "log_analytics_workspace_id",
+                          zt_cty_unknown(A, &zt_cty_string_type));
+    zt_comp_eval_init(&ev, &C, &zt_composite_hub, S, in, ZT_COMP_PLAN);
+    ck_assert_int_eq(zt_comp_eval_subscription(&ev), ZT_OK);
+    ck_assert_int_eq(zt_comp_graph_build(&ev), ZT_OK);
+    i = zt_comp_graph_find(&ev.graph, "diag_firewall");
+    ck_assert_int_ge(i, 0);
+    ck_assert_ptr_null(zt_comp_eval_body(&ev, &ev.graph.inst[i]));
 }
 END_TEST
 
@@ -316,6 +326,10 @@ START_TEST(test_validate_address_space_too_small)
     ck_assert_int_eq(validate(BASE_INPUTS ",\"address_space\":\"10.0.0.0/27\""), ZT_ERR_INVALID);
     ck_assert_uint_ge(D.errors, 1);
     ck_assert_str_eq(zt_path_str(A, D.head->path), "address_space");
+
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"address_space\":\"20.0.0.0/22\""), ZT_OK);
+    tv_expect_warning(A, &D, "Public address space", "address_space", "20.0.0.0/22");
 }
 END_TEST
 
@@ -555,7 +569,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_expand_defaults);
     tcase_add_test(tc, test_expand_options_toggled);
     tcase_add_test(tc, test_bodies_follow_inputs);
-    tcase_add_test(tc, test_unknown_address_space);
+    tcase_add_test(tc, test_unknown_inputs);
     tcase_add_test(tc, test_outputs);
     tcase_add_test(tc, test_validate_ok);
     tcase_add_test(tc, test_validate_missing_tag);
