@@ -40,7 +40,7 @@ data "zerotrust_address_plan" "hub" {
 
 # The spoke through the provider function: a map of name => CIDR.
 locals {
-  spoke_subnets = provider::zerotrust::cidr_layout(var.spoke_address_space, "spoke", null)
+  spoke_subnets = provider::zerotrust::cidr_layout(var.spoke_address_space, "spoke", [])
 
   apps_subnets = provider::zerotrust::cidr_layout("10.2.0.0/24", null, [
     { name = "web", prefix_length = 26 },

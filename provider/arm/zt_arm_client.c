@@ -197,6 +197,15 @@ static zt_rc retry_sleep(op *o, int64_t delay)
     return rc;
 }
 
+/* Retry-After is a floor: never earlier, and a little later at random so
+ * that the requests a burst refused together do not all come back in the
+ * same millisecond. */
+static int64_t throttle_delay(int64_t after)
+{
+    int64_t d = after < 20 ? 20 : after;
+    return d + (int64_t)(zt_arm_random_u64() % (uint64_t)(d / 10 + 1));
+}
+
 /* ------------------------------------------------------------------ */
 /* One request, retried until it gets an answer worth returning       */
 
@@ -225,7 +234,10 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
     bool reauthed = false;
     if (!on_arm_host(o, url))
         return refuse_foreign(o, url);
-    for (unsigned tries = 0;;) {
+    /* tries counts every attempt; charged only those that count against
+     * max_attempts: a throttled request is the server setting the pace,
+     * bounded by the deadline rather than by a count. */
+    for (unsigned tries = 0, charged = 0;;) {
         ZT_TRY(zt_arm_pace_acquire(c->pacer, o->subscription, bk, o->deadline, c->cancel));
         const char *auth, *token;
         ZT_TRY(authorize(o, &auth, &token));
@@ -262,6 +274,7 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
         };
         zt_arm_http_do(c->http, o->a, &hr, r);
         tries++;
+        charged++;
         resp->attempts++;
         resp->client_request_id = zt_arena_strdup(o->a, crid);
         const char *rid = r->rc == ZT_OK ? zt_arm_http_header(r, "x-ms-request-id") : NULL;
@@ -277,7 +290,7 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
             resp->error = transport_error(o->a, r, resp->client_request_id);
             if (r->rc == ZT_ERR_TIMEOUT || r->rc == ZT_ERR_CANCELLED)
                 return r->rc;
-            if (!zt_arm_retry_transport(m, o->idempotent, r) || tries >= c->max_attempts)
+            if (!zt_arm_retry_transport(m, o->idempotent, r) || charged >= c->max_attempts)
                 return r->rc;
             ZT_TRY(retry_sleep(o, zt_arm_backoff_ms(tries - 1, c->retry_base_ms,
                                                     c->retry_cap_ms, zt_arm_random_u64())));
@@ -305,10 +318,14 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
             resp->retries++;
             continue;
         }
-        if (kind == ZT_ARM_RETRY_YES && tries < c->max_attempts) {
-            int64_t delay = after >= 0 ? after
-                                       : zt_arm_backoff_ms(tries - 1, c->retry_base_ms,
-                                                           c->retry_cap_ms, zt_arm_random_u64());
+        bool throttled = (r->status == 429 || r->status == 503) && after >= 0;
+        if (throttled)
+            charged--;
+        if (kind == ZT_ARM_RETRY_YES && charged < c->max_attempts) {
+            int64_t delay = throttled ? throttle_delay(after)
+                            : after >= 0 ? after
+                                         : zt_arm_backoff_ms(tries - 1, c->retry_base_ms,
+                                                             c->retry_cap_ms, zt_arm_random_u64());
             zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "arm request will be retried", "code", err->code,
                    "delay_ms", zt_arena_printf(o->a, "%lld", (long long)delay), NULL);
             ZT_TRY(retry_sleep(o, delay));

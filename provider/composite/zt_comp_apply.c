@@ -9,6 +9,7 @@
 #include "zt_log.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* ---- the ARM client -------------------------------------------------------- */
 
@@ -113,6 +114,20 @@ static void apply_finished(void *arg, size_t i)
     r->create_only = x->create_only[i];
 }
 
+/* Records whose node now has another ARM ID (a renamed resource) are
+ * kept under "<key>~<old ID>": the node is created under its new ID and
+ * the old resource deleted with the nodes no longer enabled. */
+static void set_aside_renamed(zt_comp_eval *ev)
+{
+    for (size_t i = 0; i < ev->graph.n; i++) {
+        const zt_comp_inst *in = &ev->graph.inst[i];
+        zt_comp_rec *r = zt_comp_priv_get(&ev->priv, in->key);
+        if (!r || !r->exists || !r->id || !in->id || strcasecmp(r->id, in->id) == 0)
+            continue;
+        r->key = zt_arena_printf(ev->c->arena, "%s~%s", in->key, r->id);
+    }
+}
+
 static zt_rc apply_graph(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadline)
 {
     zt_call *c = ev->c;
@@ -151,6 +166,14 @@ static bool def_reaches(const zt_composite_def *def, const char *from, const cha
     return false;
 }
 
+/* ARM's own order: a child resource (its ID under the parent's) goes
+ * before its parent, declared dependency or not. */
+static bool is_child(const char *id, const char *parent)
+{
+    size_t n = parent ? strlen(parent) : 0;
+    return id && n && strncasecmp(id, parent, n) == 0 && id[n] == '/';
+}
+
 typedef struct delete_ctx {
     zt_comp_eval *ev;
     zt_comp_rec **recs;
@@ -165,10 +188,11 @@ static bool delete_ready(void *arg, size_t i)
     delete_ctx *x = arg;
     const zt_composite_def *def = x->ev->def;
     for (size_t j = 0; j < x->n; j++) {
-        if (j == i || strcmp(x->node[j], x->node[i]) == 0)
+        if (j == i || (x->tasks[j].done && x->tasks[j].rc == ZT_OK))
             continue;
-        if (def_reaches(def, x->node[j], x->node[i], 0) &&
-            (!x->tasks[j].done || x->tasks[j].rc != ZT_OK))
+        if (is_child(x->recs[j]->id, x->recs[i]->id))
+            return false;
+        if (strcmp(x->node[j], x->node[i]) != 0 && def_reaches(def, x->node[j], x->node[i], 0))
             return false;
     }
     zt_comp_task *t = &x->tasks[i];
@@ -323,6 +347,7 @@ zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     int64_t ms = zt_comp_timeout_ms(def, req->planned,
                                     create ? ZT_COMP_T_CREATE : ZT_COMP_T_UPDATE);
     int64_t deadline = zt_arm_deadline_in(ms);
+    set_aside_renamed(&ev);
     zt_rc rc = apply_graph(&ev, arm, deadline);
     if (rc == ZT_OK)
         rc = delete_records(&ev, arm, deadline, not_enabled);

@@ -41,8 +41,12 @@ const zt_cty_value *zt_comp_input(const zt_comp_eval *ev, const char *attr)
     if ((!v || v->is_null) && ev->config) {
         const zt_cty_value *cv = zt_cty_get_attr(ev->config, attr);
         if (cv && !cv->is_null)
-            return cv;
+            v = cv;
     }
+    /* Which nodes exist depends on this value: if it is not known yet,
+     * neither is the set of nodes (see zt_comp_graph_build). */
+    if (ev->expanding && v && !zt_cty_is_wholly_known(v))
+        ((zt_comp_eval *)ev)->shape_unknown = true;
     return v;
 }
 

@@ -29,8 +29,9 @@ const zt_comp_node_def *zt_comp_def_node(const zt_composite_def *def, const char
 
 const char *zt_comp_key_node(zt_arena *a, const char *inst_key)
 {
-    const char *br = strchr(inst_key, '[');
-    return br ? zt_arena_strndup(a, inst_key, (size_t)(br - inst_key)) : inst_key;
+    /* "key", "key[instance]" or a renamed record's "key~<old ID>" */
+    size_t n = strcspn(inst_key, "[~");
+    return inst_key[n] ? zt_arena_strndup(a, inst_key, n) : inst_key;
 }
 
 /* ---- definition checks ------------------------------------------------------- */
@@ -144,9 +145,11 @@ static void expand_node(zt_comp_eval *ev, const zt_comp_node_def *n, size_t *cap
     zt_arena *a = ev->c->arena;
     zt_comp_inst probe = {.def = n, .instance = "", .key = n->key};
     ev->cur = &probe;
+    ev->expanding = true;
     bool on = !n->enabled || n->enabled(ev);
     size_t k = 0;
     const char **keys = on && n->for_each ? n->for_each(ev, &k) : NULL;
+    ev->expanding = false;
     ev->cur = NULL;
     if (!on)
         return;
@@ -215,6 +218,7 @@ zt_rc zt_comp_graph_build(zt_comp_eval *ev)
 {
     size_t cap = 0;
     memset(&ev->graph, 0, sizeof(ev->graph));
+    ev->shape_unknown = false;
     ZT_TRY(zt_comp_def_check(ev->def, ev->c->diags));
     for (size_t i = 0; i < ev->def->n_nodes; i++)
         expand_node(ev, &ev->def->nodes[i], &cap);

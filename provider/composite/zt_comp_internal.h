@@ -112,6 +112,8 @@ struct zt_comp_eval {
     zt_comp_priv priv;
     zt_comp_inst *cur;            /* instance being evaluated, NULL at top level */
     bool id_unknown;              /* some ID could not be computed */
+    bool expanding;               /* enabled/for_each callbacks are running */
+    bool shape_unknown;           /* ...and looked at an input not known yet */
 };
 
 void zt_comp_eval_init(zt_comp_eval *ev, zt_call *c, const zt_composite_def *def,

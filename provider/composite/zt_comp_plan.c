@@ -13,6 +13,10 @@ zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_
 {
     if (!r || !r->exists)
         return ZT_COMP_CREATE;
+    /* A new name for the same node: a new resource, the old one goes
+     * (zt_comp_apply moves the old record aside for deletion). */
+    if (in->id && r->id && strcasecmp(in->id, r->id) != 0)
+        return ZT_COMP_REPLACE;
     if (!in->body)
         return ZT_COMP_UNKNOWN;
     zt_arena *a = ev->c->arena;
@@ -107,7 +111,9 @@ static const zt_cty_value *changes_map(zt_comp_eval *ev, bool *all_none)
         vals[n++] = zt_cty_string(a, "delete");
         *all_none = false;
     }
-    if (unknown)
+    if (ev->shape_unknown)
+        *all_none = false;
+    if (unknown || ev->shape_unknown)
         return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
     return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
 }

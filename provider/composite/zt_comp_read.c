@@ -6,6 +6,7 @@
 #include "zt_log.h"
 
 #include <string.h>
+#include <strings.h>
 
 typedef struct read_ctx {
     zt_comp_eval *ev;
@@ -94,7 +95,12 @@ static void mark_drift(zt_comp_eval *ev, bool import)
         if (!body)
             continue;
         const char *where = NULL;
-        r->drift = zt_comp_drifted(a, in->def, body, r->outputs, &where);
+        const char *ps = json_string_value(zt_comp_json_ptr(r->outputs,
+                                                            "/properties/provisioningState"));
+        /* A resource left Failed by an operation is repaired by a PUT. */
+        if (ps && strcasecmp(ps, "Failed") == 0)
+            where = "/properties/provisioningState";
+        r->drift = where || zt_comp_drifted(a, in->def, body, r->outputs, &where);
         if (r->drift)
             zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "drift detected", "node", in->key, "pointer",
                    where, NULL);

@@ -171,74 +171,100 @@ static bool start(zt_call *c, run *r, zt_comp_task *t, task_ctx *x)
     return false;
 }
 
-zt_rc zt_comp_run(zt_call *c, zt_arm_client *arm, int64_t deadline_ms, zt_comp_sched *s)
+typedef struct sched_state {
+    zt_call *c;
+    zt_arm_client *arm;
+    int64_t deadline_ms;
+    zt_comp_sched *s;
+    run r;
+    task_ctx *ctx;
+    bool *merged;
+    size_t running;
+    zt_rc first;
+} sched_state;
+
+static void note_result(sched_state *st, size_t i)
 {
-    run r = {.finished = 0};
-    pthread_mutex_init(&r.lock, NULL);
-    pthread_cond_init(&r.cond, NULL);
-    task_ctx *ctx = zt_arena_calloc(c->arena, s->n + 1, sizeof(*ctx));
-    bool *merged = zt_arena_calloc(c->arena, s->n + 1, sizeof(bool));
-    size_t running = 0;
-    zt_rc first = ZT_OK;
-    for (;;) {
-        bool progress = true;
-        /* Start (or complete inline) everything that became ready; a task
-         * with nothing to do completes at once and may unblock others. */
-        while (progress && (first == ZT_OK || !s->stop_on_error) && !zt_call_cancelled(c)) {
-            progress = false;
-            for (size_t i = 0; i < s->n; i++) {
-                zt_comp_task *t = &s->tasks[i];
-                if (t->started || t->done || !s->ready(s->arg, i))
-                    continue;
-                progress = true;
-                t->index = i;
-                t->arm = arm;
-                t->cancel = &c->provider->stop_requested;
-                t->deadline_ms = deadline_ms;
-                if (!t->op || t->done) {
-                    t->started = t->done = merged[i] = true;
-                    s->finished(s->arg, i);
-                    if (task_failed(t) && first == ZT_OK)
-                        first = t->rc;
-                } else if (start(c, &r, t, &ctx[i])) {
-                    running++;
-                } else {
-                    merged[i] = true;
-                    s->finished(s->arg, i);
-                    if (first == ZT_OK)
-                        first = t->rc;
-                }
-            }
-        }
-        if (!running)
-            break;
-        pthread_mutex_lock(&r.lock);
-        while (!r.finished)
-            pthread_cond_wait(&r.cond, &r.lock);
-        pthread_mutex_unlock(&r.lock);
+    zt_comp_task *t = &st->s->tasks[i];
+    st->merged[i] = true;
+    st->s->finished(st->s->arg, i);
+    if (task_failed(t) && st->first == ZT_OK)
+        st->first = t->rc;
+}
+
+/* Start (or complete inline) everything that became ready; a task with
+ * nothing to do completes at once and may unblock others. */
+static void start_ready(sched_state *st)
+{
+    zt_comp_sched *s = st->s;
+    bool progress = true;
+    while (progress && (st->first == ZT_OK || !s->stop_on_error) && !zt_call_cancelled(st->c)) {
+        progress = false;
         for (size_t i = 0; i < s->n; i++) {
             zt_comp_task *t = &s->tasks[i];
-            pthread_mutex_lock(&r.lock);
-            bool ready = t->started && t->done && !merged[i];
-            if (ready)
-                r.finished--;
-            pthread_mutex_unlock(&r.lock);
-            if (!ready)
+            if (t->started || t->done || !s->ready(s->arg, i))
                 continue;
-            merge(c, t, &ctx[i]);
-            merged[i] = true;
-            running--;
-            s->finished(s->arg, i);
-            if (task_failed(t) && first == ZT_OK)
-                first = t->rc;
+            progress = true;
+            t->index = i;
+            t->arm = st->arm;
+            t->cancel = &st->c->provider->stop_requested;
+            t->deadline_ms = st->deadline_ms;
+            if (!t->op || t->done) {
+                t->started = t->done = true;
+                note_result(st, i);
+            } else if (start(st->c, &st->r, t, &st->ctx[i])) {
+                st->running++;
+            } else {
+                note_result(st, i);
+            }
         }
     }
-    pthread_mutex_destroy(&r.lock);
-    pthread_cond_destroy(&r.cond);
-    if (first == ZT_OK && zt_call_cancelled(c)) {
+}
+
+/* Wait for at least one task in flight to finish, then merge them all. */
+static void reap(sched_state *st)
+{
+    zt_comp_sched *s = st->s;
+    pthread_mutex_lock(&st->r.lock);
+    while (!st->r.finished)
+        pthread_cond_wait(&st->r.cond, &st->r.lock);
+    pthread_mutex_unlock(&st->r.lock);
+    for (size_t i = 0; i < s->n; i++) {
+        zt_comp_task *t = &s->tasks[i];
+        pthread_mutex_lock(&st->r.lock);
+        bool ready = t->started && t->done && !st->merged[i];
+        if (ready)
+            st->r.finished--;
+        pthread_mutex_unlock(&st->r.lock);
+        if (!ready)
+            continue;
+        merge(st->c, t, &st->ctx[i]);
+        st->running--;
+        note_result(st, i);
+    }
+}
+
+zt_rc zt_comp_run(zt_call *c, zt_arm_client *arm, int64_t deadline_ms, zt_comp_sched *s)
+{
+    sched_state st = {
+        .c = c, .arm = arm, .deadline_ms = deadline_ms, .s = s,
+        .ctx = zt_arena_calloc(c->arena, s->n + 1, sizeof(task_ctx)),
+        .merged = zt_arena_calloc(c->arena, s->n + 1, sizeof(bool)),
+        .first = ZT_OK,
+    };
+    pthread_mutex_init(&st.r.lock, NULL);
+    pthread_cond_init(&st.r.cond, NULL);
+    for (;;) {
+        start_ready(&st);
+        if (!st.running)
+            break;
+        reap(&st);
+    }
+    pthread_mutex_destroy(&st.r.lock);
+    pthread_cond_destroy(&st.r.cond);
+    if (st.first == ZT_OK && zt_call_cancelled(c))
         for (size_t i = 0; i < s->n; i++)
             if (!s->tasks[i].started)
                 return ZT_ERR_CANCELLED;
-    }
-    return first;
+    return st.first;
 }

@@ -49,7 +49,7 @@ const zt_cty_value *zt_comp_resources_map(zt_comp_eval *ev)
 {
     zt_arena *a = ev->c->arena;
     const zt_comp_graph *g = &ev->graph;
-    if (ev->id_unknown)
+    if (ev->id_unknown || ev->shape_unknown)
         return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
     const char **keys = zt_arena_calloc(a, g->n + 1, sizeof(*keys));
     const zt_cty_value **vals = zt_arena_calloc(a, g->n + 1, sizeof(*vals));
@@ -82,7 +82,8 @@ const zt_cty_value *zt_comp_state_value(zt_comp_eval *ev, const zt_cty_value *ba
         if (!t)
             continue;
         ev->cur = NULL;
-        const zt_cty_value *ov = o->value(ev);
+        /* Nodes may come or go once the inputs are known: no output is. */
+        const zt_cty_value *ov = ev->shape_unknown ? NULL : o->value(ev);
         v = zt_comp_set_attr(a, v, o->attr, ov ? ov : zt_cty_unknown(a, t));
     }
     /* Write-only inputs are never stored. */

@@ -85,9 +85,13 @@ typedef struct zt_comp_node_def {
     const char *key;         /* unique within the composite, e.g. "firewall" */
     const char *arm_type;    /* "Microsoft.Network/azureFirewalls" */
     const char *const *depends_on; /* NULL-terminated node keys, or NULL */
-    /* Exists for these inputs? NULL: always. */
+    /* Exists for these inputs? NULL: always. At plan an input may be
+     * unknown: answer anything; the engine notices that an input it gave
+     * out (zt_comp_input*) was unknown and plans underlying_resources,
+     * underlying_changes and the outputs as unknown. */
     bool (*enabled)(const zt_comp_eval *ev);
-    /* Multi-instance nodes: instance keys (deterministic order). NULL: one. */
+    /* Multi-instance nodes: instance keys (deterministic order). NULL: one.
+     * Unknown inputs: as for enabled. */
     const char **(*for_each)(const zt_comp_eval *ev, size_t *n);
     /* ID of the parent for child types (e.g. the VNet for a subnet) or the
      * scope of an extension type (roleAssignments, diagnosticSettings:

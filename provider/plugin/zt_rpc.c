@@ -609,7 +609,11 @@ static Tfplugin6__FunctionError *function_error(zt_arena *a, const char *text, i
 {
     Tfplugin6__FunctionError *e = zt_arena_alloc(a, sizeof(*e));
     tfplugin6__function_error__init(e);
-    e->text = (char *)text;
+    /* Terraform ends the sentence itself ("...failed: TEXT."). */
+    size_t n = strlen(text);
+    while (n > 0 && text[n - 1] == '.')
+        n--;
+    e->text = zt_arena_strndup(a, text, n);
     if (arg >= 0) {
         e->_function_argument_case = TFPLUGIN6__FUNCTION_ERROR___FUNCTION_ARGUMENT_FUNCTION_ARGUMENT;
         e->function_argument = arg;
@@ -689,7 +693,7 @@ static void h_shutdown(void *ctx, zt_arena *a, const void *data, size_t len,
     RPC_UNPACK(&r, Plugin__Empty, plugin__empty__descriptor, data, len);
     ZT_UNUSED(req);
     atomic_store(&r.call.provider->stop_requested, true);
-    zt_server_shutdown(r.ctx->server);
+    res->stop_server = true; /* after go-plugin has its reply */
     Plugin__Empty resp = PLUGIN__EMPTY__INIT;
     rpc_reply(&r, &resp.base);
 }

@@ -33,8 +33,12 @@ struct zt_server {
     char *socket_path; /* unix only, removed at exit */
     char address[160];
     atomic_bool shutting_down;
+    atomic_bool shutdown_started;
     atomic_int active;
 };
+
+static int g_shutdown_tag;
+static void begin_shutdown(zt_server *s);
 
 /* One outstanding grpc_server_request_call, then the call it produced. */
 typedef struct zt_slot {
@@ -121,6 +125,10 @@ static void serve_unary(zt_slot *slot, const zt_method *m, zt_arena *a)
     zt_rpc_result res = {.status = GRPC_STATUS_OK};
     m->fn(slot->srv->ctx, a, req, len, &res);
     finish_call(slot, res.data, res.len, res.status, res.message);
+    if (res.stop_server) {
+        atomic_store(&slot->srv->shutting_down, true);
+        begin_shutdown(slot->srv);
+    }
 }
 
 /* Accept the stream and keep it open until the client or shutdown ends it. */
@@ -315,27 +323,32 @@ static void *shutdown_watchdog(void *arg)
     return NULL;
 }
 
+/* Stop accepting, cancel what is in flight; the serving loop then sees the
+ * shutdown tag. Thread-safe and idempotent (not async-signal-safe). */
+static void begin_shutdown(zt_server *s)
+{
+    if (atomic_exchange(&s->shutdown_started, true))
+        return;
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, shutdown_watchdog, s) == 0)
+        pthread_detach(tid);
+    grpc_server_shutdown_and_notify(s->server, s->cq, &g_shutdown_tag);
+    grpc_server_cancel_all_calls(s->server);
+}
+
 void zt_server_run(zt_server *s)
 {
-    static int shutdown_tag;
-    bool shutdown_sent = false;
     for (;;) {
         gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                              gpr_time_from_millis(100, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(s->cq, deadline, NULL);
-        if (atomic_load(&s->shutting_down) && !shutdown_sent) {
-            pthread_t tid;
-            if (pthread_create(&tid, NULL, shutdown_watchdog, s) == 0)
-                pthread_detach(tid);
-            grpc_server_shutdown_and_notify(s->server, s->cq, &shutdown_tag);
-            grpc_server_cancel_all_calls(s->server);
-            shutdown_sent = true;
-        }
+        if (atomic_load(&s->shutting_down))
+            begin_shutdown(s); /* a signal asked for it */
         if (ev.type == GRPC_QUEUE_TIMEOUT)
             continue;
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
-        if (ev.tag == &shutdown_tag) {
+        if (ev.tag == &g_shutdown_tag) {
             grpc_completion_queue_shutdown(s->cq);
             continue;
         }

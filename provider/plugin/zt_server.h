@@ -20,6 +20,7 @@ typedef struct zt_rpc_result {
     size_t len;
     grpc_status_code status; /* GRPC_STATUS_OK unless the call failed as a call */
     const char *message;
+    bool stop_server;        /* stop serving once this reply is sent */
 } zt_rpc_result;
 
 typedef void (*zt_unary_fn)(void *ctx, zt_arena *a, const void *req, size_t len,
@@ -55,7 +56,9 @@ zt_rc zt_server_start(const zt_server_opts *opts, zt_server **out, const char **
 /* Serve until zt_server_shutdown is called; then stop, remove the socket. */
 void zt_server_run(zt_server *s);
 
-/* Ask the server to stop (safe from any thread, including a handler). */
+/* Ask the server to stop. Async-signal-safe: the serving loop notices
+ * within 100 ms. (A handler sets zt_rpc_result.stop_server instead, which
+ * stops at once after its reply.) */
 void zt_server_shutdown(zt_server *s);
 
 /* Calls being served right now (for tests and logs). */

@@ -385,12 +385,17 @@ START_TEST(lifecycle)
                                         "pip")->u.str.ptr;
     ctl("POST", "/drift", "{\"id\":\"%s\",\"set\":{\"tags.owner\":\"someone-else\"}}", vnet_id);
     ctl("POST", "/drift", "{\"id\":\"%s\",\"action\":\"delete\"}", pip_id);
+    const char *sb_id = zt_cty_map_get(zt_cty_get_attr(st.state, "underlying_resources"),
+                                       "subnet[b]")->u.str.ptr;
+    ctl("POST", "/drift", "{\"id\":\"%s\",\"action\":\"state\",\"state\":\"Failed\"}", sb_id);
     refresh(&st);
     ck_assert(rec(&st, "vnet")->drift);
     ck_assert(!rec(&st, "pip")->exists);
+    ck_assert(rec(&st, "subnet[b]")->drift);
     p = plan(&st, retag);
     ck_assert_str_eq(change(&p, "vnet"), "update");
     ck_assert_str_eq(change(&p, "pip"), "create");
+    ck_assert_str_eq(change(&p, "subnet[b]"), "update");
     ck_assert_str_eq(change(&p, "subnet[a]"), "none");
     ck_assert_msg(apply(&st, retag) == ZT_OK, "repair: %s", diag_text());
     refresh(&st);
@@ -546,6 +551,24 @@ START_TEST(stop_provider_returns_partial_state)
 }
 END_TEST
 
+START_TEST(renamed_nodes_move)
+{
+    tf_state st = {0};
+    const zt_cty_value *c1 = cfg(TWO, NULL);
+    ck_assert_msg(apply(&st, c1) == ZT_OK, "apply: %s", diag_text());
+    /* every name derives from "name": each node moves to a new resource,
+     * the old ones are deleted afterwards, children before parents */
+    const zt_cty_value *c2 = zt_comp_set_attr(A, c1, "name", zt_cty_string(A, "t2"));
+    zt_comp_plan_resp p = plan(&st, c2);
+    ck_assert_str_eq(change(&p, "vnet"), "replace");
+    ck_assert_msg(apply(&st, c2) == ZT_OK, "rename: %s", diag_text());
+    ck_assert_uint_eq(store_count("/t1-"), 0);
+    ck_assert_uint_eq(store_count("/t2-"), 5);
+    refresh(&st);
+    assert_clean(&st, c2);
+}
+END_TEST
+
 int main(void)
 {
     load_info();
@@ -559,6 +582,7 @@ int main(void)
     tcase_add_test(t, lazy_client_and_missing_subscription);
     tcase_add_test(t, timeout_block_is_respected);
     tcase_add_test(t, stop_provider_returns_partial_state);
+    tcase_add_test(t, renamed_nodes_move);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

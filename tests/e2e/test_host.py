@@ -151,9 +151,9 @@ def test_tls12_is_accepted(served, short_tmp):
         stop_process(l2.proc)
 
 
-@pytest.mark.xfail(reason="gRPC C core limits TLS 1.2 ECDHE groups to P-256, so OpenSSL rejects "
-                   "Terraform's P-521 client certificate under TLS 1.2 ('wrong curve'); "
-                   "TLS 1.3, which Terraform uses, is fine", strict=False)
+@pytest.mark.xfail(reason="under TLS 1.2 the gRPC C core server rejects Terraform's P-521 client "
+                   "certificate (OpenSSL 'wrong curve'; gRPC's TLS 1.2 curve list seems to be "
+                   "P-256 only); TLS 1.3, which Terraform negotiates, works", strict=False)
 def test_tls12_with_terraforms_p521_client_cert(served, client_cert):
     l = served
     if not l.match:

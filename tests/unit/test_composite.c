@@ -277,6 +277,17 @@ START_TEST(plan_update_delete_replace)
     /* ARM deletes the subnets with their VNet: they are created again */
     ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[a]"), "create");
 
+    /* a new name (not marked requires_replace here for the test's sake):
+     * the node is replaced by a new resource */
+    v = zt_comp_set_attr(A, st.state, "address_space", zt_cty_string(A, "10.0.0.0/16"));
+    {
+        zt_comp_eval *ev = eval(&zt_test_composite, v, ZT_COMP_PLAN);
+        ck_assert_str_eq(zt_comp_key_node(A, "subnet[a]~/subscriptions/x/y"), "subnet");
+        ck_assert_str_eq(zt_comp_key_node(A, "vnet~/subscriptions/x/y"), "vnet");
+        ck_assert_str_eq(zt_comp_key_node(A, "vnet"), "vnet");
+        ck_assert_uint_eq(ev->graph.n, 5);
+    }
+
     /* requires_replace input */
     v = zt_comp_set_attr(A, st.state, "name", zt_cty_string(A, "t2"));
     p = plan(st.state, v, st.private_data, st.private_len);
@@ -308,6 +319,18 @@ START_TEST(plan_unknown_input)
      * equal to the prior one, is a no-op compatible with the first plan */
     zt_comp_plan_resp again = plan(st.state, st.state, st.private_data, st.private_len);
     ck_assert(zt_cty_equal(again.planned, st.state));
+
+    /* an unknown for_each input: which subnets exist is not known */
+    v = zt_comp_set_attr(A, st.state, "subnets",
+                         zt_cty_unknown(A, zt_cty_type_map(A, &zt_cty_string_type)));
+    p = plan(st.state, v, st.private_data, st.private_len);
+    ck_assert(zt_cty_get_attr(p.planned, "underlying_changes")->is_unknown);
+    ck_assert(zt_cty_get_attr(p.planned, "underlying_resources")->is_unknown);
+    ck_assert(zt_cty_get_attr(p.planned, "vnet_guid")->is_unknown);
+    /* an unknown enabled input */
+    v = zt_comp_set_attr(A, st.state, "nsg_enabled", zt_cty_unknown(A, &zt_cty_bool_type));
+    p = plan(st.state, v, st.private_data, st.private_len);
+    ck_assert(zt_cty_get_attr(p.planned, "underlying_changes")->is_unknown);
 
     /* an unknown name: IDs cannot be known */
     v = zt_comp_set_attr(A, config, "name", zt_cty_unknown(A, &zt_cty_string_type));
