@@ -207,7 +207,7 @@ void zt_arm_cred_invalidate(zt_arm_cred *c, const char *token);
 zt_arm_cred_kind zt_arm_cred_kind_used(const zt_arm_cred *c);
 const char *zt_arm_cred_kind_name(zt_arm_cred_kind k);
 /* Number of token fetches made (tests and benchmarks). */
-unsigned zt_arm_cred_fetches(const zt_arm_cred *c);
+unsigned zt_arm_cred_fetches(zt_arm_cred *c);
 
 /* ------------------------------------------------------------------ */
 /* ARM client                                                         */

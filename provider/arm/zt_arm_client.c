@@ -226,7 +226,7 @@ static zt_rc authorize(op *o, const char **header, const char **token)
 }
 
 static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
-                  zt_arm_http_resp *r)
+                      zt_arm_http_resp *r)
 {
     zt_arm_client *c = o->c;
     zt_arm_resp *resp = o->resp;
@@ -279,12 +279,13 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
         resp->client_request_id = zt_arena_strdup(o->a, crid);
         const char *rid = r->rc == ZT_OK ? zt_arm_http_header(r, "x-ms-request-id") : NULL;
         resp->request_id = rid ? rid : "";
-        zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "arm request", "method", hr.method, "url",
-               zt_arm_redact_url(o->a, url), "x-ms-client-request-id", crid,
-               "x-ms-request-id", resp->request_id, "status",
-               zt_arena_printf(o->a, "%ld", r->status), "result", zt_rc_str(r->rc),
-               "elapsed_ms", zt_arena_printf(o->a, "%lld", (long long)r->elapsed_ms),
-               "attempt", zt_arena_printf(o->a, "%u", tries), NULL);
+        if (zt_log_enabled(ZT_LOG_DEBUG))
+            zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "arm request", "method", hr.method, "url",
+                   zt_arm_redact_url(o->a, url), "x-ms-client-request-id", crid,
+                   "x-ms-request-id", resp->request_id, "status",
+                   zt_arena_printf(o->a, "%ld", r->status), "result", zt_rc_str(r->rc),
+                   "elapsed_ms", zt_arena_printf(o->a, "%lld", (long long)r->elapsed_ms),
+                   "attempt", zt_arena_printf(o->a, "%u", tries), NULL);
 
         if (r->rc != ZT_OK) {
             resp->error = transport_error(o->a, r, resp->client_request_id);
@@ -326,8 +327,9 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
                             : after >= 0 ? after
                                          : zt_arm_backoff_ms(tries - 1, c->retry_base_ms,
                                                              c->retry_cap_ms, zt_arm_random_u64());
-            zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "arm request will be retried", "code", err->code,
-                   "delay_ms", zt_arena_printf(o->a, "%lld", (long long)delay), NULL);
+            if (zt_log_enabled(ZT_LOG_DEBUG))
+                zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "arm request will be retried", "code", err->code,
+                       "delay_ms", zt_arena_printf(o->a, "%lld", (long long)delay), NULL);
             ZT_TRY(retry_sleep(o, delay));
             continue;
         }
@@ -539,11 +541,11 @@ static zt_rc run(op *o)
 
 static bool is_write(zt_arm_method m) { return m != ZT_ARM_GET; }
 
-static zt_rc invalid(zt_arm_resp *resp, zt_arena *a, const char *fmt, const char *arg)
+static zt_rc invalid(zt_arm_resp *resp, zt_arena *a, const char *message)
 {
     resp->error = zt_arm_error_parse(a, 0, NULL, 0);
     resp->error->code = "InvalidRequest";
-    resp->error->message = zt_arena_printf(a, fmt, arg ? arg : "");
+    resp->error->message = message;
     return ZT_ERR_INVALID;
 }
 
@@ -554,9 +556,9 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
     resp->request_id = resp->client_request_id = "";
     int64_t start = zt_arm_now_ms();
     if (!zt_arm_method_name(req->method))
-        return invalid(resp, a, "unknown method%s", NULL);
+        return invalid(resp, a, "unknown method");
     if (!req->path || !*req->path)
-        return invalid(resp, a, "no resource path%s", NULL);
+        return invalid(resp, a, "no resource path");
     bool absolute = strncasecmp(req->path, "https://", 8) == 0;
     const char *api = req->api_version;
     if (!api && !absolute) {
@@ -564,8 +566,8 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
                                               : zt_arm_resource_type(a, req->path);
         api = zt_arm_api_version(type);
         if (!api)
-            return invalid(resp, a, "no api-version is known for resource type %s",
-                           type ? type : req->path);
+            return invalid(resp, a, zt_arena_printf(a, "no api-version is known for resource "
+                                                       "type %s", type ? type : req->path));
     }
     op o = {
         .c = c,
@@ -580,7 +582,7 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
     if (req->body) {
         char *s = json_dumps(req->body, JSON_COMPACT);
         if (!s)
-            return invalid(resp, a, "the request body cannot be encoded%s", NULL);
+            return invalid(resp, a, "the request body cannot be encoded");
         o.body = zt_arena_strdup(a, s);
         free(s);
     }
@@ -596,12 +598,13 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
     if (rc == ZT_OK)
         resp->error = NULL;
     resp->elapsed_ms = zt_arm_now_ms() - start;
-    zt_log(rc == ZT_OK ? ZT_LOG_DEBUG : ZT_LOG_INFO, ZT_ARM_LOG, "arm operation done", "method",
-           zt_arm_method_name(req->method), "url", zt_arm_redact_url(a, o.url), "result",
-           zt_rc_str(rc), "status", zt_arena_printf(a, "%ld", resp->status),
-           "provisioning_state", resp->provisioning_state, "x-ms-request-id",
-           resp->request_id, "attempts", zt_arena_printf(a, "%u", resp->attempts),
-           "elapsed_ms", zt_arena_printf(a, "%lld", (long long)resp->elapsed_ms), NULL);
+    if (zt_log_enabled(rc == ZT_OK ? ZT_LOG_DEBUG : ZT_LOG_INFO))
+        zt_log(rc == ZT_OK ? ZT_LOG_DEBUG : ZT_LOG_INFO, ZT_ARM_LOG, "arm operation done", "method",
+               zt_arm_method_name(req->method), "url", zt_arm_redact_url(a, o.url), "result",
+               zt_rc_str(rc), "status", zt_arena_printf(a, "%ld", resp->status),
+               "provisioning_state", resp->provisioning_state, "x-ms-request-id",
+               resp->request_id, "attempts", zt_arena_printf(a, "%u", resp->attempts),
+               "elapsed_ms", zt_arena_printf(a, "%lld", (long long)resp->elapsed_ms), NULL);
     return rc;
 }
 

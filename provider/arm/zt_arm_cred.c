@@ -217,9 +217,10 @@ static zt_rc cred_http(zt_arm_cred *c, zt_arena *a, const cred_call *call, int64
     unsigned attempts = call->attempts ? call->attempts : CRED_ATTEMPTS;
     for (unsigned i = 0;; i++) {
         zt_arm_http_do(c->http, a, &req, r);
-        zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "identity request", "what", call->what, "method",
-               call->method, "url", zt_arm_redact_url(a, call->url), "status",
-               zt_arena_printf(a, "%ld", r->status), "result", zt_rc_str(r->rc), NULL);
+        if (zt_log_enabled(ZT_LOG_DEBUG))
+            zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "identity request", "what", call->what, "method",
+                   call->method, "url", zt_arm_redact_url(a, call->url), "status",
+                   zt_arena_printf(a, "%ld", r->status), "result", zt_rc_str(r->rc), NULL);
         if (r->rc == ZT_ERR_TIMEOUT || r->rc == ZT_ERR_CANCELLED)
             return r->rc;
         bool again;
@@ -528,7 +529,7 @@ zt_arm_cred_kind zt_arm_cred_kind_used(const zt_arm_cred *c)
     return (zt_arm_cred_kind)atomic_load(&c->used_kind);
 }
 
-unsigned zt_arm_cred_fetches(const zt_arm_cred *c)
+unsigned zt_arm_cred_fetches(zt_arm_cred *c)
 {
     return zt_arm_token_cache_fetches(c->cache);
 }

@@ -27,10 +27,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_BODY (64u * 1024 * 1024)
 #define MAX_HEADERS (256u * 1024)
 #define WAIT_SLICE_MS 50
+#define IDLE_HANDLES 64
 
 typedef struct xfer xfer;
 
@@ -45,6 +47,9 @@ struct zt_arm_http {
     xfer *active;               /* in the multi */
     STACK_OF(X509) *extra_ca;   /* ca_bundle_path, added to each TLS context */
     zt_arm_http_stats stats;
+    bool bundle_only;           /* curl has a default CA file: skip the CA dir */
+    CURL *idle[IDLE_HANDLES];   /* easy handles kept for reuse */
+    size_t n_idle;
     char *user_agent;
     long connect_timeout_ms;
 };
@@ -163,12 +168,39 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* Keep the handle for the next request: creating one costs several
+ * allocations of tens of kilobytes each. */
+static void easy_release(zt_arm_http *h, CURL *e)
+{
+    curl_easy_reset(e);
+    pthread_mutex_lock(&h->lock);
+    if (h->n_idle < IDLE_HANDLES) {
+        h->idle[h->n_idle++] = e;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (e)
+        curl_easy_cleanup(e);
+}
+
+static CURL *easy_get(zt_arm_http *h)
+{
+    CURL *e = NULL;
+    pthread_mutex_lock(&h->lock);
+    if (h->n_idle)
+        e = h->idle[--h->n_idle];
+    pthread_mutex_unlock(&h->lock);
+    if (!e && !(e = curl_easy_init()))
+        zt_panic("out of memory creating a curl handle");
+    return e;
+}
+
 static void xfer_free(xfer *x)
 {
     if (!x)
         return;
     if (x->easy)
-        curl_easy_cleanup(x->easy);
+        easy_release(x->h, x->easy);
     if (x->headers) {
         if (x->wipe_request)
             for (struct curl_slist *s = x->headers; s; s = s->next)
@@ -313,6 +345,17 @@ static zt_rc load_ca_bundle(zt_arm_http *h, const char *path, zt_diags *d)
     return ZT_OK;
 }
 
+/* Does this libcurl have a default CA bundle file we can read? */
+static bool default_bundle_readable(void)
+{
+    CURL *e = curl_easy_init();
+    char *ca = NULL;
+    bool ok = e && curl_easy_getinfo(e, CURLINFO_CAINFO, &ca) == CURLE_OK && ca &&
+              access(ca, R_OK) == 0;
+    curl_easy_cleanup(e);
+    return ok;
+}
+
 static bool curl_uses_openssl(void)
 {
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
@@ -348,6 +391,7 @@ zt_rc zt_arm_http_new(const zt_arm_http_options *o, zt_diags *d, zt_arm_http **o
             return rc;
         }
     }
+    h->bundle_only = default_bundle_readable();
     h->multi = curl_multi_init();
     h->share = curl_share_init();
     if (!h->multi || !h->share)
@@ -383,6 +427,8 @@ void zt_arm_http_free(zt_arm_http *h)
         pthread_join(h->thread, NULL);
         curl_multi_cleanup(h->multi);
     }
+    for (size_t i = 0; i < h->n_idle; i++)
+        curl_easy_cleanup(h->idle[i]);
     if (h->share)
         curl_share_cleanup(h->share);
     if (h->extra_ca)
@@ -425,9 +471,7 @@ static xfer *xfer_new(zt_arm_http *h, const zt_arm_http_req *req)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&x->cond, &ca);
     pthread_condattr_destroy(&ca);
-    x->easy = curl_easy_init();
-    if (!x->easy)
-        zt_panic("out of memory creating a curl handle");
+    x->easy = easy_get(h);
     return x;
 }
 
@@ -455,7 +499,8 @@ static void xfer_setup(zt_arm_http *h, xfer *x, const zt_arm_http_req *req)
     /* The system bundle file alone: with a CA directory as well, curl
      * re-reads and parses the whole bundle (~150 certificates, several ms
      * of CPU) for every new connection instead of caching the store. */
-    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    if (h->bundle_only)
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
     if (h->extra_ca) {
         curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
         curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);

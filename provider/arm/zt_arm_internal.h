@@ -121,7 +121,7 @@ void zt_arm_token_cache_set_clock(zt_arm_token_cache *c, int64_t (*now_s)(void))
 zt_rc zt_arm_token_cache_get(zt_arm_token_cache *c, zt_arena *a, int64_t deadline_ms,
                              const atomic_bool *cancel, const char **token, zt_arm_error **err);
 void zt_arm_token_cache_invalidate(zt_arm_token_cache *c, const char *token);
-unsigned zt_arm_token_cache_fetches(const zt_arm_token_cache *c);
+unsigned zt_arm_token_cache_fetches(zt_arm_token_cache *c);
 /* When a token fetched at `now` expiring at `expires_on` is refreshed. */
 int64_t zt_arm_token_refresh_at(int64_t now, int64_t expires_on);
 

@@ -98,6 +98,15 @@ static zt_rc from_pkcs12(const unsigned char *data, size_t len, const char *pass
         return zt_diag_error(d, NULL, "Invalid client certificate",
                              "%s is neither PEM nor PKCS#12: %s", what, ossl_error(d->arena));
     const char *pw = password ? password : "";
+    /* A wrong password shows in the MAC; tell it apart from a cipher this
+     * OpenSSL does not load by default. */
+    if (PKCS12_mac_present(p12) && !PKCS12_verify_mac(p12, pw, -1)) {
+        PKCS12_free(p12);
+        ERR_clear_error();
+        return zt_diag_error(d, NULL, "Cannot open the client certificate",
+                             "%s: wrong client_certificate_password (the PKCS#12 integrity "
+                             "check failed).", what);
+    }
     STACK_OF(X509) *ca = NULL;
     int ok = PKCS12_parse(p12, pw, key, cert, &ca);
     if (!ok) {

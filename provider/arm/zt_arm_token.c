@@ -98,9 +98,12 @@ void zt_arm_token_cache_set_clock(zt_arm_token_cache *c, int64_t (*now_s)(void))
     c->now_s = now_s ? now_s : zt_arm_realtime_s;
 }
 
-unsigned zt_arm_token_cache_fetches(const zt_arm_token_cache *c)
+unsigned zt_arm_token_cache_fetches(zt_arm_token_cache *c)
 {
-    return c->fetches;
+    pthread_mutex_lock(&c->lock);
+    unsigned n = c->fetches;
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 void zt_arm_token_cache_invalidate(zt_arm_token_cache *c, const char *token)

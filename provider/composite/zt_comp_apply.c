@@ -38,7 +38,7 @@ static bool deps_done(const apply_ctx *x, const zt_comp_inst *in)
 {
     for (size_t k = 0; k < in->n_deps; k++) {
         const zt_comp_task *d = &x->tasks[in->deps[k]];
-        if (!d->done || d->rc != ZT_OK)
+        if (!d->complete || d->rc != ZT_OK)
             return false;
     }
     return true;
@@ -102,8 +102,10 @@ static void apply_finished(void *arg, size_t i)
            zt_comp_action_name(in->action), "id", in->id, "rc", zt_rc_str(t->rc), NULL);
     if (t->rc != ZT_OK) {
         /* A failed PUT may have left the resource behind (an LRO that
-         * ended Failed): track it, and force a PUT next time. */
-        r->exists = true;
+         * ended Failed): track it, and force a PUT next time. A create ARM
+         * refused outright left nothing. */
+        if (in->action != ZT_COMP_CREATE || t->maybe_written)
+            r->exists = true;
         r->hash = "";
         return;
     }
@@ -141,7 +143,7 @@ static zt_rc apply_graph(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadline)
                        .finished = apply_finished, .arg = &x, .stop_on_error = true};
     zt_rc rc = zt_comp_run(c, arm, deadline, &s);
     for (size_t i = 0; i < n; i++)
-        if (x.tasks[i].done && x.tasks[i].rc != ZT_OK)
+        if (x.tasks[i].complete && x.tasks[i].rc != ZT_OK)
             node_error(c, x.tasks[i].op == ZT_COMP_OP_REPLACE ? "replace" : "apply", &x.tasks[i]);
     if (rc == ZT_ERR_CANCELLED)
         zt_diag_error(c->diags, NULL, "Apply cancelled",
@@ -188,7 +190,7 @@ static bool delete_ready(void *arg, size_t i)
     delete_ctx *x = arg;
     const zt_composite_def *def = x->ev->def;
     for (size_t j = 0; j < x->n; j++) {
-        if (j == i || (x->tasks[j].done && x->tasks[j].rc == ZT_OK))
+        if (j == i || (x->tasks[j].complete && x->tasks[j].rc == ZT_OK))
             continue;
         if (is_child(x->recs[j]->id, x->recs[i]->id))
             return false;
@@ -212,7 +214,7 @@ static void delete_finished(void *arg, size_t i)
         x->recs[i]->exists = false;
 }
 
-/* Delete the existing records for which keep() says no. */
+/* Delete the existing records doomed() picks, in reverse dependency order. */
 static zt_rc delete_records(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadline,
                             bool (*doomed)(zt_comp_eval *ev, const zt_comp_rec *r))
 {
@@ -238,11 +240,11 @@ static zt_rc delete_records(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadli
                        .finished = delete_finished, .arg = &x, .stop_on_error = true};
     zt_rc rc = zt_comp_run(c, arm, deadline, &s);
     for (size_t i = 0; i < n; i++)
-        if (x.tasks[i].done && x.tasks[i].rc != ZT_OK)
+        if (x.tasks[i].complete && x.tasks[i].rc != ZT_OK)
             node_error(c, "delete", &x.tasks[i]);
     /* Records deleted for good leave the private state. */
     for (size_t i = 0; i < n; i++)
-        if (x.tasks[i].done && x.tasks[i].rc == ZT_OK)
+        if (x.tasks[i].complete && x.tasks[i].rc == ZT_OK)
             x.recs[i]->hash = NULL;
     for (size_t i = ev->priv.n; i-- > 0;)
         if (!ev->priv.recs[i].hash)

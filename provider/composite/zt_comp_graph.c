@@ -79,6 +79,11 @@ static zt_rc def_check_node(const zt_composite_def *def, size_t i, zt_diags *d)
         return zt_diag_error(d, NULL, "Invalid composite node",
                              "%s: node %zu needs a key (without '['), arm_type, name and body.",
                              def->type_name, i);
+    const char *slash = strchr(n->arm_type, '/');
+    if (!slash || (strchr(slash + 1, '/') && !n->parent_id))
+        rc = zt_diag_error(d, NULL, "Invalid composite node",
+                           "%s: node \"%s\" has type %s: child types need a parent_id.",
+                           def->type_name, n->key, n->arm_type);
     for (size_t j = 0; j < i; j++)
         if (strcmp(def->nodes[j].key, n->key) == 0)
             rc = zt_diag_error(d, NULL, "Duplicate composite node",

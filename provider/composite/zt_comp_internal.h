@@ -177,6 +177,10 @@ typedef struct zt_comp_task {
     json_t *result;             /* the resource after PUT / GET (owned by the arena) */
     const char *error;          /* ARM's code and message */
     const char *error_code;
+    bool maybe_written;         /* a failed PUT may still have created something */
+    /* complete: set by the scheduler once the result is merged; the only
+     * flag callbacks may read (done is the worker's, under the run lock). */
+    bool complete;
     bool started, done;
     /* scheduler-private */
     size_t index;

@@ -126,7 +126,7 @@ zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *id_node_gone)
     zt_rc rc = zt_comp_run(c, arm, deadline, &s);
     for (size_t i = 0; i < n; i++) {
         const zt_comp_task *t = &x.tasks[i];
-        if (t->done && t->rc != ZT_OK && t->rc != ZT_ERR_NOTFOUND)
+        if (t->complete && t->rc != ZT_OK && t->rc != ZT_ERR_NOTFOUND)
             zt_diag_error(c->diags, NULL, zt_arena_printf(c->arena, "Failed to read %s", t->key),
                           "Node %s (ARM ID %s): %s.", t->key, t->id,
                           t->error ? t->error : zt_rc_str(t->rc));

@@ -99,10 +99,15 @@ static zt_rc op_put(task_ctx *x)
         return rc;
     rc = arm_call(x, ZT_ARM_PUT, x->t->body, &resp);
     if (rc != ZT_OK) {
+        /* Only a refusal before any operation started (4xx, no LRO) is
+         * known to have changed nothing. */
+        x->t->maybe_written = resp.lro_url || resp.status == 0 || resp.status >= 500 ||
+                              rc == ZT_ERR_TIMEOUT || rc == ZT_ERR_CANCELLED;
         set_error(x, &resp, rc);
         return rc;
     }
     x->result = resp.body;
+    x->t->maybe_written = true;
     /* Some types answer a PUT without the resource: read it for outputs. */
     return x->result ? ZT_OK : op_get(x);
 }
@@ -186,6 +191,7 @@ typedef struct sched_state {
 static void note_result(sched_state *st, size_t i)
 {
     zt_comp_task *t = &st->s->tasks[i];
+    t->complete = true;
     st->merged[i] = true;
     st->s->finished(st->s->arg, i);
     if (task_failed(t) && st->first == ZT_OK)
@@ -202,7 +208,8 @@ static void start_ready(sched_state *st)
         progress = false;
         for (size_t i = 0; i < s->n; i++) {
             zt_comp_task *t = &s->tasks[i];
-            if (t->started || t->done || !s->ready(s->arg, i))
+            /* done is only ever set here (inline) for unstarted tasks */
+            if (t->started || t->complete || !s->ready(s->arg, i))
                 continue;
             progress = true;
             t->index = i;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,6 +333,12 @@ START_TEST(test_secret_and_lro_lifecycle)
                                                        "addressPrefix")), "10.0.1.0/24");
     rc = arm(c, a, ZT_ARM_PATCH, vnet, "{\"tags\":{\"env\":\"it\"}}", &r);
     ASSERT_RC(rc, ZT_OK, a, &r);
+    /* create-only: the VNet exists, so 412, final */
+    rc = arm_req(c, a, (zt_arm_req){.method = ZT_ARM_PUT, .path = vnet, .if_none_match = "*"},
+                 VNET_BODY, &r);
+    ASSERT_RC(rc, ZT_ERR_REMOTE, a, &r);
+    ck_assert_int_eq(r.status, 412);
+    ck_assert_uint_eq(r.attempts, 1);
 
     rc = arm(c, a, ZT_ARM_DELETE, subnet, NULL, &r);
     ASSERT_RC(rc, ZT_OK, a, &r);
@@ -355,6 +362,24 @@ START_TEST(test_secret_and_lro_lifecycle)
 
     /* one token for all of it */
     ck_assert_uint_eq(zt_arm_cred_fetches(zt_arm_client_cred(c)), 1);
+
+    /* what the server saw: our User-Agent and request id, no token */
+    json_t *log = ctl("GET", "/requests?kind=arm", NULL);
+    const json_t *v = json_object_get(log, "value");
+    const json_t *h = json_object_get(json_array_get(v, json_array_size(v) - 1), "headers");
+    const char *ua = NULL, *crid = NULL;
+    const char *k;
+    const json_t *val;
+    json_object_foreach((json_t *)h, k, val) {
+        if (strcasecmp(k, "User-Agent") == 0)
+            ua = json_string_value(val);
+        if (strcasecmp(k, "x-ms-client-request-id") == 0)
+            crid = json_string_value(val);
+    }
+    ck_assert_ptr_nonnull(ua);
+    ck_assert_ptr_nonnull(strstr(ua, "terraform-provider-zerotrust/" ZT_VERSION " Terraform/1.9.8"));
+    ck_assert_str_eq(crid, r.client_request_id);
+    json_decref(log);
     zt_arena_free(a);
     zt_arm_client_free(c);
 }
@@ -406,7 +431,9 @@ static char *pem_of(X509 *x)
     PEM_write_bio_X509(b, x);
     char *p;
     long n = BIO_get_mem_data(b, &p);
-    char *out = strndup(p, (size_t)n);
+    char *out = malloc((size_t)n + 1); /* the BIO's data is not NUL-terminated */
+    memcpy(out, p, (size_t)n);
+    out[n] = '\0';
     BIO_free(b);
     return out;
 }
@@ -1120,6 +1147,26 @@ START_TEST(test_fault_conflicts_and_final_errors)
 }
 END_TEST
 
+START_TEST(test_foreign_polling_url_refused)
+{
+    zt_arm_client *c = secret_client();
+    zt_arena *a = zt_arena_new();
+    zt_arm_resp r;
+    /* An answer pointing the client at another host for polling: the
+     * token must not follow it there. */
+    fault("{\"kind\":\"error\",\"method\":\"PUT\",\"path_regex\":\"vnet-evil$\",\"status\":202,"
+          "\"code\":\"Accepted\",\"message\":\"accepted\","
+          "\"headers\":{\"Azure-AsyncOperation\":\"https://evil.example/operations/1\"}}");
+    zt_rc rc = arm(c, a, ZT_ARM_PUT, vnet_id(a, "vnet-evil"), VNET_BODY, &r);
+    ASSERT_RC(rc, ZT_ERR_REMOTE, a, &r);
+    ck_assert_str_eq(r.error->code, "UntrustedPollingUrl");
+    ck_assert_uint_eq(r.attempts, 1);
+    ck_assert_uint_eq(r.polls, 0);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
 START_TEST(test_fault_principal_propagation)
 {
     zt_arm_client *c = secret_client();
@@ -1337,6 +1384,7 @@ int main(void)
     tcase_add_test(faults, test_fault_async_failed);
     tcase_add_test(faults, test_fault_conflicts_and_final_errors);
     tcase_add_test(faults, test_fault_principal_propagation);
+    tcase_add_test(faults, test_foreign_polling_url_refused);
     tcase_add_test(faults, test_cancel_and_deadline_during_lro);
     tcase_add_test(faults, test_serialized_subnet_writes);
     tcase_add_test(faults, test_throttling_and_pacing);

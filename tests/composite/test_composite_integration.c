@@ -569,6 +569,23 @@ START_TEST(renamed_nodes_move)
 }
 END_TEST
 
+START_TEST(refused_create_leaves_no_state)
+{
+    tf_state st = {0};
+    const zt_cty_value *c1 = cfg(TWO, NULL);
+    ctl("POST", "/faults", "{\"kind\":\"error\",\"method\":\"PUT\",\"status\":400,"
+                           "\"code\":\"InvalidRequest\",\"message\":\"refused\","
+                           "\"path_regex\":\"/(virtualNetworks|networkSecurityGroups|"
+                           "publicIPAddresses)/t1-[a-z]+$\",\"count\":3}");
+    ck_assert_int_ne(apply(&st, c1), ZT_OK);
+    ck_assert_ptr_null(st.state); /* nothing was created: nothing to track */
+    ck_assert_uint_eq(store_count(NULL), 0);
+    zt_diags_init(&D, A);
+    ck_assert_msg(apply(&st, c1) == ZT_OK, "retry: %s", diag_text());
+    ck_assert_uint_eq(store_count(NULL), 5);
+}
+END_TEST
+
 int main(void)
 {
     load_info();
@@ -583,6 +600,7 @@ int main(void)
     tcase_add_test(t, timeout_block_is_respected);
     tcase_add_test(t, stop_provider_returns_partial_state);
     tcase_add_test(t, renamed_nodes_move);
+    tcase_add_test(t, refused_create_leaves_no_state);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
