@@ -235,9 +235,9 @@ def releases(dist: Path, ptype: str, version: str | None) -> list[Release]:
     return out
 
 
-def write_json(path: Path, obj) -> None:
+def write_json(path: Path, obj, sort_keys: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def semver_key(v: str):
@@ -290,7 +290,7 @@ def cmd_net_mirror(a) -> int:
         write_json(vfile, doc)
         print(vfile)
     versions = sorted((p.stem for p in base.glob("*.json") if SEMVER.match(p.stem)), key=semver_key)
-    write_json(base / "index.json", {"versions": {v: {} for v in versions}})
+    write_json(base / "index.json", {"versions": {v: {} for v in versions}}, sort_keys=False)
     print(base / "index.json")
     return 0
 
@@ -409,7 +409,7 @@ def cmd_nginx_conf(a) -> int:
     out = Path(a.out).resolve()
     prefix = Path(a.prefix).resolve() if a.prefix else out.parent
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-    user = a.user or ("root" if os.geteuid() == 0 else "")
+    user = a.user or ""
     out.write_text(NGINX_CONF.format(
         prefix=prefix, conf=out, listen=a.listen, server_name=a.server_name,
         cert=Path(a.cert).resolve(), key=Path(a.key).resolve(), root=Path(a.root).resolve(),
@@ -474,7 +474,7 @@ def main(argv=None) -> int:
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--prefix", help="pid file, logs, temp dirs (default: next to --out)")
-    p.add_argument("--user", help="worker user when started as root (default root)")
+    p.add_argument("--user", help="worker user when nginx is started as root (default: nginx's own)")
     p.set_defaults(fn=cmd_nginx_conf)
 
     p = sub.add_parser("hashes")

@@ -10,7 +10,10 @@
 #include "zt_arm_internal.h"
 #include "zt_log.h"
 
+#include "zt_test.h"
+
 #include <check.h>
+#include "zt_test_emulator.h"
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/pem.h>
@@ -35,55 +38,24 @@ static char g_dir[] = "/tmp/zt-arm-it-XXXXXX";
 /* ------------------------------------------------------------------ */
 /* Emulator info and control API                                      */
 
-static const char *info_str(const json_t *o, const char *k)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!json_is_string(v)) {
-        fprintf(stderr, "emulator.json has no \"%s\"\n", k);
-        exit(EXIT_FAILURE);
-    }
-    return json_string_value(v);
-}
+static zt_test_emulator g_emu;
 
 static void load_info(void)
 {
-    const char *p = getenv("ZT_EMULATOR_JSON");
-    if (!p) {
-        fprintf(stderr, "ZT_EMULATOR_JSON is not set: run through tests/arm/run_with_emulator.py\n");
-        exit(77); /* meson: skipped */
-    }
-    g_info = json_load_file(p, 0, NULL);
-    if (!g_info) {
-        fprintf(stderr, "cannot read %s\n", p);
-        exit(EXIT_FAILURE);
-    }
-    g_url = info_str(g_info, "url");
-    g_ca = info_str(g_info, "ca_path");
-    g_tenant = info_str(g_info, "tenant_id");
-    g_sub = info_str(g_info, "subscription_id");
-    g_client = info_str(g_info, "client_id");
-    g_secret = info_str(g_info, "client_secret");
-    g_http_url = info_str(g_info, "http_url");
-    g_id_endpoint = info_str(g_info, "identity_endpoint");
-    g_id_header = info_str(g_info, "identity_header");
+    zt_test_emulator_load(&g_emu);
+    g_info = g_emu.info;
+    g_url = g_emu.url;
+    g_ca = g_emu.ca;
+    g_tenant = g_emu.tenant;
+    g_sub = g_emu.sub;
+    g_client = g_emu.client;
+    g_secret = g_emu.secret;
+    g_http_url = zt_test_emulator_str(g_info, "http_url");
+    g_id_endpoint = zt_test_emulator_str(g_info, "identity_endpoint");
+    g_id_header = zt_test_emulator_str(g_info, "identity_header");
     const json_t *gh = json_object_get(g_info, "github_oidc");
-    g_gh_url = info_str(gh, "request_url");
-    g_gh_token = info_str(gh, "request_token");
-}
-
-typedef struct mbuf {
-    char *data;
-    size_t len;
-} mbuf;
-
-static size_t mbuf_write(char *p, size_t size, size_t n, void *arg)
-{
-    mbuf *b = arg;
-    b->data = realloc(b->data, b->len + size * n + 1);
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
+    g_gh_url = zt_test_emulator_str(gh, "request_url");
+    g_gh_token = zt_test_emulator_str(gh, "request_token");
 }
 
 /* A control API call; the parsed answer (caller decrefs), asserting 2xx. */
@@ -96,29 +68,7 @@ static json_t *ctl(const char *method, const char *path, const char *fmt, ...)
         vsnprintf(body, sizeof(body), fmt, ap);
         va_end(ap);
     }
-    char url[512];
-    snprintf(url, sizeof(url), "%s/__emulator%s", g_url, path);
-    CURL *e = curl_easy_init();
-    mbuf out = {0};
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CAINFO, g_ca);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    if (fmt)
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mbuf_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
-    CURLcode cc = curl_easy_perform(e);
-    long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    ck_assert_msg(cc == CURLE_OK && status >= 200 && status < 300, "control %s %s: %s %ld %s",
-                  method, path, curl_easy_strerror(cc), status, out.data ? out.data : "");
-    json_t *j = out.data ? json_loads(out.data, 0, NULL) : NULL;
-    free(out.data);
-    return j;
+    return zt_test_emulator_ctl(&g_emu, method, path, fmt ? body : NULL);
 }
 
 static void ctl0(const char *method, const char *path, const char *fmt, ...)
@@ -1389,10 +1339,7 @@ int main(void)
     tcase_add_test(faults, test_serialized_subnet_writes);
     tcase_add_test(faults, test_throttling_and_pacing);
     suite_add_tcase(s, faults);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = zt_test_failures(s, false);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

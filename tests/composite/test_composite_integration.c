@@ -9,7 +9,10 @@
 
 #include "zt_test_composite.h"
 
+#include "zt_test.h"
+
 #include <check.h>
+#include "zt_test_emulator.h"
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -27,47 +30,18 @@ static zt_call C;
 static zt_provider *P;
 static zt_schema *S;
 
-static const char *info_str(const char *k)
-{
-    const json_t *v = json_object_get(g_info, k);
-    if (!json_is_string(v)) {
-        fprintf(stderr, "emulator.json has no \"%s\"\n", k);
-        exit(EXIT_FAILURE);
-    }
-    return json_string_value(v);
-}
+static zt_test_emulator g_emu;
 
 static void load_info(void)
 {
-    const char *p = getenv("ZT_EMULATOR_JSON");
-    if (!p) {
-        fprintf(stderr, "ZT_EMULATOR_JSON is not set: run through tests/arm/run_with_emulator.py\n");
-        exit(77);
-    }
-    g_info = json_load_file(p, 0, NULL);
-    if (!g_info)
-        exit(EXIT_FAILURE);
-    g_url = info_str("url");
-    g_ca = info_str("ca_path");
-    g_tenant = info_str("tenant_id");
-    g_sub = info_str("subscription_id");
-    g_client = info_str("client_id");
-    g_secret = info_str("client_secret");
-}
-
-typedef struct mbuf {
-    char *data;
-    size_t len;
-} mbuf;
-
-static size_t mbuf_write(char *p, size_t size, size_t n, void *arg)
-{
-    mbuf *b = arg;
-    b->data = realloc(b->data, b->len + size * n + 1);
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
+    zt_test_emulator_load(&g_emu);
+    g_info = g_emu.info;
+    g_url = g_emu.url;
+    g_ca = g_emu.ca;
+    g_tenant = g_emu.tenant;
+    g_sub = g_emu.sub;
+    g_client = g_emu.client;
+    g_secret = g_emu.secret;
 }
 
 static void json_release(void *p) { json_decref(p); }
@@ -75,34 +49,14 @@ static void json_release(void *p) { json_decref(p); }
 /* A control API call (/__emulator/...); the parsed answer, kept in A. */
 static json_t *ctl(const char *method, const char *path, const char *fmt, ...)
 {
-    char body[8192] = "", url[1024];
+    char body[8192] = "";
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(body, sizeof(body), fmt, ap);
         va_end(ap);
     }
-    snprintf(url, sizeof(url), "%s/__emulator%s", g_url, path);
-    CURL *e = curl_easy_init();
-    mbuf out = {0};
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CAINFO, g_ca);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    if (fmt)
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mbuf_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
-    CURLcode cc = curl_easy_perform(e);
-    long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    ck_assert_msg(cc == CURLE_OK && status >= 200 && status < 300, "control %s %s: %ld %s",
-                  method, path, status, out.data ? out.data : "");
-    json_t *j = out.data ? json_loads(out.data, 0, NULL) : NULL;
-    free(out.data);
+    json_t *j = zt_test_emulator_ctl(&g_emu, method, path, fmt ? body : NULL);
     if (j)
         zt_arena_on_free(A, json_release, j);
     return j;
@@ -602,9 +556,5 @@ int main(void)
     tcase_add_test(t, renamed_nodes_move);
     tcase_add_test(t, refused_create_leaves_no_state);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

@@ -5,6 +5,8 @@
 #include "zt_provider.h"
 #include "zt_test_values.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -814,9 +816,5 @@ int main(void)
     tcase_add_test(tf, test_function_definition);
     suite_add_tcase(s, tf);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

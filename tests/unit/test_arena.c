@@ -2,6 +2,8 @@
 #include "zt_arena.h"
 #include "zt_diag.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,9 +86,5 @@ int main(void)
     tcase_add_test(tc, test_cleanups_run_in_reverse);
     tcase_add_test(tc, test_diag_paths);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

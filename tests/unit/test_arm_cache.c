@@ -2,6 +2,8 @@
  * shared failures, invalidation, cancellation. */
 #include "zt_arm_internal.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -253,9 +255,5 @@ int main(void)
     tcase_add_test(tc, test_invalidate_only_the_refused_token);
     tcase_add_test(tc, test_waiter_cancel_is_prompt);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

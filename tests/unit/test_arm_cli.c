@@ -2,6 +2,8 @@
  * fake `az` scripts. */
 #include "zt_arm_internal.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,11 +215,7 @@ int main(void)
     tcase_add_test(tc, test_cred_chain_config);
     tcase_add_test(tc, test_cli_through_the_chain);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* the scripts' directory is shared */
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = zt_test_failures(s, true);  /* the scripts' directory is shared */
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
     if (g_have_dir && system(cmd) != 0)

@@ -2,6 +2,8 @@
  * serialization keys and cloud endpoints. */
 #include "zt_arm_internal.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -238,9 +240,5 @@ int main(void)
     tcase_add_test(tc, test_clouds);
     tcase_add_test(tc, test_subscription_of);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

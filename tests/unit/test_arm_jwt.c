@@ -2,6 +2,8 @@
  * signature is verified here with OpenSSL, independently of the signer. */
 #include "zt_arm_internal.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -303,11 +305,7 @@ int main(void)
     tcase_add_test(tc, test_load_formats);
     tcase_add_test(tc, test_load_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* keys are generated once */
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = zt_test_failures(s, true);  /* keys are generated once */
     if (g_key)
         teardown_files();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

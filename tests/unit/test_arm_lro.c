@@ -2,6 +2,8 @@
  * ARM error bodies. */
 #include "zt_arm_internal.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,9 +181,5 @@ int main(void)
     tcase_add_test(tc, test_status_parsing);
     tcase_add_test(tc, test_error_envelopes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

@@ -1,6 +1,8 @@
 /* Unit tests for the token buckets and the serialization locks. */
 #include "zt_arm_internal.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -155,9 +157,5 @@ int main(void)
     tcase_add_test(tc, test_pacer_limits_rate);
     tcase_add_test(tc, test_serial_locks);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

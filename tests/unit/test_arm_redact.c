@@ -5,6 +5,8 @@
 #include "zt_arm_internal.h"
 #include "zt_log.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -177,9 +179,5 @@ int main(void)
     tcase_add_test(tc, test_helpers);
     tcase_add_test(tc, test_token_never_logged);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

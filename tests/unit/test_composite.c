@@ -6,6 +6,8 @@
 
 #include "../composite/zt_test_composite.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,9 +509,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(suite());
 }

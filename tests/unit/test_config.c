@@ -3,6 +3,8 @@
 #include "zt_provider.h"
 #include "zt_test_values.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,9 +409,5 @@ int main(void)
     tcase_add_test(tc, test_guardrails);
     tcase_add_test(tc, test_unknown_values_skipped_when_validating);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

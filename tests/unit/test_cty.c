@@ -2,6 +2,8 @@
  * numbers, msgpack and JSON codecs, with go-cty's exact bytes. */
 #include "zt_cty.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -1024,9 +1026,5 @@ int main(void)
     tcase_add_test(tc, test_json_strings_and_markers);
     tcase_add_test(tc, test_json_malformed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

@@ -3,6 +3,8 @@
 #include "zt_host.h"
 #include "zt_tls.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <jansson.h>
 #include <openssl/pem.h>
@@ -125,9 +127,5 @@ int main(void)
     tcase_add_test(tc, test_reattach_json);
     tcase_add_test(tc, test_identity_certificate);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

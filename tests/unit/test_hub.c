@@ -10,6 +10,8 @@
 #include "zt_comp_internal.h"
 #include "zt_test_values.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,9 +585,5 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_import_errors);
 run:
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }

@@ -7,6 +7,8 @@
 #include "zt_schema_embedded.h"
 #include "zt_test_values.h"
 
+#include "zt_test.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -399,9 +401,5 @@ int main(void)
     tcase_add_test(tc, test_invalid_documents);
     tcase_add_test(tc, test_comments_and_minimal_documents);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return zt_test_run(s);
 }
