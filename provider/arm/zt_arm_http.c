@@ -466,11 +466,7 @@ static xfer *xfer_new(zt_arm_http *h, const zt_arm_http_req *req)
     x->h = h;
     x->wipe_request = req->secret_request;
     x->wipe_response = req->secret_response;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&x->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    zt_arm_cond_init_monotonic(&x->cond);
     x->easy = easy_get(h);
     return x;
 }

@@ -6,6 +6,7 @@
 #include "zt_arm.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <openssl/x509.h>
 
 #define ZT_ARM_LOG "provider.arm"
@@ -14,6 +15,9 @@
 /* Utilities (zt_arm_util.c)                                          */
 
 int64_t zt_arm_realtime_s(void);
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (deadlines
+ * are monotonic, see zt_arm_now_ms). */
+void zt_arm_cond_init_monotonic(pthread_cond_t *cond);
 /* Uniformly random 64 bits from the OpenSSL DRBG. */
 uint64_t zt_arm_random_u64(void);
 /* Random (version 4) UUID, lower case, into out[37]. */

@@ -123,11 +123,7 @@ zt_arm_pacer *zt_arm_pacer_new(double scale, bool enabled)
     if (!p)
         zt_panic("out of memory");
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    zt_arm_cond_init_monotonic(&p->cond);
     p->enabled = enabled;
     p->scale = scale > 0 ? scale : 1.0;
     return p;

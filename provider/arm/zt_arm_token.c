@@ -55,11 +55,7 @@ zt_arm_token_cache *zt_arm_token_cache_new(zt_arm_token_fetch_fn fetch, void *ct
     if (!c)
         zt_panic("out of memory");
     pthread_mutex_init(&c->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    zt_arm_cond_init_monotonic(&c->cond);
     c->fetch = fetch;
     c->ctx = ctx;
     c->now_s = zt_arm_realtime_s;

@@ -343,3 +343,12 @@ const char *zt_arm_method_name(zt_arm_method m)
     }
     return NULL;
 }
+
+void zt_arm_cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+}

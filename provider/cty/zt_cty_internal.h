@@ -6,6 +6,8 @@
 
 #include "zt_cty.h"
 
+#include <stdarg.h>
+
 #include <jansson.h>
 
 /* Nesting limit for values (every container and every dynamic wrapper is
@@ -65,6 +67,10 @@ void zt_cty_pstack_push_key(zt_cty_pstack *ps, const char *key);
 void zt_cty_pstack_push_index(zt_cty_pstack *ps, int64_t index);
 void zt_cty_pstack_pop(zt_cty_pstack *ps);
 zt_path *zt_cty_pstack_path(zt_arena *a, const zt_cty_pstack *ps);
+/* The "Value cannot be encoded" diagnostic both encoders report at the
+ * current path (d may be NULL); returns ZT_ERR_INVALID. */
+zt_rc zt_cty_encode_failv(zt_arena *a, zt_diags *d, const zt_cty_pstack *ps, const char *fmt,
+                          va_list ap);
 
 /* ---- types (zt_cty_type.c) ---- */
 

@@ -477,15 +477,11 @@ static zt_rc je_fail(js_enc *x, const char *fmt, ...) ZT_PRINTF(2, 3);
 
 static zt_rc je_fail(js_enc *x, const char *fmt, ...)
 {
-    if (x->d) {
-        va_list ap;
-        va_start(ap, fmt);
-        char *detail = zt_arena_vprintf(x->a, fmt, ap);
-        va_end(ap);
-        zt_diag_add(x->d, ZT_SEV_ERROR, zt_cty_pstack_path(x->a, &x->ps),
-                    "Value cannot be encoded", "%s.", detail);
-    }
-    return ZT_ERR_INVALID;
+    va_list ap;
+    va_start(ap, fmt);
+    zt_rc rc = zt_cty_encode_failv(x->a, x->d, &x->ps, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static zt_rc je_value(js_enc *x, const zt_cty_value *v, const zt_cty_type *t);

@@ -355,3 +355,14 @@ zt_path *zt_cty_pstack_path(zt_arena *a, const zt_cty_pstack *ps)
     p->len = n;
     return p;
 }
+
+zt_rc zt_cty_encode_failv(zt_arena *a, zt_diags *d, const zt_cty_pstack *ps, const char *fmt,
+                          va_list ap)
+{
+    if (d) {
+        char *detail = zt_arena_vprintf(a, fmt, ap);
+        zt_diag_add(d, ZT_SEV_ERROR, zt_cty_pstack_path(a, ps), "Value cannot be encoded",
+                    "%s.", detail);
+    }
+    return ZT_ERR_INVALID;
+}
