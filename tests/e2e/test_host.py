@@ -202,6 +202,20 @@ def test_sigint_is_ignored(served, client_cert):
     assert ok, f"not serving after SIGINT: {detail}"
 
 
+def test_crash_prints_panic_report(served):
+    """A fatal signal becomes a "panic: " report on stderr, which go-plugin
+    turns into Terraform's "The plugin crashed!" message with the log."""
+    l = served
+    if not l.match:
+        _fail_no_handshake(l)
+    l.proc.send_signal(signal.SIGSEGV)
+    l.proc.wait(timeout=10)
+    err = l.proc.stderr.read().decode(errors="replace")
+    assert l.proc.returncode == -signal.SIGSEGV, l.proc.returncode
+    lines = [x for x in err.splitlines() if x.startswith("panic: ")]
+    assert lines and "SIGSEGV" in lines[0], err[-2000:]
+
+
 def test_shutdown_rpc_exits_and_removes_socket(served, client_cert):
     """go-plugin's Kill(): GRPCController.Shutdown, then it waits 2 s and
     SIGKILLs. The provider must exit within that, removing its socket."""

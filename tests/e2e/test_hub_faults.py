@@ -115,6 +115,23 @@ def _cells() -> list[tuple[Row, str]]:
 CELLS = _cells()
 RESULTS: dict[str, str] = {}   # cell id -> "pass" | symptom
 
+# Cells that fail because of a provider bug already reported to the lead:
+# (method, node prefix, kind) -> the bug. They are reported as xfail (and in
+# the summary as failing cells); once the bug is fixed they simply pass.
+KNOWN_BUGS = {
+    ("PUT", "zone", "async_failed"):
+        "Private DNS (final-state-via: location) answers 201 + Location; zt_arm_lro_begin ignores a "
+        "Location on 200/201 and watches the resource, so a failed operation is reported as "
+        "'HTTP 200 OperationFailed: the operation ended in state Failed' without ARM's error code",
+}
+
+
+def _known_bug(row: Row, kind: str) -> str | None:
+    for (m, prefix, k), why in KNOWN_BUGS.items():
+        if row.method == m and k == kind and row.node and row.node.split("[")[0] in (prefix, prefix + "_link"):
+            return why
+    return None
+
 
 def _cell_id(row: Row, kind: str) -> str:
     return f"{row.label} x {kind}"
@@ -239,6 +256,10 @@ def test_fault_cell(ws, emu, world, row, kind):
     if symptom is None and cleanup:
         symptom = f"clean-up needed: {cleanup}"
     RESULTS[cid] = "pass" if symptom is None else symptom
+    bug = _known_bug(row, kind)
+    if symptom is not None and bug:
+        RESULTS[cid] = f"{symptom[:300]} [known provider bug: {bug}]"
+        pytest.xfail(f"known provider bug: {bug}")
     assert symptom is None, f"{cid}: {symptom}"
 
 
