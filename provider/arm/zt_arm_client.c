@@ -7,9 +7,9 @@
  * provider's cancel flag.
  */
 #include "zt_arm_internal.h"
+#include "zt_arm_curl.h"
 #include "zt_log.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +53,8 @@ static int64_t def(int64_t v, int64_t d) { return v > 0 ? v : d; }
 
 static const char *user_agent(zt_arena *a, const char *tf_version)
 {
+    if (zt_curl_load(NULL) != ZT_OK) /* reported when the transport is made */
+        return zt_arena_printf(a, "terraform-provider-zerotrust/%s", ZT_VERSION);
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     if (tf_version && *tf_version)
         return zt_arena_printf(a, "terraform-provider-zerotrust/%s Terraform/%s libcurl/%s",

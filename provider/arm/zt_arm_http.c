@@ -13,9 +13,9 @@
  * requests are multiplexed onto one connection (PIPEWAIT).
  */
 #include "zt_arm_internal.h"
+#include "zt_arm_curl.h"
 #include "zt_log.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -77,13 +77,6 @@ struct xfer {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
-static bool g_curl_ok;
-
-static void curl_init_once(void)
-{
-    g_curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
 
 /* ------------------------------------------------------------------ */
 /* Lists                                                              */
@@ -364,9 +357,9 @@ static bool curl_uses_openssl(void)
 
 zt_rc zt_arm_http_new(const zt_arm_http_options *o, zt_diags *d, zt_arm_http **out)
 {
-    pthread_once(&g_curl_once, curl_init_once);
-    if (!g_curl_ok) {
-        zt_diag_error(d, NULL, "HTTP client unavailable", "curl_global_init failed.");
+    const char *why = NULL;
+    if (zt_curl_load(&why) != ZT_OK) {
+        zt_diag_error(d, NULL, "HTTP client unavailable", "%s.", why);
         return ZT_ERR_IO;
     }
     zt_arm_http *h = calloc(1, sizeof(*h));
