@@ -177,6 +177,9 @@ def signer_from_env() -> Gpg | None:
 def cmd_package(a) -> int:
     if not SEMVER.match(a.version):
         raise SystemExit(f"dist.py: version {a.version!r} is not semver")
+    if not os.environ.get("ZT_SIGNING_KEY") and os.environ.get("ZT_DIST_UNSIGNED") != "1":
+        raise SystemExit("dist.py: ZT_SIGNING_KEY is not set (a key id in $GNUPGHOME or a secret "
+                         "key file); set ZT_DIST_UNSIGNED=1 to build unsigned packages")
     binary = Path(a.binary)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -191,9 +194,6 @@ def cmd_package(a) -> int:
     sig = sums.with_name(sums.name + ".sig")
     signer = signer_from_env()
     if signer is None:
-        if os.environ.get("ZT_DIST_UNSIGNED") != "1":
-            raise SystemExit("dist.py: ZT_SIGNING_KEY is not set (a key id in $GNUPGHOME or a secret "
-                             "key file); set ZT_DIST_UNSIGNED=1 to build unsigned packages")
         if sig.exists():
             sig.unlink()
         print(f"dist.py: WARNING: {sums.name} is not signed (ZT_DIST_UNSIGNED=1)", file=sys.stderr)

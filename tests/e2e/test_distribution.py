@@ -360,8 +360,10 @@ def test_site_serves_registry_json(site, dist_pkg):
     import json
     import urllib.request
     ctx = ssl.create_default_context(cafile=str(site.ca))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=ctx))
     url = f"{site.url}/v1/providers/{GOOD_NS}/{TYPE}/{dist_pkg.version}/download/linux/amd64"
-    with urllib.request.urlopen(url, context=ctx) as r:
+    with opener.open(url) as r:
         assert r.headers.get_content_type() == "application/json"
         doc = json.load(r)
     assert doc["filename"] == dist_pkg.zip.name
@@ -369,9 +371,9 @@ def test_site_serves_registry_json(site, dist_pkg):
     assert doc["download_url"].startswith(site.url + "/")
     assert doc["signing_keys"]["gpg_public_keys"][0]["ascii_armor"].startswith(
         "-----BEGIN PGP PUBLIC KEY BLOCK-----")
-    with urllib.request.urlopen(doc["download_url"], context=ctx) as r:
+    with opener.open(doc["download_url"]) as r:
         assert r.read() == dist_pkg.zip.read_bytes()
-    with urllib.request.urlopen(f"{site.url}/v1/providers/{GOOD_NS}/{TYPE}/versions", context=ctx) as r:
+    with opener.open(f"{site.url}/v1/providers/{GOOD_NS}/{TYPE}/versions") as r:
         assert r.headers.get_content_type() == "application/json"
         assert [x["version"] for x in json.load(r)["versions"]] == [dist_pkg.version]
 
