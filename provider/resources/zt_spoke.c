@@ -1,0 +1,1316 @@
+/* zt_spoke.c - zerotrust_spoke: one workload spoke of the hub-and-spoke
+ * network (platform-design.md, "zerotrust_spoke"), as a composite
+ * definition for the engine (zt_composite.h). The hub is referenced only
+ * through its outputs (inputs hub_*), so hub and spokes can be created in
+ * one apply: while a hub output is unknown, the bodies that need it are
+ * unknown (NULL) and the engine plans them as such.
+ *
+ * Import: by the spoke VNet ID; the hub inputs are rebuilt from Azure.
+ *
+ * Layout decisions:
+ *
+ *  - Subnets are inline in the VNet body (as in the hub): one PUT, drift
+ *    in any subnet is VNet drift. Peerings are kept by ARM (and by the
+ *    engine's preserve) when a VNet PUT omits them.
+ *  - The spoke's own route table carries its 0.0.0.0/0 route inline: the
+ *    spoke owns the whole table.
+ *  - Hub-side pieces are separate child resources that the spoke owns:
+ *    the hub->spoke peering (child of the hub VNet), the spoke's rule
+ *    collection group (child of the hub's firewall policy) and its route
+ *    in the hub's GatewaySubnet route table (routeTables/routes, never a
+ *    PUT of the hub's table). The ARM client serializes each of them per
+ *    hub VNet / policy / route table (zt_arm_serial_key), so many spokes
+ *    applied in parallel never overlap on the hub.
+ *  - The spoke->hub peering waits for the hub->spoke peering: with
+ *    gateway transit, useRemoteGateways needs the hub side to allow it.
+ *    Destroy runs the other way round.
+ *  - Egress: every subnet in firewall_egress_subnets gets the route table
+ *    (0/0 to the firewall); a NAT gateway is only for the others (a 0/0
+ *    user route wins over NAT, so NAT there would be paid for and unused).
+ */
+#include "zt_addrplan.h"
+#include "zt_composite.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Subnet names of the address planner's "spoke" layout. */
+#define ZT_SPOKE_SN_HOST "databricks-host"
+#define ZT_SPOKE_SN_CONTAINER "databricks-container"
+#define ZT_SPOKE_SN_PE "private-endpoints"
+#define ZT_SPOKE_SN_FUNC "functions"
+
+static const char *const zt_spoke_subnets[] = {ZT_SPOKE_SN_HOST, ZT_SPOKE_SN_CONTAINER,
+                                               ZT_SPOKE_SN_PE, ZT_SPOKE_SN_FUNC};
+/* NSG node key per subnet (same order). */
+static const char *const zt_spoke_nsg_nodes[] = {"nsg_databricks_host", "nsg_databricks_container",
+                                                 "nsg_private_endpoints", "nsg_functions"};
+/* Default: every workload subnet egresses through the hub firewall. */
+static const char *const zt_spoke_default_fw_subnets[] = {ZT_SPOKE_SN_HOST, ZT_SPOKE_SN_CONTAINER,
+                                                          ZT_SPOKE_SN_FUNC};
+
+#define ZT_SPOKE_DNS_ZONE_LINKS "zone_links"
+#define ZT_SPOKE_DNS_RESOLVER "resolver"
+#define ZT_SPOKE_DNS_FIREWALL "firewall"
+
+/* Egress allowed by the spoke's rule collection group (platform-design.md,
+ * "Egress through the firewall"). */
+static const char *const zt_spoke_pypi[] = {"pypi.org", "files.pythonhosted.org", NULL};
+static const char *const zt_spoke_ubuntu[] = {"archive.ubuntu.com", "security.ubuntu.com",
+                                              "azure.archive.ubuntu.com", NULL};
+static const char *const zt_spoke_github[] = {
+    "github.com", "api.github.com", "codeload.github.com", "objects.githubusercontent.com",
+    "raw.githubusercontent.com", NULL};
+
+/* ---------------------------------------------------------------------
+ * Inputs.
+ * ------------------------------------------------------------------- */
+
+static bool zt_spoke_known(const zt_cty_value *v)
+{
+    return v && !v->is_null && zt_cty_is_wholly_known(v);
+}
+
+/* A set(string) input as a NULL-terminated array; `fallback` when null;
+ * NULL while unknown. */
+static const char **zt_spoke_set(const zt_comp_eval *ev, const char *attr,
+                                 const char *const *fallback, size_t n_fallback, size_t *n)
+{
+    const zt_cty_value *v = zt_comp_input(ev, attr);
+    zt_arena *a = zt_comp_arena(ev);
+    if (v && !v->is_null && !zt_cty_is_wholly_known(v))
+        return NULL;
+    if (!v || v->is_null) {
+        const char **out = zt_arena_calloc(a, n_fallback + 1, sizeof(*out));
+        for (size_t i = 0; i < n_fallback; i++)
+            out[i] = fallback[i];
+        *n = n_fallback;
+        return out;
+    }
+    const char **out = zt_arena_calloc(a, v->u.coll.n + 1, sizeof(*out));
+    for (size_t i = 0; i < v->u.coll.n; i++)
+        out[i] = v->u.coll.elems[i]->u.str.ptr;
+    *n = v->u.coll.n;
+    return out;
+}
+
+static bool zt_spoke_in(const char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; list && i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Does the subnet route 0/0 to the firewall? *unknown when the input is. */
+static bool zt_spoke_fw_routed(const zt_comp_eval *ev, const char *subnet, bool *unknown)
+{
+    size_t n = 0;
+    const char **l = zt_spoke_set(ev, "firewall_egress_subnets", zt_spoke_default_fw_subnets,
+                                  ZT_ARRAY_LEN(zt_spoke_default_fw_subnets), &n);
+    if (!l) {
+        *unknown = true;
+        return false;
+    }
+    return zt_spoke_in(l, n, subnet);
+}
+
+static bool zt_spoke_nat_on_subnet(const zt_comp_eval *ev, const char *subnet, bool *unknown)
+{
+    size_t n = 0;
+    const char **l = zt_spoke_set(ev, "nat_gateway_subnets", NULL, 0, &n);
+    if (!l) {
+        *unknown = true;
+        return false;
+    }
+    return zt_spoke_in(l, n, subnet);
+}
+
+static const char *zt_spoke_dns_mode(const zt_comp_eval *ev)
+{
+    const char *m = zt_comp_input_str(ev, "dns_mode");
+    return m ? m : ZT_SPOKE_DNS_ZONE_LINKS;
+}
+
+static const zt_addrplan *zt_spoke_addrplan(zt_arena *a, const char *space)
+{
+    zt_addrplan_request req = {.address_space = space,
+                               .address_space_unknown = space == NULL,
+                               .layout = "spoke"};
+    zt_diags scratch;
+    zt_addrplan *plan = NULL;
+    zt_diags_init(&scratch, a);
+    if (!space || zt_addrplan_compute(a, &req, &plan, &scratch) != ZT_OK)
+        return NULL;
+    return plan;
+}
+
+static const char *zt_spoke_subnet_cidr(const zt_addrplan *plan, const char *name)
+{
+    for (size_t i = 0; plan && i < plan->n_subnets; i++)
+        if (strcmp(plan->subnets[i].name, name) == 0)
+            return plan->subnets[i].cidr;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Names.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_spoke_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
+{
+    const char *name = zt_comp_input_str(ev, "name");
+    return name ? zt_arena_printf(zt_comp_arena(ev), "%s%s%s", prefix, name, suffix) : NULL;
+}
+
+#define ZT_SPOKE_NAME_FN(fn, prefix, suffix) \
+    static const char *fn(const zt_comp_eval *ev) { return zt_spoke_named(ev, prefix, suffix); }
+
+ZT_SPOKE_NAME_FN(zt_spoke_name_vnet, "vnet-", "")
+ZT_SPOKE_NAME_FN(zt_spoke_name_rt, "rt-", "")
+ZT_SPOKE_NAME_FN(zt_spoke_name_nsg_host, "nsg-", "-dbw-host")
+ZT_SPOKE_NAME_FN(zt_spoke_name_nsg_container, "nsg-", "-dbw-container")
+ZT_SPOKE_NAME_FN(zt_spoke_name_nsg_pe, "nsg-", "-pe")
+ZT_SPOKE_NAME_FN(zt_spoke_name_nsg_func, "nsg-", "-func")
+ZT_SPOKE_NAME_FN(zt_spoke_name_nat, "ng-", "")
+ZT_SPOKE_NAME_FN(zt_spoke_name_pip_nat, "pip-", "-ng")
+ZT_SPOKE_NAME_FN(zt_spoke_name_hub_peering, "peer-hub-to-", "")
+ZT_SPOKE_NAME_FN(zt_spoke_name_rcg, "spoke-", "")
+ZT_SPOKE_NAME_FN(zt_spoke_name_hub_route, "spoke-", "")
+ZT_SPOKE_NAME_FN(zt_spoke_name_zone_link, "link-vnet-", "")
+
+static const char *zt_spoke_name_peering(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    return "peer-to-hub";
+}
+
+/* ---------------------------------------------------------------------
+ * Parents (hub-side pieces live under the hub's resources).
+ * ------------------------------------------------------------------- */
+
+static const char *zt_spoke_parent_vnet(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "vnet");
+}
+
+static const char *zt_spoke_parent_hub_vnet(const zt_comp_eval *ev)
+{
+    return zt_comp_input_str(ev, "hub_vnet_id");
+}
+
+static const char *zt_spoke_parent_policy(const zt_comp_eval *ev)
+{
+    return zt_comp_input_str(ev, "hub_firewall_policy_id");
+}
+
+static const char *zt_spoke_parent_hub_rt(const zt_comp_eval *ev)
+{
+    return zt_comp_input_str(ev, "hub_gateway_route_table_id");
+}
+
+static const char *zt_spoke_parent_zone(const zt_comp_eval *ev)
+{
+    const zt_cty_value *m = zt_comp_input(ev, "hub_private_dns_zone_ids");
+    if (!zt_spoke_known(m))
+        return NULL;
+    const zt_cty_value *v = zt_cty_map_get(m, zt_comp_instance(ev));
+    return v && !v->is_null ? v->u.str.ptr : NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Enabled / for_each.
+ * ------------------------------------------------------------------- */
+
+static bool zt_spoke_nat_on(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "nat_gateway_subnets");
+    if (!v || v->is_null)
+        return false;
+    return !zt_cty_is_known(v) || v->u.coll.n > 0;
+}
+
+static const char **zt_spoke_zone_names(const zt_comp_eval *ev, size_t *n)
+{
+    *n = 0;
+    /* An unknown mode counts as zone links (the default). */
+    const zt_cty_value *mode = zt_comp_input(ev, "dns_mode");
+    if (mode && !mode->is_null && zt_cty_is_known(mode) &&
+        strcmp(mode->u.str.ptr, ZT_SPOKE_DNS_ZONE_LINKS) != 0)
+        return zt_arena_calloc(zt_comp_arena(ev), 1, sizeof(char *));
+    const zt_cty_value *m = zt_comp_input(ev, "hub_private_dns_zone_ids");
+    if (m && !m->is_null && !zt_cty_is_known(m))
+        return NULL; /* the instances are not known until the map is */
+    const char **out = zt_arena_calloc(zt_comp_arena(ev), (m && !m->is_null ? m->u.coll.n : 0) + 1,
+                                       sizeof(*out));
+    for (size_t i = 0; m && !m->is_null && i < m->u.coll.n; i++)
+        out[i] = m->u.coll.keys[i];
+    *n = m && !m->is_null ? m->u.coll.n : 0;
+    return out;
+}
+
+/* ---------------------------------------------------------------------
+ * Bodies (NULL when something needed is not known yet).
+ * ------------------------------------------------------------------- */
+
+static json_t *zt_spoke_ref(const char *id)
+{
+    return id ? json_pack("{s:s}", "id", id) : NULL;
+}
+
+/* location + tags; steals properties (NULL: omitted). */
+static json_t *zt_spoke_tracked(const zt_comp_eval *ev, json_t *properties)
+{
+    const char *location = zt_comp_input_str(ev, "location");
+    json_t *tags = zt_comp_tags(ev);
+    if (!location || !tags) {
+        json_decref(tags);
+        json_decref(properties);
+        return NULL;
+    }
+    json_t *body = json_pack("{s:s,s:o}", "location", location, "tags", tags);
+    if (properties)
+        json_object_set_new(body, "properties", properties);
+    return body;
+}
+
+static json_t *zt_spoke_body_nsg(const zt_comp_eval *ev)
+{
+    /* No rules of our own: the defaults deny inbound from the internet,
+     * egress is the firewall's job, and Databricks (NoAzureDatabricksRules
+     * with private link) adds none. Rules others add are kept (the engine
+     * preserves securityRules on update). */
+    return zt_spoke_tracked(ev, json_object());
+}
+
+static json_t *zt_spoke_body_rt(const zt_comp_eval *ev)
+{
+    const char *fw_ip = zt_comp_input_str(ev, "hub_firewall_private_ip");
+    if (!fw_ip)
+        return NULL;
+    json_t *routes = json_pack("[{s:s,s:{s:s,s:s,s:s}}]", "name", "default-via-firewall",
+                               "properties", "addressPrefix", "0.0.0.0/0", "nextHopType",
+                               "VirtualAppliance", "nextHopIpAddress", fw_ip);
+    /* Learned routes (e.g. from the VPN gateway) must not bypass the
+     * firewall. */
+    return zt_spoke_tracked(ev, json_pack("{s:b,s:o}", "disableBgpRoutePropagation", 1, "routes",
+                                          routes));
+}
+
+static json_t *zt_spoke_body_pip_nat(const zt_comp_eval *ev)
+{
+    json_t *body = zt_spoke_tracked(ev, json_pack("{s:s,s:s}", "publicIPAllocationMethod",
+                                                  "Static", "publicIPAddressVersion", "IPv4"));
+    if (body)
+        json_object_set_new(body, "sku", json_pack("{s:s,s:s}", "name", "Standard", "tier",
+                                                   "Regional"));
+    return body;
+}
+
+static json_t *zt_spoke_body_nat(const zt_comp_eval *ev)
+{
+    json_t *pip = zt_spoke_ref(zt_comp_id(ev, "pip_nat"));
+    if (!pip)
+        return NULL;
+    json_t *body = zt_spoke_tracked(ev, json_pack("{s:i,s:[o]}", "idleTimeoutInMinutes", 4,
+                                                  "publicIpAddresses", pip));
+    if (body)
+        json_object_set_new(body, "sku", json_pack("{s:s}", "name", "Standard"));
+    return body;
+}
+
+static json_t *zt_spoke_subnet(const zt_comp_eval *ev, const zt_addrplan *plan, size_t i,
+                               bool *unknown)
+{
+    const char *name = zt_spoke_subnets[i];
+    json_t *p = json_pack("{s:s,s:o,s:b}", "addressPrefix", zt_spoke_subnet_cidr(plan, name),
+                          "networkSecurityGroup", zt_spoke_ref(zt_comp_id(ev, zt_spoke_nsg_nodes[i])),
+                          "defaultOutboundAccess", 0);
+    if (!p) {
+        *unknown = true;
+        return NULL;
+    }
+    if (zt_spoke_fw_routed(ev, name, unknown))
+        json_object_set_new(p, "routeTable", zt_spoke_ref(zt_comp_id(ev, "route_table")));
+    if (zt_spoke_nat_on_subnet(ev, name, unknown)) {
+        json_t *ng = zt_spoke_ref(zt_comp_id(ev, "nat_gateway"));
+        if (!ng)
+            *unknown = true;
+        else
+            json_object_set_new(p, "natGateway", ng);
+    }
+    const char *service = NULL;
+    if (strcmp(name, ZT_SPOKE_SN_HOST) == 0 || strcmp(name, ZT_SPOKE_SN_CONTAINER) == 0)
+        service = "Microsoft.Databricks/workspaces";
+    else if (strcmp(name, ZT_SPOKE_SN_FUNC) == 0)
+        service = "Microsoft.Web/serverFarms";
+    if (service)
+        json_object_set_new(p, "delegations",
+                            json_pack("[{s:s,s:{s:s}}]", "name", "delegation", "properties",
+                                      "serviceName", service));
+    else /* private endpoints: let the NSG and route tables apply to them */
+        json_object_set_new(p, "privateEndpointNetworkPolicies", json_string("Enabled"));
+    return json_pack("{s:s,s:o}", "name", name, "properties", p);
+}
+
+static json_t *zt_spoke_body_vnet(const zt_comp_eval *ev)
+{
+    const char *space = zt_comp_input_str(ev, "address_space");
+    const zt_addrplan *plan = zt_spoke_addrplan(zt_comp_arena(ev), space);
+    if (!plan)
+        return NULL;
+    bool unknown = false;
+    json_t *subnets = json_array();
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++) {
+        json_t *sn = zt_spoke_subnet(ev, plan, i, &unknown);
+        if (sn)
+            json_array_append_new(subnets, sn);
+    }
+    json_t *p = json_pack("{s:{s:[s]},s:o}", "addressSpace", "addressPrefixes", space, "subnets",
+                          subnets);
+    const char *mode = zt_spoke_dns_mode(ev);
+    const zt_cty_value *mv = zt_comp_input(ev, "dns_mode");
+    if (mv && !zt_cty_is_known(mv))
+        unknown = true;
+    const char *dns = NULL;
+    if (strcmp(mode, ZT_SPOKE_DNS_RESOLVER) == 0)
+        dns = zt_comp_input_str(ev, "hub_resolver_inbound_ip");
+    else if (strcmp(mode, ZT_SPOKE_DNS_FIREWALL) == 0)
+        dns = zt_comp_input_str(ev, "hub_firewall_private_ip");
+    if (strcmp(mode, ZT_SPOKE_DNS_ZONE_LINKS) != 0) {
+        if (!dns)
+            unknown = true;
+        else
+            json_object_set_new(p, "dhcpOptions", json_pack("{s:[s]}", "dnsServers", dns));
+    }
+    if (unknown) {
+        json_decref(p);
+        return NULL;
+    }
+    return zt_spoke_tracked(ev, p);
+}
+
+static json_t *zt_spoke_peering(const char *remote, bool allow_transit, bool use_remote)
+{
+    return json_pack("{s:{s:{s:s},s:b,s:b,s:b,s:b}}", "properties", "remoteVirtualNetwork", "id",
+                     remote, "allowVirtualNetworkAccess", 1, "allowForwardedTraffic", 1,
+                     "allowGatewayTransit", allow_transit, "useRemoteGateways", use_remote);
+}
+
+/* hub_gateway_enabled: false when null; -1 while unknown. */
+static int zt_spoke_gateway(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "hub_gateway_enabled");
+    if (v && !zt_cty_is_known(v))
+        return -1;
+    return v && !v->is_null && v->u.b;
+}
+
+static json_t *zt_spoke_body_peering(const zt_comp_eval *ev)
+{
+    const char *hub = zt_comp_input_str(ev, "hub_vnet_id");
+    int gw = zt_spoke_gateway(ev);
+    if (!hub || gw < 0)
+        return NULL;
+    return zt_spoke_peering(hub, false, gw);
+}
+
+static json_t *zt_spoke_body_hub_peering(const zt_comp_eval *ev)
+{
+    const char *spoke = zt_comp_id(ev, "vnet");
+    int gw = zt_spoke_gateway(ev);
+    if (!spoke || gw < 0)
+        return NULL;
+    return zt_spoke_peering(spoke, gw, false);
+}
+
+static json_t *zt_spoke_body_zone_link(const zt_comp_eval *ev)
+{
+    json_t *vnet = zt_spoke_ref(zt_comp_id(ev, "vnet"));
+    json_t *tags = zt_comp_tags(ev);
+    if (!vnet || !tags) {
+        json_decref(vnet);
+        json_decref(tags);
+        return NULL;
+    }
+    return json_pack("{s:s,s:o,s:{s:o,s:b,s:s}}", "location", "global", "tags", tags,
+                     "properties", "virtualNetwork", vnet, "registrationEnabled", 0,
+                     "resolutionPolicy", "Default");
+}
+
+static json_t *zt_spoke_strings(const char *const *list)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; list[i]; i++)
+        json_array_append_new(a, json_string(list[i]));
+    return a;
+}
+
+static json_t *zt_spoke_net_rule(const char *name, const char *source, const char *dest,
+                                 const char *const *ports)
+{
+    return json_pack("{s:s,s:s,s:[s],s:[s],s:[s],s:o}", "ruleType", "NetworkRule", "name", name,
+                     "ipProtocols", "TCP", "sourceAddresses", source, "destinationAddresses", dest,
+                     "destinationPorts", zt_spoke_strings(ports));
+}
+
+static json_t *zt_spoke_app_rule(const char *name, const char *source, json_t *fqdns, bool http)
+{
+    json_t *protos = json_pack("[{s:s,s:i}]", "protocolType", "Https", "port", 443);
+    if (http)
+        json_array_append_new(protos, json_pack("{s:s,s:i}", "protocolType", "Http", "port", 80));
+    return json_pack("{s:s,s:s,s:[s],s:o,s:o}", "ruleType", "ApplicationRule", "name", name,
+                     "sourceAddresses", source, "protocols", protos, "targetFqdns", fqdns);
+}
+
+/* The region as service tags spell it ("westeurope" -> "WestEurope",
+ * "eastus2" -> "EastUS2", "uksouth" -> "UKSouth"): greedy longest match
+ * over the words region names are made of. A name that does not split
+ * into them is used as given (Azure matches tags case-insensitively). */
+static const char *zt_spoke_tag_region(zt_arena *a, const char *loc)
+{
+    static const char *const words[] = {
+        "australia", "austria", "belgium", "brazil", "canada", "chile", "china", "france",
+        "germany", "india", "indonesia", "israel", "italy", "japan", "jio", "korea", "malaysia",
+        "mexico", "newzealand", "norway", "poland", "qatar", "southafrica", "spain", "sweden",
+        "switzerland", "uae", "uk", "usgov", "usdod", "us", "east", "west", "north", "south",
+        "central", "asia", "europe", "southeast", "virginia", "texas", "arizona", NULL};
+    static const char *const spelled[] = {
+        "Australia", "Austria", "Belgium", "Brazil", "Canada", "Chile", "China", "France",
+        "Germany", "India", "Indonesia", "Israel", "Italy", "Japan", "Jio", "Korea", "Malaysia",
+        "Mexico", "NewZealand", "Norway", "Poland", "Qatar", "SouthAfrica", "Spain", "Sweden",
+        "Switzerland", "UAE", "UK", "USGov", "USDoD", "US", "East", "West", "North", "South",
+        "Central", "Asia", "Europe", "Southeast", "Virginia", "Texas", "Arizona", NULL};
+    zt_buf b;
+    zt_buf_init(&b, a);
+    for (const char *p = loc; *p;) {
+        if (isdigit((unsigned char)*p)) {
+            zt_buf_append(&b, p++, 1);
+            continue;
+        }
+        size_t best = 0, best_i = 0;
+        for (size_t i = 0; words[i]; i++) {
+            size_t n = strlen(words[i]);
+            if (n > best && strncmp(p, words[i], n) == 0)
+                best = n, best_i = i;
+        }
+        if (!best)
+            return loc;
+        zt_buf_puts(&b, spelled[best_i]);
+        p += best;
+    }
+    return zt_buf_cstr(&b);
+}
+
+/* The spoke's egress in the hub's firewall policy, sourced from the
+ * spoke's address space: Databricks' control plane and regional
+ * dependencies by service tag, package mirrors and GitHub by FQDN, plus
+ * the user's FQDNs. */
+static json_t *zt_spoke_body_rcg(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const char *space = zt_comp_input_str(ev, "address_space");
+    const char *loc = zt_comp_input_str(ev, "location");
+    const zt_cty_value *prio = zt_comp_input(ev, "firewall_rule_priority");
+    const zt_cty_value *extra = zt_comp_input(ev, "allowed_fqdns");
+    int64_t priority = 0;
+    if (loc)
+        loc = zt_spoke_tag_region(a, loc);
+    if (!space || !loc || !zt_spoke_known(prio) || !zt_cty_number_to_int64(prio, &priority) ||
+        (extra && !extra->is_null && !zt_cty_is_wholly_known(extra)))
+        return NULL;
+    static const char *const dbw_ports[] = {"443", "8443-8451", NULL};
+    static const char *const https[] = {"443", NULL};
+    static const char *const mysql[] = {"3306", NULL};
+    static const char *const kafka[] = {"9093", NULL};
+    json_t *net = json_pack(
+        "[o,o,o,o]", zt_spoke_net_rule("databricks-control-plane", space, "AzureDatabricks", dbw_ports),
+        zt_spoke_net_rule("storage", space, zt_arena_printf(a, "Storage.%s", loc), https),
+        zt_spoke_net_rule("metastore", space, zt_arena_printf(a, "Sql.%s", loc), mysql),
+        zt_spoke_net_rule("eventhub", space, zt_arena_printf(a, "EventHub.%s", loc), kafka));
+    json_t *app = json_pack("[o,o,o]",
+                            zt_spoke_app_rule("pypi", space, zt_spoke_strings(zt_spoke_pypi), false),
+                            zt_spoke_app_rule("ubuntu", space, zt_spoke_strings(zt_spoke_ubuntu),
+                                              true),
+                            zt_spoke_app_rule("github", space, zt_spoke_strings(zt_spoke_github),
+                                              false));
+    if (extra && !extra->is_null && extra->u.coll.n > 0) {
+        json_t *f = json_array();
+        for (size_t i = 0; i < extra->u.coll.n; i++)
+            json_array_append_new(f, json_string(extra->u.coll.elems[i]->u.str.ptr));
+        json_array_append_new(app, zt_spoke_app_rule("user-fqdns", space, f, false));
+    }
+    return json_pack("{s:{s:I,s:[{s:s,s:s,s:i,s:{s:s},s:o},{s:s,s:s,s:i,s:{s:s},s:o}]}}",
+                     "properties", "priority", (json_int_t)priority, "ruleCollections",
+                     "ruleCollectionType", "FirewallPolicyFilterRuleCollection", "name",
+                     "databricks", "priority", 100, "action", "type", "Allow", "rules", net,
+                     "ruleCollectionType", "FirewallPolicyFilterRuleCollection", "name", "egress",
+                     "priority", 200, "action", "type", "Allow", "rules", app);
+}
+
+/* The spoke's address space from the gateway through the firewall. */
+static json_t *zt_spoke_body_hub_route(const zt_comp_eval *ev)
+{
+    const char *space = zt_comp_input_str(ev, "address_space");
+    const char *fw_ip = zt_comp_input_str(ev, "hub_firewall_private_ip");
+    if (!space || !fw_ip)
+        return NULL;
+    return json_pack("{s:{s:s,s:s,s:s}}", "properties", "addressPrefix", space, "nextHopType",
+                     "VirtualAppliance", "nextHopIpAddress", fw_ip);
+}
+
+/* ---------------------------------------------------------------------
+ * The node table.
+ * ------------------------------------------------------------------- */
+
+static const char *const zt_spoke_deps_nat[] = {"pip_nat", NULL};
+static const char *const zt_spoke_deps_vnet[] = {
+    "nsg_databricks_host", "nsg_databricks_container", "nsg_private_endpoints", "nsg_functions",
+    "route_table", "nat_gateway", NULL};
+static const char *const zt_spoke_deps_hub_peering[] = {"vnet", NULL};
+static const char *const zt_spoke_deps_peering[] = {"vnet", "hub_peering", NULL};
+/* Links wait for the peering: name resolution is useless before. */
+static const char *const zt_spoke_deps_vnet_only[] = {"vnet", NULL};
+/* Hub-side routes once the spoke is reachable. */
+static const char *const zt_spoke_deps_hub_route[] = {"peering", NULL};
+
+static const char *const zt_spoke_co_location[] = {"/location", NULL};
+static const char *const zt_spoke_co_pip[] = {"/location", "/sku/name", NULL};
+static const char *const zt_spoke_co_peering[] = {"/properties/remoteVirtualNetwork/id", NULL};
+
+#define ZT_SPOKE_TRACKED(k, t, d, en, nm, bd, co, secs)                                       \
+    {.key = k, .arm_type = t, .depends_on = d, .enabled = en, .name = nm, .body = bd,         \
+     .create_only = co, .expected_seconds = secs}
+
+static const zt_comp_node_def zt_spoke_nodes[] = {
+    ZT_SPOKE_TRACKED("nsg_databricks_host", "Microsoft.Network/networkSecurityGroups", NULL, NULL,
+                     zt_spoke_name_nsg_host, zt_spoke_body_nsg, zt_spoke_co_location, 5),
+    ZT_SPOKE_TRACKED("nsg_databricks_container", "Microsoft.Network/networkSecurityGroups", NULL,
+                     NULL, zt_spoke_name_nsg_container, zt_spoke_body_nsg, zt_spoke_co_location, 5),
+    ZT_SPOKE_TRACKED("nsg_private_endpoints", "Microsoft.Network/networkSecurityGroups", NULL,
+                     NULL, zt_spoke_name_nsg_pe, zt_spoke_body_nsg, zt_spoke_co_location, 5),
+    ZT_SPOKE_TRACKED("nsg_functions", "Microsoft.Network/networkSecurityGroups", NULL, NULL,
+                     zt_spoke_name_nsg_func, zt_spoke_body_nsg, zt_spoke_co_location, 5),
+    ZT_SPOKE_TRACKED("route_table", "Microsoft.Network/routeTables", NULL, NULL, zt_spoke_name_rt,
+                     zt_spoke_body_rt, zt_spoke_co_location, 5),
+    ZT_SPOKE_TRACKED("pip_nat", "Microsoft.Network/publicIPAddresses", NULL, zt_spoke_nat_on,
+                     zt_spoke_name_pip_nat, zt_spoke_body_pip_nat, zt_spoke_co_pip, 3),
+    ZT_SPOKE_TRACKED("nat_gateway", "Microsoft.Network/natGateways", zt_spoke_deps_nat,
+                     zt_spoke_nat_on, zt_spoke_name_nat, zt_spoke_body_nat, zt_spoke_co_location,
+                     15),
+    ZT_SPOKE_TRACKED("vnet", "Microsoft.Network/virtualNetworks", zt_spoke_deps_vnet, NULL,
+                     zt_spoke_name_vnet, zt_spoke_body_vnet, zt_spoke_co_location, 10),
+    {.key = "hub_peering", .arm_type = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+     .depends_on = zt_spoke_deps_hub_peering, .parent_id = zt_spoke_parent_hub_vnet,
+     .name = zt_spoke_name_hub_peering, .body = zt_spoke_body_hub_peering,
+     .create_only = zt_spoke_co_peering, .expected_seconds = 5},
+    {.key = "peering", .arm_type = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+     .depends_on = zt_spoke_deps_peering, .parent_id = zt_spoke_parent_vnet,
+     .name = zt_spoke_name_peering, .body = zt_spoke_body_peering,
+     .create_only = zt_spoke_co_peering, .expected_seconds = 5},
+    {.key = "zone_link", .arm_type = "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+     .depends_on = zt_spoke_deps_vnet_only, .for_each = zt_spoke_zone_names,
+     .parent_id = zt_spoke_parent_zone, .name = zt_spoke_name_zone_link,
+     .body = zt_spoke_body_zone_link, .expected_seconds = 30},
+    {.key = "firewall_rules", .arm_type = "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+     .parent_id = zt_spoke_parent_policy, .name = zt_spoke_name_rcg, .body = zt_spoke_body_rcg,
+     .expected_seconds = 60},
+    {.key = "hub_route", .arm_type = "Microsoft.Network/routeTables/routes",
+     .depends_on = zt_spoke_deps_hub_route, .parent_id = zt_spoke_parent_hub_rt,
+     .name = zt_spoke_name_hub_route, .body = zt_spoke_body_hub_route, .expected_seconds = 5},
+};
+
+/* ---------------------------------------------------------------------
+ * Outputs.
+ * ------------------------------------------------------------------- */
+
+static const zt_cty_value *zt_spoke_id_out(const zt_comp_eval *ev, const char *node)
+{
+    const char *id = zt_comp_id(ev, node);
+    return id ? zt_cty_string(zt_comp_arena(ev), id) : NULL;
+}
+
+static const zt_cty_value *zt_spoke_map(zt_arena *a, size_t n, const char *const *keys,
+                                        const char *const *vals)
+{
+    const zt_cty_value **v = zt_arena_calloc(a, n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = zt_cty_string(a, vals[i]);
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, v);
+}
+
+static const zt_cty_value *zt_spoke_out_vnet_id(const zt_comp_eval *ev)
+{
+    return zt_spoke_id_out(ev, "vnet");
+}
+
+static const zt_cty_value *zt_spoke_out_rt_id(const zt_comp_eval *ev)
+{
+    return zt_spoke_id_out(ev, "route_table");
+}
+
+static const zt_cty_value *zt_spoke_out_rcg_id(const zt_comp_eval *ev)
+{
+    return zt_spoke_id_out(ev, "firewall_rules");
+}
+
+static const zt_cty_value *zt_spoke_out_nat_id(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "nat_gateway_subnets");
+    if (v && !zt_cty_is_known(v))
+        return NULL;
+    if (!zt_spoke_nat_on(ev))
+        return zt_cty_null(zt_comp_arena(ev), &zt_cty_string_type);
+    return zt_spoke_id_out(ev, "nat_gateway");
+}
+
+static const zt_cty_value *zt_spoke_out_subnet_ids(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const char *vnet = zt_comp_id(ev, "vnet");
+    const char *ids[ZT_ARRAY_LEN(zt_spoke_subnets)];
+    if (!vnet)
+        return NULL;
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++)
+        ids[i] = zt_arena_printf(a, "%s/subnets/%s", vnet, zt_spoke_subnets[i]);
+    return zt_spoke_map(a, ZT_ARRAY_LEN(zt_spoke_subnets), zt_spoke_subnets, ids);
+}
+
+static const zt_cty_value *zt_spoke_out_subnet_cidrs(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const zt_addrplan *plan = zt_spoke_addrplan(a, zt_comp_input_str(ev, "address_space"));
+    const char *cidrs[ZT_ARRAY_LEN(zt_spoke_subnets)];
+    if (!plan)
+        return NULL;
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++)
+        cidrs[i] = zt_spoke_subnet_cidr(plan, zt_spoke_subnets[i]);
+    return zt_spoke_map(a, ZT_ARRAY_LEN(zt_spoke_subnets), zt_spoke_subnets, cidrs);
+}
+
+/* Role -> subnet name, for the workspace's VNet injection settings. */
+static const zt_cty_value *zt_spoke_out_subnet_names(const zt_comp_eval *ev)
+{
+    static const char *const roles[] = {"databricks_host", "databricks_container",
+                                        "private_endpoints", "functions"};
+    return zt_spoke_map(zt_comp_arena(ev), ZT_ARRAY_LEN(roles), roles, zt_spoke_subnets);
+}
+
+static const zt_cty_value *zt_spoke_out_nsg_ids(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const char *ids[ZT_ARRAY_LEN(zt_spoke_subnets)];
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++)
+        if (!(ids[i] = zt_comp_id(ev, zt_spoke_nsg_nodes[i])))
+            return NULL;
+    return zt_spoke_map(a, ZT_ARRAY_LEN(zt_spoke_subnets), zt_spoke_subnets, ids);
+}
+
+static const zt_cty_value *zt_spoke_out_peering_ids(const zt_comp_eval *ev)
+{
+    static const char *const keys[] = {"hub_to_spoke", "spoke_to_hub"};
+    const char *ids[] = {zt_comp_id(ev, "hub_peering"), zt_comp_id(ev, "peering")};
+    if (!ids[0] || !ids[1])
+        return NULL;
+    return zt_spoke_map(zt_comp_arena(ev), 2, keys, ids);
+}
+
+static const zt_cty_value *zt_spoke_out_zone_link_ids(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    size_t n = 0;
+    const char **zones = zt_spoke_zone_names(ev, &n);
+    if (!zones)
+        return NULL;
+    const char **ids = zt_arena_calloc(a, n + 1, sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        if (!(ids[i] = zt_comp_id(ev, zt_arena_printf(a, "zone_link[%s]", zones[i]))))
+            return NULL;
+    return zt_spoke_map(a, n, zones, ids);
+}
+
+static const zt_comp_output_def zt_spoke_outputs[] = {
+    {"vnet_id", zt_spoke_out_vnet_id},
+    {"subnet_ids", zt_spoke_out_subnet_ids},
+    {"subnet_cidrs", zt_spoke_out_subnet_cidrs},
+    {"subnet_names", zt_spoke_out_subnet_names},
+    {"nsg_ids", zt_spoke_out_nsg_ids},
+    {"route_table_id", zt_spoke_out_rt_id},
+    {"nat_gateway_id", zt_spoke_out_nat_id},
+    {"peering_ids", zt_spoke_out_peering_ids},
+    {"zone_link_ids", zt_spoke_out_zone_link_ids},
+    {"rule_collection_group_id", zt_spoke_out_rcg_id},
+};
+
+/* ---------------------------------------------------------------------
+ * Plan-time checks (what is known).
+ * ------------------------------------------------------------------- */
+
+static const char *const zt_spoke_required_tags[] = {"environment", "project", "owner",
+                                                     "cost-centre"};
+
+typedef struct zt_spoke_check {
+    zt_call *c;
+    const zt_cty_value *config;
+} zt_spoke_check;
+
+static zt_path *zt_spoke_path(zt_spoke_check *k, const char *attr)
+{
+    return zt_path_attr(k->c->arena, NULL, attr);
+}
+
+static const char *zt_spoke_known_str(const zt_cty_value *obj, const char *attr)
+{
+    const zt_cty_value *v = obj ? zt_cty_get_attr(obj, attr) : NULL;
+    if (!v || v->is_null || !zt_cty_is_known(v) || v->type->kind != ZT_CTY_STRING)
+        return NULL;
+    return v->u.str.ptr;
+}
+
+static bool zt_spoke_name_ok(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || !isalnum((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+            return false;
+    return true;
+}
+
+static void zt_spoke_check_names(zt_spoke_check *k)
+{
+    const char *name = zt_spoke_known_str(k->config, "name");
+    const char *rg = zt_spoke_known_str(k->config, "resource_group_name");
+    const char *loc = zt_spoke_known_str(k->config, "location");
+    if (name && (!zt_spoke_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
+        zt_diag_error(k->c->diags, zt_spoke_path(k, "name"), "Invalid spoke name",
+                      "\"%s\" must be 1 to 40 letters, digits, '-', '_' or '.', starting and "
+                      "ending with a letter or digit: every Azure resource name of the spoke "
+                      "derives from it.", name);
+    if (rg && (!zt_spoke_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
+        zt_diag_error(k->c->diags, zt_spoke_path(k, "resource_group_name"),
+                      "Invalid resource group name",
+                      "\"%s\" is not a valid resource group name (1 to 90 letters, digits, "
+                      "'-', '_', '.', '(' or ')', not ending with '.').", rg);
+    if (loc) {
+        bool ok = *loc != '\0';
+        for (const char *p = loc; *p; p++)
+            ok &= islower((unsigned char)*p) || isdigit((unsigned char)*p);
+        if (!ok)
+            zt_diag_error(k->c->diags, zt_spoke_path(k, "location"), "Unknown Azure region",
+                          "\"%s\" is not an Azure region's programmatic name. Use the lower-case "
+                          "name without spaces (e.g. \"westeurope\", not \"West Europe\").", loc);
+        const zt_provider_config *cfg = &k->c->provider->config;
+        if (ok && atomic_load(&k->c->provider->configured) && cfg->n_allowed_locations > 0) {
+            bool allowed = false;
+            for (size_t i = 0; i < cfg->n_allowed_locations; i++)
+                allowed |= strcasecmp(cfg->allowed_locations[i], loc) == 0;
+            if (!allowed)
+                zt_diag_error(k->c->diags, zt_spoke_path(k, "location"), "Region not allowed",
+                              "\"%s\" is not one of the provider's allowed_locations.", loc);
+        }
+    }
+}
+
+static void zt_spoke_check_tags(zt_spoke_check *k)
+{
+    const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
+    const zt_provider_config *cfg = &k->c->provider->config;
+    const char *const *req = zt_spoke_required_tags;
+    size_t n_req = ZT_ARRAY_LEN(zt_spoke_required_tags);
+    if (!tags || !zt_cty_is_known(tags))
+        return;
+    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
+        req = cfg->required_tags;
+        n_req = cfg->n_required_tags;
+    }
+    for (size_t i = 0; i < n_req; i++) {
+        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
+        if (!v || v->is_null)
+            zt_diag_error(k->c->diags, zt_spoke_path(k, "tags"), "Missing required tag",
+                          "Every resource of the platform must carry the tag \"%s\" (policy "
+                          "guardrail); add it to tags.", req[i]);
+        else if (zt_cty_is_known(v) && v->u.str.len == 0)
+            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_spoke_path(k, "tags"), req[i]),
+                          "Empty required tag", "The required tag \"%s\" must not be empty.",
+                          req[i]);
+    }
+}
+
+static bool zt_spoke_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
+{
+    unsigned len = x.len < y.len ? x.len : y.len;
+    uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+    return (x.addr & mask) == (y.addr & mask);
+}
+
+/* Address space through the planner's "spoke" layout (/16 to /24, every
+ * subnet fits, Databricks subnets at least /26), then overlap with the
+ * hub. */
+static void zt_spoke_check_space(zt_spoke_check *k)
+{
+    zt_arena *a = k->c->arena;
+    const zt_cty_value *v = zt_cty_get_attr(k->config, "address_space");
+    if (!v || v->is_null || !zt_cty_is_known(v))
+        return;
+    zt_addrplan_request req = {.address_space = v->u.str.ptr,
+                               .layout = "spoke",
+                               .address_space_path = zt_spoke_path(k, "address_space")};
+    zt_addrplan *plan = NULL;
+    if (zt_addrplan_compute(a, &req, &plan, k->c->diags) != ZT_OK || !plan)
+        return;
+    const char *hub = zt_spoke_known_str(k->config, "hub_address_space");
+    if (!hub)
+        return;
+    zt_ipv4_prefix hp;
+    bool host_bits = false;
+    const char *why = NULL;
+    if (zt_ipv4_parse_cidr(a, hub, &hp, &host_bits, &why) != ZT_OK) {
+        zt_diag_error(k->c->diags, zt_spoke_path(k, "hub_address_space"),
+                      "Invalid hub address space", "\"%s\" is not an IPv4 network in CIDR "
+                      "notation.", hub);
+        return;
+    }
+    if (zt_spoke_overlap(plan->space, hp))
+        zt_diag_error(k->c->diags, zt_spoke_path(k, "address_space"),
+                      "Spoke overlaps the hub",
+                      "%s overlaps the hub's address space %s: peered VNets must not overlap "
+                      "(Azure refuses the peering). Choose a range outside the hub.",
+                      v->u.str.ptr, hub);
+}
+
+static bool zt_spoke_is_subnet(const char *s)
+{
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++)
+        if (strcmp(zt_spoke_subnets[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* A known set(string) of spoke subnet names; NULL when null/unknown. */
+static const zt_cty_value *zt_spoke_check_subnet_set(zt_spoke_check *k, const char *attr)
+{
+    const zt_cty_value *v = zt_cty_get_attr(k->config, attr);
+    if (!v || v->is_null || !zt_cty_is_wholly_known(v))
+        return NULL;
+    for (size_t i = 0; i < v->u.coll.n; i++)
+        if (!zt_spoke_is_subnet(v->u.coll.elems[i]->u.str.ptr))
+            zt_diag_error(k->c->diags, zt_spoke_path(k, attr), "Unknown spoke subnet",
+                          "\"%s\" is not a subnet of the spoke; use \"databricks-host\", "
+                          "\"databricks-container\", \"private-endpoints\" or \"functions\".",
+                          v->u.coll.elems[i]->u.str.ptr);
+    return v;
+}
+
+static void zt_spoke_check_egress(zt_spoke_check *k)
+{
+    const zt_cty_value *fw_attr = zt_cty_get_attr(k->config, "firewall_egress_subnets");
+    const zt_cty_value *fw = zt_spoke_check_subnet_set(k, "firewall_egress_subnets");
+    const zt_cty_value *nat = zt_spoke_check_subnet_set(k, "nat_gateway_subnets");
+    if (!nat || (fw_attr && !fw_attr->is_null && !fw))
+        return; /* unknown */
+    for (size_t i = 0; i < nat->u.coll.n; i++) {
+        const char *sn = nat->u.coll.elems[i]->u.str.ptr;
+        bool routed = false;
+        if (fw) {
+            for (size_t j = 0; j < fw->u.coll.n; j++)
+                routed |= strcmp(fw->u.coll.elems[j]->u.str.ptr, sn) == 0;
+        } else {
+            for (size_t j = 0; j < ZT_ARRAY_LEN(zt_spoke_default_fw_subnets); j++)
+                routed |= strcmp(zt_spoke_default_fw_subnets[j], sn) == 0;
+        }
+        if (routed)
+            zt_diag_error(k->c->diags, zt_spoke_path(k, "nat_gateway_subnets"),
+                          "NAT gateway on a firewall-routed subnet",
+                          "Subnet \"%s\" routes 0.0.0.0/0 to the hub firewall (it is in "
+                          "firewall_egress_subnets%s). A 0/0 user route wins over a NAT "
+                          "gateway, so the NAT would be paid for and never used. Remove the "
+                          "subnet from nat_gateway_subnets, or from firewall_egress_subnets to "
+                          "give it NAT egress instead of the firewall.",
+                          sn, fw ? "" : ", which by default holds both Databricks subnets and "
+                                        "functions");
+    }
+}
+
+static void zt_spoke_check_priority(zt_spoke_check *k)
+{
+    const zt_cty_value *v = zt_cty_get_attr(k->config, "firewall_rule_priority");
+    int64_t p;
+    if (!v || v->is_null || !zt_cty_is_known(v))
+        return;
+    if (!zt_cty_number_to_int64(v, &p) || p < 101 || p > 65000)
+        zt_diag_error(k->c->diags, zt_spoke_path(k, "firewall_rule_priority"),
+                      "Invalid rule collection group priority",
+                      "The spoke's rule collection group priority must be an integer from 101 "
+                      "to 65000 (100 is the hub's own platform group), unique among the spokes "
+                      "of one hub.");
+}
+
+static bool zt_spoke_fqdn_ok(const char *s)
+{
+    size_t n = strlen(s), label = 0, labels = 1;
+    if (strncmp(s, "*.", 2) == 0)
+        s += 2, n -= 2;
+    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            labels++;
+        } else if ((isalnum((unsigned char)s[i]) || s[i] == '-') && ++label <= 63) {
+            continue;
+        } else {
+            return false;
+        }
+    }
+    return labels >= 2;
+}
+
+static void zt_spoke_check_fqdns(zt_spoke_check *k)
+{
+    const zt_cty_value *v = zt_cty_get_attr(k->config, "allowed_fqdns");
+    if (!v || v->is_null || !zt_cty_is_known(v))
+        return;
+    for (size_t i = 0; i < v->u.coll.n; i++) {
+        const zt_cty_value *e = v->u.coll.elems[i];
+        if (zt_cty_is_known(e) && !e->is_null && !zt_spoke_fqdn_ok(e->u.str.ptr))
+            zt_diag_error(k->c->diags, zt_spoke_path(k, "allowed_fqdns"), "Invalid FQDN",
+                          "\"%s\" is not a fully qualified domain name (optionally with a "
+                          "leading \"*.\" wildcard), e.g. \"conda.anaconda.org\".",
+                          e->u.str.ptr);
+    }
+}
+
+static void zt_spoke_check_id(zt_spoke_check *k, const char *attr, const char *type)
+{
+    const char *id = zt_spoke_known_str(k->config, attr);
+    if (id && (strncasecmp(id, "/subscriptions/", 15) != 0 || !strcasestr(id, "/resourcegroups/") ||
+               !strcasestr(id, zt_arena_printf(k->c->arena, "/providers/%s/", type))))
+        zt_diag_error(k->c->diags, zt_spoke_path(k, attr), "Invalid resource ID",
+                      "\"%s\" is not a %s resource ID (/subscriptions/.../resourceGroups/.../"
+                      "providers/%s/...); pass the zerotrust_hub output of the same name.", id,
+                      type, type);
+}
+
+static void zt_spoke_check_dns(zt_spoke_check *k)
+{
+    const char *mode = zt_spoke_known_str(k->config, "dns_mode");
+    const zt_cty_value *m = zt_cty_get_attr(k->config, "dns_mode");
+    if (m && !m->is_null && !zt_cty_is_known(m))
+        return;
+    if (!mode)
+        mode = ZT_SPOKE_DNS_ZONE_LINKS;
+    if (strcmp(mode, ZT_SPOKE_DNS_ZONE_LINKS) != 0 && strcmp(mode, ZT_SPOKE_DNS_RESOLVER) != 0 &&
+        strcmp(mode, ZT_SPOKE_DNS_FIREWALL) != 0) {
+        zt_diag_error(k->c->diags, zt_spoke_path(k, "dns_mode"), "Invalid DNS mode",
+                      "\"%s\" is not a DNS mode; use \"zone_links\" (link every hub private DNS "
+                      "zone to the spoke), \"resolver\" (the hub's DNS resolver inbound IP) or "
+                      "\"firewall\" (the hub firewall's DNS proxy).", mode);
+        return;
+    }
+    const char *need = NULL;
+    if (strcmp(mode, ZT_SPOKE_DNS_ZONE_LINKS) == 0)
+        need = "hub_private_dns_zone_ids";
+    else if (strcmp(mode, ZT_SPOKE_DNS_RESOLVER) == 0)
+        need = "hub_resolver_inbound_ip";
+    const zt_cty_value *v = need ? zt_cty_get_attr(k->config, need) : NULL;
+    if (need && (!v || v->is_null))
+        zt_diag_error(k->c->diags, zt_spoke_path(k, need), "Missing hub DNS setting",
+                      "dns_mode \"%s\" needs %s (the zerotrust_hub output of the same name).",
+                      mode, need);
+}
+
+static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
+{
+    ZT_UNUSED(s);
+    zt_spoke_check k = {c, config};
+    size_t errors = c->diags->errors;
+    if (!config || config->is_null || !zt_cty_is_known(config))
+        return ZT_OK;
+    zt_spoke_check_names(&k);
+    zt_spoke_check_tags(&k);
+    zt_spoke_check_space(&k);
+    zt_spoke_check_egress(&k);
+    zt_spoke_check_priority(&k);
+    zt_spoke_check_fqdns(&k);
+    zt_spoke_check_dns(&k);
+    zt_spoke_check_id(&k, "hub_vnet_id", "Microsoft.Network/virtualNetworks");
+    zt_spoke_check_id(&k, "hub_firewall_policy_id", "Microsoft.Network/firewallPolicies");
+    zt_spoke_check_id(&k, "hub_gateway_route_table_id", "Microsoft.Network/routeTables");
+    return c->diags->errors > errors ? ZT_ERR_INVALID : ZT_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * Import: rebuild the inputs from the spoke VNet's ID. The hub inputs are
+ * what the hub's outputs would be: found from the spoke->hub peering (the
+ * hub VNet and its group), the spoke's route (the firewall IP) and the
+ * hub-side children named after the spoke (policy, route table, zones).
+ * ------------------------------------------------------------------- */
+
+typedef struct zt_spoke_imp {
+    zt_call *c;
+    json_t *(*get)(void *getter, const char *arm_id);
+    void *getter;
+    const char **names;
+    const zt_cty_value **vals;
+    size_t n;
+} zt_spoke_imp;
+
+static void zt_spoke_imp_set(zt_spoke_imp *m, const char *attr, const zt_cty_value *v)
+{
+    m->names[m->n] = attr;
+    m->vals[m->n++] = v;
+}
+
+static json_t *zt_spoke_imp_get(zt_spoke_imp *m, const char *id)
+{
+    return id ? m->get(m->getter, id) : NULL;
+}
+
+/* "a/b/0/c" walk (objects by key, arrays by index); NULL when absent. */
+static json_t *zt_spoke_jget(json_t *doc, const char *path)
+{
+    json_t *cur = doc;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *save = NULL, *tok = strtok_r(buf, "/", &save); cur && tok;
+         tok = strtok_r(NULL, "/", &save))
+        cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(tok)) : json_object_get(cur, tok);
+    return cur;
+}
+
+static const char *zt_spoke_jstr(json_t *doc, const char *path)
+{
+    json_t *v = zt_spoke_jget(doc, path);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static const zt_cty_value *zt_spoke_imp_str(zt_arena *a, const char *s)
+{
+    return s ? zt_cty_string(a, s) : zt_cty_null(a, &zt_cty_string_type);
+}
+
+static const zt_cty_value *zt_spoke_imp_strset(zt_arena *a, const char **v, size_t n)
+{
+    const zt_cty_value **e = zt_arena_calloc(a, n + 1, sizeof(*e));
+    for (size_t i = 0; i < n; i++)
+        e[i] = zt_cty_string(a, v[i]);
+    return zt_cty_set(a, &zt_cty_string_type, n, e);
+}
+
+/* The resource group part of an ARM ID ("/subscriptions/s/resourceGroups/g"). */
+static const char *zt_spoke_rg_of(zt_arena *a, const char *id)
+{
+    const char *p = id ? strcasestr(id, "/resourceGroups/") : NULL;
+    if (!p)
+        return NULL;
+    const char *end = strchr(p + 16, '/');
+    return end ? zt_arena_strndup(a, id, (size_t)(end - id)) : NULL;
+}
+
+/* Items of a collection GET (first page) whose child `rel` exists: the
+ * first one's ID. */
+static const char *zt_spoke_imp_find(zt_spoke_imp *m, const char *collection, const char *rel,
+                                     json_t **child)
+{
+    json_t *list = zt_spoke_imp_get(m, collection), *item;
+    size_t i;
+    json_array_foreach(json_object_get(list, "value"), i, item)
+    {
+        const char *id = zt_spoke_jstr(item, "id");
+        json_t *c = id ? zt_spoke_imp_get(m, zt_arena_printf(m->c->arena, "%s/%s", id, rel)) : NULL;
+        if (c) {
+            *child = c;
+            return zt_arena_strdup(m->c->arena, id);
+        }
+    }
+    return NULL;
+}
+
+static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
+                             json_t *(*get)(void *getter, const char *arm_id), void *getter,
+                             const zt_cty_value **inputs)
+{
+    zt_arena *a = c->arena;
+    zt_spoke_imp m = {.c = c, .get = get, .getter = getter};
+    size_t errors = c->diags->errors;
+    const char *rg_id = zt_spoke_rg_of(a, id);
+    const char *last = id ? strrchr(id, '/') : NULL;
+    if (!rg_id || !last || !strcasestr(id, "/providers/Microsoft.Network/virtualNetworks/") ||
+        strncmp(last + 1, "vnet-", 5) != 0 || last[6] == '\0')
+        return zt_diag_error(c->diags, NULL, "Invalid import ID",
+                             "\"%s\" is not the ID of a spoke VNet (/subscriptions/<id>/"
+                             "resourceGroups/<group>/providers/Microsoft.Network/"
+                             "virtualNetworks/vnet-<spoke name>).", id);
+    const char *name = zt_arena_strdup(a, last + 6);
+    m.names = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.names));
+    m.vals = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.vals));
+
+    json_t *vnet = zt_spoke_imp_get(&m, id);
+    if (!vnet)
+        return zt_diag_error(c->diags, NULL, "Spoke not found",
+                             "The virtual network %s does not exist.", id);
+    json_t *peering = zt_spoke_imp_get(&m, zt_arena_printf(a, "%s/virtualNetworkPeerings/"
+                                                              "peer-to-hub", id));
+    const char *hub_vnet = zt_spoke_jstr(peering, "properties/remoteVirtualNetwork/id");
+    if (!hub_vnet)
+        return zt_diag_error(c->diags, NULL, "Not a zerotrust_spoke VNet",
+                             "%s has no peering peer-to-hub to a hub VNet: it was not created "
+                             "by zerotrust_spoke.", id);
+    const char *net = zt_arena_printf(a, "%s/providers/Microsoft.Network", rg_id);
+    const char *hub_net = zt_arena_printf(a, "%s/providers/Microsoft.Network",
+                                          zt_spoke_rg_of(a, hub_vnet));
+    json_t *rt = zt_spoke_imp_get(&m, zt_arena_printf(a, "%s/routeTables/rt-%s", net, name));
+    const char *fw_ip = zt_spoke_jstr(rt, "properties/routes/0/properties/nextHopIpAddress");
+    json_t *hub = zt_spoke_imp_get(&m, hub_vnet);
+    const char *hub_name = strrchr(hub_vnet, '/') + 1;
+    if (strncmp(hub_name, "vnet-", 5) == 0)
+        hub_name += 5;
+
+    zt_spoke_imp_set(&m, "name", zt_cty_string(a, name));
+    zt_spoke_imp_set(&m, "resource_group_name",
+                     zt_cty_string(a, strrchr(rg_id, '/') + 1));
+    zt_spoke_imp_set(&m, "location", zt_spoke_imp_str(a, zt_spoke_jstr(vnet, "location")));
+    zt_spoke_imp_set(&m, "address_space",
+                     zt_spoke_imp_str(a, zt_spoke_jstr(vnet, "properties/addressSpace/"
+                                                            "addressPrefixes/0")));
+    zt_spoke_imp_set(&m, "hub_vnet_id", zt_cty_string(a, hub_vnet));
+    zt_spoke_imp_set(&m, "hub_address_space",
+                     zt_spoke_imp_str(a, zt_spoke_jstr(hub, "properties/addressSpace/"
+                                                           "addressPrefixes/0")));
+    zt_spoke_imp_set(&m, "hub_firewall_private_ip", zt_spoke_imp_str(a, fw_ip));
+    json_t *uses = zt_spoke_jget(peering, "properties/useRemoteGateways");
+    zt_spoke_imp_set(&m, "hub_gateway_enabled", zt_cty_bool(a, json_is_true(uses)));
+
+    /* Tags. */
+    json_t *tags = json_object_get(vnet, "tags"), *tv;
+    const char *tk;
+    size_t nt = json_object_size(tags), i = 0;
+    const char **tkeys = zt_arena_calloc(a, nt + 1, sizeof(*tkeys));
+    const zt_cty_value **tvals = zt_arena_calloc(a, nt + 1, sizeof(*tvals));
+    json_object_foreach(tags, tk, tv)
+    {
+        tkeys[i] = zt_arena_strdup(a, tk);
+        tvals[i++] = zt_cty_string(a, json_is_string(tv) ? json_string_value(tv) : "");
+    }
+    zt_spoke_imp_set(&m, "tags", zt_cty_map(a, &zt_cty_string_type, i, tkeys, tvals));
+
+    /* Egress per subnet. */
+    const char *fw_sn[ZT_ARRAY_LEN(zt_spoke_subnets)], *nat_sn[ZT_ARRAY_LEN(zt_spoke_subnets)];
+    size_t n_fw = 0, n_nat = 0;
+    json_t *sn;
+    json_array_foreach(zt_spoke_jget(vnet, "properties/subnets"), i, sn)
+    {
+        const char *sname = zt_spoke_jstr(sn, "name");
+        if (!sname || !zt_spoke_is_subnet(sname))
+            continue;
+        if (zt_spoke_jget(sn, "properties/routeTable") && n_fw < ZT_ARRAY_LEN(fw_sn))
+            fw_sn[n_fw++] = zt_arena_strdup(a, sname);
+        if (zt_spoke_jget(sn, "properties/natGateway") && n_nat < ZT_ARRAY_LEN(nat_sn))
+            nat_sn[n_nat++] = zt_arena_strdup(a, sname);
+    }
+    bool fw_default = n_fw == ZT_ARRAY_LEN(zt_spoke_default_fw_subnets);
+    for (size_t k = 0; fw_default && k < n_fw; k++)
+        fw_default = zt_spoke_in(zt_spoke_default_fw_subnets,
+                                 ZT_ARRAY_LEN(zt_spoke_default_fw_subnets), fw_sn[k]);
+    if (!fw_default)
+        zt_spoke_imp_set(&m, "firewall_egress_subnets", zt_spoke_imp_strset(a, fw_sn, n_fw));
+    if (n_nat)
+        zt_spoke_imp_set(&m, "nat_gateway_subnets", zt_spoke_imp_strset(a, nat_sn, n_nat));
+
+    /* The rule collection group and the GatewaySubnet route on the hub. */
+    json_t *rcg = NULL, *route = NULL;
+    const char *policy = zt_spoke_imp_find(&m, zt_arena_printf(a, "%s/firewallPolicies", hub_net),
+                                           zt_arena_printf(a, "ruleCollectionGroups/spoke-%s", name),
+                                           &rcg);
+    const char *hub_rt = zt_spoke_imp_find(&m, zt_arena_printf(a, "%s/routeTables", hub_net),
+                                           zt_arena_printf(a, "routes/spoke-%s", name), &route);
+    zt_spoke_imp_set(&m, "hub_firewall_policy_id", zt_spoke_imp_str(a, policy));
+    zt_spoke_imp_set(&m, "hub_gateway_route_table_id", zt_spoke_imp_str(a, hub_rt));
+    json_t *prio = zt_spoke_jget(rcg, "properties/priority");
+    zt_spoke_imp_set(&m, "firewall_rule_priority",
+                     json_is_integer(prio) ? zt_cty_number_int(a, json_integer_value(prio))
+                                           : zt_cty_null(a, &zt_cty_number_type));
+    json_t *coll, *rule;
+    size_t j;
+    json_array_foreach(zt_spoke_jget(rcg, "properties/ruleCollections"), i, coll)
+    {
+        json_array_foreach(json_object_get(coll, "rules"), j, rule)
+        {
+            const char *rn = zt_spoke_jstr(rule, "name");
+            json_t *f = json_object_get(rule, "targetFqdns");
+            if (!rn || strcmp(rn, "user-fqdns") != 0 || !json_is_array(f))
+                continue;
+            size_t nf = json_array_size(f);
+            const char **fq = zt_arena_calloc(a, nf + 1, sizeof(*fq));
+            for (size_t k = 0; k < nf; k++)
+                fq[k] = zt_arena_strdup(a, json_string_value(json_array_get(f, k)) ?
+                                               json_string_value(json_array_get(f, k)) : "");
+            zt_spoke_imp_set(&m, "allowed_fqdns", zt_spoke_imp_strset(a, fq, nf));
+        }
+    }
+
+    /* DNS: the hub's zones (its output map) and resolver, then the mode. */
+    json_t *zones = zt_spoke_imp_get(&m, zt_arena_printf(a, "%s/privateDnsZones", hub_net)), *z;
+    size_t nz = json_array_size(json_object_get(zones, "value")), iz = 0;
+    const char **zkeys = zt_arena_calloc(a, nz + 1, sizeof(*zkeys));
+    const zt_cty_value **zvals = zt_arena_calloc(a, nz + 1, sizeof(*zvals));
+    json_array_foreach(json_object_get(zones, "value"), i, z)
+    {
+        const char *zn = zt_spoke_jstr(z, "name"), *zid = zt_spoke_jstr(z, "id");
+        if (!zn || !zid)
+            continue;
+        zkeys[iz] = zt_arena_strdup(a, zn);
+        zvals[iz++] = zt_cty_string(a, zid);
+    }
+    zt_spoke_imp_set(&m, "hub_private_dns_zone_ids",
+                     zones ? zt_cty_map(a, &zt_cty_string_type, iz, zkeys, zvals)
+                           : zt_cty_null(a, zt_cty_type_map(a, &zt_cty_string_type)));
+    json_t *inbound = zt_spoke_imp_get(
+        &m, zt_arena_printf(a, "%s/dnsResolvers/dnspr-%s/inboundEndpoints/inbound", hub_net,
+                            hub_name));
+    zt_spoke_imp_set(&m, "hub_resolver_inbound_ip",
+                     zt_spoke_imp_str(a, zt_spoke_jstr(inbound, "properties/ipConfigurations/0/"
+                                                                "privateIpAddress")));
+    const char *dns = zt_spoke_jstr(vnet, "properties/dhcpOptions/dnsServers/0");
+    if (dns)
+        zt_spoke_imp_set(&m, "dns_mode", zt_cty_string(a, fw_ip && strcmp(dns, fw_ip) == 0
+                                                              ? ZT_SPOKE_DNS_FIREWALL
+                                                              : ZT_SPOKE_DNS_RESOLVER));
+
+    /* Everything else null, in the schema's attribute order. */
+    const zt_cty_value **ordered = zt_arena_calloc(a, s->type->n + 1, sizeof(*ordered));
+    for (size_t k = 0; k < s->type->n; k++) {
+        ordered[k] = zt_cty_null(a, s->type->types[k]);
+        for (size_t l = 0; l < m.n; l++)
+            if (strcmp(s->type->names[k], m.names[l]) == 0)
+                ordered[k] = m.vals[l];
+    }
+    *inputs = zt_cty_object(a, s->type, ordered);
+    return c->diags->errors > errors ? ZT_ERR_REMOTE : ZT_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * The definition.
+ * ------------------------------------------------------------------- */
+
+const zt_composite_def zt_composite_spoke = {
+    .type_name = "zerotrust_spoke",
+    .nodes = zt_spoke_nodes,
+    .n_nodes = ZT_ARRAY_LEN(zt_spoke_nodes),
+    .outputs = zt_spoke_outputs,
+    .n_outputs = ZT_ARRAY_LEN(zt_spoke_outputs),
+    .id_node = "vnet",
+    .validate = zt_spoke_validate,
+    .import = zt_spoke_import,
+    .default_create_ms = 30 * 60 * 1000,
+    .default_update_ms = 30 * 60 * 1000,
+    .default_delete_ms = 30 * 60 * 1000,
+    .default_read_ms = 10 * 60 * 1000,
+};

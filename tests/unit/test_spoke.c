@@ -1,0 +1,596 @@
+/* Unit tests for zerotrust_spoke (provider/resources/zt_spoke.c): the node
+ * table expanded by the real engine, hub-side IDs, bodies, unknown hub
+ * outputs at plan, outputs, and the validate hook's diagnostics with
+ * attribute paths (overlap with the hub, NAT + firewall route, sizes,
+ * tags, priority, DNS mode) and import from canned ARM GET bodies.
+ *
+ * `test_spoke --dump-bodies FILE` writes every node's PUT body for several
+ * input sets as an emulator request log; tests/unit/check_spoke_bodies.py
+ * validates them against azure-specs. */
+#include "zt_arm.h"
+#include "zt_comp_internal.h"
+#include "zt_test_values.h"
+
+#include "zt_test.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+extern const zt_composite_def zt_composite_spoke;
+
+#define SUB "00000000-0000-0000-0000-000000000001"
+#define HUB_NET "/subscriptions/" SUB "/resourceGroups/rg-hub/providers/Microsoft.Network"
+#define HUB_VNET HUB_NET "/virtualNetworks/vnet-weu"
+#define HUB_POLICY HUB_NET "/firewallPolicies/afwp-weu"
+#define HUB_RT HUB_NET "/routeTables/rt-weu-gateway"
+#define ZONE(z) HUB_NET "/privateDnsZones/" z
+#define NET "/subscriptions/" SUB "/resourceGroups/rg-spoke/providers/Microsoft.Network"
+#define VNET_ID NET "/virtualNetworks/vnet-analytics"
+
+static zt_arena *A;
+static zt_diags D;
+static zt_provider P;
+static zt_call C;
+static const zt_schema *S;
+
+static void setup(void)
+{
+    A = zt_arena_new();
+    zt_diags_init(&D, A);
+    memset(&P, 0, sizeof(P));
+    P.config.subscription_id = SUB;
+    atomic_init(&P.configured, true);
+    C = (zt_call){.arena = A, .diags = &D, .provider = &P};
+    S = zt_schema_find(ZT_SCHEMA_RESOURCE, "zerotrust_spoke");
+    ck_assert_ptr_nonnull(S);
+}
+
+static void teardown(void)
+{
+    zt_arena_free(A);
+}
+
+#define TAGS                                                                              \
+    "\"tags\":{\"environment\":\"prod\",\"project\":\"dataplatform\",\"owner\":\"platform\"," \
+    "\"cost-centre\":\"cc-1234\"}"
+
+#define BASE_INPUTS                                                                        \
+    "\"name\":\"analytics\",\"location\":\"westeurope\",\"resource_group_name\":\"rg-spoke\"," \
+    "\"address_space\":\"10.1.0.0/16\",\"hub_vnet_id\":\"" HUB_VNET "\","                  \
+    "\"hub_address_space\":\"10.100.0.0/22\",\"hub_firewall_private_ip\":\"10.100.0.4\","   \
+    "\"hub_firewall_policy_id\":\"" HUB_POLICY "\",\"hub_gateway_route_table_id\":\"" HUB_RT \
+    "\",\"hub_private_dns_zone_ids\":{\"privatelink.azuredatabricks.net\":\""              \
+    ZONE("privatelink.azuredatabricks.net") "\",\"privatelink.blob.core.windows.net\":\""  \
+    ZONE("privatelink.blob.core.windows.net") "\"},\"firewall_rule_priority\":200," TAGS
+
+static const zt_cty_value *inputs(const char *json_attrs)
+{
+    const char *doc = zt_arena_printf(A, "{%s}", json_attrs);
+    const zt_cty_value *v = NULL;
+    ck_assert_int_eq(zt_cty_json_decode(A, doc, strlen(doc), S->type, false, &v, &D), ZT_OK);
+    return v;
+}
+
+static zt_comp_eval *expand_in(const zt_cty_value *in, zt_comp_mode mode)
+{
+    zt_comp_eval *ev = zt_arena_alloc(A, sizeof(*ev));
+    zt_comp_eval_init(ev, &C, &zt_composite_spoke, S, in, mode);
+    ck_assert_int_eq(zt_comp_eval_subscription(ev), ZT_OK);
+    ck_assert_int_eq(zt_comp_graph_build(ev), ZT_OK);
+    return ev;
+}
+
+static zt_comp_eval *expand(const char *json_attrs)
+{
+    zt_comp_eval *ev = expand_in(inputs(json_attrs), ZT_COMP_APPLY);
+    ck_assert(!ev->id_unknown);
+    return ev;
+}
+
+static const char *keys(const zt_comp_eval *ev)
+{
+    zt_buf b;
+    zt_buf_init(&b, A);
+    for (size_t i = 0; i < ev->graph.n; i++)
+        zt_buf_printf(&b, "%s%s", i ? " " : "", ev->graph.inst[i].key);
+    return zt_buf_cstr(&b);
+}
+
+static json_t *body_or_null(zt_comp_eval *ev, const char *key)
+{
+    ssize_t i = zt_comp_graph_find(&ev->graph, key);
+    ck_assert_msg(i >= 0, "no node %s", key);
+    return zt_comp_eval_body(ev, &ev->graph.inst[i]);
+}
+
+static json_t *body_of(zt_comp_eval *ev, const char *key)
+{
+    json_t *b = body_or_null(ev, key);
+    ck_assert_msg(b != NULL, "%s has no body", key);
+    return b;
+}
+
+static const char *jstr(json_t *doc, const char *ptr)
+{
+    json_t *v = zt_comp_json_ptr(doc, ptr);
+    ck_assert_msg(json_is_string(v), "%s is not a string", ptr);
+    return json_string_value(v);
+}
+
+/* The subnet object of the VNet body by name. */
+static json_t *subnet(json_t *vnet, const char *name)
+{
+    json_t *sns = zt_comp_json_ptr(vnet, "/properties/subnets"), *sn;
+    size_t i;
+    json_array_foreach(sns, i, sn)
+    {
+        if (strcmp(json_string_value(json_object_get(sn, "name")), name) == 0)
+            return json_object_get(sn, "properties");
+    }
+    ck_abort_msg("no subnet %s", name);
+    return NULL;
+}
+
+/* ---- the node table ---------------------------------------------------------------- */
+
+START_TEST(test_definition_passes_engine_checks)
+{
+    ck_assert_int_eq(zt_comp_def_check(&zt_composite_spoke, &D), ZT_OK);
+    ck_assert_ptr_eq(zt_composite_find("zerotrust_spoke"), &zt_composite_spoke);
+    for (size_t i = 0; i < zt_composite_spoke.n_outputs; i++)
+        ck_assert_msg(zt_cty_type_attr_index(S->type, zt_composite_spoke.outputs[i].attr) >= 0,
+                      "%s", zt_composite_spoke.outputs[i].attr);
+}
+END_TEST
+
+START_TEST(test_expand_defaults)
+{
+    zt_comp_eval *ev = expand(BASE_INPUTS);
+    ck_assert_str_eq(keys(ev), "nsg_databricks_host nsg_databricks_container nsg_private_endpoints "
+                               "nsg_functions route_table vnet hub_peering peering "
+                               "zone_link[privatelink.azuredatabricks.net] "
+                               "zone_link[privatelink.blob.core.windows.net] firewall_rules "
+                               "hub_route");
+    ck_assert_str_eq(zt_comp_id(ev, "vnet"), VNET_ID);
+    ck_assert_str_eq(zt_comp_id(ev, "nsg_databricks_host"),
+                     NET "/networkSecurityGroups/nsg-analytics-dbw-host");
+    /* hub-side children live under the hub's resources */
+    ck_assert_str_eq(zt_comp_id(ev, "hub_peering"),
+                     HUB_VNET "/virtualNetworkPeerings/peer-hub-to-analytics");
+    ck_assert_str_eq(zt_comp_id(ev, "peering"), VNET_ID "/virtualNetworkPeerings/peer-to-hub");
+    ck_assert_str_eq(zt_comp_id(ev, "firewall_rules"),
+                     HUB_POLICY "/ruleCollectionGroups/spoke-analytics");
+    ck_assert_str_eq(zt_comp_id(ev, "hub_route"), HUB_RT "/routes/spoke-analytics");
+    ck_assert_str_eq(zt_comp_id(ev, "zone_link[privatelink.blob.core.windows.net]"),
+                     ZONE("privatelink.blob.core.windows.net") "/virtualNetworkLinks/"
+                                                               "link-vnet-analytics");
+    /* hub-side writes share the hub's serialization scopes */
+    zt_arena *a = A;
+    ck_assert_str_eq(zt_arm_serial_key(a, zt_comp_id(ev, "firewall_rules"), NULL),
+                     zt_arm_serial_key(a, HUB_POLICY, NULL));
+    ck_assert_str_eq(zt_arm_serial_key(a, zt_comp_id(ev, "hub_route"), NULL),
+                     zt_arm_serial_key(a, HUB_RT, NULL));
+    ck_assert_str_eq(zt_arm_serial_key(a, zt_comp_id(ev, "hub_peering"), NULL),
+                     zt_arm_serial_key(a, HUB_VNET, NULL));
+    /* the spoke->hub peering waits for the hub side */
+    ssize_t p = zt_comp_graph_find(&ev->graph, "peering");
+    ck_assert_uint_eq(ev->graph.inst[p].n_deps, 2);
+}
+END_TEST
+
+START_TEST(test_expand_options)
+{
+    zt_comp_eval *ev = expand(BASE_INPUTS ",\"dns_mode\":\"firewall\","
+                              "\"firewall_egress_subnets\":[\"functions\"],"
+                              "\"nat_gateway_subnets\":[\"databricks-host\","
+                              "\"databricks-container\"]");
+    ck_assert_str_eq(keys(ev), "nsg_databricks_host nsg_databricks_container nsg_private_endpoints "
+                               "nsg_functions route_table pip_nat nat_gateway vnet hub_peering "
+                               "peering firewall_rules hub_route");
+    json_t *vnet = body_of(ev, "vnet");
+    ck_assert_str_eq(jstr(vnet, "/properties/dhcpOptions/dnsServers/0"), "10.100.0.4");
+    ck_assert_str_eq(jstr(subnet(vnet, "databricks-host"), "/natGateway/id"),
+                     NET "/natGateways/ng-analytics");
+    ck_assert_ptr_null(json_object_get(subnet(vnet, "databricks-host"), "routeTable"));
+    ck_assert_ptr_null(json_object_get(subnet(vnet, "functions"), "natGateway"));
+    ck_assert_str_eq(jstr(subnet(vnet, "functions"), "/routeTable/id"), NET "/routeTables/rt-analytics");
+
+    ev = expand(BASE_INPUTS ",\"dns_mode\":\"resolver\",\"hub_resolver_inbound_ip\":\"10.100.0.228\"");
+    ck_assert_int_lt(zt_comp_graph_find(&ev->graph, "zone_link[privatelink.blob.core.windows.net]"), 0);
+    ck_assert_str_eq(jstr(body_of(ev, "vnet"), "/properties/dhcpOptions/dnsServers/0"),
+                     "10.100.0.228");
+}
+END_TEST
+
+START_TEST(test_bodies_follow_inputs)
+{
+    zt_comp_eval *ev = expand(BASE_INPUTS);
+    json_t *vnet = body_of(ev, "vnet");
+    ck_assert_str_eq(jstr(vnet, "/properties/addressSpace/addressPrefixes/0"), "10.1.0.0/16");
+    ck_assert_uint_eq(json_array_size(zt_comp_json_ptr(vnet, "/properties/subnets")), 4);
+    ck_assert_ptr_null(zt_comp_json_ptr(vnet, "/properties/dhcpOptions"));
+    /* the planner's spoke layout */
+    json_t *host = subnet(vnet, "databricks-host");
+    ck_assert_str_eq(jstr(host, "/addressPrefix"), "10.1.0.0/18");
+    ck_assert_str_eq(jstr(subnet(vnet, "databricks-container"), "/addressPrefix"), "10.1.64.0/18");
+    ck_assert_str_eq(jstr(subnet(vnet, "private-endpoints"), "/addressPrefix"), "10.1.128.0/24");
+    ck_assert_str_eq(jstr(subnet(vnet, "functions"), "/addressPrefix"), "10.1.129.0/26");
+    ck_assert_str_eq(jstr(host, "/delegations/0/properties/serviceName"),
+                     "Microsoft.Databricks/workspaces");
+    ck_assert_str_eq(jstr(host, "/networkSecurityGroup/id"),
+                     NET "/networkSecurityGroups/nsg-analytics-dbw-host");
+    ck_assert_str_eq(jstr(host, "/routeTable/id"), NET "/routeTables/rt-analytics");
+    ck_assert_str_eq(jstr(subnet(vnet, "functions"), "/delegations/0/properties/serviceName"),
+                     "Microsoft.Web/serverFarms");
+    ck_assert_ptr_null(json_object_get(subnet(vnet, "private-endpoints"), "routeTable"));
+    ck_assert_ptr_null(json_object_get(subnet(vnet, "private-endpoints"), "delegations"));
+
+    json_t *rt = body_of(ev, "route_table");
+    ck_assert(json_is_true(zt_comp_json_ptr(rt, "/properties/disableBgpRoutePropagation")));
+    ck_assert_str_eq(jstr(rt, "/properties/routes/0/properties/addressPrefix"), "0.0.0.0/0");
+    ck_assert_str_eq(jstr(rt, "/properties/routes/0/properties/nextHopIpAddress"), "10.100.0.4");
+
+    json_t *p = body_of(ev, "peering");
+    ck_assert_str_eq(jstr(p, "/properties/remoteVirtualNetwork/id"), HUB_VNET);
+    ck_assert(json_is_true(zt_comp_json_ptr(p, "/properties/allowForwardedTraffic")));
+    ck_assert(json_is_false(zt_comp_json_ptr(p, "/properties/useRemoteGateways")));
+    json_t *hp = body_of(ev, "hub_peering");
+    ck_assert_str_eq(jstr(hp, "/properties/remoteVirtualNetwork/id"), VNET_ID);
+    ck_assert(json_is_false(zt_comp_json_ptr(hp, "/properties/allowGatewayTransit")));
+
+    json_t *route = body_of(ev, "hub_route");
+    ck_assert_str_eq(jstr(route, "/properties/addressPrefix"), "10.1.0.0/16");
+    ck_assert_str_eq(jstr(route, "/properties/nextHopType"), "VirtualAppliance");
+    ck_assert_str_eq(jstr(route, "/properties/nextHopIpAddress"), "10.100.0.4");
+
+    json_t *rcg = body_of(ev, "firewall_rules");
+    ck_assert_int_eq(json_integer_value(zt_comp_json_ptr(rcg, "/properties/priority")), 200);
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/0/destinationAddresses/0"),
+                     "AzureDatabricks");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/1/destinationAddresses/0"),
+                     "Storage.WestEurope");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/2/destinationPorts/0"), "3306");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/3/destinationAddresses/0"),
+                     "EventHub.WestEurope");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/3/destinationPorts/0"), "9093");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/0/sourceAddresses/0"),
+                     "10.1.0.0/16");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/1/rules/0/targetFqdns/0"), "pypi.org");
+    ck_assert_uint_eq(json_array_size(zt_comp_json_ptr(rcg, "/properties/ruleCollections/1/rules")),
+                      3);
+
+    json_t *link = body_of(ev, "zone_link[privatelink.azuredatabricks.net]");
+    ck_assert_str_eq(jstr(link, "/properties/virtualNetwork/id"), VNET_ID);
+    ck_assert_str_eq(jstr(link, "/location"), "global");
+
+    /* service tags spell the region their way */
+    ev = expand(BASE_INPUTS ",\"location\":\"eastus2\"");
+    ck_assert_str_eq(jstr(body_of(ev, "firewall_rules"),
+                          "/properties/ruleCollections/0/rules/2/destinationAddresses/0"),
+                     "Sql.EastUS2");
+    ev = expand(BASE_INPUTS ",\"location\":\"uksouth\"");
+    ck_assert_str_eq(jstr(body_of(ev, "firewall_rules"),
+                          "/properties/ruleCollections/0/rules/1/destinationAddresses/0"),
+                     "Storage.UKSouth");
+    ev = expand(BASE_INPUTS ",\"location\":\"southeastasia\"");
+    ck_assert_str_eq(jstr(body_of(ev, "firewall_rules"),
+                          "/properties/ruleCollections/0/rules/1/destinationAddresses/0"),
+                     "Storage.SoutheastAsia");
+
+    /* gateway transit once the hub has a gateway; user FQDNs */
+    ev = expand(BASE_INPUTS ",\"hub_gateway_enabled\":true,\"allowed_fqdns\":[\"conda.anaconda.org\"]");
+    ck_assert(json_is_true(zt_comp_json_ptr(body_of(ev, "peering"), "/properties/useRemoteGateways")));
+    ck_assert(json_is_true(zt_comp_json_ptr(body_of(ev, "hub_peering"),
+                                            "/properties/allowGatewayTransit")));
+    rcg = body_of(ev, "firewall_rules");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/1/rules/3/targetFqdns/0"),
+                     "conda.anaconda.org");
+}
+END_TEST
+
+/* Hub and spoke in one apply: the hub's computed outputs are unknown. */
+START_TEST(test_unknown_hub)
+{
+    const zt_cty_value *in = inputs(BASE_INPUTS);
+    in = zt_comp_set_attr(A, in, "hub_firewall_private_ip", zt_cty_unknown(A, &zt_cty_string_type));
+    in = zt_comp_set_attr(A, in, "hub_gateway_enabled", zt_cty_unknown(A, &zt_cty_bool_type));
+    zt_comp_eval *ev = expand_in(in, ZT_COMP_PLAN);
+    ck_assert_ptr_null(body_or_null(ev, "route_table"));
+    ck_assert_ptr_null(body_or_null(ev, "hub_route"));
+    ck_assert_ptr_null(body_or_null(ev, "peering"));
+    ck_assert_ptr_null(body_or_null(ev, "hub_peering"));
+    ck_assert_ptr_nonnull(body_or_null(ev, "vnet")); /* refers to the route table by ID only */
+    ck_assert_ptr_nonnull(body_or_null(ev, "firewall_rules"));
+    ck_assert_ptr_nonnull(body_or_null(ev, "nsg_functions"));
+
+    /* IDs from unknown hub outputs: the nodes are planned, IDs unknown */
+    in = zt_comp_set_attr(A, inputs(BASE_INPUTS), "hub_firewall_policy_id",
+                          zt_cty_unknown(A, &zt_cty_string_type));
+    in = zt_comp_set_attr(A, in, "hub_private_dns_zone_ids",
+                          zt_cty_unknown(A, zt_cty_type_map(A, &zt_cty_string_type)));
+    ev = expand_in(in, ZT_COMP_PLAN);
+    ck_assert(ev->id_unknown || ev->shape_unknown);
+    ck_assert_ptr_null(zt_comp_id(ev, "firewall_rules"));
+    ck_assert_ptr_nonnull(zt_comp_id(ev, "vnet"));
+
+    /* the whole config unknown-safe for validate */
+    ck_assert_int_eq(zt_composite_spoke.validate(&C, S, in), ZT_OK);
+}
+END_TEST
+
+static const zt_cty_value *output(zt_comp_eval *ev, const char *attr)
+{
+    for (size_t i = 0; i < zt_composite_spoke.n_outputs; i++)
+        if (strcmp(zt_composite_spoke.outputs[i].attr, attr) == 0)
+            return zt_composite_spoke.outputs[i].value(ev);
+    ck_abort_msg("no output %s", attr);
+    return NULL;
+}
+
+START_TEST(test_outputs)
+{
+    zt_comp_eval *ev = expand(BASE_INPUTS);
+    ck_assert_str_eq(output(ev, "vnet_id")->u.str.ptr, VNET_ID);
+    ck_assert_str_eq(zt_cty_map_get(output(ev, "subnet_ids"), "functions")->u.str.ptr,
+                     VNET_ID "/subnets/functions");
+    ck_assert_str_eq(zt_cty_map_get(output(ev, "subnet_cidrs"), "databricks-host")->u.str.ptr,
+                     "10.1.0.0/18");
+    ck_assert_str_eq(zt_cty_map_get(output(ev, "subnet_names"), "databricks_container")->u.str.ptr,
+                     "databricks-container");
+    ck_assert_uint_eq(output(ev, "nsg_ids")->u.coll.n, 4);
+    ck_assert(output(ev, "nat_gateway_id")->is_null);
+    ck_assert_str_eq(zt_cty_map_get(output(ev, "peering_ids"), "hub_to_spoke")->u.str.ptr,
+                     HUB_VNET "/virtualNetworkPeerings/peer-hub-to-analytics");
+    ck_assert_uint_eq(output(ev, "zone_link_ids")->u.coll.n, 2);
+    ck_assert_str_eq(output(ev, "rule_collection_group_id")->u.str.ptr,
+                     HUB_POLICY "/ruleCollectionGroups/spoke-analytics");
+}
+END_TEST
+
+/* ---- validate hook ------------------------------------------------------------------ */
+
+static zt_rc validate(const char *json_attrs)
+{
+    return zt_composite_spoke.validate(&C, S, inputs(json_attrs));
+}
+
+START_TEST(test_validate_ok)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"nat_gateway_subnets\":[\"private-endpoints\"]"),
+                     ZT_OK);
+    ck_assert_uint_eq(D.errors, 0);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"address_space\":\"10.2.0.0/24\""), ZT_OK);
+}
+END_TEST
+
+START_TEST(test_validate_overlap)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"address_space\":\"10.100.0.0/16\""), ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Spoke overlaps the hub", "address_space", "10.100.0.0/22");
+}
+END_TEST
+
+START_TEST(test_validate_nat_and_firewall)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"nat_gateway_subnets\":[\"databricks-host\"]"),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "NAT gateway on a firewall-routed subnet", "nat_gateway_subnets",
+                    "0/0 user route wins over a NAT");
+    /* taken out of the firewall set: fine */
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"nat_gateway_subnets\":[\"databricks-host\"],"
+                                          "\"firewall_egress_subnets\":[\"functions\"]"),
+                     ZT_OK);
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"nat_gateway_subnets\":[\"AzureFirewallSubnet\"]"),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Unknown spoke subnet", "nat_gateway_subnets", NULL);
+}
+END_TEST
+
+START_TEST(test_validate_sizes)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"address_space\":\"10.1.0.0/25\""), ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Spoke address space out of range", "address_space", "/16");
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"address_space\":\"10.0.0.0/15\""), ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Spoke address space out of range", "address_space", NULL);
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"firewall_rule_priority\":100"), ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid rule collection group priority", "firewall_rule_priority",
+                    NULL);
+}
+END_TEST
+
+START_TEST(test_validate_missing_tags)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"tags\":{\"environment\":\"prod\",\"project\":\"p\","
+                                          "\"cost-centre\":\"\"}"),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Missing required tag", "tags", "\"owner\"");
+    tv_expect_error(A, &D, "Empty required tag", "tags[\"cost-centre\"]", NULL);
+}
+END_TEST
+
+START_TEST(test_validate_dns_and_ids)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"dns_mode\":\"resolver\",\"allowed_fqdns\":"
+                                          "[\"not a name\"],\"hub_vnet_id\":\"/nope\""),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Missing hub DNS setting", "hub_resolver_inbound_ip", NULL);
+    tv_expect_error(A, &D, "Invalid FQDN", "allowed_fqdns", NULL);
+    tv_expect_error(A, &D, "Invalid resource ID", "hub_vnet_id", NULL);
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"dns_mode\":\"custom\""), ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid DNS mode", "dns_mode", NULL);
+}
+END_TEST
+
+/* ---- import ------------------------------------------------------------------------ */
+
+typedef struct canned {
+    const char *id;
+    const char *body;
+} canned;
+
+static json_t *canned_get(void *arg, const char *arm_id)
+{
+    for (const canned *c = arg; c->id; c++)
+        if (strcasecmp(c->id, arm_id) == 0) {
+            json_t *b = json_loads(c->body, 0, NULL);
+            ck_assert_ptr_nonnull(b);
+            zt_arena_on_free(A, (void (*)(void *))json_decref, b);
+            return b;
+        }
+    return NULL;
+}
+
+static const canned spoke_world[] = {
+    {VNET_ID, "{\"location\":\"westeurope\",\"tags\":{\"owner\":\"me\"},\"properties\":{"
+              "\"addressSpace\":{\"addressPrefixes\":[\"10.1.0.0/16\"]},"
+              "\"dhcpOptions\":{\"dnsServers\":[\"10.100.0.4\"]},\"subnets\":["
+              "{\"name\":\"databricks-host\",\"properties\":{\"natGateway\":{\"id\":\"x\"}}},"
+              "{\"name\":\"databricks-container\",\"properties\":{\"natGateway\":{\"id\":\"x\"}}},"
+              "{\"name\":\"private-endpoints\",\"properties\":{}},"
+              "{\"name\":\"functions\",\"properties\":{\"routeTable\":{\"id\":\"y\"}}}]}}"},
+    {VNET_ID "/virtualNetworkPeerings/peer-to-hub",
+     "{\"properties\":{\"remoteVirtualNetwork\":{\"id\":\"" HUB_VNET "\"},"
+     "\"useRemoteGateways\":true}}"},
+    {NET "/routeTables/rt-analytics",
+     "{\"properties\":{\"routes\":[{\"properties\":{\"nextHopIpAddress\":\"10.100.0.4\"}}]}}"},
+    {HUB_VNET, "{\"properties\":{\"addressSpace\":{\"addressPrefixes\":[\"10.100.0.0/22\"]}}}"},
+    {HUB_NET "/firewallPolicies", "{\"value\":[{\"id\":\"" HUB_NET "/firewallPolicies/other\"},"
+                                  "{\"id\":\"" HUB_POLICY "\"}]}"},
+    {HUB_POLICY "/ruleCollectionGroups/spoke-analytics",
+     "{\"properties\":{\"priority\":250,\"ruleCollections\":[{\"rules\":[{\"name\":\"pypi\","
+     "\"targetFqdns\":[\"pypi.org\"]},{\"name\":\"user-fqdns\",\"targetFqdns\":["
+     "\"conda.anaconda.org\"]}]}]}}"},
+    {HUB_NET "/routeTables", "{\"value\":[{\"id\":\"" HUB_RT "\"}]}"},
+    {HUB_RT "/routes/spoke-analytics", "{}"},
+    {HUB_NET "/privateDnsZones", "{\"value\":[{\"name\":\"privatelink.blob.core.windows.net\","
+                                 "\"id\":\"" ZONE("privatelink.blob.core.windows.net") "\"}]}"},
+    {NULL, NULL},
+};
+
+static const char *attr_str(const zt_cty_value *obj, const char *attr)
+{
+    const zt_cty_value *v = zt_cty_get_attr(obj, attr);
+    return v && !v->is_null ? v->u.str.ptr : NULL;
+}
+
+START_TEST(test_import)
+{
+    const zt_cty_value *v = NULL;
+    ck_assert_int_eq(zt_composite_spoke.import(&C, S, VNET_ID, canned_get, (void *)spoke_world, &v),
+                     ZT_OK);
+    ck_assert_str_eq(attr_str(v, "name"), "analytics");
+    ck_assert_str_eq(attr_str(v, "resource_group_name"), "rg-spoke");
+    ck_assert_str_eq(attr_str(v, "address_space"), "10.1.0.0/16");
+    ck_assert_str_eq(attr_str(v, "hub_vnet_id"), HUB_VNET);
+    ck_assert_str_eq(attr_str(v, "hub_address_space"), "10.100.0.0/22");
+    ck_assert_str_eq(attr_str(v, "hub_firewall_private_ip"), "10.100.0.4");
+    ck_assert_str_eq(attr_str(v, "hub_firewall_policy_id"), HUB_POLICY);
+    ck_assert_str_eq(attr_str(v, "hub_gateway_route_table_id"), HUB_RT);
+    ck_assert(zt_cty_get_attr(v, "hub_gateway_enabled")->u.b);
+    ck_assert_str_eq(attr_str(v, "dns_mode"), "firewall");
+    int64_t prio = 0;
+    ck_assert(zt_cty_number_to_int64(zt_cty_get_attr(v, "firewall_rule_priority"), &prio));
+    ck_assert_int_eq(prio, 250);
+    ck_assert_uint_eq(zt_cty_get_attr(v, "allowed_fqdns")->u.coll.n, 1);
+    ck_assert_uint_eq(zt_cty_get_attr(v, "firewall_egress_subnets")->u.coll.n, 1);
+    ck_assert_uint_eq(zt_cty_get_attr(v, "nat_gateway_subnets")->u.coll.n, 2);
+    ck_assert_uint_eq(zt_cty_get_attr(v, "hub_private_dns_zone_ids")->u.coll.n, 1);
+    ck_assert_str_eq(zt_cty_map_get(zt_cty_get_attr(v, "tags"), "owner")->u.str.ptr, "me");
+    ck_assert_uint_eq(D.errors, 0);
+}
+END_TEST
+
+START_TEST(test_import_errors)
+{
+    const zt_cty_value *v = NULL;
+    ck_assert_int_eq(zt_composite_spoke.import(&C, S, NET "/virtualNetworks/other", canned_get,
+                                               (void *)spoke_world, &v),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid import ID", "", NULL);
+    ck_assert_int_eq(zt_composite_spoke.import(&C, S, NET "/virtualNetworks/vnet-gone", canned_get,
+                                               (void *)spoke_world, &v),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Spoke not found", "", NULL);
+    ck_assert_int_eq(zt_composite_spoke.import(&C, S, HUB_VNET, canned_get, (void *)spoke_world,
+                                               &v),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Not a zerotrust_spoke VNet", "", NULL);
+}
+END_TEST
+
+/* ---- body dump for the validator ---------------------------------------------------- */
+
+static void dump(FILE *f, const char *json_attrs, int *seq)
+{
+    zt_comp_eval *ev = expand(json_attrs);
+    for (size_t i = 0; i < ev->graph.n; i++) {
+        zt_comp_inst *in = &ev->graph.inst[i];
+        json_t *body = zt_comp_eval_body(ev, in);
+        ck_assert_msg(body != NULL, "%s: no body", in->key);
+        json_t *e = json_pack("{s:i,s:s,s:s,s:s,s:s,s:O,s:s}", "seq", ++*seq, "kind", "arm",
+                              "method", "PUT", "path", in->id, "api_version",
+                              zt_arm_api_version(in->def->arm_type), "body", body, "node",
+                              in->key);
+        ck_assert_ptr_nonnull(e);
+        char *line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+        fprintf(f, "%s\n", line);
+        free(line);
+        json_decref(e);
+    }
+}
+
+static const char *g_dump_path;
+
+START_TEST(test_dump_bodies)
+{
+    FILE *f = fopen(g_dump_path, "w");
+    int seq = 0;
+    ck_assert_msg(f != NULL, "cannot write %s", g_dump_path);
+    dump(f, BASE_INPUTS, &seq);
+    dump(f, BASE_INPUTS ",\"hub_gateway_enabled\":true,\"allowed_fqdns\":[\"*.anaconda.org\"],"
+                        "\"dns_mode\":\"firewall\",\"firewall_egress_subnets\":[\"functions\"],"
+                        "\"nat_gateway_subnets\":[\"databricks-host\",\"databricks-container\"]",
+         &seq);
+    dump(f, BASE_INPUTS ",\"address_space\":\"10.2.0.0/24\",\"dns_mode\":\"resolver\","
+                        "\"hub_resolver_inbound_ip\":\"10.100.0.228\"", &seq);
+    fclose(f);
+    fprintf(stderr, "wrote %d request bodies to %s\n", seq, g_dump_path);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    Suite *s = suite_create("spoke");
+    TCase *tc = tcase_create("spoke");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    if (argc == 3 && strcmp(argv[1], "--dump-bodies") == 0) {
+        g_dump_path = argv[2];
+        tcase_add_test(tc, test_dump_bodies);
+        goto run;
+    }
+    tcase_add_test(tc, test_definition_passes_engine_checks);
+    tcase_add_test(tc, test_expand_defaults);
+    tcase_add_test(tc, test_expand_options);
+    tcase_add_test(tc, test_bodies_follow_inputs);
+    tcase_add_test(tc, test_unknown_hub);
+    tcase_add_test(tc, test_outputs);
+    tcase_add_test(tc, test_validate_ok);
+    tcase_add_test(tc, test_validate_overlap);
+    tcase_add_test(tc, test_validate_nat_and_firewall);
+    tcase_add_test(tc, test_validate_sizes);
+    tcase_add_test(tc, test_validate_missing_tags);
+    tcase_add_test(tc, test_validate_dns_and_ids);
+    tcase_add_test(tc, test_import);
+    tcase_add_test(tc, test_import_errors);
+run:
+    suite_add_tcase(s, tc);
+    return zt_test_run(s);
+}
