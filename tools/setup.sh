@@ -9,7 +9,8 @@ SUDO=""
 
 APT_PACKAGES=(
   build-essential pkg-config meson ninja-build
-  libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
+  libgrpc-dev libabsl-dev libre2-dev libc-ares-dev zlib1g-dev   # static archives for the start-up-time link
+  protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
   libcurl4-openssl-dev libssl-dev openssl check libmsgpack-dev libjansson-dev
   clang libclang-rt-14-dev
   python3 python3-pip
