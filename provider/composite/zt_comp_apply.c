@@ -18,12 +18,29 @@ static zt_rc arm_client(zt_call *c, zt_arm_client **out)
     return zt_provider_arm(c, (struct zt_arm_client **)out);
 }
 
-static void node_error(zt_call *c, const char *verb, const zt_comp_task *t)
+/* The node's advice for this error (error_hints), "" when none. */
+static const char *node_hint(zt_call *c, const zt_comp_node_def *def, const zt_comp_task *t)
+{
+    const char *const *h = def ? def->error_hints : NULL;
+    zt_buf b;
+    zt_buf_init(&b, c->arena);
+    for (size_t i = 0; h && h[i] && h[i + 1] && h[i + 2]; i += 3) {
+        bool code = strcmp(h[i], "*") == 0 || (t->error_code && strcasecmp(h[i], t->error_code) == 0);
+        bool text = !h[i + 1][0] || (t->error_message && strcasestr(t->error_message, h[i + 1]));
+        if (code && text)
+            zt_buf_printf(&b, "\n\n%s", h[i + 2]);
+    }
+    return zt_buf_cstr(&b);
+}
+
+static void node_error(zt_call *c, const char *verb, const zt_comp_task *t,
+                       const zt_comp_node_def *def)
 {
     zt_diag_error(c->diags, NULL, zt_arena_printf(c->arena, "Failed to %s %s", verb, t->key),
-                  "Node %s (ARM ID %s): %s.\n\nEverything that exists is kept in the state; "
+                  "Node %s (ARM ID %s): %s.%s\n\nEverything that exists is kept in the state; "
                   "run the apply again to resume.",
-                  t->key, t->id ? t->id : "?", t->error ? t->error : zt_rc_str(t->rc));
+                  t->key, t->id ? t->id : "?", t->error ? t->error : zt_rc_str(t->rc),
+                  node_hint(c, def, t));
 }
 
 /* ---- create / update ---------------------------------------------------------- */
@@ -79,6 +96,8 @@ static bool apply_ready(void *arg, size_t i)
     }
     if (t->op) {
         t->body = json_deep_copy(in->body);
+        t->retry_codes = in->def->retry_codes;
+        t->exists_codes = in->def->exists_codes;
         if (in->action == ZT_COMP_UPDATE)
             t->preserve = zt_comp_preserve_list(a, in->def);
         zt_log(ZT_LOG_DEBUG, ZT_COMP_LOG, "starting node", "node", in->key, "action",
@@ -144,7 +163,8 @@ static zt_rc apply_graph(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadline)
     zt_rc rc = zt_comp_run(c, arm, deadline, &s);
     for (size_t i = 0; i < n; i++)
         if (x.tasks[i].complete && x.tasks[i].rc != ZT_OK)
-            node_error(c, x.tasks[i].op == ZT_COMP_OP_REPLACE ? "replace" : "apply", &x.tasks[i]);
+            node_error(c, x.tasks[i].op == ZT_COMP_OP_REPLACE ? "replace" : "apply", &x.tasks[i],
+                       ev->graph.inst[i].def);
     if (rc == ZT_ERR_CANCELLED)
         zt_diag_error(c->diags, NULL, "Apply cancelled",
                       "Terraform asked the provider to stop; nodes not started yet were left "
@@ -199,7 +219,8 @@ static bool delete_ready(void *arg, size_t i)
     }
     zt_comp_task *t = &x->tasks[i];
     const zt_comp_node_def *nd = zt_comp_def_node(def, x->node[i]);
-    t->op = ZT_COMP_OP_DELETE;
+    /* No DELETE in ARM: goes with its parent (op 0 completes at once). */
+    t->op = nd && nd->delete_with_parent ? 0 : ZT_COMP_OP_DELETE;
     t->key = x->recs[i]->key;
     t->id = x->recs[i]->id;
     t->arm_type = nd ? nd->arm_type : NULL;
@@ -241,7 +262,7 @@ static zt_rc delete_records(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadli
     zt_rc rc = zt_comp_run(c, arm, deadline, &s);
     for (size_t i = 0; i < n; i++)
         if (x.tasks[i].complete && x.tasks[i].rc != ZT_OK)
-            node_error(c, "delete", &x.tasks[i]);
+            node_error(c, "delete", &x.tasks[i], NULL);
     /* Records deleted for good leave the private state. */
     for (size_t i = 0; i < n; i++)
         if (x.tasks[i].complete && x.tasks[i].rc == ZT_OK)

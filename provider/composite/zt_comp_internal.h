@@ -172,12 +172,15 @@ typedef struct zt_comp_task {
     const char *serial;         /* serialization scope or NULL */
     json_t *body;               /* PUT body (a reference the task drops) */
     const char **preserve;      /* pointers to copy from the current resource (update) */
+    const char *const *retry_codes;  /* the node's "not yet" codes (PUT retried) */
+    const char *const *exists_codes; /* the node's "already exists" codes */
     /* out (valid after completion, in the call arena) */
     zt_rc rc;
     json_t *result;             /* the resource after PUT / GET (owned by the arena) */
     const char *error;          /* ARM's code and message */
     const char *error_code;
     bool maybe_written;         /* a failed PUT may still have created something */
+    const char *error_message;  /* ARM's message alone (for the node's error hints) */
     /* complete: set by the scheduler once the result is merged; the only
      * flag callbacks may read (done is the worker's, under the run lock). */
     bool complete;

@@ -11,6 +11,8 @@
 #include "zt_log.h"
 
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 typedef struct run {
     pthread_mutex_t lock;
@@ -24,7 +26,7 @@ typedef struct task_ctx {
     zt_comp_task *t;
     zt_arena *a;
     json_t *result;
-    const char *error, *error_code;
+    const char *error, *error_code, *error_message;
 } task_ctx;
 
 static void set_error(task_ctx *x, const zt_arm_resp *resp, zt_rc rc)
@@ -32,6 +34,7 @@ static void set_error(task_ctx *x, const zt_arm_resp *resp, zt_rc rc)
     if (resp->error) {
         x->error = zt_arm_error_str(x->a, resp->error);
         x->error_code = resp->error->code;
+        x->error_message = resp->error->message;
     } else {
         x->error = zt_arena_printf(x->a, "%s (HTTP status %ld)", zt_rc_str(rc), resp->status);
         x->error_code = "";
@@ -91,23 +94,89 @@ static zt_rc op_preserve(task_ctx *x)
     return ZT_OK;
 }
 
+/* Is one of codes in e (or its details)? */
+static const char *error_in(const zt_arm_error *e, const char *const *codes)
+{
+    for (size_t i = 0; e && codes && codes[i]; i++)
+        if (zt_arm_error_has_code(e, codes[i]))
+            return codes[i];
+    return NULL;
+}
+
+/* "Already exists" that names our own resource (last ID segment). */
+static bool exists_is_ours(const zt_comp_task *t, const zt_arm_error *e)
+{
+    const char *name = t->id ? strrchr(t->id, '/') : NULL;
+    if (!name || !name[1] || !error_in(e, t->exists_codes))
+        return false;
+    if (e->message && strcasestr(e->message, name + 1))
+        return true;
+    for (size_t i = 0; i < e->n_details; i++)
+        if (exists_is_ours(t, &e->details[i]) ||
+            (e->details[i].target && strcasecmp(e->details[i].target, t->id) == 0))
+            return true;
+    return false;
+}
+
+/* Sleep up to ms, waking early when the provider is asked to stop.
+ * Returns false when stopped. */
+static bool nap(const zt_comp_task *t, int64_t ms)
+{
+    for (int64_t slept = 0; slept < ms; slept += 100) {
+        if (t->cancel && atomic_load(t->cancel))
+            return false;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return !(t->cancel && atomic_load(t->cancel));
+}
+
 static zt_rc op_put(task_ctx *x)
 {
     zt_arm_resp resp;
-    zt_rc rc = x->t->preserve && x->t->op == ZT_COMP_OP_PUT ? op_preserve(x) : ZT_OK;
+    zt_comp_task *t = x->t;
+    zt_rc rc = t->preserve && t->op == ZT_COMP_OP_PUT ? op_preserve(x) : ZT_OK;
     if (rc != ZT_OK)
         return rc;
-    rc = arm_call(x, ZT_ARM_PUT, x->t->body, &resp);
-    if (rc != ZT_OK) {
+    int64_t start = zt_arm_now_ms(), wait = 1000;
+    for (unsigned attempt = 1;; attempt++) {
+        rc = arm_call(x, ZT_ARM_PUT, t->body, &resp);
+        if (rc == ZT_OK)
+            break;
         /* Only a refusal before any operation started (4xx, no LRO) is
          * known to have changed nothing. */
-        x->t->maybe_written = resp.lro_url || resp.status == 0 || resp.status >= 500 ||
-                              rc == ZT_ERR_TIMEOUT || rc == ZT_ERR_CANCELLED;
+        t->maybe_written = t->maybe_written || resp.lro_url || resp.status == 0 ||
+                           resp.status >= 500 || rc == ZT_ERR_TIMEOUT || rc == ZT_ERR_CANCELLED;
+        if (rc == ZT_ERR_REMOTE && exists_is_ours(t, resp.error)) {
+            zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "resource already exists and is ours", "node",
+                   t->key, "code", resp.error->code, NULL);
+            t->maybe_written = true;
+            return op_get(x);
+        }
+        const char *code = rc == ZT_ERR_REMOTE ? error_in(resp.error, t->retry_codes) : NULL;
+        int64_t now = zt_arm_now_ms();
+        if (code && (!t->deadline_ms || now + wait < t->deadline_ms)) {
+            zt_log(ZT_LOG_WARN, ZT_COMP_LOG, "not authorized yet, retrying (Azure role "
+                   "assignments take minutes to propagate)", "node", t->key, "code", code,
+                   "attempt", zt_arena_printf(x->a, "%u", attempt), NULL);
+            if (!nap(t, wait)) {
+                set_error(x, &resp, rc);
+                return ZT_ERR_CANCELLED;
+            }
+            wait = wait * 2 > 30000 ? 30000 : wait * 2;
+            continue;
+        }
         set_error(x, &resp, rc);
+        if (code || (attempt > 1 && rc == ZT_ERR_TIMEOUT))
+            x->error = zt_arena_printf(
+                x->a, "%s (still refused after %u attempts over %lld s; Azure role assignments "
+                "can take several minutes to propagate: run the apply again, or raise "
+                "timeouts.create / timeouts.update)", x->error, attempt,
+                (long long)((now - start) / 1000));
         return rc;
     }
     x->result = resp.body;
-    x->t->maybe_written = true;
+    t->maybe_written = true;
     /* Some types answer a PUT without the resource: read it for outputs. */
     return x->result ? ZT_OK : op_get(x);
 }
@@ -147,6 +216,7 @@ static void merge(zt_call *c, zt_comp_task *t, task_ctx *x)
     }
     t->error = x->error ? zt_arena_strdup(c->arena, x->error) : NULL;
     t->error_code = x->error_code ? zt_arena_strdup(c->arena, x->error_code) : "";
+    t->error_message = x->error_message ? zt_arena_strdup(c->arena, x->error_message) : "";
     zt_arena_free(x->a);
     if (t->body)
         json_decref(t->body);

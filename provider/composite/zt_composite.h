@@ -69,6 +69,14 @@ const char *zt_comp_id(const zt_comp_eval *ev, const char *node_key);
  * it are then planned as unknown and the dependency ordering guarantees
  * it is known when the body is finally built at apply time. */
 const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const char *pointer);
+/* As zt_comp_output, for values ARM keeps when a resource is updated in
+ * place (a principal ID, a vault URI, a key version): at plan, a node
+ * planned for "update" still answers with its last known value; NULL only
+ * while it is being created or replaced (or never answered). Bodies built
+ * from such values then stay known, and so does underlying_changes.
+ * (Engine extension for zerotrust_databricks_private_workspace.) */
+const char *zt_comp_output_stable(const zt_comp_eval *ev, const char *node_key,
+                                  const char *pointer);
 /* Common ARM scaffolding. */
 const char *zt_comp_subscription(const zt_comp_eval *ev);
 /* The "resource_group_id" input, else /subscriptions/<sub>/resourceGroups/
@@ -120,6 +128,26 @@ typedef struct zt_comp_node_def {
      * peerings, NSG rules and route table routes. NULL-terminated, or NULL.
      * (Engine extension, not in the lead's first header.) */
     const char *const *preserve;
+    /* ARM error codes that mean "not yet" for this node's PUT (e.g. an
+     * authorization that depends on a role assignment still propagating):
+     * the PUT is retried with backoff until it succeeds or the operation's
+     * deadline passes, then fails saying so. NULL-terminated, or NULL.
+     * (Engine extension for zerotrust_databricks_private_workspace.) */
+    const char *const *retry_codes;
+    /* ARM error codes that mean "this already exists" (409
+     * RoleAssignmentExists): the PUT counts as done, and the resource is
+     * read back, when ARM's message names this node's own resource name
+     * (it is ours); otherwise the error stands. NULL-terminated, or NULL. */
+    const char *const *exists_codes;
+    /* Advice appended to a failed PUT's diagnostic, as triples {ARM error
+     * code, text that must occur in ARM's message ("" : any; compared
+     * case-insensitively), advice}. NULL-terminated, or NULL. */
+    const char *const *error_hints;
+    /* ARM offers no DELETE for this type (Microsoft.KeyVault/vaults/keys):
+     * the node is never deleted on its own; it leaves the state when it is
+     * deleted, which the engine orders before its parent, and ARM removes
+     * it with that parent. */
+    bool delete_with_parent;
 } zt_comp_node_def;
 
 /* A computed attribute filled from node outputs. */

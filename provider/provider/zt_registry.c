@@ -22,11 +22,14 @@ const zt_function_def *const zt_functions[] = {
 /* Composite resources (zt_composite.h); their schemas are
  * schemas/resources/<type_name>.json. */
 extern const zt_composite_def zt_composite_hub;   /* provider/resources/zt_hub.c */
+/* provider/resources/zt_workspace.c */
+extern const zt_composite_def zt_composite_databricks_private_workspace;
 extern const zt_composite_def zt_composite_spoke; /* provider/resources/zt_spoke.c */
 
 const zt_composite_def *const zt_composites[] = {
     &zt_composite_hub,
     &zt_composite_spoke,
+    &zt_composite_databricks_private_workspace,
     NULL,
 };
 

@@ -1,0 +1,1113 @@
+/* zt_workspace.c - zerotrust_databricks_private_workspace: the workload
+ * layer of the platform (platform-design.md, layers 3-5 and
+ * "zerotrust_databricks_private_workspace"), as a composite definition.
+ *
+ * Order (same level = in parallel):
+ *   identities (access connector / Unity Catalog, Functions, CI/CD) +
+ *   the GitHub Actions federated credential on the CI/CD identity
+ *   -> Key Vault (RBAC, soft delete 90 days, purge protection, no public
+ *      access) + its `vault` endpoint
+ *   -> keys via ARM (storage, Databricks) -> the storage key's grant to the
+ *      Unity Catalog identity
+ *   -> ADLS Gen2 (CMK through that identity) + containers + `blob`/`dfs`
+ *      endpoints; Container Registry Premium + `registry` endpoint
+ *   -> access connector -> workspace (phase one: prepareEncryption)
+ *   -> grant the workspace's storage identity the Databricks key
+ *   -> phase two of CMK (workspace_cmk: the same ARM resource, with
+ *      encryption.entities) -> Databricks endpoints
+ *   -> least-privilege role assignments, diagnostic settings.
+ *
+ * Layout decisions:
+ *  - Phase two of CMK is a second node on the workspace's own ARM ID. The
+ *    phase-one node preserves /properties/encryption on its update PUTs so
+ *    a later change (tags, drift repair) never strips the keys; phase two
+ *    has no create_only pointers, so it only ever PUTs.
+ *  - Role assignment names are UUIDv5-style (SHA-1) of scope, the
+ *    principal's ARM resource (the identity, or the workspace's storage
+ *    identity) and the role: known at plan, stable across applies, so PUT
+ *    is idempotent. RoleAssignmentExists that names our own assignment
+ *    counts as success (engine exists_codes).
+ *  - Nodes whose PUT needs a grant that may still be propagating (the
+ *    storage account's CMK, phase two) retry authorization failures until
+ *    the operation's deadline (engine retry_codes); PrincipalNotFound on
+ *    the role assignments is retried by the ARM client itself.
+ *  - Keys are scoped grants: Key Vault Crypto Service Encryption User on
+ *    the single key, not on the vault.
+ */
+#include "zt_composite.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---------------------------------------------------------------------
+ * Constants.
+ * ------------------------------------------------------------------- */
+
+#define ZT_WS_ROLE_CRYPTO_USER "e147488a-f6f5-4113-8e2d-b22465e65bf6" /* KV Crypto Service Encryption User */
+#define ZT_WS_ROLE_BLOB_CONTRIB "ba92f5b4-2d11-453d-a403-e96b0029c9fe" /* Storage Blob Data Contributor */
+#define ZT_WS_ROLE_SECRETS_USER "4633458b-17de-408a-b874-0445c86b69e6" /* Key Vault Secrets User */
+#define ZT_WS_ROLE_CONTRIBUTOR "b24988ac-6180-42a0-ab88-20f7382dd24c" /* Contributor */
+
+#define ZT_WS_GH_ISSUER "https://token.actions.githubusercontent.com"
+#define ZT_WS_GH_AUDIENCE "api://AzureADTokenExchange"
+#define ZT_WS_DIAG_NAME "zerotrust-law"
+
+#define ZT_WS_ZONE_VAULT "privatelink.vaultcore.azure.net"
+#define ZT_WS_ZONE_BLOB "privatelink.blob.core.windows.net"
+#define ZT_WS_ZONE_DFS "privatelink.dfs.core.windows.net"
+#define ZT_WS_ZONE_ACR "privatelink.azurecr.io"
+#define ZT_WS_ZONE_DBX "privatelink.azuredatabricks.net"
+
+static const char *const zt_ws_default_containers[] = {"curated", "raw", "unity-catalog"};
+
+/* Authorization failures that mean "the grant has not propagated yet". */
+static const char *const zt_ws_rbac_codes[] = {
+    "AuthorizationFailed",          "LinkedAuthorizationFailed",
+    "KeyVaultAuthorizationFailed",  "KeyVaultAuthenticationFailure",
+    "KeyVaultAccessForbidden",      "Forbidden",
+    "PrincipalNotFound",            NULL};
+static const char *const zt_ws_exists_codes[] = {"RoleAssignmentExists", NULL};
+
+static const char *const zt_ws_kv_hints[] = {
+    "ConflictError", "deleted",
+    "A soft-deleted Key Vault holds this name. Purge it (`az keyvault purge --name NAME`) or "
+    "choose another key_vault_name; with purge protection on (as this platform sets it) the "
+    "name stays taken until the retention period ends (up to 90 days).",
+    "VaultAlreadyExists", "",
+    "Key Vault names are global: another vault (possibly soft-deleted, in any subscription) "
+    "holds it. Choose another key_vault_name.",
+    NULL};
+static const char *const zt_ws_sa_hints[] = {
+    "StorageAccountAlreadyTaken", "",
+    "Storage account names are global: choose another storage_account_name.", NULL};
+static const char *const zt_ws_ra_hints[] = {
+    "RoleAssignmentExists", "",
+    "Another role assignment, not created by this resource, already grants this role to this "
+    "principal on this scope. Remove it (or import it elsewhere) so that this resource owns "
+    "the grant.",
+    NULL};
+
+/* ---------------------------------------------------------------------
+ * Inputs.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_ws_in(const zt_comp_eval *ev, const char *attr)
+{
+    return zt_comp_input_str(ev, attr);
+}
+
+static bool zt_ws_registry_on(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "container_registry_name");
+    return v && !v->is_null;
+}
+
+static bool zt_ws_browser_auth_on(const zt_comp_eval *ev)
+{
+    return zt_comp_input_bool(ev, "browser_authentication_enabled", false);
+}
+
+static bool zt_ws_diag_on(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "log_analytics_workspace_id");
+    return v && !v->is_null;
+}
+
+static bool zt_ws_diag_registry_on(const zt_comp_eval *ev)
+{
+    return zt_ws_diag_on(ev) && zt_ws_registry_on(ev);
+}
+
+static const char *zt_ws_managed_rg(const zt_comp_eval *ev)
+{
+    const char *rg = zt_ws_in(ev, "managed_resource_group_name");
+    const char *name = zt_ws_in(ev, "name");
+    if (rg)
+        return rg;
+    return name ? zt_arena_printf(zt_comp_arena(ev), "rg-%s-dbx-managed", name) : NULL;
+}
+
+static const char **zt_ws_containers(const zt_comp_eval *ev, size_t *n)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "storage_containers");
+    *n = 0;
+    if (!v || v->is_null) {
+        *n = ZT_ARRAY_LEN(zt_ws_default_containers);
+        return (const char **)zt_ws_default_containers;
+    }
+    if (!zt_cty_is_wholly_known(v))
+        return NULL;
+    const char **out = zt_arena_calloc(zt_comp_arena(ev), v->u.coll.n + 1, sizeof(*out));
+    for (size_t i = 0; i < v->u.coll.n; i++)
+        out[i] = v->u.coll.elems[i]->u.str.ptr;
+    *n = v->u.coll.n;
+    return out;
+}
+
+/* The zone ID for a zone name from private_dns_zone_ids; NULL while
+ * unknown or absent (validate reports absence). */
+static const char *zt_ws_zone_id(const zt_comp_eval *ev, const char *zone)
+{
+    const zt_cty_value *m = zt_comp_input(ev, "private_dns_zone_ids");
+    if (!m || m->is_null || !zt_cty_is_known(m))
+        return NULL;
+    const zt_cty_value *v = zt_cty_map_get(m, zone);
+    return v && !v->is_null && zt_cty_is_known(v) ? v->u.str.ptr : NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Names.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_ws_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
+{
+    const char *name = zt_ws_in(ev, "name");
+    return name ? zt_arena_printf(zt_comp_arena(ev), "%s%s%s", prefix, name, suffix) : NULL;
+}
+
+#define ZT_WS_NAME_FN(fn, prefix, suffix) \
+    static const char *fn(const zt_comp_eval *ev) { return zt_ws_named(ev, prefix, suffix); }
+#define ZT_WS_CONST_FN(fn, s)                                                                 \
+    static const char *fn(const zt_comp_eval *ev) { ZT_UNUSED(ev); return s; }
+#define ZT_WS_INPUT_FN(fn, attr) \
+    static const char *fn(const zt_comp_eval *ev) { return zt_ws_in(ev, attr); }
+
+ZT_WS_NAME_FN(zt_ws_name_id_uc, "id-", "-uc")
+ZT_WS_NAME_FN(zt_ws_name_id_func, "id-", "-func")
+ZT_WS_NAME_FN(zt_ws_name_id_cicd, "id-", "-cicd")
+ZT_WS_NAME_FN(zt_ws_name_connector, "dbac-", "")
+ZT_WS_NAME_FN(zt_ws_name_workspace, "dbw-", "")
+ZT_WS_CONST_FN(zt_ws_name_fic, "github-actions")
+ZT_WS_CONST_FN(zt_ws_name_key_storage, "cmk-storage")
+ZT_WS_CONST_FN(zt_ws_name_key_dbx, "cmk-databricks")
+ZT_WS_CONST_FN(zt_ws_name_default, "default")
+ZT_WS_CONST_FN(zt_ws_name_diag, ZT_WS_DIAG_NAME)
+ZT_WS_INPUT_FN(zt_ws_name_kv, "key_vault_name")
+ZT_WS_INPUT_FN(zt_ws_name_sa, "storage_account_name")
+ZT_WS_INPUT_FN(zt_ws_name_acr, "container_registry_name")
+
+static const char *zt_ws_name_container(const zt_comp_eval *ev)
+{
+    return zt_comp_instance(ev);
+}
+
+/* ---------------------------------------------------------------------
+ * Private endpoints: one table row per endpoint.
+ * ------------------------------------------------------------------- */
+
+typedef struct zt_ws_pe {
+    const char *key;     /* node key of the endpoint; "<key>_dns" is its zone group */
+    const char *target;  /* node key of the resource it reaches */
+    const char *group;   /* private-link group ID */
+    const char *zone;    /* private DNS zone */
+} zt_ws_pe;
+
+static const zt_ws_pe zt_ws_pes[] = {
+    {"pe_vault", "key_vault", "vault", ZT_WS_ZONE_VAULT},
+    {"pe_blob", "storage", "blob", ZT_WS_ZONE_BLOB},
+    {"pe_dfs", "storage", "dfs", ZT_WS_ZONE_DFS},
+    {"pe_registry", "registry", "registry", ZT_WS_ZONE_ACR},
+    {"pe_databricks_ui_api", "workspace", "databricks_ui_api", ZT_WS_ZONE_DBX},
+    {"pe_browser_authentication", "workspace", "browser_authentication", ZT_WS_ZONE_DBX},
+};
+
+/* The engine gives callbacks no node key, so each endpoint row has its own
+ * small callbacks generated below. */
+static const char *zt_ws_pe_name(const zt_comp_eval *ev, const zt_ws_pe *pe)
+{
+    const char *target = zt_comp_id(ev, pe->target);
+    const char *last = target ? strrchr(target, '/') : NULL;
+    return last ? zt_arena_printf(zt_comp_arena(ev), "pe-%s-%s", last + 1, pe->group) : NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Body helpers.
+ * ------------------------------------------------------------------- */
+
+static json_t *zt_ws_tags(const zt_comp_eval *ev)
+{
+    return zt_comp_tags(ev);
+}
+
+static json_t *zt_ws_tracked(const zt_comp_eval *ev, json_t *properties)
+{
+    const char *location = zt_ws_in(ev, "location");
+    json_t *tags = zt_ws_tags(ev);
+    if (!location || !tags) {
+        json_decref(tags);
+        json_decref(properties);
+        return NULL;
+    }
+    json_t *body = json_pack("{s:s,s:o}", "location", location, "tags", tags);
+    if (properties)
+        json_object_set_new(body, "properties", properties);
+    return body;
+}
+
+static json_t *zt_ws_set(json_t *body, const char *key, json_t *v)
+{
+    if (!body || !v) {
+        json_decref(body);
+        json_decref(v);
+        return NULL;
+    }
+    json_object_set_new(body, key, v);
+    return body;
+}
+
+static json_t *zt_ws_body_identity(const zt_comp_eval *ev)
+{
+    return zt_ws_tracked(ev, NULL);
+}
+
+static json_t *zt_ws_body_fic(const zt_comp_eval *ev)
+{
+    const char *subject = zt_ws_in(ev, "github_subject");
+    if (!subject)
+        return NULL;
+    return json_pack("{s:{s:s,s:s,s:[s]}}", "properties", "issuer", ZT_WS_GH_ISSUER, "subject",
+                     subject, "audiences", ZT_WS_GH_AUDIENCE);
+}
+
+static json_t *zt_ws_body_kv(const zt_comp_eval *ev)
+{
+    const char *tenant = zt_comp_output_stable(ev, "id_uc", "/properties/tenantId");
+    if (!tenant)
+        return NULL;
+    json_t *p = json_pack("{s:s,s:{s:s,s:s},s:b,s:b,s:i,s:b,s:s,s:{s:s,s:s}}", "tenantId", tenant,
+                          "sku", "family", "A", "name", "premium", "enableRbacAuthorization", 1,
+                          "enableSoftDelete", 1, "softDeleteRetentionInDays", 90,
+                          "enablePurgeProtection", 1, "publicNetworkAccess", "Disabled",
+                          "networkAcls", "defaultAction", "Deny", "bypass", "AzureServices");
+    return zt_ws_tracked(ev, p);
+}
+
+static json_t *zt_ws_body_key(const zt_comp_eval *ev)
+{
+    json_t *tags = zt_ws_tags(ev);
+    if (!tags)
+        return NULL;
+    return json_pack("{s:o,s:{s:s,s:i,s:[s,s]}}", "tags", tags, "properties", "kty", "RSA-HSM",
+                     "keySize", 3072, "keyOps", "wrapKey", "unwrapKey");
+}
+
+static const char *zt_ws_vault_uri(const zt_comp_eval *ev)
+{
+    return zt_comp_output_stable(ev, "key_vault", "/properties/vaultUri");
+}
+
+static json_t *zt_ws_body_storage(const zt_comp_eval *ev)
+{
+    const char *uai = zt_comp_id(ev, "id_uc");
+    const char *uri = zt_ws_vault_uri(ev);
+    if (!uai || !uri)
+        return NULL;
+    json_t *enc = json_pack(
+        "{s:b,s:s,s:{s:s,s:s},s:{s:s},s:{s:{s:b,s:s},s:{s:b,s:s}}}", "requireInfrastructureEncryption",
+        zt_comp_input_bool(ev, "infrastructure_encryption_enabled", true), "keySource",
+        "Microsoft.Keyvault", "keyvaultproperties", "keyname", "cmk-storage", "keyvaulturi", uri,
+        "identity", "userAssignedIdentity", uai, "services", "blob", "enabled", 1, "keyType",
+        "Account", "file", "enabled", 1, "keyType", "Account");
+    json_t *p = json_pack("{s:b,s:s,s:b,s:b,s:b,s:s,s:b,s:s,s:{s:s,s:s},s:o}", "isHnsEnabled",
+                          zt_comp_input_bool(ev, "hierarchical_namespace_enabled", true),
+                          "publicNetworkAccess", "Disabled", "allowBlobPublicAccess", 0,
+                          "allowSharedKeyAccess", 0, "defaultToOAuthAuthentication", 1,
+                          "minimumTlsVersion", "TLS1_2", "supportsHttpsTrafficOnly", 1,
+                          "allowedCopyScope", "PrivateLink", "networkAcls", "defaultAction",
+                          "Deny", "bypass", "AzureServices", "encryption", enc);
+    json_t *body = zt_ws_tracked(ev, p);
+    body = zt_ws_set(body, "kind", json_string("StorageV2"));
+    body = zt_ws_set(body, "sku", json_pack("{s:s}", "name", "Standard_ZRS"));
+    json_t *ids = json_object();
+    json_object_set_new(ids, uai, json_object());
+    return zt_ws_set(body, "identity",
+                     json_pack("{s:s,s:o}", "type", "UserAssigned", "userAssignedIdentities", ids));
+}
+
+static const char *zt_ws_parent_blob_service(const zt_comp_eval *ev)
+{
+    const char *sa = zt_comp_id(ev, "storage");
+    return sa ? zt_arena_printf(zt_comp_arena(ev), "%s/blobServices/default", sa) : NULL;
+}
+
+static json_t *zt_ws_body_container(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    return json_pack("{s:{s:s}}", "properties", "publicAccess", "None");
+}
+
+static json_t *zt_ws_body_registry(const zt_comp_eval *ev)
+{
+    json_t *p = json_pack("{s:b,s:s,s:s,s:b,s:b,s:s}", "adminUserEnabled", 0, "publicNetworkAccess",
+                          "Disabled", "networkRuleBypassOptions", "AzureServices",
+                          "dataEndpointEnabled", 1, "anonymousPullEnabled", 0, "zoneRedundancy",
+                          "Enabled");
+    return zt_ws_set(zt_ws_tracked(ev, p), "sku", json_pack("{s:s}", "name", "Premium"));
+}
+
+static json_t *zt_ws_body_connector(const zt_comp_eval *ev)
+{
+    const char *uai = zt_comp_id(ev, "id_uc");
+    if (!uai)
+        return NULL;
+    json_t *ids = json_object();
+    json_object_set_new(ids, uai, json_object());
+    json_t *body = zt_ws_tracked(ev, json_object());
+    return zt_ws_set(body, "identity",
+                     json_pack("{s:s,s:o}", "type", "UserAssigned", "userAssignedIdentities", ids));
+}
+
+static json_t *zt_ws_str_param(const char *v)
+{
+    return v ? json_pack("{s:s}", "value", v) : NULL;
+}
+
+/* Phase one: VNet injection, no public IP, front end private,
+ * prepareEncryption for the DBFS storage identity. */
+static json_t *zt_ws_body_workspace(const zt_comp_eval *ev)
+{
+    const char *vnet = zt_ws_in(ev, "virtual_network_id");
+    const char *host = zt_ws_in(ev, "host_subnet_name");
+    const char *cont = zt_ws_in(ev, "container_subnet_name");
+    const char *mrg = zt_ws_managed_rg(ev);
+    const char *sub = zt_comp_subscription(ev);
+    const char *ac = zt_comp_id(ev, "access_connector");
+    const char *uai = zt_comp_id(ev, "id_uc");
+    if (!vnet || !host || !cont || !mrg || !sub || !ac || !uai)
+        return NULL;
+    json_t *params = json_pack(
+        "{s:o,s:o,s:o,s:{s:b},s:{s:b},s:{s:b}}", "customVirtualNetworkId", zt_ws_str_param(vnet),
+        "customPublicSubnetName", zt_ws_str_param(host), "customPrivateSubnetName",
+        zt_ws_str_param(cont), "enableNoPublicIp", "value", 1, "prepareEncryption", "value", 1,
+        "requireInfrastructureEncryption", "value",
+        zt_comp_input_bool(ev, "infrastructure_encryption_enabled", true));
+    json_t *p = json_pack(
+        "{s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "computeMode", "Hybrid", "managedResourceGroupId",
+        zt_arena_printf(zt_comp_arena(ev), "/subscriptions/%s/resourceGroups/%s", sub, mrg),
+        "publicNetworkAccess", "Disabled", "requiredNsgRules", "NoAzureDatabricksRules",
+        "parameters", params, "accessConnector", "id", ac, "identityType", "UserAssigned",
+        "userAssignedIdentityId", uai);
+    return zt_ws_set(zt_ws_tracked(ev, p), "sku", json_pack("{s:s}", "name", "premium"));
+}
+
+/* The version segment of a key's versioned URI. */
+static const char *zt_ws_key_version(const zt_comp_eval *ev, const char *node)
+{
+    const char *kid = zt_comp_output_stable(ev, node, "/properties/keyUriWithVersion");
+    const char *slash = kid ? strrchr(kid, '/') : NULL;
+    return slash && slash[1] ? slash + 1 : NULL;
+}
+
+/* Phase two: the same workspace with the Databricks key for managed
+ * services and managed disks. */
+static json_t *zt_ws_body_workspace_cmk(const zt_comp_eval *ev)
+{
+    const char *uri = zt_ws_vault_uri(ev);
+    const char *version = zt_ws_key_version(ev, "key_databricks");
+    json_t *body = zt_ws_body_workspace(ev);
+    if (!body || !uri || !version) {
+        json_decref(body);
+        return NULL;
+    }
+    json_t *kvp = json_pack("{s:s,s:s,s:s}", "keyVaultUri", uri, "keyName", "cmk-databricks",
+                            "keyVersion", version);
+    json_t *ent = json_pack("{s:{s:s,s:O},s:{s:s,s:O,s:b}}", "managedServices", "keySource",
+                            "Microsoft.Keyvault", "keyVaultProperties", kvp, "managedDisk",
+                            "keySource", "Microsoft.Keyvault", "keyVaultProperties", kvp,
+                            "rotationToLatestKeyVersionEnabled", 1);
+    json_decref(kvp);
+    json_object_set_new(json_object_get(body, "properties"), "encryption",
+                        json_pack("{s:o}", "entities", ent));
+    return body;
+}
+
+/* ---- private endpoints ---- */
+
+static json_t *zt_ws_body_pe(const zt_comp_eval *ev, const zt_ws_pe *pe)
+{
+    const char *subnet = zt_ws_in(ev, "private_endpoint_subnet_id");
+    const char *target = zt_comp_id(ev, pe->target);
+    const char *name = zt_ws_pe_name(ev, pe);
+    if (!subnet || !target || !name)
+        return NULL;
+    json_t *p = json_pack("{s:{s:s},s:[{s:s,s:{s:s,s:[s]}}]}", "subnet", "id", subnet,
+                          "privateLinkServiceConnections", "name", name, "properties",
+                          "privateLinkServiceId", target, "groupIds", pe->group);
+    return zt_ws_tracked(ev, p);
+}
+
+static json_t *zt_ws_body_pe_dns(const zt_comp_eval *ev, const zt_ws_pe *pe)
+{
+    const char *zone = zt_ws_zone_id(ev, pe->zone);
+    if (!zone)
+        return NULL;
+    char cfg[128];
+    snprintf(cfg, sizeof(cfg), "%s", pe->zone);
+    for (char *p = cfg; *p; p++)
+        if (*p == '.')
+            *p = '-';
+    return json_pack("{s:{s:[{s:s,s:{s:s}}]}}", "properties", "privateDnsZoneConfigs", "name", cfg,
+                     "properties", "privateDnsZoneId", zone);
+}
+
+#define ZT_WS_PE_FNS(idx, sfx)                                                                   \
+    static const char *zt_ws_pe_name_##sfx(const zt_comp_eval *ev)                               \
+    {                                                                                            \
+        return zt_ws_pe_name(ev, &zt_ws_pes[idx]);                                               \
+    }                                                                                            \
+    static json_t *zt_ws_pe_body_##sfx(const zt_comp_eval *ev)                                   \
+    {                                                                                            \
+        return zt_ws_body_pe(ev, &zt_ws_pes[idx]);                                               \
+    }                                                                                            \
+    static json_t *zt_ws_pe_dns_body_##sfx(const zt_comp_eval *ev)                               \
+    {                                                                                            \
+        return zt_ws_body_pe_dns(ev, &zt_ws_pes[idx]);                                           \
+    }                                                                                            \
+    static const char *zt_ws_pe_parent_##sfx(const zt_comp_eval *ev)                             \
+    {                                                                                            \
+        return zt_comp_id(ev, zt_ws_pes[idx].key);                                               \
+    }
+
+ZT_WS_PE_FNS(0, vault)
+ZT_WS_PE_FNS(1, blob)
+ZT_WS_PE_FNS(2, dfs)
+ZT_WS_PE_FNS(3, registry)
+ZT_WS_PE_FNS(4, ui)
+ZT_WS_PE_FNS(5, auth)
+
+/* ---- role assignments ---- */
+
+typedef struct zt_ws_ra {
+    const char *key;
+    const char *scope_node;     /* NULL: the resource group */
+    const char *principal_node; /* the node whose ARM output holds the principal */
+    const char *principal_ptr;  /* NULL: an identity's /properties/principalId */
+    const char *role;
+} zt_ws_ra;
+
+#define ZT_WS_PTR_STORAGE_ID "/properties/storageAccountIdentity/principalId"
+#define ZT_WS_PTR_DISK_ID "/properties/managedDiskIdentity/principalId"
+
+static const zt_ws_ra zt_ws_ras[] = {
+    {"ra_uc_key_storage", "key_storage", "id_uc", NULL, ZT_WS_ROLE_CRYPTO_USER},
+    /* the workspace's DBFS storage identity (prepareEncryption) */
+    {"ra_workspace_key", "key_databricks", "workspace", ZT_WS_PTR_STORAGE_ID,
+     ZT_WS_ROLE_CRYPTO_USER},
+    /* the managed disks' encryption set identity, which phase two creates */
+    {"ra_workspace_disk_key", "key_databricks", "workspace_cmk", ZT_WS_PTR_DISK_ID,
+     ZT_WS_ROLE_CRYPTO_USER},
+    {"ra_uc_lake", "storage", "id_uc", NULL, ZT_WS_ROLE_BLOB_CONTRIB},
+    {"ra_func_kv_secrets", "key_vault", "id_func", NULL, ZT_WS_ROLE_SECRETS_USER},
+    {"ra_cicd_rg", NULL, "id_cicd", NULL, ZT_WS_ROLE_CONTRIBUTOR},
+};
+
+static const char *zt_ws_ra_scope(const zt_comp_eval *ev, const zt_ws_ra *ra)
+{
+    return ra->scope_node ? zt_comp_id(ev, ra->scope_node) : zt_comp_resource_group_id(ev);
+}
+
+/* UUIDv5 layout over SHA-1 of "scope|principal resource|role" (lower
+ * case: ARM IDs are case-insensitive). */
+static const char *zt_ws_uuid(zt_arena *a, const char *text)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    char *lower = zt_arena_strdup(a, text);
+    for (char *p = lower; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (!EVP_Digest(lower, strlen(lower), md, &len, EVP_sha1(), NULL) || len < 16)
+        return NULL;
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+    return zt_arena_printf(a, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                           md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9],
+                           md[10], md[11], md[12], md[13], md[14], md[15]);
+}
+
+static const char *zt_ws_ra_name(const zt_comp_eval *ev, const zt_ws_ra *ra)
+{
+    const char *scope = zt_ws_ra_scope(ev, ra);
+    const char *principal = zt_comp_id(ev, ra->principal_node);
+    if (!scope || !principal)
+        return NULL;
+    zt_arena *a = zt_comp_arena(ev);
+    /* the principal is named by its resource (+ which identity of it) */
+    return zt_ws_uuid(a, zt_arena_printf(a, "%s|%s%s%s|%s", scope, principal,
+                                         ra->principal_ptr ? "#" : "",
+                                         ra->principal_ptr ? ra->principal_ptr : "", ra->role));
+}
+
+static json_t *zt_ws_ra_body(const zt_comp_eval *ev, const zt_ws_ra *ra)
+{
+    const char *sub = zt_comp_subscription(ev);
+    const char *pid = zt_comp_output_stable(ev, ra->principal_node,
+                                            ra->principal_ptr ? ra->principal_ptr
+                                                              : "/properties/principalId");
+    if (!sub || !pid)
+        return NULL;
+    return json_pack("{s:{s:s,s:s,s:s}}", "properties", "roleDefinitionId",
+                     zt_arena_printf(zt_comp_arena(ev),
+                                     "/subscriptions/%s/providers/Microsoft.Authorization/"
+                                     "roleDefinitions/%s", sub, ra->role),
+                     "principalId", pid, "principalType", "ServicePrincipal");
+}
+
+#define ZT_WS_RA_FNS(idx, sfx)                                                                   \
+    static const char *zt_ws_ra_name_##sfx(const zt_comp_eval *ev)                               \
+    {                                                                                            \
+        return zt_ws_ra_name(ev, &zt_ws_ras[idx]);                                               \
+    }                                                                                            \
+    static const char *zt_ws_ra_scope_##sfx(const zt_comp_eval *ev)                              \
+    {                                                                                            \
+        return zt_ws_ra_scope(ev, &zt_ws_ras[idx]);                                              \
+    }                                                                                            \
+    static json_t *zt_ws_ra_body_##sfx(const zt_comp_eval *ev)                                   \
+    {                                                                                            \
+        return zt_ws_ra_body(ev, &zt_ws_ras[idx]);                                               \
+    }
+
+ZT_WS_RA_FNS(0, uc_key)
+ZT_WS_RA_FNS(1, ws_key)
+ZT_WS_RA_FNS(2, ws_disk_key)
+ZT_WS_RA_FNS(3, uc_lake)
+ZT_WS_RA_FNS(4, func_kv)
+ZT_WS_RA_FNS(5, cicd_rg)
+
+/* ---- parents ---- */
+
+static const char *zt_ws_parent_cicd(const zt_comp_eval *ev) { return zt_comp_id(ev, "id_cicd"); }
+static const char *zt_ws_parent_kv(const zt_comp_eval *ev) { return zt_comp_id(ev, "key_vault"); }
+static const char *zt_ws_parent_storage(const zt_comp_eval *ev)
+{
+    return zt_ws_parent_blob_service(ev);
+}
+
+/* ---- diagnostics ---- */
+
+static json_t *zt_ws_diag(const zt_comp_eval *ev, bool metrics)
+{
+    const char *law = zt_ws_in(ev, "log_analytics_workspace_id");
+    if (!law)
+        return NULL;
+    json_t *p = json_pack("{s:s,s:[{s:s,s:b}]}", "workspaceId", law, "logs", "categoryGroup",
+                          "allLogs", "enabled", 1);
+    if (metrics)
+        json_object_set_new(p, "metrics",
+                            json_pack("[{s:s,s:b}]", "category", "AllMetrics", "enabled", 1));
+    return json_pack("{s:o}", "properties", p);
+}
+
+static json_t *zt_ws_body_diag_metrics(const zt_comp_eval *ev) { return zt_ws_diag(ev, true); }
+static json_t *zt_ws_body_diag_logs(const zt_comp_eval *ev) { return zt_ws_diag(ev, false); }
+
+/* ---------------------------------------------------------------------
+ * The node table.
+ * ------------------------------------------------------------------- */
+
+#define DEPS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static const char *const zt_ws_co_location[] = {"/location", NULL};
+static const char *const zt_ws_co_storage[] = {
+    "/location", "/properties/isHnsEnabled", "/properties/encryption/requireInfrastructureEncryption",
+    NULL};
+static const char *const zt_ws_co_workspace[] = {
+    "/location",
+    "/properties/managedResourceGroupId",
+    "/properties/parameters/customVirtualNetworkId/value",
+    "/properties/parameters/customPublicSubnetName/value",
+    "/properties/parameters/customPrivateSubnetName/value",
+    "/properties/parameters/requireInfrastructureEncryption/value",
+    NULL};
+static const char *const zt_ws_co_ra[] = {"/properties/principalId",
+                                          "/properties/roleDefinitionId", NULL};
+static const char *const zt_ws_preserve_encryption[] = {"/properties/encryption", NULL};
+/* ARM answers a key PUT on an existing key with the key unchanged. */
+static const char *const zt_ws_co_key[] = {"/properties/kty", "/properties/keySize", NULL};
+
+#define ZT_WS_TRACKED(k, t, d, en, nm, bd, co, secs)                                           \
+    {.key = k, .arm_type = t, .depends_on = d, .enabled = en, .name = nm, .body = bd,        \
+     .create_only = co, .expected_seconds = secs}
+
+#define ZT_WS_PE_NODES(sfx, k, target_deps, en)                                                \
+    {.key = k, .arm_type = "Microsoft.Network/privateEndpoints", .depends_on = target_deps,    \
+     .enabled = en, .name = zt_ws_pe_name_##sfx, .body = zt_ws_pe_body_##sfx,                  \
+     .create_only = zt_ws_co_location, .expected_seconds = 30},                                 \
+    {.key = k "_dns", .arm_type = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",   \
+     .depends_on = DEPS(k), .enabled = en, .parent_id = zt_ws_pe_parent_##sfx,                 \
+     .name = zt_ws_name_default, .body = zt_ws_pe_dns_body_##sfx, .expected_seconds = 10}
+
+#define ZT_WS_RA_NODE(sfx, k, d)                                                               \
+    {.key = k, .arm_type = "Microsoft.Authorization/roleAssignments", .depends_on = d,         \
+     .parent_id = zt_ws_ra_scope_##sfx, .name = zt_ws_ra_name_##sfx,                          \
+     .body = zt_ws_ra_body_##sfx, .create_only = zt_ws_co_ra, .expected_seconds = 5,           \
+     .exists_codes = zt_ws_exists_codes, .error_hints = zt_ws_ra_hints}
+
+#define ZT_WS_DIAG_NODE(k, target, en, bd)                                                     \
+    {.key = k, .arm_type = "Microsoft.Insights/diagnosticSettings", .depends_on = DEPS(#target),  \
+     .enabled = en, .parent_id = zt_ws_diag_parent_##target, .name = zt_ws_name_diag,          \
+     .body = bd, .expected_seconds = 5}
+
+static const char *zt_ws_diag_parent_key_vault(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "key_vault");
+}
+static const char *zt_ws_diag_parent_storage(const zt_comp_eval *ev)
+{
+    return zt_ws_parent_blob_service(ev);
+}
+static const char *zt_ws_diag_parent_workspace_cmk(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "workspace");
+}
+static const char *zt_ws_diag_parent_registry(const zt_comp_eval *ev)
+{
+    return zt_comp_id(ev, "registry");
+}
+
+static const zt_comp_node_def zt_ws_nodes[] = {
+    ZT_WS_TRACKED("id_uc", "Microsoft.ManagedIdentity/userAssignedIdentities", NULL, NULL,
+                  zt_ws_name_id_uc, zt_ws_body_identity, zt_ws_co_location, 2),
+    ZT_WS_TRACKED("id_func", "Microsoft.ManagedIdentity/userAssignedIdentities", NULL, NULL,
+                  zt_ws_name_id_func, zt_ws_body_identity, zt_ws_co_location, 2),
+    ZT_WS_TRACKED("id_cicd", "Microsoft.ManagedIdentity/userAssignedIdentities", NULL, NULL,
+                  zt_ws_name_id_cicd, zt_ws_body_identity, zt_ws_co_location, 2),
+    {.key = "fic_github",
+     .arm_type = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+     .depends_on = DEPS("id_cicd"), .parent_id = zt_ws_parent_cicd, .name = zt_ws_name_fic,
+     .body = zt_ws_body_fic, .expected_seconds = 2},
+    {.key = "key_vault", .arm_type = "Microsoft.KeyVault/vaults", .depends_on = DEPS("id_uc"),
+     .name = zt_ws_name_kv, .body = zt_ws_body_kv, .create_only = zt_ws_co_location,
+     .expected_seconds = 30, .error_hints = zt_ws_kv_hints},
+    ZT_WS_PE_NODES(vault, "pe_vault", DEPS("key_vault"), NULL),
+    {.key = "key_storage", .arm_type = "Microsoft.KeyVault/vaults/keys",
+     .depends_on = DEPS("key_vault"), .parent_id = zt_ws_parent_kv, .name = zt_ws_name_key_storage,
+     .body = zt_ws_body_key, .create_only = zt_ws_co_key, .expected_seconds = 2,
+     .delete_with_parent = true},
+    {.key = "key_databricks", .arm_type = "Microsoft.KeyVault/vaults/keys",
+     .depends_on = DEPS("key_vault"), .parent_id = zt_ws_parent_kv, .name = zt_ws_name_key_dbx,
+     .body = zt_ws_body_key, .create_only = zt_ws_co_key, .expected_seconds = 2,
+     .delete_with_parent = true},
+    ZT_WS_RA_NODE(uc_key, "ra_uc_key_storage", DEPS("key_storage", "id_uc")),
+    {.key = "storage", .arm_type = "Microsoft.Storage/storageAccounts",
+     .depends_on = DEPS("id_uc", "key_vault", "key_storage", "ra_uc_key_storage"),
+     .name = zt_ws_name_sa, .body = zt_ws_body_storage, .create_only = zt_ws_co_storage,
+     .expected_seconds = 30, .retry_codes = zt_ws_rbac_codes, .error_hints = zt_ws_sa_hints},
+    {.key = "container", .arm_type = "Microsoft.Storage/storageAccounts/blobServices/containers",
+     .depends_on = DEPS("storage"), .for_each = zt_ws_containers,
+     .parent_id = zt_ws_parent_storage, .name = zt_ws_name_container,
+     .body = zt_ws_body_container, .expected_seconds = 2},
+    ZT_WS_PE_NODES(blob, "pe_blob", DEPS("storage"), NULL),
+    ZT_WS_PE_NODES(dfs, "pe_dfs", DEPS("storage"), NULL),
+    ZT_WS_TRACKED("registry", "Microsoft.ContainerRegistry/registries", NULL, zt_ws_registry_on,
+                  zt_ws_name_acr, zt_ws_body_registry, zt_ws_co_location, 30),
+    ZT_WS_PE_NODES(registry, "pe_registry", DEPS("registry"), zt_ws_registry_on),
+    {.key = "access_connector", .arm_type = "Microsoft.Databricks/accessConnectors",
+     .depends_on = DEPS("id_uc"), .name = zt_ws_name_connector, .body = zt_ws_body_connector,
+     .create_only = zt_ws_co_location, .expected_seconds = 30},
+    {.key = "workspace", .arm_type = "Microsoft.Databricks/workspaces",
+     .depends_on = DEPS("access_connector", "id_uc"), .name = zt_ws_name_workspace,
+     .body = zt_ws_body_workspace, .create_only = zt_ws_co_workspace,
+     .preserve = zt_ws_preserve_encryption, .expected_seconds = 300},
+    ZT_WS_RA_NODE(ws_key, "ra_workspace_key", DEPS("workspace", "key_databricks")),
+    {.key = "workspace_cmk", .arm_type = "Microsoft.Databricks/workspaces",
+     .depends_on = DEPS("workspace", "ra_workspace_key", "key_databricks", "key_vault"),
+     .name = zt_ws_name_workspace, .body = zt_ws_body_workspace_cmk, .expected_seconds = 120,
+     .retry_codes = zt_ws_rbac_codes},
+    ZT_WS_RA_NODE(ws_disk_key, "ra_workspace_disk_key", DEPS("workspace_cmk", "key_databricks")),
+    ZT_WS_PE_NODES(ui, "pe_databricks_ui_api", DEPS("workspace_cmk"), NULL),
+    ZT_WS_PE_NODES(auth, "pe_browser_authentication", DEPS("workspace_cmk", "pe_databricks_ui_api"),
+                   zt_ws_browser_auth_on),
+    ZT_WS_RA_NODE(uc_lake, "ra_uc_lake", DEPS("storage", "id_uc")),
+    ZT_WS_RA_NODE(func_kv, "ra_func_kv_secrets", DEPS("key_vault", "id_func")),
+    ZT_WS_RA_NODE(cicd_rg, "ra_cicd_rg", DEPS("id_cicd")),
+    ZT_WS_DIAG_NODE("diag_key_vault", key_vault, zt_ws_diag_on, zt_ws_body_diag_metrics),
+    ZT_WS_DIAG_NODE("diag_storage", storage, zt_ws_diag_on, zt_ws_body_diag_metrics),
+    ZT_WS_DIAG_NODE("diag_workspace", workspace_cmk, zt_ws_diag_on, zt_ws_body_diag_logs),
+    ZT_WS_DIAG_NODE("diag_registry", registry, zt_ws_diag_registry_on, zt_ws_body_diag_metrics),
+};
+
+/* ---------------------------------------------------------------------
+ * Outputs.
+ * ------------------------------------------------------------------- */
+
+static const zt_cty_value *zt_ws_str(const zt_comp_eval *ev, const char *s)
+{
+    return s ? zt_cty_string(zt_comp_arena(ev), s) : NULL;
+}
+
+static const zt_cty_value *zt_ws_null(const zt_comp_eval *ev)
+{
+    return zt_cty_null(zt_comp_arena(ev), &zt_cty_string_type);
+}
+
+#define ZT_WS_OUT_ID(fn, node) \
+    static const zt_cty_value *fn(const zt_comp_eval *ev) { return zt_ws_str(ev, zt_comp_id(ev, node)); }
+#define ZT_WS_OUT_PTR(fn, node, ptr)                                                           \
+    static const zt_cty_value *fn(const zt_comp_eval *ev)                                      \
+    {                                                                                          \
+        return zt_ws_str(ev, zt_comp_output(ev, node, ptr));                                   \
+    }
+
+ZT_WS_OUT_ID(zt_ws_out_workspace_id, "workspace")
+ZT_WS_OUT_PTR(zt_ws_out_workspace_url, "workspace_cmk", "/properties/workspaceUrl")
+ZT_WS_OUT_ID(zt_ws_out_connector_id, "access_connector")
+ZT_WS_OUT_PTR(zt_ws_out_connector_principal, "id_uc", "/properties/principalId")
+ZT_WS_OUT_ID(zt_ws_out_kv_id, "key_vault")
+ZT_WS_OUT_PTR(zt_ws_out_kv_uri, "key_vault", "/properties/vaultUri")
+ZT_WS_OUT_ID(zt_ws_out_sa_id, "storage")
+ZT_WS_OUT_PTR(zt_ws_out_dfs, "storage", "/properties/primaryEndpoints/dfs")
+
+static const zt_cty_value *zt_ws_out_mrg_id(const zt_comp_eval *ev)
+{
+    const char *sub = zt_comp_subscription(ev);
+    const char *mrg = zt_ws_managed_rg(ev);
+    if (!sub || !mrg)
+        return NULL;
+    return zt_ws_str(ev, zt_arena_printf(zt_comp_arena(ev), "/subscriptions/%s/resourceGroups/%s",
+                                         sub, mrg));
+}
+
+static const zt_cty_value *zt_ws_out_acr_id(const zt_comp_eval *ev)
+{
+    return zt_ws_registry_on(ev) ? zt_ws_str(ev, zt_comp_id(ev, "registry")) : zt_ws_null(ev);
+}
+
+static const zt_cty_value *zt_ws_out_acr_login(const zt_comp_eval *ev)
+{
+    if (!zt_ws_registry_on(ev))
+        return zt_ws_null(ev);
+    return zt_ws_str(ev, zt_comp_output(ev, "registry", "/properties/loginServer"));
+}
+
+static const zt_cty_value *zt_ws_map(const zt_comp_eval *ev, size_t n, const char *const *keys,
+                                     const char *const *vals)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const zt_cty_value **v = zt_arena_calloc(a, n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++) {
+        if (!vals[i])
+            return NULL;
+        v[i] = zt_cty_string(a, vals[i]);
+    }
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, v);
+}
+
+static const char *const zt_ws_identity_roles[] = {"access_connector", "functions", "cicd"};
+static const char *const zt_ws_identity_nodes[] = {"id_uc", "id_func", "id_cicd"};
+
+static const zt_cty_value *zt_ws_identity_map(const zt_comp_eval *ev, const char *ptr)
+{
+    const char *vals[3];
+    for (size_t i = 0; i < 3; i++)
+        vals[i] = ptr ? zt_comp_output(ev, zt_ws_identity_nodes[i], ptr)
+                      : zt_comp_id(ev, zt_ws_identity_nodes[i]);
+    return zt_ws_map(ev, 3, zt_ws_identity_roles, vals);
+}
+
+static const zt_cty_value *zt_ws_out_identity_ids(const zt_comp_eval *ev)
+{
+    return zt_ws_identity_map(ev, NULL);
+}
+static const zt_cty_value *zt_ws_out_identity_clients(const zt_comp_eval *ev)
+{
+    return zt_ws_identity_map(ev, "/properties/clientId");
+}
+static const zt_cty_value *zt_ws_out_identity_principals(const zt_comp_eval *ev)
+{
+    return zt_ws_identity_map(ev, "/properties/principalId");
+}
+
+static const zt_cty_value *zt_ws_out_key_ids(const zt_comp_eval *ev)
+{
+    static const char *const keys[] = {"databricks", "storage"};
+    const char *vals[] = {zt_comp_id(ev, "key_databricks"), zt_comp_id(ev, "key_storage")};
+    return zt_ws_map(ev, 2, keys, vals);
+}
+
+static const zt_cty_value *zt_ws_out_key_uris(const zt_comp_eval *ev)
+{
+    static const char *const keys[] = {"databricks", "storage"};
+    const char *vals[] = {zt_comp_output(ev, "key_databricks", "/properties/keyUriWithVersion"),
+                          zt_comp_output(ev, "key_storage", "/properties/keyUriWithVersion")};
+    return zt_ws_map(ev, 2, keys, vals);
+}
+
+/* Endpoint group -> private IP, for the endpoints that exist. */
+static const zt_cty_value *zt_ws_out_pe_ips(const zt_comp_eval *ev)
+{
+    const char *keys[ZT_ARRAY_LEN(zt_ws_pes)], *vals[ZT_ARRAY_LEN(zt_ws_pes)];
+    size_t n = 0;
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_ws_pes); i++) {
+        if (!zt_comp_id(ev, zt_ws_pes[i].key))
+            continue; /* not enabled */
+        const char *ip = zt_comp_output(ev, zt_ws_pes[i].key,
+                                        "/properties/customDnsConfigs/0/ipAddresses/0");
+        if (!ip && zt_comp_output(ev, zt_ws_pes[i].key, "/properties/provisioningState"))
+            continue; /* known, without an IP in customDnsConfigs: left out */
+        keys[n] = zt_ws_pes[i].group;
+        vals[n++] = ip;
+    }
+    return zt_ws_map(ev, n, keys, vals);
+}
+
+static const zt_comp_output_def zt_ws_outputs[] = {
+    {"workspace_id", zt_ws_out_workspace_id},
+    {"workspace_url", zt_ws_out_workspace_url},
+    {"managed_resource_group_id", zt_ws_out_mrg_id},
+    {"access_connector_id", zt_ws_out_connector_id},
+    {"access_connector_principal_id", zt_ws_out_connector_principal},
+    {"key_vault_id", zt_ws_out_kv_id},
+    {"key_vault_uri", zt_ws_out_kv_uri},
+    {"key_ids", zt_ws_out_key_ids},
+    {"key_versioned_uris", zt_ws_out_key_uris},
+    {"storage_account_id", zt_ws_out_sa_id},
+    {"storage_dfs_endpoint", zt_ws_out_dfs},
+    {"container_registry_id", zt_ws_out_acr_id},
+    {"container_registry_login_server", zt_ws_out_acr_login},
+    {"identity_ids", zt_ws_out_identity_ids},
+    {"identity_client_ids", zt_ws_out_identity_clients},
+    {"identity_principal_ids", zt_ws_out_identity_principals},
+    {"private_endpoint_ips", zt_ws_out_pe_ips},
+};
+
+/* ---------------------------------------------------------------------
+ * Plan-time checks.
+ * ------------------------------------------------------------------- */
+
+static const char *const zt_ws_default_required_tags[] = {"environment", "project", "owner",
+                                                          "cost-centre"};
+
+typedef struct zt_ws_check {
+    zt_call *c;
+    const zt_cty_value *config;
+} zt_ws_check;
+
+static zt_path *zt_ws_path(zt_ws_check *k, const char *attr)
+{
+    return zt_path_attr(k->c->arena, NULL, attr);
+}
+
+static const char *zt_ws_known(const zt_cty_value *obj, const char *attr)
+{
+    const zt_cty_value *v = obj ? zt_cty_get_attr(obj, attr) : NULL;
+    if (!v || v->is_null || !zt_cty_is_known(v) || v->type->kind != ZT_CTY_STRING)
+        return NULL;
+    return v->u.str.ptr;
+}
+
+static void zt_ws_check_tags(zt_ws_check *k)
+{
+    const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
+    const zt_provider_config *cfg = &k->c->provider->config;
+    const char *const *req = zt_ws_default_required_tags;
+    size_t n_req = ZT_ARRAY_LEN(zt_ws_default_required_tags);
+    if (!tags || !zt_cty_is_known(tags))
+        return;
+    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
+        req = cfg->required_tags;
+        n_req = cfg->n_required_tags;
+    }
+    for (size_t i = 0; i < n_req; i++) {
+        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
+        if (!v || v->is_null)
+            zt_diag_error(k->c->diags, zt_ws_path(k, "tags"), "Missing required tag",
+                          "Every resource of the platform must carry the tag \"%s\" (policy "
+                          "guardrail); add it to tags.", req[i]);
+        else if (zt_cty_is_known(v) && v->u.str.len == 0)
+            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_ws_path(k, "tags"), req[i]),
+                          "Empty required tag", "The required tag \"%s\" must not be empty.",
+                          req[i]);
+    }
+}
+
+static void zt_ws_check_location(zt_ws_check *k)
+{
+    const char *loc = zt_ws_known(k->config, "location");
+    const zt_provider_config *cfg = &k->c->provider->config;
+    if (!loc)
+        return;
+    for (const char *p = loc; *p; p++)
+        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p)) {
+            zt_diag_error(k->c->diags, zt_ws_path(k, "location"), "Unknown Azure region",
+                          "\"%s\" is not an Azure region's programmatic name (lower case, no "
+                          "spaces, e.g. \"westeurope\").", loc);
+            return;
+        }
+    if (!atomic_load(&k->c->provider->configured) || cfg->n_allowed_locations == 0)
+        return;
+    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
+        if (strcasecmp(cfg->allowed_locations[i], loc) == 0)
+            return;
+    zt_diag_error(k->c->diags, zt_ws_path(k, "location"), "Region not allowed",
+                  "\"%s\" is not one of the provider's allowed_locations.", loc);
+}
+
+static bool zt_ws_all(const char *s, const char *extra, bool lower_only)
+{
+    for (; *s; s++)
+        if (!(isdigit((unsigned char)*s) ||
+              (lower_only ? islower((unsigned char)*s) : isalpha((unsigned char)*s)) ||
+              strchr(extra, *s)))
+            return false;
+    return true;
+}
+
+static void zt_ws_check_names(zt_ws_check *k)
+{
+    zt_diags *d = k->c->diags;
+    const char *name = zt_ws_known(k->config, "name");
+    const char *sa = zt_ws_known(k->config, "storage_account_name");
+    const char *kv = zt_ws_known(k->config, "key_vault_name");
+    const char *acr = zt_ws_known(k->config, "container_registry_name");
+    const char *mrg = zt_ws_known(k->config, "managed_resource_group_name");
+    if (name && (strlen(name) < 1 || strlen(name) > 40 || !zt_ws_all(name, "-", false) ||
+                 name[0] == '-' || name[strlen(name) - 1] == '-'))
+        zt_diag_error(d, zt_ws_path(k, "name"), "Invalid workspace name",
+                      "\"%s\" must be 1 to 40 letters, digits or '-', not starting or ending with "
+                      "'-': the names of the workspace (dbw-<name>), access connector and "
+                      "identities derive from it.", name);
+    if (sa && (strlen(sa) < 3 || strlen(sa) > 24 || !zt_ws_all(sa, "", true)))
+        zt_diag_error(d, zt_ws_path(k, "storage_account_name"), "Invalid storage account name",
+                      "\"%s\" must be 3 to 24 lower-case letters and digits (globally unique).",
+                      sa);
+    if (kv && (strlen(kv) < 3 || strlen(kv) > 24 || !isalpha((unsigned char)kv[0]) ||
+               kv[strlen(kv) - 1] == '-' || strstr(kv, "--") || !zt_ws_all(kv, "-", false)))
+        zt_diag_error(d, zt_ws_path(k, "key_vault_name"), "Invalid Key Vault name",
+                      "\"%s\" must be 3 to 24 letters, digits and '-', starting with a letter, "
+                      "not ending with '-' and without \"--\" (globally unique).", kv);
+    if (acr && (strlen(acr) < 5 || strlen(acr) > 50 || !zt_ws_all(acr, "", false)))
+        zt_diag_error(d, zt_ws_path(k, "container_registry_name"), "Invalid registry name",
+                      "\"%s\" must be 5 to 50 letters and digits (globally unique).", acr);
+    if (mrg && (strlen(mrg) > 90 || !zt_ws_all(mrg, "-_.()", false) || mrg[strlen(mrg) - 1] == '.'))
+        zt_diag_error(d, zt_ws_path(k, "managed_resource_group_name"),
+                      "Invalid resource group name",
+                      "\"%s\" is not a valid resource group name.", mrg);
+}
+
+/* Settings that would open the platform up: accepted only with their
+ * zero-trust value, so that nobody believes they took effect. */
+static void zt_ws_check_zero_trust(zt_ws_check *k)
+{
+    static const struct {
+        const char *attr, *what;
+    } locks[] = {
+        {"public_network_access_enabled",
+         "Public network access stays disabled on the workspace, Key Vault, storage and "
+         "registry: they are reached through private endpoints only"},
+        {"shared_key_access_enabled",
+         "Shared-key (account key and SAS) access to the lake stays off: use Microsoft Entra "
+         "ID (the access connector identity)"},
+    };
+    for (size_t i = 0; i < ZT_ARRAY_LEN(locks); i++) {
+        const zt_cty_value *v = zt_cty_get_attr(k->config, locks[i].attr);
+        if (v && !v->is_null && zt_cty_is_known(v) && v->u.b)
+            zt_diag_error(k->c->diags, zt_ws_path(k, locks[i].attr), "Breaks zero trust",
+                          "%s. Remove %s or set it to false.", locks[i].what, locks[i].attr);
+    }
+    const zt_cty_value *hns = zt_cty_get_attr(k->config, "hierarchical_namespace_enabled");
+    if (hns && !hns->is_null && zt_cty_is_known(hns) && !hns->u.b)
+        zt_diag_warning(k->c->diags, zt_ws_path(k, "hierarchical_namespace_enabled"),
+                        "Not ADLS Gen2",
+                        "Without a hierarchical namespace the lake is plain Blob storage: "
+                        "Unity Catalog external locations and the dfs endpoint's directory "
+                        "semantics need ADLS Gen2. This cannot be changed after creation.");
+}
+
+static bool zt_ws_id_shape(const char *id, const char *type_segment)
+{
+    return strncasecmp(id, "/subscriptions/", 15) == 0 && strcasestr(id, "/resourceGroups/") &&
+           strcasestr(id, type_segment);
+}
+
+static void zt_ws_check_ids(zt_ws_check *k)
+{
+    static const struct {
+        const char *attr, *segment, *example;
+    } ids[] = {
+        {"virtual_network_id", "/providers/Microsoft.Network/virtualNetworks/",
+         "Microsoft.Network/virtualNetworks/<spoke VNet>"},
+        {"private_endpoint_subnet_id", "/subnets/",
+         "Microsoft.Network/virtualNetworks/<VNet>/subnets/<private-endpoint subnet>"},
+        {"log_analytics_workspace_id", "/providers/Microsoft.OperationalInsights/workspaces/",
+         "Microsoft.OperationalInsights/workspaces/<workspace>"},
+    };
+    for (size_t i = 0; i < ZT_ARRAY_LEN(ids); i++) {
+        const char *v = zt_ws_known(k->config, ids[i].attr);
+        if (v && !zt_ws_id_shape(v, ids[i].segment))
+            zt_diag_error(k->c->diags, zt_ws_path(k, ids[i].attr), "Invalid resource ID",
+                          "\"%s\" is not a resource ID of the form /subscriptions/<id>/"
+                          "resourceGroups/<group>/providers/%s.", v, ids[i].example);
+    }
+    const char *host = zt_ws_known(k->config, "host_subnet_name");
+    const char *cont = zt_ws_known(k->config, "container_subnet_name");
+    if (host && cont && strcasecmp(host, cont) == 0)
+        zt_diag_error(k->c->diags, zt_ws_path(k, "container_subnet_name"),
+                      "Same subnet twice",
+                      "Databricks needs two different subnets (host and container); both are "
+                      "\"%s\".", host);
+    const char *subject = zt_ws_known(k->config, "github_subject");
+    if (subject && strncmp(subject, "repo:", 5) != 0)
+        zt_diag_error(k->c->diags, zt_ws_path(k, "github_subject"), "Invalid GitHub subject",
+                      "\"%s\" is not a GitHub Actions OIDC subject (repo:ORG/REPO:ref:refs/"
+                      "heads/main, repo:ORG/REPO:environment:prod, ...).", subject);
+}
+
+static void zt_ws_check_zones(zt_ws_check *k)
+{
+    const zt_cty_value *m = zt_cty_get_attr(k->config, "private_dns_zone_ids");
+    if (!m || m->is_null || !zt_cty_is_known(m))
+        return;
+    const char *need[] = {ZT_WS_ZONE_VAULT, ZT_WS_ZONE_BLOB, ZT_WS_ZONE_DFS, ZT_WS_ZONE_DBX,
+                          ZT_WS_ZONE_ACR};
+    const zt_cty_value *acr = zt_cty_get_attr(k->config, "container_registry_name");
+    size_t n = acr && !acr->is_null ? 5 : 4;
+    for (size_t i = 0; i < n; i++)
+        if (!zt_cty_map_get(m, need[i]))
+            zt_diag_error(k->c->diags, zt_ws_path(k, "private_dns_zone_ids"),
+                          "Missing private DNS zone",
+                          "private_dns_zone_ids has no \"%s\"; pass the hub's "
+                          "private_dns_zone_ids output (it holds every zone the workspace's "
+                          "private endpoints register in).", need[i]);
+}
+
+static zt_rc zt_ws_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
+{
+    ZT_UNUSED(s);
+    zt_ws_check k = {c, config};
+    size_t errors = c->diags->errors;
+    if (!config || config->is_null || !zt_cty_is_known(config))
+        return ZT_OK;
+    zt_ws_check_names(&k);
+    zt_ws_check_location(&k);
+    zt_ws_check_tags(&k);
+    zt_ws_check_zero_trust(&k);
+    zt_ws_check_ids(&k);
+    zt_ws_check_zones(&k);
+    return c->diags->errors > errors ? ZT_ERR_INVALID : ZT_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * The definition.
+ * ------------------------------------------------------------------- */
+
+const zt_composite_def zt_composite_databricks_private_workspace = {
+    .type_name = "zerotrust_databricks_private_workspace",
+    .nodes = zt_ws_nodes,
+    .n_nodes = ZT_ARRAY_LEN(zt_ws_nodes),
+    .outputs = zt_ws_outputs,
+    .n_outputs = ZT_ARRAY_LEN(zt_ws_outputs),
+    /* The first node created: the engine treats a missing id_node as "the
+     * whole composite is gone", so it must exist as soon as anything does
+     * (a failed first apply keeps its partial state for destroy/resume). */
+    .id_node = "id_uc",
+    .validate = zt_ws_validate,
+    .import = NULL,
+    .default_create_ms = 60 * 60 * 1000,
+    .default_update_ms = 60 * 60 * 1000,
+    .default_delete_ms = 60 * 60 * 1000,
+    .default_read_ms = 10 * 60 * 1000,
+};

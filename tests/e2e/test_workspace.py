@@ -1,0 +1,395 @@
+"""zerotrust_databricks_private_workspace with real Terraform against the ARM
+emulator, self-contained: the spoke network it injects into (VNet, NSGs,
+subnets delegated to Microsoft.Databricks/workspaces, a private-endpoint
+subnet), the private DNS zones and a Log Analytics workspace are created
+through the emulator's API.
+
+plan-time rejection of a zero-trust-breaking setting -> plan (create) ->
+apply while RBAC propagation faults (PrincipalNotFound) and authorization
+failures on the CMK phase two are injected -> plan (no changes) -> drift
+(workspace publicNetworkAccess flipped to Enabled, a role assignment
+deleted) -> plan shows it -> apply repairs it -> plan (no changes) ->
+destroy leaves nothing but the soft-deleted Key Vault -> re-apply with the
+same Key Vault name fails with the soft-delete advice -> destroy -> every
+request body re-validated against azure-specs.
+"""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from e2e_support import REPO, get_runner, make_workspace, runner_param
+
+sys.path.insert(0, str(REPO))
+from tests.emulator.client import EmulatorClient  # noqa: E402
+
+RG = "rg-dbx-e2e"
+NAME = "e2e"
+KV = "kv-dbx-e2e"
+SA = "stdbxe2elake"
+ADDR = "zerotrust_databricks_private_workspace.this"
+TAGS = {"environment": "test", "project": "data-platform", "owner": "e2e", "cost-centre": "CC-0"}
+ZONES = ["privatelink.vaultcore.azure.net", "privatelink.blob.core.windows.net",
+         "privatelink.dfs.core.windows.net", "privatelink.azuredatabricks.net", "privatelink.azurecr.io"]
+
+MAIN_TF = """
+terraform {
+  required_providers {
+    zerotrust = { source = "registry.terraform.io/zerotrust/zerotrust" }
+  }
+}
+provider "zerotrust" {}
+
+variable "vnet_id" { type = string }
+variable "zone_ids" { type = map(string) }
+variable "law_id" { type = string }
+variable "update_timeout" {
+  type    = string
+  default = "10m"
+}
+variable "public_access" {
+  type    = bool
+  default = null
+}
+
+resource "zerotrust_databricks_private_workspace" "this" {
+  name                           = "%(name)s"
+  location                       = "westeurope"
+  resource_group_name            = "%(rg)s"
+  virtual_network_id             = var.vnet_id
+  host_subnet_name               = "snet-dbx-host"
+  container_subnet_name          = "snet-dbx-container"
+  private_endpoint_subnet_id     = "${var.vnet_id}/subnets/snet-pe"
+  private_dns_zone_ids           = var.zone_ids
+  key_vault_name                 = "%(kv)s"
+  storage_account_name           = "%(sa)s"
+  container_registry_name        = "acrdbxe2e"
+  browser_authentication_enabled = true
+  github_subject                 = "repo:contoso/platform:environment:prod"
+  log_analytics_workspace_id     = var.law_id
+  public_network_access_enabled  = var.public_access
+  tags = {
+    environment   = "test"
+    project       = "data-platform"
+    owner         = "e2e"
+    "cost-centre" = "CC-0"
+  }
+  timeouts {
+    create = "10m"
+    update = var.update_timeout
+  }
+}
+
+output "ws" { value = zerotrust_databricks_private_workspace.this }
+""" % {"name": NAME, "rg": RG, "kv": KV, "sa": SA}
+
+
+@pytest.fixture(scope="module")
+def emulator(session_root):
+    state = session_root / "dbx-emulator"
+    state.mkdir()
+    log = open(state / "emulator.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--port", "0", "--state-dir", str(state)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    info_path = state / "emulator.json"
+    deadline = time.monotonic() + 60
+    info = None
+    while info is None:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the ARM emulator did not start:\n{(state / 'emulator.log').read_text()[-3000:]}")
+        try:
+            info = json.loads(info_path.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    client = EmulatorClient.from_info(info)
+    client.control("POST", "config", {"time_scale": 0.001, "validate_bodies": True,
+                                      "enum_mode": "strict"}).raise_for_status()
+    yield info, client
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+def _ok(r):
+    assert r.status_code in (200, 201, 202), r.text
+    return r
+
+
+@pytest.fixture(scope="module")
+def world(emulator):
+    """What the workspace expects to exist: group, spoke network, zones, Log Analytics."""
+    info, c = emulator
+    rg_id = c.rg_id(RG)
+    _ok(c.put(rg_id, {"location": "westeurope", "tags": TAGS}))
+    net = f"{rg_id}/providers/Microsoft.Network"
+    nsg = f"{net}/networkSecurityGroups/nsg-dbx"
+    c.put_and_wait(nsg, {"location": "westeurope", "tags": TAGS, "properties": {}})
+    deleg = [{"name": "databricks", "properties": {"serviceName": "Microsoft.Databricks/workspaces"}}]
+    vnet = f"{net}/virtualNetworks/vnet-spoke-e2e"
+    c.put_and_wait(vnet, {"location": "westeurope", "tags": TAGS, "properties": {
+        "addressSpace": {"addressPrefixes": ["10.20.0.0/22"]},
+        "subnets": [
+            {"name": "snet-dbx-host", "properties": {"addressPrefix": "10.20.0.0/24",
+                                                     "networkSecurityGroup": {"id": nsg},
+                                                     "delegations": deleg}},
+            {"name": "snet-dbx-container", "properties": {"addressPrefix": "10.20.1.0/24",
+                                                          "networkSecurityGroup": {"id": nsg},
+                                                          "delegations": deleg}},
+            {"name": "snet-pe", "properties": {"addressPrefix": "10.20.2.0/26"}},
+        ]}})
+    zone_ids = {}
+    for z in ZONES:
+        zid = f"{net}/privateDnsZones/{z}"
+        c.put_and_wait(zid, {"location": "global", "tags": TAGS})
+        zone_ids[z] = zid
+    law = f"{rg_id}/providers/Microsoft.OperationalInsights/workspaces/law-e2e"
+    c.put_and_wait(law, {"location": "westeurope", "tags": TAGS,
+                         "properties": {"sku": {"name": "PerGB2018"}, "retentionInDays": 30}})
+    tfvars = (f'vnet_id = "{vnet}"\nlaw_id = "{law}"\nzone_ids = {json.dumps(zone_ids)}\n')
+    fixtures = {vnet.lower(), nsg.lower(), law.lower()} | {z.lower() for z in zone_ids.values()}
+    return {"rg_id": rg_id, "net": net, "vnet": vnet, "tfvars": tfvars, "fixtures": fixtures}
+
+
+@pytest.fixture(scope="module")
+def ws(session_root, mirror, provider_speaks, emulator, world):
+    info, _ = emulator
+    runner = get_runner("terraform")
+    if not runner.available:
+        pytest.skip(runner.why_missing)
+    w = make_workspace(session_root / "dbx", runner, mirror,
+                       files={"main.tf": MAIN_TF, "e2e.auto.tfvars": world["tfvars"]})
+    w.extra_env.update({
+        "ARM_SUBSCRIPTION_ID": info["subscription_id"],
+        "ARM_TENANT_ID": info["tenant_id"],
+        "ARM_CLIENT_ID": info["client_id"],
+        "ARM_CLIENT_SECRET": info["client_secret"],
+        "ARM_RESOURCE_MANAGER_ENDPOINT": info["url"],
+        "ARM_AUTHORITY_HOST": info["url"],
+        "ARM_CA_BUNDLE_PATH": info["ca_cert"],
+    })
+    return w
+
+
+def _plan_json(ws, *extra) -> tuple[int, dict]:
+    r = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=e2e.tfplan", *extra)
+    assert r.rc in (0, 2), r.describe()
+    show = ws.run("show", "-json", "e2e.tfplan", check=True)
+    return r.rc, json.loads(show.stdout)
+
+
+def _change(plan: dict) -> dict:
+    rc = [c for c in plan.get("resource_changes", []) if c["address"] == ADDR]
+    assert rc, json.dumps(plan)[:2000]
+    return rc[0]["change"]
+
+
+def _state(ws) -> dict:
+    st = json.loads(ws.run("show", "-json", check=True).stdout)
+    res = [r for r in st["values"]["root_module"].get("resources", []) if r["address"] == ADDR]
+    return res[0]["values"] if res else {}
+
+
+def _left_over(c, world) -> list[str]:
+    store = c.control("GET", "store").json()
+    prefix = world["rg_id"].lower() + "/"
+    return [r["id"] for r in store["resources"]
+            if r["id"].lower().startswith(prefix) and r["id"].lower() not in world["fixtures"]
+            and not any(r["id"].lower().startswith(f + "/") for f in world["fixtures"])]
+
+
+@pytest.mark.incremental
+class TestWorkspace:
+    def test_init(self, ws):
+        ws.run("init", "-input=false", "-no-color", check=True)
+
+    def test_plan_rejects_public_access(self, ws):
+        r = ws.run("plan", "-input=false", "-no-color", "-var", "public_access=true")
+        assert r.rc == 1, r.describe()
+        assert "Breaks zero trust" in r.stderr, r.stderr[-3000:]
+        assert "public_network_access_enabled" in r.stderr, r.stderr[-3000:]
+
+    def test_plan_create(self, ws):
+        rc, plan = _plan_json(ws)
+        assert rc == 2
+        ch = _change(plan)
+        assert ch["actions"] == ["create"]
+        changes = ch["after"]["underlying_changes"]
+        for key in ("id_uc", "fic_github", "key_vault", "key_databricks", "storage", "workspace",
+                    "workspace_cmk", "ra_workspace_key", "ra_workspace_disk_key", "ra_uc_lake", "pe_databricks_ui_api",
+                    "pe_browser_authentication", "registry", "diag_workspace", "container[raw]"):
+            assert changes.get(key) == "create", (key, changes)
+
+    def test_apply_absorbs_rbac_faults(self, ws, emulator, world):
+        _, c = emulator
+        # Entra replication: role assignments for principals younger than 4 s
+        c.fault(kind="propagation", method="PUT", path_regex="roleAssignments", seconds=4,
+                honor_principal_type=False)
+        # The workspace's storage identity not yet allowed to use the key:
+        # phase two of CMK (the second PUT of the workspace) refused twice.
+        wsp = f"/providers/Microsoft.Databricks/workspaces/dbw-{NAME}$"
+        c.fault(kind="error", method="PUT", path_regex=wsp, after=1, count=2, status=403,
+                code="AuthorizationFailed",
+                message="The client does not have permission to use the key (RBAC propagating).")
+        t0 = time.monotonic()
+        ws.run("apply", "-input=false", "-no-color", "e2e.tfplan", check=True)
+        faults = c.control("GET", "faults").json()
+        rules = faults["value"]
+        fired = {r["kind"]: r["fired"] for r in rules}
+        assert fired.get("error") == 2, rules
+        assert fired.get("propagation", 0) >= 1, rules
+        c.control("DELETE", "faults").raise_for_status()
+        print(f"apply with faults: {time.monotonic() - t0:.1f}s")
+        out = json.loads(ws.run("output", "-json", check=True).stdout)["ws"]["value"]
+        assert out["workspace_url"].endswith(".azuredatabricks.net"), out
+        assert out["workspace_id"].endswith(f"/workspaces/dbw-{NAME}")
+        assert out["managed_resource_group_id"].endswith(f"/resourceGroups/rg-{NAME}-dbx-managed")
+        assert set(out["identity_client_ids"]) == {"access_connector", "functions", "cicd"}
+        assert out["access_connector_principal_id"] == out["identity_principal_ids"]["access_connector"]
+        assert out["storage_dfs_endpoint"].startswith(f"https://{SA}.dfs."), out
+        assert out["container_registry_login_server"], out
+        assert set(out["key_ids"]) == {"storage", "databricks"}
+        assert set(out["private_endpoint_ips"]) >= {"vault", "blob", "dfs", "databricks_ui_api"}, out
+        for ip in out["private_endpoint_ips"].values():
+            assert ip.startswith("10.20.2."), out
+        # phase two landed: the workspace carries the Databricks key
+        w = c.get(out["workspace_id"]).json()
+        ent = w["properties"]["encryption"]["entities"]
+        assert ent["managedServices"]["keyVaultProperties"]["keyName"] == "cmk-databricks", w
+        assert w["properties"]["publicNetworkAccess"] == "Disabled"
+        kv = c.get(out["key_vault_id"]).json()["properties"]
+        assert kv["enablePurgeProtection"] and kv["enableRbacAuthorization"], kv
+        fic = c.get(out["underlying_resources"]["fic_github"]).json()["properties"]
+        assert fic["issuer"] == "https://token.actions.githubusercontent.com", fic
+
+    def test_plan_clean(self, ws):
+        rc, plan = _plan_json(ws)
+        assert rc == 0, _change(plan)
+
+    def test_drift_shows_in_plan(self, ws, emulator):
+        _, c = emulator
+        st = _state(ws)
+        res = st["underlying_resources"]
+        c.control("POST", "drift", {"id": res["workspace"], "action": "modify",
+                                    "set": {"properties.publicNetworkAccess": "Enabled"}}).raise_for_status()
+        c.control("POST", "drift", {"id": res["ra_uc_lake"], "action": "delete"}).raise_for_status()
+        rc, plan = _plan_json(ws)
+        assert rc == 2
+        changes = _change(plan)["after"]["underlying_changes"]
+        assert changes["workspace"] == "update", changes
+        assert changes["ra_uc_lake"] == "create", changes
+        assert changes["storage"] == "none", changes
+
+    def test_apply_repairs(self, ws, emulator):
+        _, c = emulator
+        ws.run("apply", "-input=false", "-no-color", "e2e.tfplan", check=True)
+        res = _state(ws)["underlying_resources"]
+        w = c.get(res["workspace"]).json()
+        assert w["properties"]["publicNetworkAccess"] == "Disabled", w
+        # the phase-one PUT kept the customer-managed keys
+        assert w["properties"]["encryption"]["entities"]["managedDisk"]["keyVaultProperties"], w
+        assert c.get(res["ra_uc_lake"]).status_code == 200
+        rc, plan = _plan_json(ws)
+        assert rc == 0, _change(plan)
+
+    def test_grant_never_propagating_times_out_clearly(self, ws, emulator):
+        """Phase two refused until the deadline: a diagnostic that says why
+        and what to do; the next apply (grant there by then) converges."""
+        _, c = emulator
+        res = _state(ws)["underlying_resources"]
+        c.control("POST", "drift", {"id": res["workspace"], "action": "modify",
+                                    "set": {"properties.publicNetworkAccess": "Enabled"}}).raise_for_status()
+        c.fault(kind="error", method="PUT", path_regex=f"/workspaces/dbw-{NAME}$", after=1, count=-1,
+                status=403, code="AuthorizationFailed", message="Caller is not authorized to use the key.")
+        r = ws.run("apply", "-auto-approve", "-input=false", "-no-color", "-var", "update_timeout=12s")
+        c.control("DELETE", "faults").raise_for_status()
+        assert r.rc == 1, r.describe()
+        flat = " ".join(r.stderr.split())
+        assert "Failed to apply workspace_cmk" in flat, r.stderr[-3000:]
+        assert "AuthorizationFailed" in flat and "still refused after" in flat, r.stderr[-3000:]
+        assert "propagate" in flat, r.stderr[-3000:]
+        ws.run("apply", "-auto-approve", "-input=false", "-no-color", check=True)
+        rc, plan = _plan_json(ws)
+        assert rc == 0, _change(plan)
+
+    def test_role_assignment_exists(self, ws, emulator):
+        """409 RoleAssignmentExists naming our own (deterministic) assignment
+        is success; naming somebody else's is an error that says what to do."""
+        _, c = emulator
+        res = _state(ws)["underlying_resources"]
+        ours = res["ra_func_kv_secrets"]
+        guid = ours.rsplit("/", 1)[1]
+        c.control("POST", "drift", {"id": ours, "action": "modify",
+                                    "set": {"properties.principalType": "Group"}}).raise_for_status()
+        c.fault(kind="error", method="PUT", path_regex=guid + "$", count=1, status=409,
+                code="RoleAssignmentExists",
+                message=f"The role assignment already exists. The ID of the existing role assignment is {guid}.")
+        ws.run("apply", "-auto-approve", "-input=false", "-no-color", check=True)
+        fired = [r["fired"] for r in c.control("GET", "faults").json()["value"]]
+        c.control("DELETE", "faults").raise_for_status()
+        assert fired == [1], fired
+        ws.run("apply", "-auto-approve", "-input=false", "-no-color", check=True)
+
+        # somebody else's assignment for the same principal, role and scope
+        lake = res["ra_uc_lake"]
+        body = c.get(lake).json()
+        c.control("POST", "drift", {"id": lake, "action": "delete"}).raise_for_status()
+        scope = lake.split("/providers/Microsoft.Authorization/")[0]
+        foreign = f"{scope}/providers/Microsoft.Authorization/roleAssignments/0000aaaa-0000-4000-8000-000000000001"
+        _ok(c.put(foreign, {"properties": {k: body["properties"][k]
+                                           for k in ("roleDefinitionId", "principalId", "principalType")}}))
+        r = ws.run("apply", "-auto-approve", "-input=false", "-no-color")
+        assert r.rc == 1, r.describe()
+        flat = " ".join(r.stderr.split())
+        assert "Failed to apply ra_uc_lake" in flat and "not created by this resource" in flat, r.stderr[-3000:]
+        assert c.delete(foreign).status_code in (200, 204)
+        ws.run("apply", "-auto-approve", "-input=false", "-no-color", check=True)
+        rc, plan = _plan_json(ws)
+        assert rc == 0, _change(plan)
+
+    def test_destroy_leaves_nothing(self, ws, emulator, world):
+        _, c = emulator
+        ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
+        assert not _left_over(c, world)
+        store = c.control("GET", "store").json()
+        ids = [r["id"].lower() for r in store["resources"]]
+        assert not any(f"/resourcegroups/rg-{NAME}-dbx-managed" in i for i in ids), ids
+        # Key Vault: soft-deleted (purge protection), as Azure does
+        deleted = c.get(f"/subscriptions/{emulator[0]['subscription_id']}/providers/"
+                        f"Microsoft.KeyVault/locations/westeurope/deletedVaults/{KV}")
+        assert deleted.status_code == 200, deleted.text
+        # keys have no DELETE in ARM: they went with the vault
+        reqs = c.control("GET", "requests?kind=arm").json()
+        reqs = reqs.get("value", reqs) if isinstance(reqs, dict) else reqs
+        assert not [q["path"] for q in reqs if q.get("method") == "DELETE"
+                    and re.search(r"/vaults/[^/]+/keys/[^/]+$", q.get("path", ""), re.I)]
+
+    def test_soft_deleted_name_is_explained(self, ws, emulator, world):
+        _, c = emulator
+        r = ws.run("apply", "-auto-approve", "-input=false", "-no-color")
+        assert r.rc == 1, r.describe()
+        assert "Failed to apply key_vault" in r.stderr, r.stderr[-3000:]
+        flat = " ".join(r.stderr.split())
+        assert "soft-deleted Key Vault holds this name" in flat, r.stderr[-3000:]
+        assert "90 days" in flat
+        ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
+        assert not _left_over(c, world)
+
+    def test_every_body_conforms(self, emulator):
+        info, _ = emulator
+        r = subprocess.run([sys.executable, "-m", "tests.emulator.validate", info["request_log"]],
+                           cwd=REPO, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+
+_ = runner_param

@@ -1,0 +1,512 @@
+/* Unit tests for zerotrust_databricks_private_workspace
+ * (provider/resources/zt_workspace.c): the node table expanded by the real
+ * engine with options toggled, IDs (deterministic role assignment names),
+ * bodies, outputs, and the validate hook's diagnostics with paths.
+ *
+ * `test_workspace --dump-bodies FILE` writes every node's PUT body (default
+ * inputs, then every option on) as an emulator request log, which
+ * tests/unit/check_hub_bodies.py validates against azure-specs. */
+#include "zt_arm.h"
+#include "zt_comp_internal.h"
+#include "zt_test_values.h"
+
+#include "zt_test.h"
+
+#include <check.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const zt_composite_def zt_composite_databricks_private_workspace;
+#define DEF zt_composite_databricks_private_workspace
+
+#define SUB "00000000-0000-0000-0000-000000000001"
+#define TENANT "11111111-2222-3333-4444-555555555555"
+#define RG_ID "/subscriptions/" SUB "/resourceGroups/rg-dbx"
+#define SPOKE "/subscriptions/" SUB "/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-spoke"
+#define ZONES "/subscriptions/" SUB "/resourceGroups/rg-hub/providers/Microsoft.Network/privateDnsZones/"
+#define WS "/subscriptions/" SUB "/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/workspaces/law"
+#define KV_ID RG_ID "/providers/Microsoft.KeyVault/vaults/kv-dbx-weu"
+#define DBW_ID RG_ID "/providers/Microsoft.Databricks/workspaces/dbw-analytics"
+
+static zt_arena *A;
+static zt_diags D;
+static zt_provider P;
+static zt_call C;
+static const zt_schema *S;
+
+static void setup(void)
+{
+    A = zt_arena_new();
+    zt_diags_init(&D, A);
+    memset(&P, 0, sizeof(P));
+    P.config.subscription_id = SUB;
+    atomic_init(&P.configured, true);
+    C = (zt_call){.arena = A, .diags = &D, .provider = &P};
+    S = zt_schema_find(ZT_SCHEMA_RESOURCE, "zerotrust_databricks_private_workspace");
+    ck_assert_ptr_nonnull(S);
+}
+
+static void teardown(void)
+{
+    zt_arena_free(A);
+}
+
+#define ZONE(z) "\"" z "\":\"" ZONES z "\""
+#define BASE_INPUTS                                                                           \
+    "\"name\":\"analytics\",\"location\":\"westeurope\",\"resource_group_name\":\"rg-dbx\","  \
+    "\"virtual_network_id\":\"" SPOKE "\",\"host_subnet_name\":\"snet-dbx-host\","             \
+    "\"container_subnet_name\":\"snet-dbx-container\","                                       \
+    "\"private_endpoint_subnet_id\":\"" SPOKE "/subnets/snet-pe\","                           \
+    "\"private_dns_zone_ids\":{" ZONE("privatelink.vaultcore.azure.net") ","                  \
+    ZONE("privatelink.blob.core.windows.net") "," ZONE("privatelink.dfs.core.windows.net") "," \
+    ZONE("privatelink.azuredatabricks.net") "," ZONE("privatelink.azurecr.io") "},"          \
+    "\"key_vault_name\":\"kv-dbx-weu\",\"storage_account_name\":\"stdbxlakeweu\","            \
+    "\"github_subject\":\"repo:contoso/platform:environment:prod\","                          \
+    "\"tags\":{\"environment\":\"prod\",\"project\":\"dataplatform\",\"owner\":\"team\","     \
+    "\"cost-centre\":\"cc-1\"}"
+
+#define ALL_ON_INPUTS                                                                         \
+    BASE_INPUTS ",\"container_registry_name\":\"acrdbxweu\",\"browser_authentication_enabled\":true," \
+    "\"log_analytics_workspace_id\":\"" WS "\",\"storage_containers\":[\"bronze\",\"gold\"],"  \
+    "\"managed_resource_group_name\":\"rg-dbx-managed\",\"infrastructure_encryption_enabled\":false"
+
+static const zt_cty_value *inputs(const char *json_attrs)
+{
+    const char *doc = zt_arena_printf(A, "{%s}", json_attrs);
+    const zt_cty_value *v = NULL;
+    ck_assert_int_eq(zt_cty_json_decode(A, doc, strlen(doc), S->type, false, &v, &D), ZT_OK);
+    return v;
+}
+
+static void fake(zt_comp_eval *ev, const char *key, const char *json)
+{
+    zt_comp_rec *r = zt_comp_priv_put(A, &ev->priv, key);
+    r->exists = true;
+    r->outputs = json_loads(json, 0, NULL);
+    ck_assert_ptr_nonnull(r->outputs);
+    zt_arena_on_free(A, (void (*)(void *))json_decref, r->outputs);
+}
+
+/* What ARM returns for the nodes other bodies read from. */
+static void fake_outputs(zt_comp_eval *ev)
+{
+    fake(ev, "id_uc", "{\"properties\":{\"tenantId\":\"" TENANT "\",\"principalId\":"
+                      "\"aaaaaaaa-0000-0000-0000-000000000001\",\"clientId\":"
+                      "\"cccccccc-0000-0000-0000-000000000001\"}}");
+    fake(ev, "id_func", "{\"properties\":{\"principalId\":\"aaaaaaaa-0000-0000-0000-000000000002\","
+                        "\"clientId\":\"cccccccc-0000-0000-0000-000000000002\"}}");
+    fake(ev, "id_cicd", "{\"properties\":{\"principalId\":\"aaaaaaaa-0000-0000-0000-000000000003\","
+                        "\"clientId\":\"cccccccc-0000-0000-0000-000000000003\"}}");
+    fake(ev, "key_vault", "{\"properties\":{\"vaultUri\":\"https://kv-dbx-weu.vault.azure.net/\"}}");
+    fake(ev, "key_databricks", "{\"properties\":{\"keyUriWithVersion\":"
+                               "\"https://kv-dbx-weu.vault.azure.net/keys/cmk-databricks/0123abcd\"}}");
+    fake(ev, "key_storage", "{\"properties\":{\"keyUriWithVersion\":"
+                            "\"https://kv-dbx-weu.vault.azure.net/keys/cmk-storage/4567ef\"}}");
+    fake(ev, "workspace", "{\"properties\":{\"storageAccountIdentity\":{\"principalId\":"
+                          "\"bbbbbbbb-0000-0000-0000-000000000001\"}}}");
+    fake(ev, "workspace_cmk", "{\"properties\":{\"workspaceUrl\":\"adb-1.2.azuredatabricks.net\","
+                              "\"managedDiskIdentity\":{\"principalId\":"
+                              "\"dddddddd-0000-0000-0000-000000000001\"}}}");
+    fake(ev, "storage", "{\"properties\":{\"primaryEndpoints\":{\"dfs\":"
+                        "\"https://stdbxlakeweu.dfs.core.windows.net/\"}}}");
+    fake(ev, "registry", "{\"properties\":{\"loginServer\":\"acrdbxweu.azurecr.io\"}}");
+    fake(ev, "pe_vault", "{\"properties\":{\"customDnsConfigs\":[{\"ipAddresses\":[\"10.1.2.4\"]}]}}");
+}
+
+static zt_comp_eval *expand(const char *json_attrs)
+{
+    zt_comp_eval *ev = zt_arena_alloc(A, sizeof(*ev));
+    zt_comp_eval_init(ev, &C, &DEF, S, inputs(json_attrs), ZT_COMP_APPLY);
+    ck_assert_int_eq(zt_comp_eval_subscription(ev), ZT_OK);
+    ck_assert_int_eq(zt_comp_graph_build(ev), ZT_OK);
+    ck_assert(!ev->id_unknown);
+    fake_outputs(ev);
+    return ev;
+}
+
+static const char *keys(const zt_comp_eval *ev)
+{
+    zt_buf b;
+    zt_buf_init(&b, A);
+    for (size_t i = 0; i < ev->graph.n; i++)
+        zt_buf_printf(&b, "%s%s", i ? " " : "", ev->graph.inst[i].key);
+    return zt_buf_cstr(&b);
+}
+
+static json_t *body_of(zt_comp_eval *ev, const char *key)
+{
+    ssize_t i = zt_comp_graph_find(&ev->graph, key);
+    ck_assert_msg(i >= 0, "no node %s", key);
+    json_t *b = zt_comp_eval_body(ev, &ev->graph.inst[i]);
+    ck_assert_msg(b != NULL, "%s has no body", key);
+    return b;
+}
+
+static const char *jstr(json_t *doc, const char *ptr)
+{
+    json_t *v = zt_comp_json_ptr(doc, ptr);
+    ck_assert_msg(json_is_string(v), "%s is not a string", ptr);
+    return json_string_value(v);
+}
+
+static bool jtrue(json_t *doc, const char *ptr)
+{
+    return json_is_true(zt_comp_json_ptr(doc, ptr));
+}
+
+#define DEFAULT_KEYS                                                                          \
+    "id_uc id_func id_cicd fic_github key_vault pe_vault pe_vault_dns key_storage "           \
+    "key_databricks ra_uc_key_storage storage container[curated] container[raw] "             \
+    "container[unity-catalog] pe_blob pe_blob_dns pe_dfs pe_dfs_dns access_connector "        \
+    "workspace ra_workspace_key workspace_cmk ra_workspace_disk_key pe_databricks_ui_api "      \
+    "pe_databricks_ui_api_dns "                                                              \
+    "ra_uc_lake ra_func_kv_secrets ra_cicd_rg"
+
+START_TEST(test_definition_passes_engine_checks)
+{
+    ck_assert_int_eq(zt_comp_def_check(&DEF, &D), ZT_OK);
+    ck_assert_ptr_eq(zt_composite_find("zerotrust_databricks_private_workspace"), &DEF);
+    for (size_t i = 0; i < DEF.n_outputs; i++)
+        ck_assert_msg(zt_cty_type_attr_index(S->type, DEF.outputs[i].attr) >= 0, "%s",
+                      DEF.outputs[i].attr);
+}
+END_TEST
+
+START_TEST(test_expand_defaults)
+{
+    zt_comp_eval *ev = expand(BASE_INPUTS);
+    ck_assert_str_eq(keys(ev), DEFAULT_KEYS);
+    ck_assert_str_eq(zt_comp_id(ev, "key_vault"), KV_ID);
+    ck_assert_str_eq(zt_comp_id(ev, "workspace"), DBW_ID);
+    ck_assert_str_eq(zt_comp_id(ev, "workspace_cmk"), DBW_ID); /* phase two: same resource */
+    ck_assert_str_eq(zt_comp_id(ev, "key_storage"), KV_ID "/keys/cmk-storage");
+    ck_assert_str_eq(zt_comp_id(ev, "fic_github"),
+                     RG_ID "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+                           "id-analytics-cicd/federatedIdentityCredentials/github-actions");
+    ck_assert_str_eq(zt_comp_id(ev, "pe_vault_dns"),
+                     RG_ID "/providers/Microsoft.Network/privateEndpoints/pe-kv-dbx-weu-vault/"
+                           "privateDnsZoneGroups/default");
+    ck_assert_str_eq(zt_comp_id(ev, "container[raw]"),
+                     RG_ID "/providers/Microsoft.Storage/storageAccounts/stdbxlakeweu/"
+                           "blobServices/default/containers/raw");
+    ck_assert_ptr_null(zt_comp_id(ev, "registry"));
+    ck_assert_ptr_null(zt_comp_id(ev, "pe_browser_authentication"));
+    ck_assert_ptr_null(zt_comp_id(ev, "diag_workspace"));
+
+    /* role assignments: scope + deterministic GUID name */
+    const char *ra = zt_comp_id(ev, "ra_uc_lake");
+    const char *prefix = RG_ID "/providers/Microsoft.Storage/storageAccounts/stdbxlakeweu/"
+                               "providers/Microsoft.Authorization/roleAssignments/";
+    ck_assert_msg(strncmp(ra, prefix, strlen(prefix)) == 0, "%s", ra);
+    const char *guid = ra + strlen(prefix);
+    ck_assert_uint_eq(strlen(guid), 36);
+    ck_assert_int_eq(guid[14], '5'); /* version 5 */
+    ck_assert(strchr("89ab", guid[19]));
+    const char *rg_ra = zt_comp_id(ev, "ra_cicd_rg");
+    ck_assert_msg(strncmp(rg_ra, RG_ID "/providers/Microsoft.Authorization/roleAssignments/",
+                          strlen(RG_ID "/providers/Microsoft.Authorization/roleAssignments/")) == 0,
+                  "%s", rg_ra);
+    const char *kra = zt_comp_id(ev, "ra_uc_key_storage"); /* scoped to the key only */
+    const char *kpre = KV_ID "/keys/cmk-storage/providers/Microsoft.Authorization/roleAssignments/";
+    ck_assert_msg(strncmp(kra, kpre, strlen(kpre)) == 0, "%s", kra);
+
+    /* the same inputs give the same names (idempotent PUTs) */
+    zt_comp_eval *again = expand(BASE_INPUTS);
+    ck_assert_str_eq(zt_comp_id(again, "ra_uc_lake"), ra);
+    ck_assert_str_ne(zt_comp_id(again, "ra_func_kv_secrets"), zt_comp_id(again, "ra_uc_lake"));
+    /* two identities of one workspace on one key: two assignments */
+    ck_assert_str_ne(zt_comp_id(ev, "ra_workspace_key"), zt_comp_id(ev, "ra_workspace_disk_key"));
+
+    /* phase two waits for the grant of the workspace's storage identity */
+    ssize_t cmk = zt_comp_graph_find(&ev->graph, "workspace_cmk");
+    ssize_t grant = zt_comp_graph_find(&ev->graph, "ra_workspace_key");
+    bool waits = false;
+    for (size_t k = 0; k < ev->graph.inst[cmk].n_deps; k++)
+        waits |= ev->graph.inst[cmk].deps[k] == (size_t)grant;
+    ck_assert(waits);
+}
+END_TEST
+
+START_TEST(test_expand_options)
+{
+    zt_comp_eval *ev = expand(ALL_ON_INPUTS);
+    const char *k = keys(ev);
+    ck_assert_msg(strstr(k, "container[bronze] container[gold] pe_blob") != NULL, "%s", k);
+    ck_assert_ptr_nonnull(strstr(k, "registry pe_registry pe_registry_dns"));
+    ck_assert_ptr_nonnull(strstr(k, "pe_browser_authentication pe_browser_authentication_dns"));
+    ck_assert_ptr_nonnull(strstr(k, "diag_key_vault diag_storage diag_workspace diag_registry"));
+    ck_assert_str_eq(zt_comp_id(ev, "diag_storage"),
+                     RG_ID "/providers/Microsoft.Storage/storageAccounts/stdbxlakeweu/blobServices/"
+                           "default/providers/Microsoft.Insights/diagnosticSettings/zerotrust-law");
+    ck_assert_str_eq(zt_comp_id(ev, "diag_workspace"),
+                     DBW_ID "/providers/Microsoft.Insights/diagnosticSettings/zerotrust-law");
+}
+END_TEST
+
+START_TEST(test_bodies)
+{
+    zt_comp_eval *ev = expand(BASE_INPUTS);
+    json_t *fic = body_of(ev, "fic_github");
+    ck_assert_str_eq(jstr(fic, "/properties/issuer"), "https://token.actions.githubusercontent.com");
+    ck_assert_str_eq(jstr(fic, "/properties/audiences/0"), "api://AzureADTokenExchange");
+    ck_assert_str_eq(jstr(fic, "/properties/subject"), "repo:contoso/platform:environment:prod");
+
+    json_t *kv = body_of(ev, "key_vault");
+    ck_assert_str_eq(jstr(kv, "/properties/tenantId"), TENANT);
+    ck_assert(jtrue(kv, "/properties/enableRbacAuthorization"));
+    ck_assert(jtrue(kv, "/properties/enablePurgeProtection"));
+    ck_assert_int_eq(json_integer_value(zt_comp_json_ptr(kv, "/properties/softDeleteRetentionInDays")), 90);
+    ck_assert_str_eq(jstr(kv, "/properties/publicNetworkAccess"), "Disabled");
+    ck_assert_str_eq(jstr(kv, "/properties/networkAcls/defaultAction"), "Deny");
+
+    json_t *sa = body_of(ev, "storage");
+    ck_assert(jtrue(sa, "/properties/isHnsEnabled"));
+    ck_assert(!jtrue(sa, "/properties/allowSharedKeyAccess"));
+    ck_assert(jtrue(sa, "/properties/supportsHttpsTrafficOnly"));
+    ck_assert_str_eq(jstr(sa, "/properties/minimumTlsVersion"), "TLS1_2");
+    ck_assert_str_eq(jstr(sa, "/properties/publicNetworkAccess"), "Disabled");
+    ck_assert(jtrue(sa, "/properties/encryption/requireInfrastructureEncryption"));
+    ck_assert_str_eq(jstr(sa, "/properties/encryption/keySource"), "Microsoft.Keyvault");
+    ck_assert_str_eq(jstr(sa, "/properties/encryption/keyvaultproperties/keyvaulturi"),
+                     "https://kv-dbx-weu.vault.azure.net/");
+    ck_assert_str_eq(jstr(sa, "/properties/encryption/identity/userAssignedIdentity"),
+                     zt_comp_id(ev, "id_uc"));
+
+    json_t *w = body_of(ev, "workspace");
+    ck_assert_str_eq(jstr(w, "/sku/name"), "premium");
+    ck_assert_str_eq(jstr(w, "/properties/computeMode"), "Hybrid");
+    ck_assert_str_eq(jstr(w, "/properties/managedResourceGroupId"),
+                     "/subscriptions/" SUB "/resourceGroups/rg-analytics-dbx-managed");
+    ck_assert_str_eq(jstr(w, "/properties/publicNetworkAccess"), "Disabled");
+    ck_assert_str_eq(jstr(w, "/properties/requiredNsgRules"), "NoAzureDatabricksRules");
+    ck_assert_str_eq(jstr(w, "/properties/parameters/customVirtualNetworkId/value"), SPOKE);
+    ck_assert_str_eq(jstr(w, "/properties/parameters/customPublicSubnetName/value"), "snet-dbx-host");
+    ck_assert(jtrue(w, "/properties/parameters/enableNoPublicIp/value"));
+    ck_assert(jtrue(w, "/properties/parameters/prepareEncryption/value"));
+    ck_assert_ptr_null(zt_comp_json_ptr(w, "/properties/encryption"));
+
+    json_t *cmk = body_of(ev, "workspace_cmk");
+    ck_assert_str_eq(jstr(cmk, "/properties/encryption/entities/managedServices/keyVaultProperties/"
+                               "keyVersion"), "0123abcd");
+    ck_assert_str_eq(jstr(cmk, "/properties/encryption/entities/managedDisk/keyVaultProperties/"
+                               "keyName"), "cmk-databricks");
+
+    json_t *ra = body_of(ev, "ra_workspace_key");
+    ck_assert_str_eq(jstr(ra, "/properties/principalId"), "bbbbbbbb-0000-0000-0000-000000000001");
+    ck_assert_str_eq(jstr(body_of(ev, "ra_workspace_disk_key"), "/properties/principalId"),
+                     "dddddddd-0000-0000-0000-000000000001");
+    ck_assert_str_eq(jstr(ra, "/properties/roleDefinitionId"),
+                     "/subscriptions/" SUB "/providers/Microsoft.Authorization/roleDefinitions/"
+                     "e147488a-f6f5-4113-8e2d-b22465e65bf6");
+    ck_assert_str_eq(jstr(body_of(ev, "ra_cicd_rg"), "/properties/roleDefinitionId") +
+                         strlen("/subscriptions/" SUB "/providers/Microsoft.Authorization/"
+                                "roleDefinitions/"),
+                     "b24988ac-6180-42a0-ab88-20f7382dd24c");
+    ck_assert_str_eq(jstr(body_of(ev, "pe_vault"), "/properties/privateLinkServiceConnections/0/"
+                                                   "properties/groupIds/0"), "vault");
+    ck_assert_str_eq(jstr(body_of(ev, "pe_dfs_dns"), "/properties/privateDnsZoneConfigs/0/properties/"
+                                                     "privateDnsZoneId"),
+                     ZONES "privatelink.dfs.core.windows.net");
+
+    /* options: no infrastructure encryption, own managed group */
+    ev = expand(ALL_ON_INPUTS);
+    ck_assert(!jtrue(body_of(ev, "storage"), "/properties/encryption/requireInfrastructureEncryption"));
+    ck_assert_str_eq(jstr(body_of(ev, "workspace"), "/properties/managedResourceGroupId"),
+                     "/subscriptions/" SUB "/resourceGroups/rg-dbx-managed");
+    ck_assert_str_eq(jstr(body_of(ev, "diag_workspace"), "/properties/workspaceId"), WS);
+}
+END_TEST
+
+/* Before the identities exist, what depends on their outputs is unknown;
+ * names (and so IDs) are known. */
+START_TEST(test_plan_unknowns)
+{
+    zt_comp_eval ev;
+    zt_comp_eval_init(&ev, &C, &DEF, S, inputs(BASE_INPUTS), ZT_COMP_PLAN);
+    ck_assert_int_eq(zt_comp_eval_subscription(&ev), ZT_OK);
+    ck_assert_int_eq(zt_comp_graph_build(&ev), ZT_OK);
+    ck_assert(!ev.id_unknown);
+    ssize_t i = zt_comp_graph_find(&ev.graph, "key_vault");
+    ck_assert_ptr_null(zt_comp_eval_body(&ev, &ev.graph.inst[i]));
+    i = zt_comp_graph_find(&ev.graph, "ra_uc_lake");
+    ck_assert_ptr_null(zt_comp_eval_body(&ev, &ev.graph.inst[i]));
+    ck_assert_ptr_nonnull(zt_comp_id(&ev, "ra_uc_lake"));
+    i = zt_comp_graph_find(&ev.graph, "id_uc");
+    ck_assert_ptr_nonnull(zt_comp_eval_body(&ev, &ev.graph.inst[i]));
+}
+END_TEST
+
+static const zt_cty_value *output(zt_comp_eval *ev, const char *attr)
+{
+    for (size_t i = 0; i < DEF.n_outputs; i++)
+        if (strcmp(DEF.outputs[i].attr, attr) == 0)
+            return DEF.outputs[i].value(ev);
+    ck_abort_msg("no output %s", attr);
+    return NULL;
+}
+
+START_TEST(test_outputs)
+{
+    zt_comp_eval *ev = expand(ALL_ON_INPUTS);
+    ck_assert_str_eq(output(ev, "workspace_id")->u.str.ptr, DBW_ID);
+    ck_assert_str_eq(output(ev, "workspace_url")->u.str.ptr, "adb-1.2.azuredatabricks.net");
+    ck_assert_str_eq(output(ev, "managed_resource_group_id")->u.str.ptr,
+                     "/subscriptions/" SUB "/resourceGroups/rg-dbx-managed");
+    ck_assert_str_eq(output(ev, "access_connector_principal_id")->u.str.ptr,
+                     "aaaaaaaa-0000-0000-0000-000000000001");
+    ck_assert_str_eq(output(ev, "storage_dfs_endpoint")->u.str.ptr,
+                     "https://stdbxlakeweu.dfs.core.windows.net/");
+    ck_assert_str_eq(output(ev, "container_registry_login_server")->u.str.ptr, "acrdbxweu.azurecr.io");
+    ck_assert_str_eq(zt_cty_map_get(output(ev, "identity_client_ids"), "cicd")->u.str.ptr,
+                     "cccccccc-0000-0000-0000-000000000003");
+    ck_assert_str_eq(zt_cty_map_get(output(ev, "key_ids"), "storage")->u.str.ptr,
+                     KV_ID "/keys/cmk-storage");
+    /* endpoint IPs are known once every endpoint has answered */
+    ck_assert_ptr_null(output(ev, "private_endpoint_ips"));
+
+    ev = expand(BASE_INPUTS);
+    ck_assert(output(ev, "container_registry_id")->is_null);
+}
+END_TEST
+
+/* ---- validate --------------------------------------------------------------------------- */
+
+static zt_rc validate(const char *json_attrs)
+{
+    return DEF.validate(&C, S, inputs(json_attrs));
+}
+
+START_TEST(test_validate_ok)
+{
+    ck_assert_int_eq(validate(ALL_ON_INPUTS), ZT_OK);
+    ck_assert_uint_eq(D.errors, 0);
+}
+END_TEST
+
+START_TEST(test_validate_names)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"storage_account_name\":\"St-Lake\","
+                                          "\"key_vault_name\":\"kv--this-name-is-far-too-long\","
+                                          "\"container_registry_name\":\"acr-x\""),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid storage account name", "storage_account_name", "3 to 24");
+    tv_expect_error(A, &D, "Invalid Key Vault name", "key_vault_name", "3 to 24");
+    tv_expect_error(A, &D, "Invalid registry name", "container_registry_name", NULL);
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"storage_account_name\":\"ab\",\"key_vault_name\":\"1kv\""),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid storage account name", "storage_account_name", NULL);
+    tv_expect_error(A, &D, "Invalid Key Vault name", "key_vault_name", NULL);
+}
+END_TEST
+
+START_TEST(test_validate_zero_trust)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"public_network_access_enabled\":true,"
+                                          "\"shared_key_access_enabled\":true,"
+                                          "\"hierarchical_namespace_enabled\":false"),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Breaks zero trust", "public_network_access_enabled", "private endpoints");
+    tv_expect_error(A, &D, "Breaks zero trust", "shared_key_access_enabled", "Entra");
+    tv_expect_warning(A, &D, "Not ADLS Gen2", "hierarchical_namespace_enabled", "Unity Catalog");
+    /* their zero-trust values are accepted */
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"public_network_access_enabled\":false"), ZT_OK);
+}
+END_TEST
+
+START_TEST(test_validate_tags_ids_zones)
+{
+    ck_assert_int_eq(
+        validate("\"name\":\"analytics\",\"location\":\"West Europe\",\"resource_group_name\":\"rg\","
+                 "\"virtual_network_id\":\"vnet-spoke\",\"host_subnet_name\":\"a\","
+                 "\"container_subnet_name\":\"a\",\"private_endpoint_subnet_id\":\"" SPOKE "\","
+                 "\"private_dns_zone_ids\":{" ZONE("privatelink.vaultcore.azure.net") "},"
+                 "\"key_vault_name\":\"kv-x\",\"storage_account_name\":\"stx\","
+                 "\"github_subject\":\"contoso/platform\","
+                 "\"tags\":{\"environment\":\"prod\",\"project\":\"p\",\"owner\":\"\"}"),
+        ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Unknown Azure region", "location", NULL);
+    tv_expect_error(A, &D, "Missing required tag", "tags", "\"cost-centre\"");
+    tv_expect_error(A, &D, "Empty required tag", "tags[\"owner\"]", NULL);
+    tv_expect_error(A, &D, "Invalid resource ID", "virtual_network_id", NULL);
+    tv_expect_error(A, &D, "Invalid resource ID", "private_endpoint_subnet_id", NULL);
+    tv_expect_error(A, &D, "Same subnet twice", "container_subnet_name", NULL);
+    tv_expect_error(A, &D, "Invalid GitHub subject", "github_subject", NULL);
+    tv_expect_error(A, &D, "Missing private DNS zone", "private_dns_zone_ids",
+                    "privatelink.azuredatabricks.net");
+}
+END_TEST
+
+START_TEST(test_validate_unknowns_skipped)
+{
+    const zt_cty_value *in = inputs(BASE_INPUTS);
+    in = zt_comp_set_attr(A, in, "virtual_network_id", zt_cty_unknown(A, &zt_cty_string_type));
+    in = zt_comp_set_attr(A, in, "private_dns_zone_ids",
+                          zt_cty_unknown(A, zt_cty_type_map(A, &zt_cty_string_type)));
+    ck_assert_int_eq(DEF.validate(&C, S, in), ZT_OK);
+}
+END_TEST
+
+/* ---- body dump for the validator ---------------------------------------------------- */
+
+static void dump(FILE *f, const char *json_attrs, int *seq)
+{
+    zt_comp_eval *ev = expand(json_attrs);
+    for (size_t i = 0; i < ev->graph.n; i++) {
+        zt_comp_inst *in = &ev->graph.inst[i];
+        json_t *body = zt_comp_eval_body(ev, in);
+        ck_assert_msg(body != NULL, "%s: no body", in->key);
+        json_t *e = json_pack("{s:i,s:s,s:s,s:s,s:s,s:O,s:s}", "seq", ++*seq, "kind", "arm",
+                              "method", "PUT", "path", in->id, "api_version",
+                              zt_arm_api_version(in->def->arm_type), "body", body, "node",
+                              in->key);
+        ck_assert_ptr_nonnull(e);
+        char *line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+        fprintf(f, "%s\n", line);
+        free(line);
+        json_decref(e);
+    }
+}
+
+static const char *g_dump_path;
+
+START_TEST(test_dump_bodies)
+{
+    FILE *f = fopen(g_dump_path, "w");
+    int seq = 0;
+    ck_assert_msg(f != NULL, "cannot write %s", g_dump_path);
+    dump(f, BASE_INPUTS, &seq);
+    dump(f, ALL_ON_INPUTS, &seq);
+    fclose(f);
+    fprintf(stderr, "wrote %d request bodies to %s\n", seq, g_dump_path);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    Suite *s = suite_create("workspace");
+    TCase *tc = tcase_create("workspace");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    if (argc == 3 && strcmp(argv[1], "--dump-bodies") == 0) {
+        g_dump_path = argv[2];
+        tcase_add_test(tc, test_dump_bodies);
+        goto run;
+    }
+    tcase_add_test(tc, test_definition_passes_engine_checks);
+    tcase_add_test(tc, test_expand_defaults);
+    tcase_add_test(tc, test_expand_options);
+    tcase_add_test(tc, test_bodies);
+    tcase_add_test(tc, test_plan_unknowns);
+    tcase_add_test(tc, test_outputs);
+    tcase_add_test(tc, test_validate_ok);
+    tcase_add_test(tc, test_validate_names);
+    tcase_add_test(tc, test_validate_zero_trust);
+    tcase_add_test(tc, test_validate_tags_ids_zones);
+    tcase_add_test(tc, test_validate_unknowns_skipped);
+run:
+    suite_add_tcase(s, tc);
+    return zt_test_run(s);
+}
