@@ -129,7 +129,7 @@ def terraform(env: dict, workdir: Path, *args: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--example", default=str(REPO / "examples/hub"))
+    ap.add_argument("--example", default=str(REPO / "examples/platform"))
     ap.add_argument("--provider", default=str(REPO / "build/terraform-provider-zerotrust"))
     ap.add_argument("--resource-group", action="append", default=None,
                     help="resource groups to create first (default: the example's rg-* defaults)")
