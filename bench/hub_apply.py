@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -118,6 +117,43 @@ def split(reqs: list[dict]) -> dict:
     return out
 
 
+def node_spans(reqs: list[dict], nodes: dict, scale: float) -> list[tuple]:
+    """Per node: (key, emulated create s, observed PUT start -> last read of the
+    resource, in s after the apply's first request); for_each nodes: the slowest
+    instance."""
+    t0 = min(r["ts"] - r["duration_ms"] / 1000 for r in reqs)
+    by_path: dict[str, list] = {}
+    for r in reqs:
+        if not is_poll(r):
+            by_path.setdefault(r["path"].lower(), []).append(r)
+    out = []
+    for key, n in nodes.items():
+        leaf = n["type"].split("/")[-1].lower()
+        spans = []
+        for path, rs in by_path.items():
+            segs = path.split("/")
+            if len(segs) < 2 or segs[-2] != leaf:
+                continue
+            puts = [r for r in rs if r["method"] == "PUT"]
+            if not puts:
+                continue
+            start = min(r["ts"] - r["duration_ms"] / 1000 for r in puts) - t0
+            end = max(r["ts"] for r in rs) - t0
+            spans.append((start, end, path))
+        pip = {"pip_firewall": "pip-weu-afw", "pip_firewall_mgmt": "pip-weu-afw-mgmt",
+               "pip_bastion": "pip-weu-bas", "pip_gateway": "pip-weu-vgw"}.get(key)
+        if pip:
+            spans = [s for s in spans if s[2].rsplit("/", 1)[-1] == pip]
+        if key.startswith("diag_"):
+            parent = {"diag_firewall": "/azurefirewalls/", "diag_bastion": "/bastionhosts/",
+                      "diag_vpn_gateway": "/virtualnetworkgateways/"}[key]
+            spans = [s for s in spans if parent in s[2]]
+        if spans:
+            worst = max(spans, key=lambda s: s[1] - s[0])
+            out.append((key, create_seconds(n["type"]) * scale, worst[0], worst[1]))
+    return sorted(out, key=lambda x: x[2])
+
+
 def window(reqs: list[dict]) -> float:
     start = min(r["ts"] - r["duration_ms"] / 1000 for r in reqs)
     end = max(r["ts"] for r in reqs)
@@ -186,7 +222,8 @@ def main() -> int:
             crit, path, total = graph_figures(nodes, present, instances, a.time_scale)
             underlying = sum(instances.get(k, 1) for k in present)
             wall = window(apply_reqs)
-            runs.append({"apply_wall_s": wall, "apply_cmd_s": cmd_s, "critical_s": crit, "critical_path": path,
+            spans = node_spans(apply_reqs, nodes, a.time_scale)
+            runs.append({"spans": spans, "apply_wall_s": wall, "apply_cmd_s": cmd_s, "critical_s": crit, "critical_path": path,
                          "sum_s": total, "underlying": underlying,
                          "apply": split(apply_reqs), "refresh": split(refresh_reqs),
                          "destroy": split(destroy_reqs)})
@@ -224,6 +261,11 @@ def main() -> int:
         label = {"apply": "apply", "refresh": "refresh (plan)", "destroy": "destroy"}[phase]
         print(f"  {label:<22}{vals[0]:>6g}{vals[1]:>6g}{vals[2]:>6g}{vals[3]:>8g}{vals[4]:>7g}")
     print(f"  (refresh target: {r0['underlying']} GETs, one per underlying resource, no polls)")
+    print()
+    print("  per node, run 1 (s after the apply's first ARM request; for_each: slowest instance):")
+    print(f"  {'node':<22}{'emulated':>9}{'PUT at':>8}{'done at':>9}{'took':>7}")
+    for key, emu_s, st, en in r0["spans"]:
+        print(f"  {key:<22}{emu_s:>9.2f}{st:>8.2f}{en:>9.2f}{en - st:>7.2f}")
     if a.json:
         a.json.write_text(json.dumps({"time_scale": a.time_scale, "runs": runs}, indent=1))
     return 0

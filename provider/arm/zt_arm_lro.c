@@ -47,6 +47,18 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
+/* Whether url addresses the resource itself: same path, ignoring the
+ * scheme/host, the query and letter case (ARM IDs are case-insensitive). */
+static bool same_resource(const char *url, const char *resource_url)
+{
+    const char *a = strstr(url, "/subscriptions/");
+    const char *b = strstr(resource_url, "/subscriptions/");
+    if (!a || !b)
+        return false;
+    size_t la = strcspn(a, "?"), lb = strcspn(b, "?");
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 zt_arm_lro zt_arm_lro_begin(zt_arena *a, zt_arm_method m, const char *resource_url,
                             const zt_arm_http_resp *r, const json_t *body)
 {
@@ -61,12 +73,21 @@ zt_arm_lro zt_arm_lro_begin(zt_arena *a, zt_arm_method m, const char *resource_u
         lro.poll_url = zt_arena_strdup(a, async);
         return lro;
     }
-    /* A Location on a 200/201 is the created resource's address, not an
-     * operation to follow. */
     if (loc && r->status == 202) {
         lro.kind = ZT_ARM_LRO_LOCATION;
         lro.poll_url = lro.location;
         return lro;
+    }
+    /* On a 200/201 a Location is an operation to follow (private DNS zones
+     * answer so: "final-state-via: location") unless the body is already
+     * terminal or the Location is just the resource's own address. */
+    if (loc && (m == ZT_ARM_PUT || m == ZT_ARM_PATCH) && !same_resource(loc, resource_url)) {
+        const char *ps = zt_arm_provisioning_state(body);
+        if (!ps || zt_arm_lro_state_parse(ps) == ZT_ARM_LRO_RUNNING) {
+            lro.kind = ZT_ARM_LRO_LOCATION;
+            lro.poll_url = lro.location;
+            return lro;
+        }
     }
     if (r->status == 202 && (m == ZT_ARM_DELETE || m == ZT_ARM_PUT || m == ZT_ARM_PATCH)) {
         /* Accepted without a status URL: watch the resource itself (for a

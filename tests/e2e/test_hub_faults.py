@@ -40,7 +40,6 @@ printed by the last test and written to $ZT_FAULT_MATRIX_SUMMARY (default
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -114,24 +113,6 @@ def _cells() -> list[tuple[Row, str]]:
 
 CELLS = _cells()
 RESULTS: dict[str, str] = {}   # cell id -> "pass" | symptom
-
-# Cells that fail because of a provider bug already reported to the lead:
-# (method, node prefix, kind) -> the bug. They are reported as xfail (and in
-# the summary as failing cells); once the bug is fixed they simply pass.
-KNOWN_BUGS = {
-    ("PUT", "zone", "async_failed"):
-        "Private DNS (final-state-via: location) answers 201 + Location; zt_arm_lro_begin ignores a "
-        "Location on 200/201 and watches the resource, so a failed operation is reported as "
-        "'HTTP 200 OperationFailed: the operation ended in state Failed' without ARM's error code",
-}
-
-
-def _known_bug(row: Row, kind: str) -> str | None:
-    for (m, prefix, k), why in KNOWN_BUGS.items():
-        if row.method == m and k == kind and row.node and row.node.split("[")[0] in (prefix, prefix + "_link"):
-            return why
-    return None
-
 
 def _cell_id(row: Row, kind: str) -> str:
     return f"{row.label} x {kind}"
@@ -211,6 +192,19 @@ def _diag_text(r) -> str:
     return r.stdout + "\n" + r.stderr
 
 
+def _first_diag(text: str, n: int = 500) -> str:
+    """The first 'Error:' diagnostic, summary and detail, on one line."""
+    i = text.find("Error: ")
+    if i < 0:
+        return " ".join(text[-n:].split())
+    block = text[i:]
+    j = block.find("\n\n", block.find(" resource \"zerotrust_hub\""))
+    j = block.find("\n\n", j + 2) if j >= 0 else -1
+    block = block[: j if j > 0 else n * 2]
+    block = re.sub(r"\n\s*with zerotrust_hub.this,.*?\{", "", block, flags=re.S)
+    return " ".join(block.split())[:n]
+
+
 def _names_resource(text: str, row: Row) -> bool:
     """The diagnostic names the node key or the ARM resource (ID or name)."""
     low = text.lower()
@@ -256,10 +250,6 @@ def test_fault_cell(ws, emu, world, row, kind):
     if symptom is None and cleanup:
         symptom = f"clean-up needed: {cleanup}"
     RESULTS[cid] = "pass" if symptom is None else symptom
-    bug = _known_bug(row, kind)
-    if symptom is not None and bug:
-        RESULTS[cid] = f"{symptom[:300]} [known provider bug: {bug}]"
-        pytest.xfail(f"known provider bug: {bug}")
     assert symptom is None, f"{cid}: {symptom}"
 
 
@@ -284,24 +274,23 @@ def _run_cell(ws, emu, world, row, kind) -> str | None:
     text = _diag_text(r1)
     expect_ok = kind in RETRYABLE
     if expect_ok and r1.rc != 0:
-        errs = re.findall(r"Error: .*", text)
-        return f"apply failed although {kind} is retryable (fired {fired}x): {errs[:3]}"
+        return f"apply failed although {kind} is retryable (fired {fired}x): {_first_diag(text)}"
     if not expect_ok:
         if r1.rc == 0:
             return f"apply succeeded although the {kind} fault fired {fired}x"
         if not _names_resource(text, row):
-            return f"the diagnostic names neither node {row.node} nor its ARM resource: {text[-1500:]}"
+            return f"the diagnostic names neither node {row.node} nor its ARM resource: {_first_diag(text)}"
         if kind == "async_failed" and INJECTED_CODE not in text:
-            return f"the diagnostic lacks ARM's error code {INJECTED_CODE}: {text[-1500:]}"
+            return f"the diagnostic lacks ARM's error code {INJECTED_CODE}: {_first_diag(text)}"
         if kind == "hang_deadline" and not re.search(r"time(d)? ?out|deadline", text, re.I):
-            return f"the diagnostic does not say the deadline passed: {text[-1500:]}"
+            return f"the diagnostic does not say the deadline passed: {_first_diag(text)}"
         if r1.seconds > 120:
             return f"the failing apply took {r1.seconds:.0f}s"
     # Converge (a replace when the first apply failed: the hub is tainted).
     r2 = _apply(ws)
     if r2.rc != 0:
         return f"second apply failed: {re.findall(r'Error: .*', _diag_text(r2))[:3]}"
-    rc, rp = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode").rc, None
+    rc = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode").rc
     if rc != 0:
         return f"plan after the second apply is not clean (exit {rc})"
     r3 = ws.run("destroy", "-auto-approve", "-input=false", "-no-color", timeout=240)
@@ -311,24 +300,30 @@ def _run_cell(ws, emu, world, row, kind) -> str | None:
     if left:
         return f"destroy left {len(left)} resources: {left[:5]}"
     print(f"\n[faults] {_cell_id(row, kind)}: first apply exit {r1.rc} "
-          f"({r1.seconds:.1f}s, fired {fired}), converged; cell {time.monotonic() - t0:.1f}s")
+          f"({r1.seconds:.1f}s, fired {fired}), converged; cell {time.monotonic() - t0:.1f}s"
+          + (f"\n         diagnostic: {_first_diag(text)}" if r1.rc != 0 else ""))
     return None
 
 
 def test_zz_matrix_summary(session_root, capsys):
     """Print and save the matrix result (runs last in this module)."""
-    total = len(CELLS)
-    passed = sum(1 for v in RESULTS.values() if v == "pass")
+    if not RESULTS:
+        pytest.skip("no fault cell ran in this selection")
+    ran = [(r, k) for r, k in CELLS if _cell_id(r, k) in RESULTS]
+    passed = sum(1 for r, k in ran if RESULTS[_cell_id(r, k)] == "pass")
+    kinds = sorted({k for _, k in ran})
+    rows = sorted({r.label for r, _ in ran})
     lines = [f"zerotrust_hub fault matrix ({'full' if FULL else f'CI subset, shift {SHIFT}'}): "
-             f"{passed}/{total} cells passed"]
-    for row, kind in CELLS:
-        cid = _cell_id(row, kind)
-        v = RESULTS.get(cid, "not run")
+             f"{passed}/{len(ran)} cells passed ({len(rows)} requests x {len(kinds)} fault kinds: "
+             f"{' '.join(kinds)})"]
+    if len(ran) < len(CELLS):
+        lines.append(f"  ({len(CELLS) - len(ran)} cells of this selection not run: deselected)")
+    for row, kind in ran:
+        v = RESULTS[_cell_id(row, kind)]
         if v != "pass":
-            lines.append(f"  FAIL {cid}: {v}")
+            lines.append(f"  FAIL {_cell_id(row, kind)}: {v}")
     text = "\n".join(lines) + "\n"
     out = Path(os.environ.get("ZT_FAULT_MATRIX_SUMMARY", session_root / "fault-matrix-summary.txt"))
     out.write_text(text)
     with capsys.disabled():
         print("\n" + text + f"(written to {out})")
-    assert RESULTS, "no cell ran"

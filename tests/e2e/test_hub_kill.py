@@ -5,11 +5,12 @@ afterwards is clean) and `terraform destroy` must leave nothing in the
 emulator's store.
 
 Kill points are measured in ARM requests of the apply: a clean apply is run
-first to count them (N); trial i of T is killed once the emulator has seen
-k_i requests of the killed apply, k_i drawn (seeded: ZT_KILL_SEED, default
-20261128) uniformly from the i-th of T equal strata of [1, N], so the points
+first to count them (N, about 300-380: the number of LRO polls varies a
+little); trial i of T is killed once the emulator has seen round(f_i * N)
+requests of the killed apply, f_i drawn (seeded: ZT_KILL_SEED, default
+20261128) uniformly from the i-th of T equal strata of (0, 1], so the points
 are spread from the first PUTs to the final read-backs and the same seed gives
-the same points. T = ZT_KILL_TRIALS (default 5).
+the same fractions. T = ZT_KILL_TRIALS (default 5).
 
 What is accepted after the kill: Terraform reports the plugin crash (exit
 != 0) and, depending on the point, the hub is absent from the state (the
@@ -67,14 +68,14 @@ def clean_count(ws, emu, world):
     return n
 
 
-def kill_points(n: int) -> list[int]:
+def kill_fractions() -> list[float]:
+    """Trial i: a seeded uniform draw in the i-th of TRIALS equal strata of (0, 1]."""
     rnd = random.Random(SEED)
-    pts = []
-    for i in range(TRIALS):
-        lo = 1 + (n * i) // TRIALS
-        hi = max(lo, (n * (i + 1)) // TRIALS)
-        pts.append(rnd.randint(lo, hi))
-    return pts
+    return [(i + rnd.random()) / TRIALS for i in range(TRIALS)]
+
+
+def kill_points(n: int) -> list[int]:
+    return [max(1, min(n, round(f * n))) for f in kill_fractions()]
 
 
 def _apply_and_kill(ws, emu, session_root, target: int, timeout: float = 180) -> dict:
@@ -128,7 +129,8 @@ def _apply_and_kill(ws, emu, session_root, target: int, timeout: float = 180) ->
 def test_kill_points_spread(clean_count):
     pts = kill_points(clean_count)
     assert pts == sorted(pts) and pts[0] <= clean_count // 2 <= pts[-1] if TRIALS >= 2 else True, pts
-    print(f"\n[kill] clean apply: {clean_count} ARM requests; kill points (seed {SEED}): {pts}")
+    print(f"\n[kill] clean apply: {clean_count} ARM requests; kill points (seed {SEED}): {pts} "
+          f"(fractions {[round(f, 3) for f in kill_fractions()]})")
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))

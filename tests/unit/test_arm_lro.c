@@ -70,9 +70,18 @@ START_TEST(test_header_selection)
     ck_assert_str_eq(l.poll_url, LOC);
     l = begin(a, ZT_ARM_POST, 202, NULL, LOC, NULL);
     ck_assert_int_eq(l.kind, ZT_ARM_LRO_LOCATION);
-    /* a Location on a 201 is where the resource lives, not an operation */
+    /* a Location on a 201 with a terminal body: nothing left to follow */
     l = begin(a, ZT_ARM_PUT, 201, NULL, LOC, done);
     ck_assert_int_eq(l.kind, ZT_ARM_LRO_NONE);
+    /* ...with a running or empty body it is the operation (private DNS) */
+    l = begin(a, ZT_ARM_PUT, 201, NULL, LOC, creating);
+    ck_assert_int_eq(l.kind, ZT_ARM_LRO_LOCATION);
+    ck_assert_str_eq(l.poll_url, LOC);
+    l = begin(a, ZT_ARM_PUT, 200, NULL, LOC, "{}");
+    ck_assert_int_eq(l.kind, ZT_ARM_LRO_LOCATION);
+    /* ...unless it is the resource's own address */
+    l = begin(a, ZT_ARM_PUT, 201, NULL, RES, creating);
+    ck_assert_int_eq(l.kind, ZT_ARM_LRO_RESOURCE);
 
     /* no headers: the resource itself while it is not terminal */
     l = begin(a, ZT_ARM_PUT, 201, NULL, NULL, creating);
