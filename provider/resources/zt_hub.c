@@ -27,8 +27,7 @@
  *  - Public IPs and the firewall policy do not wait for the VNet: nothing
  *    in them refers to it, and starting them in parallel saves time.
  */
-#include "zt_addrplan.h"
-#include "zt_composite.h"
+#include "zt_res.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -103,15 +102,6 @@ static const char *zt_hub_workspace(const zt_comp_eval *ev)
     return zt_comp_input_str(ev, "log_analytics_workspace_id");
 }
 
-/* A string attribute of a known, non-null object; NULL otherwise. */
-static const char *zt_hub_obj_str(const zt_cty_value *obj, const char *attr)
-{
-    const zt_cty_value *v = obj ? zt_cty_get_attr(obj, attr) : NULL;
-    if (!v || v->is_null || !zt_cty_is_known(v) || v->type->kind != ZT_CTY_STRING)
-        return NULL;
-    return v->u.str.ptr;
-}
-
 static const zt_cty_value *zt_hub_vpn(const zt_comp_eval *ev)
 {
     const zt_cty_value *v = zt_comp_input(ev, "vpn_gateway");
@@ -133,7 +123,7 @@ static bool zt_hub_vpn_on(const zt_comp_eval *ev)
 
 static const char *zt_hub_vpn_sku(const zt_comp_eval *ev)
 {
-    const char *s = zt_hub_obj_str(zt_hub_vpn(ev), "sku");
+    const char *s = zt_res_known_str(zt_hub_vpn(ev), "sku");
     return s ? s : ZT_HUB_DEFAULT_VPN_SKU;
 }
 
@@ -152,76 +142,20 @@ static json_t *zt_hub_zones_json(const zt_comp_eval *ev)
     return arr;
 }
 
-/* tags input -> JSON object; NULL while unknown. */
-static json_t *zt_hub_tags(const zt_comp_eval *ev)
-{
-    const zt_cty_value *v = zt_comp_input(ev, "tags");
-    if (!v || v->is_null)
-        return json_object();
-    if (!zt_cty_is_wholly_known(v))
-        return NULL;
-    json_t *o = json_object();
-    for (size_t i = 0; i < v->u.coll.n; i++)
-        json_object_set_new(o, v->u.coll.keys[i], json_string(v->u.coll.elems[i]->u.str.ptr));
-    return o;
-}
-
 /* The hub's private DNS zones in deterministic (sorted set) order. */
 static const char **zt_hub_zone_names(const zt_comp_eval *ev, size_t *n)
 {
-    const zt_cty_value *v = zt_comp_input(ev, "private_dns_zones");
-    *n = 0;
-    if (!v || v->is_null) {
-        *n = ZT_ARRAY_LEN(zt_hub_default_zones);
-        return (const char **)zt_hub_default_zones;
-    }
-    if (!zt_cty_is_wholly_known(v))
-        return NULL; /* the instances are not known until the set is */
-    const char **out = zt_arena_calloc(zt_comp_arena(ev), v->u.coll.n + 1, sizeof(*out));
-    for (size_t i = 0; i < v->u.coll.n; i++)
-        out[i] = v->u.coll.elems[i]->u.str.ptr;
-    *n = v->u.coll.n;
-    return out;
-}
-
-/* The subnets, from the shared address planner (never our own CIDR
- * math). NULL while the address space is unknown or invalid (the validate
- * hook has reported why). */
-static const zt_addrplan *zt_hub_addrplan(zt_arena *a, const char *space)
-{
-    zt_addrplan_request req = {.address_space = space,
-                               .address_space_unknown = space == NULL,
-                               .layout = "hub"};
-    zt_diags scratch;
-    zt_addrplan *plan = NULL;
-    zt_diags_init(&scratch, a);
-    if (!space || zt_addrplan_compute(a, &req, &plan, &scratch) != ZT_OK)
-        return NULL;
-    return plan;
-}
-
-static const char *zt_hub_subnet_cidr(const zt_addrplan *plan, const char *name)
-{
-    for (size_t i = 0; plan && i < plan->n_subnets; i++)
-        if (strcmp(plan->subnets[i].name, name) == 0)
-            return plan->subnets[i].cidr;
-    return NULL;
+    /* NULL while unknown: the instances are not known until the set is. */
+    return zt_res_strings(ev, "private_dns_zones", zt_hub_default_zones,
+                          ZT_ARRAY_LEN(zt_hub_default_zones), n);
 }
 
 /* ---------------------------------------------------------------------
  * Names: deterministic, all derived from the hub's name (CAF prefixes).
  * ------------------------------------------------------------------- */
 
-static const char *zt_hub_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
-{
-    const char *name = zt_comp_input_str(ev, "name");
-    if (!name)
-        return NULL;
-    return zt_arena_printf(zt_comp_arena(ev), "%s%s%s", prefix, name, suffix);
-}
-
 #define ZT_HUB_NAME_FN(fn, prefix, suffix) \
-    static const char *fn(const zt_comp_eval *ev) { return zt_hub_named(ev, prefix, suffix); }
+    static const char *fn(const zt_comp_eval *ev) { return zt_res_named(ev, prefix, suffix); }
 
 ZT_HUB_NAME_FN(zt_hub_name_vnet, "vnet-", "")
 ZT_HUB_NAME_FN(zt_hub_name_rt_gateway, "rt-", "-gateway")
@@ -322,52 +256,17 @@ static bool zt_hub_diag_gateway_on(const zt_comp_eval *ev)
  * yet (plan of a create); the engine then plans the node as unknown.
  * ------------------------------------------------------------------- */
 
-/* {"id": id}, or NULL (making json_pack fail) when the ID is unknown. */
-static json_t *zt_hub_ref(const char *id)
-{
-    return id ? json_pack("{s:s}", "id", id) : NULL;
-}
-
-/* The frame every tracked resource shares: location and tags. Steals
- * `properties` (may be NULL: omitted). */
-static json_t *zt_hub_tracked(const zt_comp_eval *ev, json_t *properties)
-{
-    const char *location = zt_comp_input_str(ev, "location");
-    json_t *tags = zt_hub_tags(ev);
-    if (!location || !tags) {
-        json_decref(tags);
-        json_decref(properties);
-        return NULL;
-    }
-    json_t *body = json_pack("{s:s,s:o}", "location", location, "tags", tags);
-    if (properties)
-        json_object_set_new(body, "properties", properties);
-    return body;
-}
-
-/* Steals `v`; a NULL v (an unknown part) makes the whole body unknown. */
-static json_t *zt_hub_set(json_t *body, const char *key, json_t *v)
-{
-    if (!body || !v) {
-        json_decref(body);
-        json_decref(v);
-        return NULL;
-    }
-    json_object_set_new(body, key, v);
-    return body;
-}
-
 static json_t *zt_hub_body_rt_gateway(const zt_comp_eval *ev)
 {
     /* GatewaySubnet must keep BGP route propagation on: the gateway
      * learns its routes that way. */
-    return zt_hub_tracked(ev, json_pack("{s:b}", "disableBgpRoutePropagation", 0));
+    return zt_res_tracked(ev, json_pack("{s:b}", "disableBgpRoutePropagation", 0));
 }
 
 static json_t *zt_hub_subnet(const zt_addrplan *plan, const char *name)
 {
     return json_pack("{s:s,s:{s:s}}", "name", name, "properties", "addressPrefix",
-                     zt_hub_subnet_cidr(plan, name));
+                     zt_res_subnet_cidr(plan, name));
 }
 
 static json_t *zt_hub_resolver_subnet(const zt_addrplan *plan, const char *name)
@@ -385,8 +284,8 @@ static json_t *zt_hub_resolver_subnet(const zt_addrplan *plan, const char *name)
 static json_t *zt_hub_body_vnet(const zt_comp_eval *ev)
 {
     const char *space = zt_comp_input_str(ev, "address_space");
-    const zt_addrplan *plan = zt_hub_addrplan(zt_comp_arena(ev), space);
-    json_t *rt = zt_hub_ref(zt_comp_id(ev, "route_table_gateway"));
+    const zt_addrplan *plan = zt_res_addrplan(zt_comp_arena(ev), space, "hub");
+    json_t *rt = zt_res_ref(zt_comp_id(ev, "route_table_gateway"));
     if (!plan || !rt) {
         json_decref(rt);
         return NULL;
@@ -398,21 +297,21 @@ static json_t *zt_hub_body_vnet(const zt_comp_eval *ev)
                                 zt_hub_subnet(plan, ZT_HUB_SN_BASTION), gw,
                                 zt_hub_resolver_subnet(plan, ZT_HUB_SN_DNS_IN),
                                 zt_hub_resolver_subnet(plan, ZT_HUB_SN_DNS_OUT));
-    return zt_hub_tracked(ev, json_pack("{s:{s:[s]},s:o}", "addressSpace", "addressPrefixes",
+    return zt_res_tracked(ev, json_pack("{s:{s:[s]},s:o}", "addressSpace", "addressPrefixes",
                                         space, "subnets", subnets));
 }
 
 static json_t *zt_hub_body_pip(const zt_comp_eval *ev)
 {
-    json_t *body = zt_hub_tracked(ev, json_pack("{s:s,s:s}", "publicIPAllocationMethod",
+    json_t *body = zt_res_tracked(ev, json_pack("{s:s,s:s}", "publicIPAllocationMethod",
                                                 "Static", "publicIPAddressVersion", "IPv4"));
-    body = zt_hub_set(body, "sku", json_pack("{s:s,s:s}", "name", "Standard", "tier", "Regional"));
+    body = zt_res_set(body, "sku", json_pack("{s:s,s:s}", "name", "Standard", "tier", "Regional"));
     json_t *zones = zt_hub_zones_json(ev);
     if (zones && json_array_size(zones) == 0) { /* a region without zones */
         json_decref(zones);
         return body;
     }
-    return zt_hub_set(body, "zones", zones);
+    return zt_res_set(body, "zones", zones);
 }
 
 static json_t *zt_hub_body_policy(const zt_comp_eval *ev)
@@ -422,7 +321,7 @@ static json_t *zt_hub_body_policy(const zt_comp_eval *ev)
                           "dnsSettings", "enableProxy", 1);
     if (strcmp(tier, "Premium") == 0) /* IDPS exists on Premium only */
         json_object_set_new(p, "intrusionDetection", json_pack("{s:s}", "mode", "Deny"));
-    return zt_hub_tracked(ev, p);
+    return zt_res_tracked(ev, p);
 }
 
 static json_t *zt_hub_private_sources(void)
@@ -479,7 +378,7 @@ static json_t *zt_hub_body_firewall(const zt_comp_eval *ev)
     json_t *ip = zt_hub_ipconfig(ev, "ipconfig", ZT_HUB_SN_FIREWALL, "pip_firewall");
     json_t *mgmt = zt_hub_ipconfig(ev, "mgmt-ipconfig", ZT_HUB_SN_FIREWALL_MGMT,
                                    "pip_firewall_mgmt");
-    json_t *policy = zt_hub_ref(zt_comp_id(ev, "firewall_policy"));
+    json_t *policy = zt_res_ref(zt_comp_id(ev, "firewall_policy"));
     if (!ip || !mgmt || !policy) {
         json_decref(ip);
         json_decref(mgmt);
@@ -489,13 +388,13 @@ static json_t *zt_hub_body_firewall(const zt_comp_eval *ev)
     json_t *p = json_pack("{s:{s:s,s:s},s:o,s:[o],s:o}", "sku", "name", "AZFW_VNet", "tier",
                           zt_hub_tier(ev), "firewallPolicy", policy, "ipConfigurations", ip,
                           "managementIpConfiguration", mgmt);
-    json_t *body = zt_hub_tracked(ev, p);
+    json_t *body = zt_res_tracked(ev, p);
     json_t *zones = zt_hub_zones_json(ev);
     if (zones && json_array_size(zones) == 0) {
         json_decref(zones);
         return body;
     }
-    return zt_hub_set(body, "zones", zones);
+    return zt_res_set(body, "zones", zones);
 }
 
 static json_t *zt_hub_body_bastion(const zt_comp_eval *ev)
@@ -507,16 +406,16 @@ static json_t *zt_hub_body_bastion(const zt_comp_eval *ev)
     json_t *p = json_pack("{s:[o]}", "ipConfigurations", ip);
     if (strcmp(sku, "Basic") != 0) /* native client (az network bastion ssh/rdp) */
         json_object_set_new(p, "enableTunneling", json_true());
-    return zt_hub_set(zt_hub_tracked(ev, p), "sku", json_pack("{s:s}", "name", sku));
+    return zt_res_set(zt_res_tracked(ev, p), "sku", json_pack("{s:s}", "name", sku));
 }
 
 /* Point-to-site: OpenVPN only, Microsoft Entra ID authentication. */
 static json_t *zt_hub_vpn_client_config(const zt_comp_eval *ev)
 {
     const zt_cty_value *vpn = zt_hub_vpn(ev);
-    const char *pool = zt_hub_obj_str(vpn, "client_address_pool");
-    const char *tenant = zt_hub_obj_str(vpn, "tenant_id");
-    const char *audience = zt_hub_obj_str(vpn, "audience");
+    const char *pool = zt_res_known_str(vpn, "client_address_pool");
+    const char *tenant = zt_res_known_str(vpn, "tenant_id");
+    const char *audience = zt_res_known_str(vpn, "audience");
     zt_arena *a = zt_comp_arena(ev);
     if (!pool || !tenant)
         return NULL;
@@ -547,13 +446,13 @@ static json_t *zt_hub_body_gateway(const zt_comp_eval *ev)
                           gen1 ? "Generation1" : "Generation2", "sku", "name", sku, "tier", sku,
                           "activeActive", 0, "enableBgp", 0, "ipConfigurations", ip,
                           "vpnClientConfiguration", client);
-    return zt_hub_tracked(ev, p);
+    return zt_res_tracked(ev, p);
 }
 
 static json_t *zt_hub_body_resolver(const zt_comp_eval *ev)
 {
-    json_t *vnet = zt_hub_ref(zt_comp_id(ev, "vnet"));
-    return vnet ? zt_hub_tracked(ev, json_pack("{s:o}", "virtualNetwork", vnet)) : NULL;
+    json_t *vnet = zt_res_ref(zt_comp_id(ev, "vnet"));
+    return vnet ? zt_res_tracked(ev, json_pack("{s:o}", "virtualNetwork", vnet)) : NULL;
 }
 
 static json_t *zt_hub_body_inbound(const zt_comp_eval *ev)
@@ -562,23 +461,23 @@ static json_t *zt_hub_body_inbound(const zt_comp_eval *ev)
     if (!vnet)
         return NULL;
     const char *sn = zt_arena_printf(zt_comp_arena(ev), "%s/subnets/%s", vnet, ZT_HUB_SN_DNS_IN);
-    return zt_hub_tracked(ev, json_pack("{s:[{s:{s:s},s:s}]}", "ipConfigurations", "subnet", "id",
+    return zt_res_tracked(ev, json_pack("{s:[{s:{s:s},s:s}]}", "ipConfigurations", "subnet", "id",
                                         sn, "privateIpAllocationMethod", "Dynamic"));
 }
 
 /* Private DNS is a global service: zones and links live in "global". */
 static json_t *zt_hub_body_zone(const zt_comp_eval *ev)
 {
-    json_t *tags = zt_hub_tags(ev);
+    json_t *tags = zt_comp_tags(ev);
     return tags ? json_pack("{s:s,s:o}", "location", "global", "tags", tags) : NULL;
 }
 
 static json_t *zt_hub_body_zone_link(const zt_comp_eval *ev)
 {
-    json_t *vnet = zt_hub_ref(zt_comp_id(ev, "vnet"));
+    json_t *vnet = zt_res_ref(zt_comp_id(ev, "vnet"));
     json_t *body = zt_hub_body_zone(ev);
     /* Resolution only: the hub runs no VMs whose names to register. */
-    return zt_hub_set(body, "properties",
+    return zt_res_set(body, "properties",
                       vnet ? json_pack("{s:o,s:b,s:s}", "virtualNetwork", vnet,
                                        "registrationEnabled", 0, "resolutionPolicy", "Default")
                            : NULL);
@@ -698,47 +597,37 @@ static const zt_comp_node_def zt_hub_nodes[] = {
  * Outputs.
  * ------------------------------------------------------------------- */
 
-static const zt_cty_value *zt_hub_str_or_null(const zt_comp_eval *ev, const char *s)
-{
-    zt_arena *a = zt_comp_arena(ev);
-    return s ? zt_cty_string(a, s) : zt_cty_null(a, &zt_cty_string_type);
-}
-
-static const zt_cty_value *zt_hub_id_out(const zt_comp_eval *ev, const char *node)
-{
-    const char *id = zt_comp_id(ev, node);
-    return id ? zt_cty_string(zt_comp_arena(ev), id) : NULL;
-}
-
 static const zt_cty_value *zt_hub_out_vnet_id(const zt_comp_eval *ev)
 {
-    return zt_hub_id_out(ev, "vnet");
+    return zt_res_id_out(ev, "vnet");
 }
 
 static const zt_cty_value *zt_hub_out_firewall_id(const zt_comp_eval *ev)
 {
-    return zt_hub_id_out(ev, "firewall");
+    return zt_res_id_out(ev, "firewall");
 }
 
 static const zt_cty_value *zt_hub_out_policy_id(const zt_comp_eval *ev)
 {
-    return zt_hub_id_out(ev, "firewall_policy");
+    return zt_res_id_out(ev, "firewall_policy");
 }
 
 static const zt_cty_value *zt_hub_out_rt_id(const zt_comp_eval *ev)
 {
-    return zt_hub_id_out(ev, "route_table_gateway");
+    return zt_res_id_out(ev, "route_table_gateway");
 }
 
 /* IDs of nodes that may be disabled: null then. */
 static const zt_cty_value *zt_hub_out_bastion_id(const zt_comp_eval *ev)
 {
-    return zt_hub_bastion_on(ev) ? zt_hub_id_out(ev, "bastion") : zt_hub_str_or_null(ev, NULL);
+    return zt_hub_bastion_on(ev) ? zt_res_id_out(ev, "bastion")
+                                 : zt_res_str_or_null(zt_comp_arena(ev), NULL);
 }
 
 static const zt_cty_value *zt_hub_out_gateway_id(const zt_comp_eval *ev)
 {
-    return zt_hub_vpn_on(ev) ? zt_hub_id_out(ev, "vpn_gateway") : zt_hub_str_or_null(ev, NULL);
+    return zt_hub_vpn_on(ev) ? zt_res_id_out(ev, "vpn_gateway")
+                             : zt_res_str_or_null(zt_comp_arena(ev), NULL);
 }
 
 static const zt_cty_value *zt_hub_out_gateway_enabled(const zt_comp_eval *ev)
@@ -759,43 +648,20 @@ static const zt_cty_value *zt_hub_out_firewall_ip(const zt_comp_eval *ev)
 static const zt_cty_value *zt_hub_out_resolver_ip(const zt_comp_eval *ev)
 {
     if (!zt_hub_resolver_on(ev))
-        return zt_hub_str_or_null(ev, NULL);
+        return zt_res_str_or_null(zt_comp_arena(ev), NULL);
     const char *ip = zt_comp_output(ev, "dns_resolver_inbound",
                                     "/properties/ipConfigurations/0/privateIpAddress");
     return ip ? zt_cty_string(zt_comp_arena(ev), ip) : NULL;
 }
 
-static const zt_cty_value *zt_hub_string_map(zt_arena *a, size_t n, const char *const *keys,
-                                             const char *const *vals)
-{
-    const zt_cty_value **v = zt_arena_calloc(a, n + 1, sizeof(*v));
-    for (size_t i = 0; i < n; i++)
-        v[i] = zt_cty_string(a, vals[i]);
-    return zt_cty_map(a, &zt_cty_string_type, n, keys, v);
-}
-
 static const zt_cty_value *zt_hub_out_subnet_ids(const zt_comp_eval *ev)
 {
-    zt_arena *a = zt_comp_arena(ev);
-    const char *vnet = zt_comp_id(ev, "vnet");
-    const char *ids[ZT_ARRAY_LEN(zt_hub_subnets)];
-    if (!vnet)
-        return NULL;
-    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_subnets); i++)
-        ids[i] = zt_arena_printf(a, "%s/subnets/%s", vnet, zt_hub_subnets[i]);
-    return zt_hub_string_map(a, ZT_ARRAY_LEN(zt_hub_subnets), zt_hub_subnets, ids);
+    return zt_res_out_subnet_ids(ev, zt_hub_subnets, ZT_ARRAY_LEN(zt_hub_subnets));
 }
 
 static const zt_cty_value *zt_hub_out_subnet_cidrs(const zt_comp_eval *ev)
 {
-    zt_arena *a = zt_comp_arena(ev);
-    const zt_addrplan *plan = zt_hub_addrplan(a, zt_comp_input_str(ev, "address_space"));
-    const char *cidrs[ZT_ARRAY_LEN(zt_hub_subnets)];
-    if (!plan)
-        return NULL;
-    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_subnets); i++)
-        cidrs[i] = zt_hub_subnet_cidr(plan, zt_hub_subnets[i]);
-    return zt_hub_string_map(a, ZT_ARRAY_LEN(zt_hub_subnets), zt_hub_subnets, cidrs);
+    return zt_res_out_subnet_cidrs(ev, "hub", zt_hub_subnets, ZT_ARRAY_LEN(zt_hub_subnets));
 }
 
 static const zt_cty_value *zt_hub_out_zone_ids(const zt_comp_eval *ev)
@@ -811,7 +677,7 @@ static const zt_cty_value *zt_hub_out_zone_ids(const zt_comp_eval *ev)
         if (!ids[i])
             return NULL;
     }
-    return zt_hub_string_map(a, n, zones, ids);
+    return zt_res_string_map(a, n, zones, ids);
 }
 
 static const zt_comp_output_def zt_hub_outputs[] = {
@@ -851,29 +717,11 @@ static const char *const zt_hub_regions[] = {
     "chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3",
 };
 
-static const char *const zt_hub_default_required_tags[] = {"environment", "project", "owner",
-                                                           "cost-centre"};
 static const char *const zt_hub_tiers[] = {"Standard", "Premium", NULL};
 static const char *const zt_hub_bastion_skus[] = {"Basic", "Standard", "Premium", NULL};
 static const char *const zt_hub_vpn_skus[] = {
     "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ",
     "VpnGw1",   "VpnGw2",   "VpnGw3",   "VpnGw4",   "VpnGw5",   NULL};
-
-typedef struct zt_hub_check {
-    zt_call *c;
-    const zt_cty_value *config;
-} zt_hub_check;
-
-static zt_path *zt_hub_path(zt_hub_check *k, const char *attr)
-{
-    return zt_path_attr(k->c->arena, NULL, attr);
-}
-
-/* A known, non-null string attribute of obj, else NULL. */
-static const char *zt_hub_known_str(const zt_cty_value *obj, const char *attr)
-{
-    return zt_hub_obj_str(obj, attr);
-}
 
 static bool zt_hub_in_list(const char *const *list, const char *s)
 {
@@ -892,48 +740,37 @@ static const char *zt_hub_join(zt_arena *a, const char *const *list)
     return zt_buf_cstr(&b);
 }
 
-static void zt_hub_check_enum(zt_hub_check *k, const zt_cty_value *obj, const zt_path *base,
+static void zt_hub_check_enum(zt_res_check *k, const zt_cty_value *obj, const zt_path *base,
                               const char *attr, const char *const *allowed, const char *what)
 {
-    const char *v = zt_hub_known_str(obj, attr);
+    const char *v = zt_res_known_str(obj, attr);
     if (v && !zt_hub_in_list(allowed, v))
         zt_diag_error(k->c->diags, zt_path_attr(k->c->arena, base, attr), "Unsupported SKU",
                       "\"%s\" is not a %s; use one of %s.", v, what,
                       zt_hub_join(k->c->arena, allowed));
 }
 
-static bool zt_hub_name_ok(const char *s, size_t max, const char *extra)
+static void zt_hub_check_names(zt_res_check *k)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > max || !isalnum((unsigned char)s[0]))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
-            return false;
-    return true;
-}
-
-static void zt_hub_check_names(zt_hub_check *k)
-{
-    const char *name = zt_hub_known_str(k->config, "name");
-    const char *rg = zt_hub_known_str(k->config, "resource_group_name");
+    const char *name = zt_res_known_str(k->config, "name");
+    const char *rg = zt_res_known_str(k->config, "resource_group_name");
     /* 40 keeps the longest derived name (pip-<name>-afw-mgmt) well inside
      * Azure's 80-character limit. */
-    if (name && (!zt_hub_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
-        zt_diag_error(k->c->diags, zt_hub_path(k, "name"), "Invalid hub name",
+    if (name && (!zt_res_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
+        zt_diag_error(k->c->diags, zt_res_path(k, "name"), "Invalid hub name",
                       "\"%s\" must be 1 to 40 letters, digits, '-', '_' or '.', starting and "
                       "ending with a letter or digit: every Azure resource name of the hub "
                       "derives from it.", name);
-    if (rg && (!zt_hub_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
-        zt_diag_error(k->c->diags, zt_hub_path(k, "resource_group_name"),
+    if (rg && (!zt_res_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
+        zt_diag_error(k->c->diags, zt_res_path(k, "resource_group_name"),
                       "Invalid resource group name",
                       "\"%s\" is not a valid resource group name (1 to 90 letters, digits, "
                       "'-', '_', '.', '(' or ')', not ending with '.').", rg);
 }
 
-static void zt_hub_check_location(zt_hub_check *k)
+static void zt_hub_check_location(zt_res_check *k)
 {
-    const char *loc = zt_hub_known_str(k->config, "location");
+    const char *loc = zt_res_known_str(k->config, "location");
     const zt_provider_config *cfg = &k->c->provider->config;
     if (!loc)
         return;
@@ -941,61 +778,21 @@ static void zt_hub_check_location(zt_hub_check *k)
     for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_regions); i++)
         known |= strcmp(zt_hub_regions[i], loc) == 0;
     if (!known) {
-        zt_diag_error(k->c->diags, zt_hub_path(k, "location"), "Unknown Azure region",
+        zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Unknown Azure region",
                       "\"%s\" is not an Azure region's programmatic name. Use the lower-case "
                       "name without spaces, as `az account list-locations -o table` shows it "
                       "(e.g. \"westeurope\", not \"West Europe\").", loc);
         return;
     }
-    /* The provider's setting is known only once it has been configured
-     * (validation may run before). */
-    if (!atomic_load(&k->c->provider->configured) || cfg->n_allowed_locations == 0)
+    if (zt_res_location_allowed(k, loc))
         return;
-    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
-        if (strcasecmp(cfg->allowed_locations[i], loc) == 0)
-            return;
     zt_buf b;
     zt_buf_init(&b, k->c->arena);
     for (size_t i = 0; i < cfg->n_allowed_locations; i++)
         zt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", cfg->allowed_locations[i]);
-    zt_diag_error(k->c->diags, zt_hub_path(k, "location"), "Region not allowed",
+    zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Region not allowed",
                   "\"%s\" is not one of the provider's allowed_locations (%s).", loc,
                   zt_buf_cstr(&b));
-}
-
-static void zt_hub_check_tags(zt_hub_check *k)
-{
-    const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
-    const zt_provider_config *cfg = &k->c->provider->config;
-    const char *const *req = zt_hub_default_required_tags;
-    size_t n_req = ZT_ARRAY_LEN(zt_hub_default_required_tags);
-    if (!tags || !zt_cty_is_known(tags))
-        return;
-    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
-        req = cfg->required_tags;
-        n_req = cfg->n_required_tags;
-    }
-    zt_arena *a = k->c->arena;
-    for (size_t i = 0; i < n_req; i++) {
-        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
-        if (!v || v->is_null)
-            zt_diag_error(k->c->diags, zt_hub_path(k, "tags"), "Missing required tag",
-                          "Every resource of the platform must carry the tag \"%s\" (policy "
-                          "guardrail); add it to tags.", req[i]);
-        else if (zt_cty_is_known(v) && v->u.str.len == 0)
-            zt_diag_error(k->c->diags, zt_path_key(a, zt_hub_path(k, "tags"), req[i]),
-                          "Empty required tag", "The required tag \"%s\" must not be empty.",
-                          req[i]);
-    }
-}
-
-/* The address space through the shared planner ("hub" layout): syntax,
- * host bits, minimum size and fit of every hub subnet. */
-static bool zt_hub_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
-{
-    unsigned len = x.len < y.len ? x.len : y.len;
-    uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
-    return (x.addr & mask) == (y.addr & mask);
 }
 
 /* RFC 1918 and the shared address space (RFC 6598) Azure also accepts. */
@@ -1004,26 +801,26 @@ static bool zt_hub_is_private(zt_ipv4_prefix p)
     static const zt_ipv4_prefix ranges[] = {
         {0x0a000000u, 8}, {0xac100000u, 12}, {0xc0a80000u, 16}, {0x64400000u, 10}};
     for (size_t i = 0; i < ZT_ARRAY_LEN(ranges); i++)
-        if (p.len >= ranges[i].len && zt_hub_overlap(p, ranges[i]))
+        if (p.len >= ranges[i].len && zt_res_overlap(p, ranges[i]))
             return true;
     return false;
 }
 
 /* The address space through the shared planner ("hub" layout): syntax,
  * host bits, minimum size and fit of every hub subnet. */
-static const zt_addrplan *zt_hub_check_space(zt_hub_check *k)
+static const zt_addrplan *zt_hub_check_space(zt_res_check *k)
 {
     const zt_cty_value *v = zt_cty_get_attr(k->config, "address_space");
     if (!v || v->is_null || !zt_cty_is_known(v))
         return NULL;
     zt_addrplan_request req = {.address_space = v->u.str.ptr,
                                .layout = "hub",
-                               .address_space_path = zt_hub_path(k, "address_space")};
+                               .address_space_path = zt_res_path(k, "address_space")};
     zt_addrplan *plan = NULL;
     if (zt_addrplan_compute(k->c->arena, &req, &plan, k->c->diags) != ZT_OK || !plan)
         return NULL;
     if (!zt_hub_is_private(plan->space))
-        zt_diag_warning(k->c->diags, zt_hub_path(k, "address_space"), "Public address space",
+        zt_diag_warning(k->c->diags, zt_res_path(k, "address_space"), "Public address space",
                         "%s is not a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 "
                         "or 100.64.0.0/10). Azure accepts it, but traffic to the real owners "
                         "of those addresses would then stay inside your network.",
@@ -1042,18 +839,18 @@ static bool zt_hub_is_guid(const char *s)
     return true;
 }
 
-static void zt_hub_check_vpn(zt_hub_check *k, const zt_addrplan *plan, bool zones_empty)
+static void zt_hub_check_vpn(zt_res_check *k, const zt_addrplan *plan, bool zones_empty)
 {
     const zt_cty_value *vpn = zt_cty_get_attr(k->config, "vpn_gateway");
     zt_arena *a = k->c->arena;
-    zt_path *base = zt_hub_path(k, "vpn_gateway");
+    zt_path *base = zt_res_path(k, "vpn_gateway");
     if (!vpn || vpn->is_null || !zt_cty_is_known(vpn))
         return;
     const zt_cty_value *en = zt_cty_get_attr(vpn, "enabled");
     if (en && !en->is_null && (!zt_cty_is_known(en) || !en->u.b))
         return; /* settings of a disabled gateway are kept, not checked */
     zt_hub_check_enum(k, vpn, base, "sku", zt_hub_vpn_skus, "VPN gateway SKU");
-    const char *sku = zt_hub_known_str(vpn, "sku");
+    const char *sku = zt_res_known_str(vpn, "sku");
     if (zones_empty && (!sku || strstr(sku, "AZ")))
         zt_diag_error(k->c->diags, zt_path_attr(a, base, "sku"), "Zone-redundant SKU without zones",
                       "%s needs zone-redundant public IPs, but zones is empty; choose a SKU "
@@ -1075,7 +872,7 @@ static void zt_hub_check_vpn(zt_hub_check *k, const zt_addrplan *plan, bool zone
                           "\"%s\" is not an IPv4 network in CIDR notation%s%s.", pool->u.str.ptr,
                           host_bits ? ": host bits are set, did you mean " : "",
                           host_bits ? zt_ipv4_prefix_str(a, p) : "");
-        else if (plan && zt_hub_overlap(p, plan->space))
+        else if (plan && zt_res_overlap(p, plan->space))
             zt_diag_error(k->c->diags, pool_path, "Client address pool overlaps the hub",
                           "%s overlaps the hub's address space %s: VPN clients need addresses "
                           "outside every VNet they reach.", pool->u.str.ptr,
@@ -1092,14 +889,14 @@ static void zt_hub_check_vpn(zt_hub_check *k, const zt_addrplan *plan, bool zone
         zt_diag_error(k->c->diags, tenant_path, "Invalid tenant ID",
                       "\"%s\" is not a GUID such as 00000000-0000-0000-0000-000000000000.",
                       tenant->u.str.ptr);
-    const char *aud = zt_hub_known_str(vpn, "audience");
+    const char *aud = zt_res_known_str(vpn, "audience");
     if (aud && !zt_hub_is_guid(aud))
         zt_diag_error(k->c->diags, zt_path_attr(a, base, "audience"), "Invalid audience",
                       "\"%s\" is not an application ID (GUID).", aud);
 }
 
 /* Returns whether zones is known to be empty. */
-static bool zt_hub_check_zones(zt_hub_check *k)
+static bool zt_hub_check_zones(zt_res_check *k)
 {
     const zt_cty_value *z = zt_cty_get_attr(k->config, "zones");
     if (!z || z->is_null || !zt_cty_is_known(z))
@@ -1108,7 +905,7 @@ static bool zt_hub_check_zones(zt_hub_check *k)
         const zt_cty_value *e = z->u.coll.elems[i];
         if (zt_cty_is_known(e) && !e->is_null && strcmp(e->u.str.ptr, "1") != 0 &&
             strcmp(e->u.str.ptr, "2") != 0 && strcmp(e->u.str.ptr, "3") != 0)
-            zt_diag_error(k->c->diags, zt_path_index(k->c->arena, zt_hub_path(k, "zones"),
+            zt_diag_error(k->c->diags, zt_path_index(k->c->arena, zt_res_path(k, "zones"),
                                                      (int64_t)i),
                           "Invalid availability zone", "\"%s\" is not a zone: use \"1\", \"2\" "
                           "or \"3\".", e->u.str.ptr);
@@ -1116,49 +913,28 @@ static bool zt_hub_check_zones(zt_hub_check *k)
     return z->u.coll.n == 0;
 }
 
-static bool zt_hub_dns_name_ok(const char *s)
-{
-    size_t label = 0, labels = 1, n = strlen(s);
-    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (label == 0)
-                return false;
-            label = 0;
-            labels++;
-        } else if ((islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-                    s[i] == '-') && ++label <= 63) {
-            continue;
-        } else {
-            return false;
-        }
-    }
-    return labels >= 2;
-}
-
-static void zt_hub_check_dns_zones(zt_hub_check *k)
+static void zt_hub_check_dns_zones(zt_res_check *k)
 {
     const zt_cty_value *z = zt_cty_get_attr(k->config, "private_dns_zones");
     if (!z || z->is_null || !zt_cty_is_known(z))
         return;
     for (size_t i = 0; i < z->u.coll.n; i++) {
         const zt_cty_value *e = z->u.coll.elems[i];
-        if (zt_cty_is_known(e) && !e->is_null && !zt_hub_dns_name_ok(e->u.str.ptr))
-            zt_diag_error(k->c->diags, zt_hub_path(k, "private_dns_zones"),
+        if (zt_cty_is_known(e) && !e->is_null && !zt_res_dns_name_ok(e->u.str.ptr, false))
+            zt_diag_error(k->c->diags, zt_res_path(k, "private_dns_zones"),
                           "Invalid private DNS zone name",
                           "\"%s\" is not a lower-case DNS name with at least two labels "
                           "(e.g. \"privatelink.blob.core.windows.net\").", e->u.str.ptr);
     }
 }
 
-static void zt_hub_check_workspace(zt_hub_check *k)
+static void zt_hub_check_workspace(zt_res_check *k)
 {
-    const char *id = zt_hub_known_str(k->config, "log_analytics_workspace_id");
+    const char *id = zt_res_known_str(k->config, "log_analytics_workspace_id");
     if (id && (strncasecmp(id, "/subscriptions/", 15) != 0 ||
                !strcasestr(id, "/resourcegroups/") ||
                !strcasestr(id, "/providers/Microsoft.OperationalInsights/workspaces/")))
-        zt_diag_error(k->c->diags, zt_hub_path(k, "log_analytics_workspace_id"),
+        zt_diag_error(k->c->diags, zt_res_path(k, "log_analytics_workspace_id"),
                       "Invalid workspace ID",
                       "\"%s\" is not a Log Analytics workspace resource ID "
                       "(/subscriptions/.../resourceGroups/.../providers/"
@@ -1168,13 +944,13 @@ static void zt_hub_check_workspace(zt_hub_check *k)
 static zt_rc zt_hub_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
 {
     ZT_UNUSED(s);
-    zt_hub_check k = {c, config};
+    zt_res_check k = {c, config};
     size_t errors = c->diags->errors;
     if (!config || config->is_null || !zt_cty_is_known(config))
         return ZT_OK;
     zt_hub_check_names(&k);
     zt_hub_check_location(&k);
-    zt_hub_check_tags(&k);
+    zt_res_check_tags(&k);
     const zt_addrplan *plan = zt_hub_check_space(&k);
     bool zones_empty = zt_hub_check_zones(&k);
     zt_hub_check_enum(&k, config, NULL, "firewall_sku_tier", zt_hub_tiers, "firewall tier");
@@ -1200,56 +976,13 @@ typedef struct zt_hub_import_ctx {
     const char *rg_id;  /* /subscriptions/../resourceGroups/<rg> */
     const char *net;    /* rg_id + /providers/Microsoft.Network */
     const char *hub;    /* the hub's name */
-    const char **names; /* attribute -> value */
-    const zt_cty_value **vals;
-    size_t n;
+    zt_res_inputs in;   /* attribute -> value */
 } zt_hub_import_ctx;
-
-static void zt_hub_imp_set(zt_hub_import_ctx *m, const char *attr, const zt_cty_value *v)
-{
-    m->names[m->n] = attr;
-    m->vals[m->n++] = v;
-}
 
 static json_t *zt_hub_imp_get(zt_hub_import_ctx *m, const char *fmt, const char *name)
 {
     const char *id = zt_arena_printf(m->c->arena, fmt, m->net, name);
     return m->get(m->getter, id); /* borrowed: the engine owns it */
-}
-
-static const char *zt_hub_jstr(const json_t *doc, const char *path)
-{
-    /* "a.b.0.c" walk: objects by key, arrays by index. */
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    const json_t *cur = doc;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); cur && tok;
-         tok = strtok_r(NULL, ".", &save))
-        cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(tok))
-                                 : json_object_get(cur, tok);
-    return json_is_string(cur) ? json_string_value(cur) : NULL;
-}
-
-static const zt_cty_value *zt_hub_imp_str(zt_hub_import_ctx *m, const char *s)
-{
-    return s ? zt_cty_string(m->c->arena, s) : zt_cty_null(m->c->arena, &zt_cty_string_type);
-}
-
-static const zt_cty_value *zt_hub_imp_tags(zt_hub_import_ctx *m, const json_t *vnet)
-{
-    zt_arena *a = m->c->arena;
-    const json_t *tags = json_object_get(vnet, "tags");
-    size_t n = json_object_size(tags), i = 0;
-    const char **keys = zt_arena_calloc(a, n + 1, sizeof(*keys));
-    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)tags, k, v)
-    {
-        keys[i] = zt_arena_strdup(a, k);
-        vals[i++] = zt_cty_string(a, json_is_string(v) ? json_string_value(v) : "");
-    }
-    return zt_cty_map(a, &zt_cty_string_type, i, keys, vals);
 }
 
 static const zt_cty_value *zt_hub_imp_zones_attr(zt_hub_import_ctx *m, const json_t *fw)
@@ -1273,7 +1006,7 @@ static const zt_cty_value *zt_hub_imp_vpn(zt_hub_import_ctx *m, const zt_cty_typ
     json_t *gw = zt_hub_imp_get(m, "%s/virtualNetworkGateways/vgw-%s", m->hub);
     if (!gw)
         return zt_cty_null(a, t);
-    const char *tenant_url = zt_hub_jstr(gw, "properties.vpnClientConfiguration.aadTenant");
+    const char *tenant_url = zt_res_jstr(gw, "properties/vpnClientConfiguration/aadTenant");
     const char *tenant = NULL;
     if (tenant_url) { /* https://login.microsoftonline.com/<tenant>/ */
         const char *end = tenant_url + strlen(tenant_url);
@@ -1287,20 +1020,14 @@ static const zt_cty_value *zt_hub_imp_vpn(zt_hub_import_ctx *m, const zt_cty_typ
     const char *names[] = {"enabled", "sku", "client_address_pool", "tenant_id", "audience"};
     const zt_cty_value *vals[] = {
         zt_cty_bool(a, true),
-        zt_hub_imp_str(m, zt_hub_jstr(gw, "properties.sku.name")),
-        zt_hub_imp_str(m, zt_hub_jstr(gw, "properties.vpnClientConfiguration.vpnClientAddressPool."
-                                          "addressPrefixes.0")),
-        zt_hub_imp_str(m, tenant),
-        zt_hub_imp_str(m, zt_hub_jstr(gw, "properties.vpnClientConfiguration.aadAudience")),
+        zt_res_str_or_null(a, zt_res_jstr(gw, "properties/sku/name")),
+        zt_res_str_or_null(a, zt_res_jstr(gw, "properties/vpnClientConfiguration/"
+                                              "vpnClientAddressPool/addressPrefixes/0")),
+        zt_res_str_or_null(a, tenant),
+        zt_res_str_or_null(a, zt_res_jstr(gw, "properties/vpnClientConfiguration/aadAudience")),
     };
-    const zt_cty_value *ordered[ZT_ARRAY_LEN(names)];
-    for (size_t i = 0; i < t->n; i++) {
-        ordered[i] = zt_cty_null(a, t->types[i]);
-        for (size_t j = 0; j < ZT_ARRAY_LEN(names); j++)
-            if (strcmp(t->names[i], names[j]) == 0)
-                ordered[i] = vals[j];
-    }
-    return zt_cty_object(a, t, ordered);
+    zt_res_inputs in = {.names = names, .vals = vals, .n = ZT_ARRAY_LEN(names)};
+    return zt_res_inputs_object(a, t, &in);
 }
 
 /* Which zones carry the hub's VNet link: the defaults, plus any other
@@ -1317,7 +1044,7 @@ static const zt_cty_value *zt_hub_imp_dns_zones(zt_hub_import_ctx *m)
     size_t idx;
     json_array_foreach(json_object_get(list, "value"), idx, item)
     {
-        const char *zn = zt_hub_jstr(item, "name");
+        const char *zn = zt_res_jstr(item, "name");
         bool dup = !zn;
         for (size_t i = 0; zn && i < ZT_ARRAY_LEN(zt_hub_default_zones); i++)
             dup |= strcasecmp(zn, zt_hub_default_zones[i]) == 0;
@@ -1369,8 +1096,7 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
     size_t errors = c->diags->errors;
     ZT_TRY(zt_hub_parse_id(c, id, &m.rg_id, &rg, &m.hub));
     m.net = zt_arena_printf(a, "%s/providers/Microsoft.Network", m.rg_id);
-    m.names = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.names));
-    m.vals = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.vals));
+    zt_res_inputs_init(&m.in, a, s->type->n);
 
     json_t *vnet = zt_hub_imp_get(&m, "%s/virtualNetworks/vnet-%s", m.hub);
     if (!vnet)
@@ -1385,35 +1111,29 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
         diag = zt_hub_imp_get(&m, "%s/azureFirewalls/afw-%s/providers/Microsoft.Insights/"
                                   "diagnosticSettings/" ZT_HUB_DIAG_NAME, m.hub);
 
-    zt_hub_imp_set(&m, "name", zt_cty_string(a, m.hub));
-    zt_hub_imp_set(&m, "resource_group_name", zt_cty_string(a, rg));
-    zt_hub_imp_set(&m, "location", zt_hub_imp_str(&m, zt_hub_jstr(vnet, "location")));
-    const char *space = zt_hub_jstr(vnet, "properties.addressSpace.addressPrefixes.0");
-    zt_hub_imp_set(&m, "address_space", zt_hub_imp_str(&m, space));
-    zt_hub_imp_set(&m, "tags", zt_hub_imp_tags(&m, vnet));
-    zt_hub_imp_set(&m, "zones", zt_hub_imp_zones_attr(&m, fw));
-    zt_hub_imp_set(&m, "firewall_sku_tier",
-                   zt_hub_imp_str(&m, zt_hub_jstr(policy, "properties.sku.tier")));
-    zt_hub_imp_set(&m, "bastion_enabled", zt_cty_bool(a, bastion != NULL));
-    zt_hub_imp_set(&m, "bastion_sku", zt_hub_imp_str(&m, zt_hub_jstr(bastion, "sku.name")));
+    zt_res_inputs_set(&m.in, "name", zt_cty_string(a, m.hub));
+    zt_res_inputs_set(&m.in, "resource_group_name", zt_cty_string(a, rg));
+    zt_res_inputs_set(&m.in, "location", zt_res_str_or_null(a, zt_res_jstr(vnet, "location")));
+    const char *space = zt_res_jstr(vnet, "properties/addressSpace/addressPrefixes/0");
+    zt_res_inputs_set(&m.in, "address_space", zt_res_str_or_null(a, space));
+    zt_res_inputs_set(&m.in, "tags", zt_res_imp_tags(a, vnet));
+    zt_res_inputs_set(&m.in, "zones", zt_hub_imp_zones_attr(&m, fw));
+    zt_res_inputs_set(&m.in, "firewall_sku_tier",
+                      zt_res_str_or_null(a, zt_res_jstr(policy, "properties/sku/tier")));
+    zt_res_inputs_set(&m.in, "bastion_enabled", zt_cty_bool(a, bastion != NULL));
+    zt_res_inputs_set(&m.in, "bastion_sku",
+                      zt_res_str_or_null(a, zt_res_jstr(bastion, "sku/name")));
     ssize_t vpn_idx = zt_cty_type_attr_index(s->type, "vpn_gateway");
     if (vpn_idx >= 0)
-        zt_hub_imp_set(&m, "vpn_gateway", zt_hub_imp_vpn(&m, s->type->types[vpn_idx]));
-    zt_hub_imp_set(&m, "dns_resolver_enabled", zt_cty_bool(a, resolver != NULL));
-    zt_hub_imp_set(&m, "private_dns_zones", zt_hub_imp_dns_zones(&m));
-    zt_hub_imp_set(&m, "log_analytics_workspace_id",
-                   zt_hub_imp_str(&m, zt_hub_jstr(diag, "properties.workspaceId")));
+        zt_res_inputs_set(&m.in, "vpn_gateway", zt_hub_imp_vpn(&m, s->type->types[vpn_idx]));
+    zt_res_inputs_set(&m.in, "dns_resolver_enabled", zt_cty_bool(a, resolver != NULL));
+    zt_res_inputs_set(&m.in, "private_dns_zones", zt_hub_imp_dns_zones(&m));
+    zt_res_inputs_set(&m.in, "log_analytics_workspace_id",
+                      zt_res_str_or_null(a, zt_res_jstr(diag, "properties/workspaceId")));
 
     /* Everything else (computed attributes, timeouts) null, in the
      * schema's attribute order. */
-    const zt_cty_value **ordered = zt_arena_calloc(a, s->type->n + 1, sizeof(*ordered));
-    for (size_t i = 0; i < s->type->n; i++) {
-        ordered[i] = zt_cty_null(a, s->type->types[i]);
-        for (size_t j = 0; j < m.n; j++)
-            if (strcmp(s->type->names[i], m.names[j]) == 0)
-                ordered[i] = m.vals[j];
-    }
-    *inputs = zt_cty_object(a, s->type, ordered);
+    *inputs = zt_res_inputs_object(a, s->type, &m.in);
     /* A GET that failed for another reason than 404 has said why. */
     return c->diags->errors > errors ? ZT_ERR_REMOTE : ZT_OK;
 }

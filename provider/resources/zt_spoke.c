@@ -28,8 +28,7 @@
  *    (0/0 to the firewall); a NAT gateway is only for the others (a 0/0
  *    user route wins over NAT, so NAT there would be paid for and unused).
  */
-#include "zt_addrplan.h"
-#include "zt_composite.h"
+#include "zt_res.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -74,29 +73,6 @@ static bool zt_spoke_known(const zt_cty_value *v)
     return v && !v->is_null && zt_cty_is_wholly_known(v);
 }
 
-/* A set(string) input as a NULL-terminated array; `fallback` when null;
- * NULL while unknown. */
-static const char **zt_spoke_set(const zt_comp_eval *ev, const char *attr,
-                                 const char *const *fallback, size_t n_fallback, size_t *n)
-{
-    const zt_cty_value *v = zt_comp_input(ev, attr);
-    zt_arena *a = zt_comp_arena(ev);
-    if (v && !v->is_null && !zt_cty_is_wholly_known(v))
-        return NULL;
-    if (!v || v->is_null) {
-        const char **out = zt_arena_calloc(a, n_fallback + 1, sizeof(*out));
-        for (size_t i = 0; i < n_fallback; i++)
-            out[i] = fallback[i];
-        *n = n_fallback;
-        return out;
-    }
-    const char **out = zt_arena_calloc(a, v->u.coll.n + 1, sizeof(*out));
-    for (size_t i = 0; i < v->u.coll.n; i++)
-        out[i] = v->u.coll.elems[i]->u.str.ptr;
-    *n = v->u.coll.n;
-    return out;
-}
-
 static bool zt_spoke_in(const char *const *list, size_t n, const char *s)
 {
     for (size_t i = 0; list && i < n; i++)
@@ -109,7 +85,7 @@ static bool zt_spoke_in(const char *const *list, size_t n, const char *s)
 static bool zt_spoke_fw_routed(const zt_comp_eval *ev, const char *subnet, bool *unknown)
 {
     size_t n = 0;
-    const char **l = zt_spoke_set(ev, "firewall_egress_subnets", zt_spoke_default_fw_subnets,
+    const char **l = zt_res_strings(ev, "firewall_egress_subnets", zt_spoke_default_fw_subnets,
                                   ZT_ARRAY_LEN(zt_spoke_default_fw_subnets), &n);
     if (!l) {
         *unknown = true;
@@ -121,7 +97,7 @@ static bool zt_spoke_fw_routed(const zt_comp_eval *ev, const char *subnet, bool 
 static bool zt_spoke_nat_on_subnet(const zt_comp_eval *ev, const char *subnet, bool *unknown)
 {
     size_t n = 0;
-    const char **l = zt_spoke_set(ev, "nat_gateway_subnets", NULL, 0, &n);
+    const char **l = zt_res_strings(ev, "nat_gateway_subnets", NULL, 0, &n);
     if (!l) {
         *unknown = true;
         return false;
@@ -135,39 +111,12 @@ static const char *zt_spoke_dns_mode(const zt_comp_eval *ev)
     return m ? m : ZT_SPOKE_DNS_ZONE_LINKS;
 }
 
-static const zt_addrplan *zt_spoke_addrplan(zt_arena *a, const char *space)
-{
-    zt_addrplan_request req = {.address_space = space,
-                               .address_space_unknown = space == NULL,
-                               .layout = "spoke"};
-    zt_diags scratch;
-    zt_addrplan *plan = NULL;
-    zt_diags_init(&scratch, a);
-    if (!space || zt_addrplan_compute(a, &req, &plan, &scratch) != ZT_OK)
-        return NULL;
-    return plan;
-}
-
-static const char *zt_spoke_subnet_cidr(const zt_addrplan *plan, const char *name)
-{
-    for (size_t i = 0; plan && i < plan->n_subnets; i++)
-        if (strcmp(plan->subnets[i].name, name) == 0)
-            return plan->subnets[i].cidr;
-    return NULL;
-}
-
 /* ---------------------------------------------------------------------
  * Names.
  * ------------------------------------------------------------------- */
 
-static const char *zt_spoke_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
-{
-    const char *name = zt_comp_input_str(ev, "name");
-    return name ? zt_arena_printf(zt_comp_arena(ev), "%s%s%s", prefix, name, suffix) : NULL;
-}
-
 #define ZT_SPOKE_NAME_FN(fn, prefix, suffix) \
-    static const char *fn(const zt_comp_eval *ev) { return zt_spoke_named(ev, prefix, suffix); }
+    static const char *fn(const zt_comp_eval *ev) { return zt_res_named(ev, prefix, suffix); }
 
 ZT_SPOKE_NAME_FN(zt_spoke_name_vnet, "vnet-", "")
 ZT_SPOKE_NAME_FN(zt_spoke_name_rt, "rt-", "")
@@ -256,34 +205,13 @@ static const char **zt_spoke_zone_names(const zt_comp_eval *ev, size_t *n)
  * Bodies (NULL when something needed is not known yet).
  * ------------------------------------------------------------------- */
 
-static json_t *zt_spoke_ref(const char *id)
-{
-    return id ? json_pack("{s:s}", "id", id) : NULL;
-}
-
-/* location + tags; steals properties (NULL: omitted). */
-static json_t *zt_spoke_tracked(const zt_comp_eval *ev, json_t *properties)
-{
-    const char *location = zt_comp_input_str(ev, "location");
-    json_t *tags = zt_comp_tags(ev);
-    if (!location || !tags) {
-        json_decref(tags);
-        json_decref(properties);
-        return NULL;
-    }
-    json_t *body = json_pack("{s:s,s:o}", "location", location, "tags", tags);
-    if (properties)
-        json_object_set_new(body, "properties", properties);
-    return body;
-}
-
 static json_t *zt_spoke_body_nsg(const zt_comp_eval *ev)
 {
     /* No rules of our own: the defaults deny inbound from the internet,
      * egress is the firewall's job, and Databricks (NoAzureDatabricksRules
      * with private link) adds none. Rules others add are kept (the engine
      * preserves securityRules on update). */
-    return zt_spoke_tracked(ev, json_object());
+    return zt_res_tracked(ev, json_object());
 }
 
 static json_t *zt_spoke_body_rt(const zt_comp_eval *ev)
@@ -296,13 +224,13 @@ static json_t *zt_spoke_body_rt(const zt_comp_eval *ev)
                                "VirtualAppliance", "nextHopIpAddress", fw_ip);
     /* Learned routes (e.g. from the VPN gateway) must not bypass the
      * firewall. */
-    return zt_spoke_tracked(ev, json_pack("{s:b,s:o}", "disableBgpRoutePropagation", 1, "routes",
+    return zt_res_tracked(ev, json_pack("{s:b,s:o}", "disableBgpRoutePropagation", 1, "routes",
                                           routes));
 }
 
 static json_t *zt_spoke_body_pip_nat(const zt_comp_eval *ev)
 {
-    json_t *body = zt_spoke_tracked(ev, json_pack("{s:s,s:s}", "publicIPAllocationMethod",
+    json_t *body = zt_res_tracked(ev, json_pack("{s:s,s:s}", "publicIPAllocationMethod",
                                                   "Static", "publicIPAddressVersion", "IPv4"));
     if (body)
         json_object_set_new(body, "sku", json_pack("{s:s,s:s}", "name", "Standard", "tier",
@@ -312,10 +240,10 @@ static json_t *zt_spoke_body_pip_nat(const zt_comp_eval *ev)
 
 static json_t *zt_spoke_body_nat(const zt_comp_eval *ev)
 {
-    json_t *pip = zt_spoke_ref(zt_comp_id(ev, "pip_nat"));
+    json_t *pip = zt_res_ref(zt_comp_id(ev, "pip_nat"));
     if (!pip)
         return NULL;
-    json_t *body = zt_spoke_tracked(ev, json_pack("{s:i,s:[o]}", "idleTimeoutInMinutes", 4,
+    json_t *body = zt_res_tracked(ev, json_pack("{s:i,s:[o]}", "idleTimeoutInMinutes", 4,
                                                   "publicIpAddresses", pip));
     if (body)
         json_object_set_new(body, "sku", json_pack("{s:s}", "name", "Standard"));
@@ -326,17 +254,17 @@ static json_t *zt_spoke_subnet(const zt_comp_eval *ev, const zt_addrplan *plan, 
                                bool *unknown)
 {
     const char *name = zt_spoke_subnets[i];
-    json_t *p = json_pack("{s:s,s:o,s:b}", "addressPrefix", zt_spoke_subnet_cidr(plan, name),
-                          "networkSecurityGroup", zt_spoke_ref(zt_comp_id(ev, zt_spoke_nsg_nodes[i])),
+    json_t *p = json_pack("{s:s,s:o,s:b}", "addressPrefix", zt_res_subnet_cidr(plan, name),
+                          "networkSecurityGroup", zt_res_ref(zt_comp_id(ev, zt_spoke_nsg_nodes[i])),
                           "defaultOutboundAccess", 0);
     if (!p) {
         *unknown = true;
         return NULL;
     }
     if (zt_spoke_fw_routed(ev, name, unknown))
-        json_object_set_new(p, "routeTable", zt_spoke_ref(zt_comp_id(ev, "route_table")));
+        json_object_set_new(p, "routeTable", zt_res_ref(zt_comp_id(ev, "route_table")));
     if (zt_spoke_nat_on_subnet(ev, name, unknown)) {
-        json_t *ng = zt_spoke_ref(zt_comp_id(ev, "nat_gateway"));
+        json_t *ng = zt_res_ref(zt_comp_id(ev, "nat_gateway"));
         if (!ng)
             *unknown = true;
         else
@@ -359,7 +287,7 @@ static json_t *zt_spoke_subnet(const zt_comp_eval *ev, const zt_addrplan *plan, 
 static json_t *zt_spoke_body_vnet(const zt_comp_eval *ev)
 {
     const char *space = zt_comp_input_str(ev, "address_space");
-    const zt_addrplan *plan = zt_spoke_addrplan(zt_comp_arena(ev), space);
+    const zt_addrplan *plan = zt_res_addrplan(zt_comp_arena(ev), space, "spoke");
     if (!plan)
         return NULL;
     bool unknown = false;
@@ -390,7 +318,7 @@ static json_t *zt_spoke_body_vnet(const zt_comp_eval *ev)
         json_decref(p);
         return NULL;
     }
-    return zt_spoke_tracked(ev, p);
+    return zt_res_tracked(ev, p);
 }
 
 static json_t *zt_spoke_peering(const char *remote, bool allow_transit, bool use_remote)
@@ -429,7 +357,7 @@ static json_t *zt_spoke_body_hub_peering(const zt_comp_eval *ev)
 
 static json_t *zt_spoke_body_zone_link(const zt_comp_eval *ev)
 {
-    json_t *vnet = zt_spoke_ref(zt_comp_id(ev, "vnet"));
+    json_t *vnet = zt_res_ref(zt_comp_id(ev, "vnet"));
     json_t *tags = zt_comp_tags(ev);
     if (!vnet || !tags) {
         json_decref(vnet);
@@ -627,34 +555,19 @@ static const zt_comp_node_def zt_spoke_nodes[] = {
  * Outputs.
  * ------------------------------------------------------------------- */
 
-static const zt_cty_value *zt_spoke_id_out(const zt_comp_eval *ev, const char *node)
-{
-    const char *id = zt_comp_id(ev, node);
-    return id ? zt_cty_string(zt_comp_arena(ev), id) : NULL;
-}
-
-static const zt_cty_value *zt_spoke_map(zt_arena *a, size_t n, const char *const *keys,
-                                        const char *const *vals)
-{
-    const zt_cty_value **v = zt_arena_calloc(a, n + 1, sizeof(*v));
-    for (size_t i = 0; i < n; i++)
-        v[i] = zt_cty_string(a, vals[i]);
-    return zt_cty_map(a, &zt_cty_string_type, n, keys, v);
-}
-
 static const zt_cty_value *zt_spoke_out_vnet_id(const zt_comp_eval *ev)
 {
-    return zt_spoke_id_out(ev, "vnet");
+    return zt_res_id_out(ev, "vnet");
 }
 
 static const zt_cty_value *zt_spoke_out_rt_id(const zt_comp_eval *ev)
 {
-    return zt_spoke_id_out(ev, "route_table");
+    return zt_res_id_out(ev, "route_table");
 }
 
 static const zt_cty_value *zt_spoke_out_rcg_id(const zt_comp_eval *ev)
 {
-    return zt_spoke_id_out(ev, "firewall_rules");
+    return zt_res_id_out(ev, "firewall_rules");
 }
 
 static const zt_cty_value *zt_spoke_out_nat_id(const zt_comp_eval *ev)
@@ -664,31 +577,17 @@ static const zt_cty_value *zt_spoke_out_nat_id(const zt_comp_eval *ev)
         return NULL;
     if (!zt_spoke_nat_on(ev))
         return zt_cty_null(zt_comp_arena(ev), &zt_cty_string_type);
-    return zt_spoke_id_out(ev, "nat_gateway");
+    return zt_res_id_out(ev, "nat_gateway");
 }
 
 static const zt_cty_value *zt_spoke_out_subnet_ids(const zt_comp_eval *ev)
 {
-    zt_arena *a = zt_comp_arena(ev);
-    const char *vnet = zt_comp_id(ev, "vnet");
-    const char *ids[ZT_ARRAY_LEN(zt_spoke_subnets)];
-    if (!vnet)
-        return NULL;
-    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++)
-        ids[i] = zt_arena_printf(a, "%s/subnets/%s", vnet, zt_spoke_subnets[i]);
-    return zt_spoke_map(a, ZT_ARRAY_LEN(zt_spoke_subnets), zt_spoke_subnets, ids);
+    return zt_res_out_subnet_ids(ev, zt_spoke_subnets, ZT_ARRAY_LEN(zt_spoke_subnets));
 }
 
 static const zt_cty_value *zt_spoke_out_subnet_cidrs(const zt_comp_eval *ev)
 {
-    zt_arena *a = zt_comp_arena(ev);
-    const zt_addrplan *plan = zt_spoke_addrplan(a, zt_comp_input_str(ev, "address_space"));
-    const char *cidrs[ZT_ARRAY_LEN(zt_spoke_subnets)];
-    if (!plan)
-        return NULL;
-    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++)
-        cidrs[i] = zt_spoke_subnet_cidr(plan, zt_spoke_subnets[i]);
-    return zt_spoke_map(a, ZT_ARRAY_LEN(zt_spoke_subnets), zt_spoke_subnets, cidrs);
+    return zt_res_out_subnet_cidrs(ev, "spoke", zt_spoke_subnets, ZT_ARRAY_LEN(zt_spoke_subnets));
 }
 
 /* Role -> subnet name, for the workspace's VNet injection settings. */
@@ -696,7 +595,7 @@ static const zt_cty_value *zt_spoke_out_subnet_names(const zt_comp_eval *ev)
 {
     static const char *const roles[] = {"databricks_host", "databricks_container",
                                         "private_endpoints", "functions"};
-    return zt_spoke_map(zt_comp_arena(ev), ZT_ARRAY_LEN(roles), roles, zt_spoke_subnets);
+    return zt_res_string_map(zt_comp_arena(ev), ZT_ARRAY_LEN(roles), roles, zt_spoke_subnets);
 }
 
 static const zt_cty_value *zt_spoke_out_nsg_ids(const zt_comp_eval *ev)
@@ -706,7 +605,7 @@ static const zt_cty_value *zt_spoke_out_nsg_ids(const zt_comp_eval *ev)
     for (size_t i = 0; i < ZT_ARRAY_LEN(zt_spoke_subnets); i++)
         if (!(ids[i] = zt_comp_id(ev, zt_spoke_nsg_nodes[i])))
             return NULL;
-    return zt_spoke_map(a, ZT_ARRAY_LEN(zt_spoke_subnets), zt_spoke_subnets, ids);
+    return zt_res_string_map(a, ZT_ARRAY_LEN(zt_spoke_subnets), zt_spoke_subnets, ids);
 }
 
 static const zt_cty_value *zt_spoke_out_peering_ids(const zt_comp_eval *ev)
@@ -715,7 +614,7 @@ static const zt_cty_value *zt_spoke_out_peering_ids(const zt_comp_eval *ev)
     const char *ids[] = {zt_comp_id(ev, "hub_peering"), zt_comp_id(ev, "peering")};
     if (!ids[0] || !ids[1])
         return NULL;
-    return zt_spoke_map(zt_comp_arena(ev), 2, keys, ids);
+    return zt_res_string_map(zt_comp_arena(ev), 2, keys, ids);
 }
 
 static const zt_cty_value *zt_spoke_out_zone_link_ids(const zt_comp_eval *ev)
@@ -729,7 +628,7 @@ static const zt_cty_value *zt_spoke_out_zone_link_ids(const zt_comp_eval *ev)
     for (size_t i = 0; i < n; i++)
         if (!(ids[i] = zt_comp_id(ev, zt_arena_printf(a, "zone_link[%s]", zones[i]))))
             return NULL;
-    return zt_spoke_map(a, n, zones, ids);
+    return zt_res_string_map(a, n, zones, ids);
 }
 
 static const zt_comp_output_def zt_spoke_outputs[] = {
@@ -749,50 +648,18 @@ static const zt_comp_output_def zt_spoke_outputs[] = {
  * Plan-time checks (what is known).
  * ------------------------------------------------------------------- */
 
-static const char *const zt_spoke_required_tags[] = {"environment", "project", "owner",
-                                                     "cost-centre"};
-
-typedef struct zt_spoke_check {
-    zt_call *c;
-    const zt_cty_value *config;
-} zt_spoke_check;
-
-static zt_path *zt_spoke_path(zt_spoke_check *k, const char *attr)
+static void zt_spoke_check_names(zt_res_check *k)
 {
-    return zt_path_attr(k->c->arena, NULL, attr);
-}
-
-static const char *zt_spoke_known_str(const zt_cty_value *obj, const char *attr)
-{
-    const zt_cty_value *v = obj ? zt_cty_get_attr(obj, attr) : NULL;
-    if (!v || v->is_null || !zt_cty_is_known(v) || v->type->kind != ZT_CTY_STRING)
-        return NULL;
-    return v->u.str.ptr;
-}
-
-static bool zt_spoke_name_ok(const char *s, size_t max, const char *extra)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max || !isalnum((unsigned char)s[0]))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
-            return false;
-    return true;
-}
-
-static void zt_spoke_check_names(zt_spoke_check *k)
-{
-    const char *name = zt_spoke_known_str(k->config, "name");
-    const char *rg = zt_spoke_known_str(k->config, "resource_group_name");
-    const char *loc = zt_spoke_known_str(k->config, "location");
-    if (name && (!zt_spoke_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
-        zt_diag_error(k->c->diags, zt_spoke_path(k, "name"), "Invalid spoke name",
+    const char *name = zt_res_known_str(k->config, "name");
+    const char *rg = zt_res_known_str(k->config, "resource_group_name");
+    const char *loc = zt_res_known_str(k->config, "location");
+    if (name && (!zt_res_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
+        zt_diag_error(k->c->diags, zt_res_path(k, "name"), "Invalid spoke name",
                       "\"%s\" must be 1 to 40 letters, digits, '-', '_' or '.', starting and "
                       "ending with a letter or digit: every Azure resource name of the spoke "
                       "derives from it.", name);
-    if (rg && (!zt_spoke_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
-        zt_diag_error(k->c->diags, zt_spoke_path(k, "resource_group_name"),
+    if (rg && (!zt_res_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
+        zt_diag_error(k->c->diags, zt_res_path(k, "resource_group_name"),
                       "Invalid resource group name",
                       "\"%s\" is not a valid resource group name (1 to 90 letters, digits, "
                       "'-', '_', '.', '(' or ')', not ending with '.').", rg);
@@ -801,57 +668,19 @@ static void zt_spoke_check_names(zt_spoke_check *k)
         for (const char *p = loc; *p; p++)
             ok &= islower((unsigned char)*p) || isdigit((unsigned char)*p);
         if (!ok)
-            zt_diag_error(k->c->diags, zt_spoke_path(k, "location"), "Unknown Azure region",
+            zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Unknown Azure region",
                           "\"%s\" is not an Azure region's programmatic name. Use the lower-case "
                           "name without spaces (e.g. \"westeurope\", not \"West Europe\").", loc);
-        const zt_provider_config *cfg = &k->c->provider->config;
-        if (ok && atomic_load(&k->c->provider->configured) && cfg->n_allowed_locations > 0) {
-            bool allowed = false;
-            for (size_t i = 0; i < cfg->n_allowed_locations; i++)
-                allowed |= strcasecmp(cfg->allowed_locations[i], loc) == 0;
-            if (!allowed)
-                zt_diag_error(k->c->diags, zt_spoke_path(k, "location"), "Region not allowed",
-                              "\"%s\" is not one of the provider's allowed_locations.", loc);
-        }
+        if (ok && !zt_res_location_allowed(k, loc))
+            zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Region not allowed",
+                          "\"%s\" is not one of the provider's allowed_locations.", loc);
     }
-}
-
-static void zt_spoke_check_tags(zt_spoke_check *k)
-{
-    const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
-    const zt_provider_config *cfg = &k->c->provider->config;
-    const char *const *req = zt_spoke_required_tags;
-    size_t n_req = ZT_ARRAY_LEN(zt_spoke_required_tags);
-    if (!tags || !zt_cty_is_known(tags))
-        return;
-    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
-        req = cfg->required_tags;
-        n_req = cfg->n_required_tags;
-    }
-    for (size_t i = 0; i < n_req; i++) {
-        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
-        if (!v || v->is_null)
-            zt_diag_error(k->c->diags, zt_spoke_path(k, "tags"), "Missing required tag",
-                          "Every resource of the platform must carry the tag \"%s\" (policy "
-                          "guardrail); add it to tags.", req[i]);
-        else if (zt_cty_is_known(v) && v->u.str.len == 0)
-            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_spoke_path(k, "tags"), req[i]),
-                          "Empty required tag", "The required tag \"%s\" must not be empty.",
-                          req[i]);
-    }
-}
-
-static bool zt_spoke_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
-{
-    unsigned len = x.len < y.len ? x.len : y.len;
-    uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
-    return (x.addr & mask) == (y.addr & mask);
 }
 
 /* Address space through the planner's "spoke" layout (/16 to /24, every
  * subnet fits, Databricks subnets at least /26), then overlap with the
  * hub. */
-static void zt_spoke_check_space(zt_spoke_check *k)
+static void zt_spoke_check_space(zt_res_check *k)
 {
     zt_arena *a = k->c->arena;
     const zt_cty_value *v = zt_cty_get_attr(k->config, "address_space");
@@ -859,24 +688,24 @@ static void zt_spoke_check_space(zt_spoke_check *k)
         return;
     zt_addrplan_request req = {.address_space = v->u.str.ptr,
                                .layout = "spoke",
-                               .address_space_path = zt_spoke_path(k, "address_space")};
+                               .address_space_path = zt_res_path(k, "address_space")};
     zt_addrplan *plan = NULL;
     if (zt_addrplan_compute(a, &req, &plan, k->c->diags) != ZT_OK || !plan)
         return;
-    const char *hub = zt_spoke_known_str(k->config, "hub_address_space");
+    const char *hub = zt_res_known_str(k->config, "hub_address_space");
     if (!hub)
         return;
     zt_ipv4_prefix hp;
     bool host_bits = false;
     const char *why = NULL;
     if (zt_ipv4_parse_cidr(a, hub, &hp, &host_bits, &why) != ZT_OK) {
-        zt_diag_error(k->c->diags, zt_spoke_path(k, "hub_address_space"),
+        zt_diag_error(k->c->diags, zt_res_path(k, "hub_address_space"),
                       "Invalid hub address space", "\"%s\" is not an IPv4 network in CIDR "
                       "notation.", hub);
         return;
     }
-    if (zt_spoke_overlap(plan->space, hp))
-        zt_diag_error(k->c->diags, zt_spoke_path(k, "address_space"),
+    if (zt_res_overlap(plan->space, hp))
+        zt_diag_error(k->c->diags, zt_res_path(k, "address_space"),
                       "Spoke overlaps the hub",
                       "%s overlaps the hub's address space %s: peered VNets must not overlap "
                       "(Azure refuses the peering). Choose a range outside the hub.",
@@ -892,21 +721,21 @@ static bool zt_spoke_is_subnet(const char *s)
 }
 
 /* A known set(string) of spoke subnet names; NULL when null/unknown. */
-static const zt_cty_value *zt_spoke_check_subnet_set(zt_spoke_check *k, const char *attr)
+static const zt_cty_value *zt_spoke_check_subnet_set(zt_res_check *k, const char *attr)
 {
     const zt_cty_value *v = zt_cty_get_attr(k->config, attr);
     if (!v || v->is_null || !zt_cty_is_wholly_known(v))
         return NULL;
     for (size_t i = 0; i < v->u.coll.n; i++)
         if (!zt_spoke_is_subnet(v->u.coll.elems[i]->u.str.ptr))
-            zt_diag_error(k->c->diags, zt_spoke_path(k, attr), "Unknown spoke subnet",
+            zt_diag_error(k->c->diags, zt_res_path(k, attr), "Unknown spoke subnet",
                           "\"%s\" is not a subnet of the spoke; use \"databricks-host\", "
                           "\"databricks-container\", \"private-endpoints\" or \"functions\".",
                           v->u.coll.elems[i]->u.str.ptr);
     return v;
 }
 
-static void zt_spoke_check_egress(zt_spoke_check *k)
+static void zt_spoke_check_egress(zt_res_check *k)
 {
     const zt_cty_value *fw_attr = zt_cty_get_attr(k->config, "firewall_egress_subnets");
     const zt_cty_value *fw = zt_spoke_check_subnet_set(k, "firewall_egress_subnets");
@@ -924,7 +753,7 @@ static void zt_spoke_check_egress(zt_spoke_check *k)
                 routed |= strcmp(zt_spoke_default_fw_subnets[j], sn) == 0;
         }
         if (routed)
-            zt_diag_error(k->c->diags, zt_spoke_path(k, "nat_gateway_subnets"),
+            zt_diag_error(k->c->diags, zt_res_path(k, "nat_gateway_subnets"),
                           "NAT gateway on a firewall-routed subnet",
                           "Subnet \"%s\" routes 0.0.0.0/0 to the hub firewall (it is in "
                           "firewall_egress_subnets%s). A 0/0 user route wins over a NAT "
@@ -936,14 +765,14 @@ static void zt_spoke_check_egress(zt_spoke_check *k)
     }
 }
 
-static void zt_spoke_check_priority(zt_spoke_check *k)
+static void zt_spoke_check_priority(zt_res_check *k)
 {
     const zt_cty_value *v = zt_cty_get_attr(k->config, "firewall_rule_priority");
     int64_t p;
     if (!v || v->is_null || !zt_cty_is_known(v))
         return;
     if (!zt_cty_number_to_int64(v, &p) || p < 101 || p > 65000)
-        zt_diag_error(k->c->diags, zt_spoke_path(k, "firewall_rule_priority"),
+        zt_diag_error(k->c->diags, zt_res_path(k, "firewall_rule_priority"),
                       "Invalid rule collection group priority",
                       "The spoke's rule collection group priority must be an integer from 101 "
                       "to 65000 (100 is the hub's own platform group), unique among the spokes "
@@ -952,27 +781,10 @@ static void zt_spoke_check_priority(zt_spoke_check *k)
 
 static bool zt_spoke_fqdn_ok(const char *s)
 {
-    size_t n = strlen(s), label = 0, labels = 1;
-    if (strncmp(s, "*.", 2) == 0)
-        s += 2, n -= 2;
-    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (label == 0)
-                return false;
-            label = 0;
-            labels++;
-        } else if ((isalnum((unsigned char)s[i]) || s[i] == '-') && ++label <= 63) {
-            continue;
-        } else {
-            return false;
-        }
-    }
-    return labels >= 2;
+    return zt_res_dns_name_ok(strncmp(s, "*.", 2) == 0 ? s + 2 : s, true);
 }
 
-static void zt_spoke_check_fqdns(zt_spoke_check *k)
+static void zt_spoke_check_fqdns(zt_res_check *k)
 {
     const zt_cty_value *v = zt_cty_get_attr(k->config, "allowed_fqdns");
     if (!v || v->is_null || !zt_cty_is_known(v))
@@ -980,27 +792,27 @@ static void zt_spoke_check_fqdns(zt_spoke_check *k)
     for (size_t i = 0; i < v->u.coll.n; i++) {
         const zt_cty_value *e = v->u.coll.elems[i];
         if (zt_cty_is_known(e) && !e->is_null && !zt_spoke_fqdn_ok(e->u.str.ptr))
-            zt_diag_error(k->c->diags, zt_spoke_path(k, "allowed_fqdns"), "Invalid FQDN",
+            zt_diag_error(k->c->diags, zt_res_path(k, "allowed_fqdns"), "Invalid FQDN",
                           "\"%s\" is not a fully qualified domain name (optionally with a "
                           "leading \"*.\" wildcard), e.g. \"conda.anaconda.org\".",
                           e->u.str.ptr);
     }
 }
 
-static void zt_spoke_check_id(zt_spoke_check *k, const char *attr, const char *type)
+static void zt_spoke_check_id(zt_res_check *k, const char *attr, const char *type)
 {
-    const char *id = zt_spoke_known_str(k->config, attr);
+    const char *id = zt_res_known_str(k->config, attr);
     if (id && (strncasecmp(id, "/subscriptions/", 15) != 0 || !strcasestr(id, "/resourcegroups/") ||
                !strcasestr(id, zt_arena_printf(k->c->arena, "/providers/%s/", type))))
-        zt_diag_error(k->c->diags, zt_spoke_path(k, attr), "Invalid resource ID",
+        zt_diag_error(k->c->diags, zt_res_path(k, attr), "Invalid resource ID",
                       "\"%s\" is not a %s resource ID (/subscriptions/.../resourceGroups/.../"
                       "providers/%s/...); pass the zerotrust_hub output of the same name.", id,
                       type, type);
 }
 
-static void zt_spoke_check_dns(zt_spoke_check *k)
+static void zt_spoke_check_dns(zt_res_check *k)
 {
-    const char *mode = zt_spoke_known_str(k->config, "dns_mode");
+    const char *mode = zt_res_known_str(k->config, "dns_mode");
     const zt_cty_value *m = zt_cty_get_attr(k->config, "dns_mode");
     if (m && !m->is_null && !zt_cty_is_known(m))
         return;
@@ -1008,7 +820,7 @@ static void zt_spoke_check_dns(zt_spoke_check *k)
         mode = ZT_SPOKE_DNS_ZONE_LINKS;
     if (strcmp(mode, ZT_SPOKE_DNS_ZONE_LINKS) != 0 && strcmp(mode, ZT_SPOKE_DNS_RESOLVER) != 0 &&
         strcmp(mode, ZT_SPOKE_DNS_FIREWALL) != 0) {
-        zt_diag_error(k->c->diags, zt_spoke_path(k, "dns_mode"), "Invalid DNS mode",
+        zt_diag_error(k->c->diags, zt_res_path(k, "dns_mode"), "Invalid DNS mode",
                       "\"%s\" is not a DNS mode; use \"zone_links\" (link every hub private DNS "
                       "zone to the spoke), \"resolver\" (the hub's DNS resolver inbound IP) or "
                       "\"firewall\" (the hub firewall's DNS proxy).", mode);
@@ -1021,7 +833,7 @@ static void zt_spoke_check_dns(zt_spoke_check *k)
         need = "hub_resolver_inbound_ip";
     const zt_cty_value *v = need ? zt_cty_get_attr(k->config, need) : NULL;
     if (need && (!v || v->is_null))
-        zt_diag_error(k->c->diags, zt_spoke_path(k, need), "Missing hub DNS setting",
+        zt_diag_error(k->c->diags, zt_res_path(k, need), "Missing hub DNS setting",
                       "dns_mode \"%s\" needs %s (the zerotrust_hub output of the same name).",
                       mode, need);
 }
@@ -1029,12 +841,12 @@ static void zt_spoke_check_dns(zt_spoke_check *k)
 static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
 {
     ZT_UNUSED(s);
-    zt_spoke_check k = {c, config};
+    zt_res_check k = {c, config};
     size_t errors = c->diags->errors;
     if (!config || config->is_null || !zt_cty_is_known(config))
         return ZT_OK;
     zt_spoke_check_names(&k);
-    zt_spoke_check_tags(&k);
+    zt_res_check_tags(&k);
     zt_spoke_check_space(&k);
     zt_spoke_check_egress(&k);
     zt_spoke_check_priority(&k);
@@ -1057,43 +869,12 @@ typedef struct zt_spoke_imp {
     zt_call *c;
     json_t *(*get)(void *getter, const char *arm_id);
     void *getter;
-    const char **names;
-    const zt_cty_value **vals;
-    size_t n;
+    zt_res_inputs in; /* attribute -> value */
 } zt_spoke_imp;
-
-static void zt_spoke_imp_set(zt_spoke_imp *m, const char *attr, const zt_cty_value *v)
-{
-    m->names[m->n] = attr;
-    m->vals[m->n++] = v;
-}
 
 static json_t *zt_spoke_imp_get(zt_spoke_imp *m, const char *id)
 {
     return id ? m->get(m->getter, id) : NULL;
-}
-
-/* "a/b/0/c" walk (objects by key, arrays by index); NULL when absent. */
-static json_t *zt_spoke_jget(json_t *doc, const char *path)
-{
-    json_t *cur = doc;
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *save = NULL, *tok = strtok_r(buf, "/", &save); cur && tok;
-         tok = strtok_r(NULL, "/", &save))
-        cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(tok)) : json_object_get(cur, tok);
-    return cur;
-}
-
-static const char *zt_spoke_jstr(json_t *doc, const char *path)
-{
-    json_t *v = zt_spoke_jget(doc, path);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static const zt_cty_value *zt_spoke_imp_str(zt_arena *a, const char *s)
-{
-    return s ? zt_cty_string(a, s) : zt_cty_null(a, &zt_cty_string_type);
 }
 
 static const zt_cty_value *zt_spoke_imp_strset(zt_arena *a, const char **v, size_t n)
@@ -1123,7 +904,7 @@ static const char *zt_spoke_imp_find(zt_spoke_imp *m, const char *collection, co
     size_t i;
     json_array_foreach(json_object_get(list, "value"), i, item)
     {
-        const char *id = zt_spoke_jstr(item, "id");
+        const char *id = zt_res_jstr(item, "id");
         json_t *c = id ? zt_spoke_imp_get(m, zt_arena_printf(m->c->arena, "%s/%s", id, rel)) : NULL;
         if (c) {
             *child = c;
@@ -1149,8 +930,7 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
                              "resourceGroups/<group>/providers/Microsoft.Network/"
                              "virtualNetworks/vnet-<spoke name>).", id);
     const char *name = zt_arena_strdup(a, last + 6);
-    m.names = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.names));
-    m.vals = zt_arena_calloc(a, s->type->n + 1, sizeof(*m.vals));
+    zt_res_inputs_init(&m.in, a, s->type->n);
 
     json_t *vnet = zt_spoke_imp_get(&m, id);
     if (!vnet)
@@ -1158,7 +938,7 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
                              "The virtual network %s does not exist.", id);
     json_t *peering = zt_spoke_imp_get(&m, zt_arena_printf(a, "%s/virtualNetworkPeerings/"
                                                               "peer-to-hub", id));
-    const char *hub_vnet = zt_spoke_jstr(peering, "properties/remoteVirtualNetwork/id");
+    const char *hub_vnet = zt_res_jstr(peering, "properties/remoteVirtualNetwork/id");
     if (!hub_vnet)
         return zt_diag_error(c->diags, NULL, "Not a zerotrust_spoke VNet",
                              "%s has no peering peer-to-hub to a hub VNet: it was not created "
@@ -1167,52 +947,40 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
     const char *hub_net = zt_arena_printf(a, "%s/providers/Microsoft.Network",
                                           zt_spoke_rg_of(a, hub_vnet));
     json_t *rt = zt_spoke_imp_get(&m, zt_arena_printf(a, "%s/routeTables/rt-%s", net, name));
-    const char *fw_ip = zt_spoke_jstr(rt, "properties/routes/0/properties/nextHopIpAddress");
+    const char *fw_ip = zt_res_jstr(rt, "properties/routes/0/properties/nextHopIpAddress");
     json_t *hub = zt_spoke_imp_get(&m, hub_vnet);
     const char *hub_name = strrchr(hub_vnet, '/') + 1;
     if (strncmp(hub_name, "vnet-", 5) == 0)
         hub_name += 5;
 
-    zt_spoke_imp_set(&m, "name", zt_cty_string(a, name));
-    zt_spoke_imp_set(&m, "resource_group_name",
-                     zt_cty_string(a, strrchr(rg_id, '/') + 1));
-    zt_spoke_imp_set(&m, "location", zt_spoke_imp_str(a, zt_spoke_jstr(vnet, "location")));
-    zt_spoke_imp_set(&m, "address_space",
-                     zt_spoke_imp_str(a, zt_spoke_jstr(vnet, "properties/addressSpace/"
+    zt_res_inputs_set(&m.in, "name", zt_cty_string(a, name));
+    zt_res_inputs_set(&m.in, "resource_group_name",
+                      zt_cty_string(a, strrchr(rg_id, '/') + 1));
+    zt_res_inputs_set(&m.in, "location", zt_res_str_or_null(a, zt_res_jstr(vnet, "location")));
+    zt_res_inputs_set(&m.in, "address_space",
+                      zt_res_str_or_null(a, zt_res_jstr(vnet, "properties/addressSpace/"
+                                                             "addressPrefixes/0")));
+    zt_res_inputs_set(&m.in, "hub_vnet_id", zt_cty_string(a, hub_vnet));
+    zt_res_inputs_set(&m.in, "hub_address_space",
+                      zt_res_str_or_null(a, zt_res_jstr(hub, "properties/addressSpace/"
                                                             "addressPrefixes/0")));
-    zt_spoke_imp_set(&m, "hub_vnet_id", zt_cty_string(a, hub_vnet));
-    zt_spoke_imp_set(&m, "hub_address_space",
-                     zt_spoke_imp_str(a, zt_spoke_jstr(hub, "properties/addressSpace/"
-                                                           "addressPrefixes/0")));
-    zt_spoke_imp_set(&m, "hub_firewall_private_ip", zt_spoke_imp_str(a, fw_ip));
-    json_t *uses = zt_spoke_jget(peering, "properties/useRemoteGateways");
-    zt_spoke_imp_set(&m, "hub_gateway_enabled", zt_cty_bool(a, json_is_true(uses)));
-
-    /* Tags. */
-    json_t *tags = json_object_get(vnet, "tags"), *tv;
-    const char *tk;
-    size_t nt = json_object_size(tags), i = 0;
-    const char **tkeys = zt_arena_calloc(a, nt + 1, sizeof(*tkeys));
-    const zt_cty_value **tvals = zt_arena_calloc(a, nt + 1, sizeof(*tvals));
-    json_object_foreach(tags, tk, tv)
-    {
-        tkeys[i] = zt_arena_strdup(a, tk);
-        tvals[i++] = zt_cty_string(a, json_is_string(tv) ? json_string_value(tv) : "");
-    }
-    zt_spoke_imp_set(&m, "tags", zt_cty_map(a, &zt_cty_string_type, i, tkeys, tvals));
+    zt_res_inputs_set(&m.in, "hub_firewall_private_ip", zt_res_str_or_null(a, fw_ip));
+    json_t *uses = zt_res_jget(peering, "properties/useRemoteGateways");
+    zt_res_inputs_set(&m.in, "hub_gateway_enabled", zt_cty_bool(a, json_is_true(uses)));
+    zt_res_inputs_set(&m.in, "tags", zt_res_imp_tags(a, vnet));
 
     /* Egress per subnet. */
     const char *fw_sn[ZT_ARRAY_LEN(zt_spoke_subnets)], *nat_sn[ZT_ARRAY_LEN(zt_spoke_subnets)];
-    size_t n_fw = 0, n_nat = 0;
+    size_t n_fw = 0, n_nat = 0, i;
     json_t *sn;
-    json_array_foreach(zt_spoke_jget(vnet, "properties/subnets"), i, sn)
+    json_array_foreach(zt_res_jget(vnet, "properties/subnets"), i, sn)
     {
-        const char *sname = zt_spoke_jstr(sn, "name");
+        const char *sname = zt_res_jstr(sn, "name");
         if (!sname || !zt_spoke_is_subnet(sname))
             continue;
-        if (zt_spoke_jget(sn, "properties/routeTable") && n_fw < ZT_ARRAY_LEN(fw_sn))
+        if (zt_res_jget(sn, "properties/routeTable") && n_fw < ZT_ARRAY_LEN(fw_sn))
             fw_sn[n_fw++] = zt_arena_strdup(a, sname);
-        if (zt_spoke_jget(sn, "properties/natGateway") && n_nat < ZT_ARRAY_LEN(nat_sn))
+        if (zt_res_jget(sn, "properties/natGateway") && n_nat < ZT_ARRAY_LEN(nat_sn))
             nat_sn[n_nat++] = zt_arena_strdup(a, sname);
     }
     bool fw_default = n_fw == ZT_ARRAY_LEN(zt_spoke_default_fw_subnets);
@@ -1220,9 +988,9 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
         fw_default = zt_spoke_in(zt_spoke_default_fw_subnets,
                                  ZT_ARRAY_LEN(zt_spoke_default_fw_subnets), fw_sn[k]);
     if (!fw_default)
-        zt_spoke_imp_set(&m, "firewall_egress_subnets", zt_spoke_imp_strset(a, fw_sn, n_fw));
+        zt_res_inputs_set(&m.in, "firewall_egress_subnets", zt_spoke_imp_strset(a, fw_sn, n_fw));
     if (n_nat)
-        zt_spoke_imp_set(&m, "nat_gateway_subnets", zt_spoke_imp_strset(a, nat_sn, n_nat));
+        zt_res_inputs_set(&m.in, "nat_gateway_subnets", zt_spoke_imp_strset(a, nat_sn, n_nat));
 
     /* The rule collection group and the GatewaySubnet route on the hub. */
     json_t *rcg = NULL, *route = NULL;
@@ -1231,19 +999,19 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
                                            &rcg);
     const char *hub_rt = zt_spoke_imp_find(&m, zt_arena_printf(a, "%s/routeTables", hub_net),
                                            zt_arena_printf(a, "routes/spoke-%s", name), &route);
-    zt_spoke_imp_set(&m, "hub_firewall_policy_id", zt_spoke_imp_str(a, policy));
-    zt_spoke_imp_set(&m, "hub_gateway_route_table_id", zt_spoke_imp_str(a, hub_rt));
-    json_t *prio = zt_spoke_jget(rcg, "properties/priority");
-    zt_spoke_imp_set(&m, "firewall_rule_priority",
-                     json_is_integer(prio) ? zt_cty_number_int(a, json_integer_value(prio))
-                                           : zt_cty_null(a, &zt_cty_number_type));
+    zt_res_inputs_set(&m.in, "hub_firewall_policy_id", zt_res_str_or_null(a, policy));
+    zt_res_inputs_set(&m.in, "hub_gateway_route_table_id", zt_res_str_or_null(a, hub_rt));
+    json_t *prio = zt_res_jget(rcg, "properties/priority");
+    zt_res_inputs_set(&m.in, "firewall_rule_priority",
+                      json_is_integer(prio) ? zt_cty_number_int(a, json_integer_value(prio))
+                                            : zt_cty_null(a, &zt_cty_number_type));
     json_t *coll, *rule;
     size_t j;
-    json_array_foreach(zt_spoke_jget(rcg, "properties/ruleCollections"), i, coll)
+    json_array_foreach(zt_res_jget(rcg, "properties/ruleCollections"), i, coll)
     {
         json_array_foreach(json_object_get(coll, "rules"), j, rule)
         {
-            const char *rn = zt_spoke_jstr(rule, "name");
+            const char *rn = zt_res_jstr(rule, "name");
             json_t *f = json_object_get(rule, "targetFqdns");
             if (!rn || strcmp(rn, "user-fqdns") != 0 || !json_is_array(f))
                 continue;
@@ -1252,7 +1020,7 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
             for (size_t k = 0; k < nf; k++)
                 fq[k] = zt_arena_strdup(a, json_string_value(json_array_get(f, k)) ?
                                                json_string_value(json_array_get(f, k)) : "");
-            zt_spoke_imp_set(&m, "allowed_fqdns", zt_spoke_imp_strset(a, fq, nf));
+            zt_res_inputs_set(&m.in, "allowed_fqdns", zt_spoke_imp_strset(a, fq, nf));
         }
     }
 
@@ -1263,36 +1031,29 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
     const zt_cty_value **zvals = zt_arena_calloc(a, nz + 1, sizeof(*zvals));
     json_array_foreach(json_object_get(zones, "value"), i, z)
     {
-        const char *zn = zt_spoke_jstr(z, "name"), *zid = zt_spoke_jstr(z, "id");
+        const char *zn = zt_res_jstr(z, "name"), *zid = zt_res_jstr(z, "id");
         if (!zn || !zid)
             continue;
         zkeys[iz] = zt_arena_strdup(a, zn);
         zvals[iz++] = zt_cty_string(a, zid);
     }
-    zt_spoke_imp_set(&m, "hub_private_dns_zone_ids",
-                     zones ? zt_cty_map(a, &zt_cty_string_type, iz, zkeys, zvals)
-                           : zt_cty_null(a, zt_cty_type_map(a, &zt_cty_string_type)));
+    zt_res_inputs_set(&m.in, "hub_private_dns_zone_ids",
+                      zones ? zt_cty_map(a, &zt_cty_string_type, iz, zkeys, zvals)
+                            : zt_cty_null(a, zt_cty_type_map(a, &zt_cty_string_type)));
     json_t *inbound = zt_spoke_imp_get(
         &m, zt_arena_printf(a, "%s/dnsResolvers/dnspr-%s/inboundEndpoints/inbound", hub_net,
                             hub_name));
-    zt_spoke_imp_set(&m, "hub_resolver_inbound_ip",
-                     zt_spoke_imp_str(a, zt_spoke_jstr(inbound, "properties/ipConfigurations/0/"
-                                                                "privateIpAddress")));
-    const char *dns = zt_spoke_jstr(vnet, "properties/dhcpOptions/dnsServers/0");
+    zt_res_inputs_set(&m.in, "hub_resolver_inbound_ip",
+                      zt_res_str_or_null(a, zt_res_jstr(inbound, "properties/ipConfigurations/0/"
+                                                                 "privateIpAddress")));
+    const char *dns = zt_res_jstr(vnet, "properties/dhcpOptions/dnsServers/0");
     if (dns)
-        zt_spoke_imp_set(&m, "dns_mode", zt_cty_string(a, fw_ip && strcmp(dns, fw_ip) == 0
+        zt_res_inputs_set(&m.in, "dns_mode", zt_cty_string(a, fw_ip && strcmp(dns, fw_ip) == 0
                                                               ? ZT_SPOKE_DNS_FIREWALL
                                                               : ZT_SPOKE_DNS_RESOLVER));
 
     /* Everything else null, in the schema's attribute order. */
-    const zt_cty_value **ordered = zt_arena_calloc(a, s->type->n + 1, sizeof(*ordered));
-    for (size_t k = 0; k < s->type->n; k++) {
-        ordered[k] = zt_cty_null(a, s->type->types[k]);
-        for (size_t l = 0; l < m.n; l++)
-            if (strcmp(s->type->names[k], m.names[l]) == 0)
-                ordered[k] = m.vals[l];
-    }
-    *inputs = zt_cty_object(a, s->type, ordered);
+    *inputs = zt_res_inputs_object(a, s->type, &m.in);
     return c->diags->errors > errors ? ZT_ERR_REMOTE : ZT_OK;
 }
 

@@ -34,7 +34,7 @@
  *  - Keys are scoped grants: Key Vault Crypto Service Encryption User on
  *    the single key, not on the vault.
  */
-#include "zt_composite.h"
+#include "zt_res.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -133,19 +133,8 @@ static const char *zt_ws_managed_rg(const zt_comp_eval *ev)
 
 static const char **zt_ws_containers(const zt_comp_eval *ev, size_t *n)
 {
-    const zt_cty_value *v = zt_comp_input(ev, "storage_containers");
-    *n = 0;
-    if (!v || v->is_null) {
-        *n = ZT_ARRAY_LEN(zt_ws_default_containers);
-        return (const char **)zt_ws_default_containers;
-    }
-    if (!zt_cty_is_wholly_known(v))
-        return NULL;
-    const char **out = zt_arena_calloc(zt_comp_arena(ev), v->u.coll.n + 1, sizeof(*out));
-    for (size_t i = 0; i < v->u.coll.n; i++)
-        out[i] = v->u.coll.elems[i]->u.str.ptr;
-    *n = v->u.coll.n;
-    return out;
+    return zt_res_strings(ev, "storage_containers", zt_ws_default_containers,
+                          ZT_ARRAY_LEN(zt_ws_default_containers), n);
 }
 
 /* The zone ID for a zone name from private_dns_zone_ids; NULL while
@@ -163,14 +152,8 @@ static const char *zt_ws_zone_id(const zt_comp_eval *ev, const char *zone)
  * Names.
  * ------------------------------------------------------------------- */
 
-static const char *zt_ws_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
-{
-    const char *name = zt_ws_in(ev, "name");
-    return name ? zt_arena_printf(zt_comp_arena(ev), "%s%s%s", prefix, name, suffix) : NULL;
-}
-
 #define ZT_WS_NAME_FN(fn, prefix, suffix) \
-    static const char *fn(const zt_comp_eval *ev) { return zt_ws_named(ev, prefix, suffix); }
+    static const char *fn(const zt_comp_eval *ev) { return zt_res_named(ev, prefix, suffix); }
 #define ZT_WS_CONST_FN(fn, s)                                                                 \
     static const char *fn(const zt_comp_eval *ev) { ZT_UNUSED(ev); return s; }
 #define ZT_WS_INPUT_FN(fn, attr) \
@@ -228,40 +211,9 @@ static const char *zt_ws_pe_name(const zt_comp_eval *ev, const zt_ws_pe *pe)
  * Body helpers.
  * ------------------------------------------------------------------- */
 
-static json_t *zt_ws_tags(const zt_comp_eval *ev)
-{
-    return zt_comp_tags(ev);
-}
-
-static json_t *zt_ws_tracked(const zt_comp_eval *ev, json_t *properties)
-{
-    const char *location = zt_ws_in(ev, "location");
-    json_t *tags = zt_ws_tags(ev);
-    if (!location || !tags) {
-        json_decref(tags);
-        json_decref(properties);
-        return NULL;
-    }
-    json_t *body = json_pack("{s:s,s:o}", "location", location, "tags", tags);
-    if (properties)
-        json_object_set_new(body, "properties", properties);
-    return body;
-}
-
-static json_t *zt_ws_set(json_t *body, const char *key, json_t *v)
-{
-    if (!body || !v) {
-        json_decref(body);
-        json_decref(v);
-        return NULL;
-    }
-    json_object_set_new(body, key, v);
-    return body;
-}
-
 static json_t *zt_ws_body_identity(const zt_comp_eval *ev)
 {
-    return zt_ws_tracked(ev, NULL);
+    return zt_res_tracked(ev, NULL);
 }
 
 static json_t *zt_ws_body_fic(const zt_comp_eval *ev)
@@ -283,12 +235,12 @@ static json_t *zt_ws_body_kv(const zt_comp_eval *ev)
                           "enableSoftDelete", 1, "softDeleteRetentionInDays", 90,
                           "enablePurgeProtection", 1, "publicNetworkAccess", "Disabled",
                           "networkAcls", "defaultAction", "Deny", "bypass", "AzureServices");
-    return zt_ws_tracked(ev, p);
+    return zt_res_tracked(ev, p);
 }
 
 static json_t *zt_ws_body_key(const zt_comp_eval *ev)
 {
-    json_t *tags = zt_ws_tags(ev);
+    json_t *tags = zt_comp_tags(ev);
     if (!tags)
         return NULL;
     return json_pack("{s:o,s:{s:s,s:i,s:[s,s]}}", "tags", tags, "properties", "kty", "RSA-HSM",
@@ -319,12 +271,12 @@ static json_t *zt_ws_body_storage(const zt_comp_eval *ev)
                           "minimumTlsVersion", "TLS1_2", "supportsHttpsTrafficOnly", 1,
                           "allowedCopyScope", "PrivateLink", "networkAcls", "defaultAction",
                           "Deny", "bypass", "AzureServices", "encryption", enc);
-    json_t *body = zt_ws_tracked(ev, p);
-    body = zt_ws_set(body, "kind", json_string("StorageV2"));
-    body = zt_ws_set(body, "sku", json_pack("{s:s}", "name", "Standard_ZRS"));
+    json_t *body = zt_res_tracked(ev, p);
+    body = zt_res_set(body, "kind", json_string("StorageV2"));
+    body = zt_res_set(body, "sku", json_pack("{s:s}", "name", "Standard_ZRS"));
     json_t *ids = json_object();
     json_object_set_new(ids, uai, json_object());
-    return zt_ws_set(body, "identity",
+    return zt_res_set(body, "identity",
                      json_pack("{s:s,s:o}", "type", "UserAssigned", "userAssignedIdentities", ids));
 }
 
@@ -346,7 +298,7 @@ static json_t *zt_ws_body_registry(const zt_comp_eval *ev)
                           "Disabled", "networkRuleBypassOptions", "AzureServices",
                           "dataEndpointEnabled", 1, "anonymousPullEnabled", 0, "zoneRedundancy",
                           "Enabled");
-    return zt_ws_set(zt_ws_tracked(ev, p), "sku", json_pack("{s:s}", "name", "Premium"));
+    return zt_res_set(zt_res_tracked(ev, p), "sku", json_pack("{s:s}", "name", "Premium"));
 }
 
 static json_t *zt_ws_body_connector(const zt_comp_eval *ev)
@@ -356,8 +308,8 @@ static json_t *zt_ws_body_connector(const zt_comp_eval *ev)
         return NULL;
     json_t *ids = json_object();
     json_object_set_new(ids, uai, json_object());
-    json_t *body = zt_ws_tracked(ev, json_object());
-    return zt_ws_set(body, "identity",
+    json_t *body = zt_res_tracked(ev, json_object());
+    return zt_res_set(body, "identity",
                      json_pack("{s:s,s:o}", "type", "UserAssigned", "userAssignedIdentities", ids));
 }
 
@@ -391,7 +343,7 @@ static json_t *zt_ws_body_workspace(const zt_comp_eval *ev)
         "publicNetworkAccess", "Disabled", "requiredNsgRules", "NoAzureDatabricksRules",
         "parameters", params, "accessConnector", "id", ac, "identityType", "UserAssigned",
         "userAssignedIdentityId", uai);
-    return zt_ws_set(zt_ws_tracked(ev, p), "sku", json_pack("{s:s}", "name", "premium"));
+    return zt_res_set(zt_res_tracked(ev, p), "sku", json_pack("{s:s}", "name", "premium"));
 }
 
 /* The version segment of a key's versioned URI. */
@@ -437,7 +389,7 @@ static json_t *zt_ws_body_pe(const zt_comp_eval *ev, const zt_ws_pe *pe)
     json_t *p = json_pack("{s:{s:s},s:[{s:s,s:{s:s,s:[s]}}]}", "subnet", "id", subnet,
                           "privateLinkServiceConnections", "name", name, "properties",
                           "privateLinkServiceId", target, "groupIds", pe->group);
-    return zt_ws_tracked(ev, p);
+    return zt_res_tracked(ev, p);
 }
 
 static json_t *zt_ws_body_pe_dns(const zt_comp_eval *ev, const zt_ws_pe *pe)
@@ -878,71 +830,21 @@ static const zt_comp_output_def zt_ws_outputs[] = {
  * Plan-time checks.
  * ------------------------------------------------------------------- */
 
-static const char *const zt_ws_default_required_tags[] = {"environment", "project", "owner",
-                                                          "cost-centre"};
-
-typedef struct zt_ws_check {
-    zt_call *c;
-    const zt_cty_value *config;
-} zt_ws_check;
-
-static zt_path *zt_ws_path(zt_ws_check *k, const char *attr)
+static void zt_ws_check_location(zt_res_check *k)
 {
-    return zt_path_attr(k->c->arena, NULL, attr);
-}
-
-static const char *zt_ws_known(const zt_cty_value *obj, const char *attr)
-{
-    const zt_cty_value *v = obj ? zt_cty_get_attr(obj, attr) : NULL;
-    if (!v || v->is_null || !zt_cty_is_known(v) || v->type->kind != ZT_CTY_STRING)
-        return NULL;
-    return v->u.str.ptr;
-}
-
-static void zt_ws_check_tags(zt_ws_check *k)
-{
-    const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
-    const zt_provider_config *cfg = &k->c->provider->config;
-    const char *const *req = zt_ws_default_required_tags;
-    size_t n_req = ZT_ARRAY_LEN(zt_ws_default_required_tags);
-    if (!tags || !zt_cty_is_known(tags))
-        return;
-    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
-        req = cfg->required_tags;
-        n_req = cfg->n_required_tags;
-    }
-    for (size_t i = 0; i < n_req; i++) {
-        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
-        if (!v || v->is_null)
-            zt_diag_error(k->c->diags, zt_ws_path(k, "tags"), "Missing required tag",
-                          "Every resource of the platform must carry the tag \"%s\" (policy "
-                          "guardrail); add it to tags.", req[i]);
-        else if (zt_cty_is_known(v) && v->u.str.len == 0)
-            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_ws_path(k, "tags"), req[i]),
-                          "Empty required tag", "The required tag \"%s\" must not be empty.",
-                          req[i]);
-    }
-}
-
-static void zt_ws_check_location(zt_ws_check *k)
-{
-    const char *loc = zt_ws_known(k->config, "location");
-    const zt_provider_config *cfg = &k->c->provider->config;
+    const char *loc = zt_res_known_str(k->config, "location");
     if (!loc)
         return;
     for (const char *p = loc; *p; p++)
         if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p)) {
-            zt_diag_error(k->c->diags, zt_ws_path(k, "location"), "Unknown Azure region",
+            zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Unknown Azure region",
                           "\"%s\" is not an Azure region's programmatic name (lower case, no "
                           "spaces, e.g. \"westeurope\").", loc);
             return;
         }
-    if (!atomic_load(&k->c->provider->configured) || cfg->n_allowed_locations == 0)
+    if (zt_res_location_allowed(k, loc))
         return;
-    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
-        if (strcasecmp(cfg->allowed_locations[i], loc) == 0)
-            return;
-    zt_diag_error(k->c->diags, zt_ws_path(k, "location"), "Region not allowed",
+    zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Region not allowed",
                   "\"%s\" is not one of the provider's allowed_locations.", loc);
 }
 
@@ -956,41 +858,41 @@ static bool zt_ws_all(const char *s, const char *extra, bool lower_only)
     return true;
 }
 
-static void zt_ws_check_names(zt_ws_check *k)
+static void zt_ws_check_names(zt_res_check *k)
 {
     zt_diags *d = k->c->diags;
-    const char *name = zt_ws_known(k->config, "name");
-    const char *sa = zt_ws_known(k->config, "storage_account_name");
-    const char *kv = zt_ws_known(k->config, "key_vault_name");
-    const char *acr = zt_ws_known(k->config, "container_registry_name");
-    const char *mrg = zt_ws_known(k->config, "managed_resource_group_name");
+    const char *name = zt_res_known_str(k->config, "name");
+    const char *sa = zt_res_known_str(k->config, "storage_account_name");
+    const char *kv = zt_res_known_str(k->config, "key_vault_name");
+    const char *acr = zt_res_known_str(k->config, "container_registry_name");
+    const char *mrg = zt_res_known_str(k->config, "managed_resource_group_name");
     if (name && (strlen(name) < 1 || strlen(name) > 40 || !zt_ws_all(name, "-", false) ||
                  name[0] == '-' || name[strlen(name) - 1] == '-'))
-        zt_diag_error(d, zt_ws_path(k, "name"), "Invalid workspace name",
+        zt_diag_error(d, zt_res_path(k, "name"), "Invalid workspace name",
                       "\"%s\" must be 1 to 40 letters, digits or '-', not starting or ending with "
                       "'-': the names of the workspace (dbw-<name>), access connector and "
                       "identities derive from it.", name);
     if (sa && (strlen(sa) < 3 || strlen(sa) > 24 || !zt_ws_all(sa, "", true)))
-        zt_diag_error(d, zt_ws_path(k, "storage_account_name"), "Invalid storage account name",
+        zt_diag_error(d, zt_res_path(k, "storage_account_name"), "Invalid storage account name",
                       "\"%s\" must be 3 to 24 lower-case letters and digits (globally unique).",
                       sa);
     if (kv && (strlen(kv) < 3 || strlen(kv) > 24 || !isalpha((unsigned char)kv[0]) ||
                kv[strlen(kv) - 1] == '-' || strstr(kv, "--") || !zt_ws_all(kv, "-", false)))
-        zt_diag_error(d, zt_ws_path(k, "key_vault_name"), "Invalid Key Vault name",
+        zt_diag_error(d, zt_res_path(k, "key_vault_name"), "Invalid Key Vault name",
                       "\"%s\" must be 3 to 24 letters, digits and '-', starting with a letter, "
                       "not ending with '-' and without \"--\" (globally unique).", kv);
     if (acr && (strlen(acr) < 5 || strlen(acr) > 50 || !zt_ws_all(acr, "", false)))
-        zt_diag_error(d, zt_ws_path(k, "container_registry_name"), "Invalid registry name",
+        zt_diag_error(d, zt_res_path(k, "container_registry_name"), "Invalid registry name",
                       "\"%s\" must be 5 to 50 letters and digits (globally unique).", acr);
     if (mrg && (strlen(mrg) > 90 || !zt_ws_all(mrg, "-_.()", false) || mrg[strlen(mrg) - 1] == '.'))
-        zt_diag_error(d, zt_ws_path(k, "managed_resource_group_name"),
+        zt_diag_error(d, zt_res_path(k, "managed_resource_group_name"),
                       "Invalid resource group name",
                       "\"%s\" is not a valid resource group name.", mrg);
 }
 
 /* Settings that would open the platform up: accepted only with their
  * zero-trust value, so that nobody believes they took effect. */
-static void zt_ws_check_zero_trust(zt_ws_check *k)
+static void zt_ws_check_zero_trust(zt_res_check *k)
 {
     static const struct {
         const char *attr, *what;
@@ -1005,12 +907,12 @@ static void zt_ws_check_zero_trust(zt_ws_check *k)
     for (size_t i = 0; i < ZT_ARRAY_LEN(locks); i++) {
         const zt_cty_value *v = zt_cty_get_attr(k->config, locks[i].attr);
         if (v && !v->is_null && zt_cty_is_known(v) && v->u.b)
-            zt_diag_error(k->c->diags, zt_ws_path(k, locks[i].attr), "Breaks zero trust",
+            zt_diag_error(k->c->diags, zt_res_path(k, locks[i].attr), "Breaks zero trust",
                           "%s. Remove %s or set it to false.", locks[i].what, locks[i].attr);
     }
     const zt_cty_value *hns = zt_cty_get_attr(k->config, "hierarchical_namespace_enabled");
     if (hns && !hns->is_null && zt_cty_is_known(hns) && !hns->u.b)
-        zt_diag_warning(k->c->diags, zt_ws_path(k, "hierarchical_namespace_enabled"),
+        zt_diag_warning(k->c->diags, zt_res_path(k, "hierarchical_namespace_enabled"),
                         "Not ADLS Gen2",
                         "Without a hierarchical namespace the lake is plain Blob storage: "
                         "Unity Catalog external locations and the dfs endpoint's directory "
@@ -1023,7 +925,7 @@ static bool zt_ws_id_shape(const char *id, const char *type_segment)
            strcasestr(id, type_segment);
 }
 
-static void zt_ws_check_ids(zt_ws_check *k)
+static void zt_ws_check_ids(zt_res_check *k)
 {
     static const struct {
         const char *attr, *segment, *example;
@@ -1036,27 +938,27 @@ static void zt_ws_check_ids(zt_ws_check *k)
          "Microsoft.OperationalInsights/workspaces/<workspace>"},
     };
     for (size_t i = 0; i < ZT_ARRAY_LEN(ids); i++) {
-        const char *v = zt_ws_known(k->config, ids[i].attr);
+        const char *v = zt_res_known_str(k->config, ids[i].attr);
         if (v && !zt_ws_id_shape(v, ids[i].segment))
-            zt_diag_error(k->c->diags, zt_ws_path(k, ids[i].attr), "Invalid resource ID",
+            zt_diag_error(k->c->diags, zt_res_path(k, ids[i].attr), "Invalid resource ID",
                           "\"%s\" is not a resource ID of the form /subscriptions/<id>/"
                           "resourceGroups/<group>/providers/%s.", v, ids[i].example);
     }
-    const char *host = zt_ws_known(k->config, "host_subnet_name");
-    const char *cont = zt_ws_known(k->config, "container_subnet_name");
+    const char *host = zt_res_known_str(k->config, "host_subnet_name");
+    const char *cont = zt_res_known_str(k->config, "container_subnet_name");
     if (host && cont && strcasecmp(host, cont) == 0)
-        zt_diag_error(k->c->diags, zt_ws_path(k, "container_subnet_name"),
+        zt_diag_error(k->c->diags, zt_res_path(k, "container_subnet_name"),
                       "Same subnet twice",
                       "Databricks needs two different subnets (host and container); both are "
                       "\"%s\".", host);
-    const char *subject = zt_ws_known(k->config, "github_subject");
+    const char *subject = zt_res_known_str(k->config, "github_subject");
     if (subject && strncmp(subject, "repo:", 5) != 0)
-        zt_diag_error(k->c->diags, zt_ws_path(k, "github_subject"), "Invalid GitHub subject",
+        zt_diag_error(k->c->diags, zt_res_path(k, "github_subject"), "Invalid GitHub subject",
                       "\"%s\" is not a GitHub Actions OIDC subject (repo:ORG/REPO:ref:refs/"
                       "heads/main, repo:ORG/REPO:environment:prod, ...).", subject);
 }
 
-static void zt_ws_check_zones(zt_ws_check *k)
+static void zt_ws_check_zones(zt_res_check *k)
 {
     const zt_cty_value *m = zt_cty_get_attr(k->config, "private_dns_zone_ids");
     if (!m || m->is_null || !zt_cty_is_known(m))
@@ -1067,7 +969,7 @@ static void zt_ws_check_zones(zt_ws_check *k)
     size_t n = acr && !acr->is_null ? 5 : 4;
     for (size_t i = 0; i < n; i++)
         if (!zt_cty_map_get(m, need[i]))
-            zt_diag_error(k->c->diags, zt_ws_path(k, "private_dns_zone_ids"),
+            zt_diag_error(k->c->diags, zt_res_path(k, "private_dns_zone_ids"),
                           "Missing private DNS zone",
                           "private_dns_zone_ids has no \"%s\"; pass the hub's "
                           "private_dns_zone_ids output (it holds every zone the workspace's "
@@ -1077,13 +979,13 @@ static void zt_ws_check_zones(zt_ws_check *k)
 static zt_rc zt_ws_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
 {
     ZT_UNUSED(s);
-    zt_ws_check k = {c, config};
+    zt_res_check k = {c, config};
     size_t errors = c->diags->errors;
     if (!config || config->is_null || !zt_cty_is_known(config))
         return ZT_OK;
     zt_ws_check_names(&k);
     zt_ws_check_location(&k);
-    zt_ws_check_tags(&k);
+    zt_res_check_tags(&k);
     zt_ws_check_zero_trust(&k);
     zt_ws_check_ids(&k);
     zt_ws_check_zones(&k);

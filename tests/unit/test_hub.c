@@ -5,21 +5,12 @@
  *
  * `test_hub --dump-bodies FILE` writes every node's PUT body (default
  * inputs, then every option on) as an emulator request log, which
- * tests/unit/check_hub_bodies.py validates against azure-specs. */
-#include "zt_arm.h"
-#include "zt_comp_internal.h"
+ * tests/unit/check_bodies.py validates against azure-specs. */
+#define ZT_TEST_RES_DEF zt_composite_hub
+#define ZT_TEST_RES_TYPE "zerotrust_hub"
+#include "zt_test_res.h"
 #include "zt_test_values.h"
 
-#include "zt_test.h"
-
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-extern const zt_composite_def zt_composite_hub;
-
-#define SUB "00000000-0000-0000-0000-000000000001"
 #define TENANT "11111111-2222-3333-4444-555555555555"
 #define WS                                                                              \
     "/subscriptions/" SUB "/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/" \
@@ -27,29 +18,6 @@ extern const zt_composite_def zt_composite_hub;
 #define RG_ID "/subscriptions/" SUB "/resourceGroups/rg-hub"
 #define NET RG_ID "/providers/Microsoft.Network"
 #define VNET_ID NET "/virtualNetworks/vnet-weu"
-
-static zt_arena *A;
-static zt_diags D;
-static zt_provider P;
-static zt_call C;
-static const zt_schema *S;
-
-static void setup(void)
-{
-    A = zt_arena_new();
-    zt_diags_init(&D, A);
-    memset(&P, 0, sizeof(P));
-    P.config.subscription_id = SUB;
-    atomic_init(&P.configured, true);
-    C = (zt_call){.arena = A, .diags = &D, .provider = &P};
-    S = zt_schema_find(ZT_SCHEMA_RESOURCE, "zerotrust_hub");
-    ck_assert_ptr_nonnull(S);
-}
-
-static void teardown(void)
-{
-    zt_arena_free(A);
-}
 
 /* ---- inputs ---------------------------------------------------------------- */
 
@@ -62,54 +30,9 @@ static void teardown(void)
     BASE_INPUTS ",\"log_analytics_workspace_id\":\"" WS "\",\"firewall_sku_tier\":\"Standard\"," \
     "\"vpn_gateway\":{\"client_address_pool\":\"172.16.201.0/24\",\"tenant_id\":\"" TENANT "\"}"
 
-/* The schema's object from cty JSON (absent attributes are null). */
-static const zt_cty_value *inputs(const char *json_attrs)
-{
-    const char *doc = zt_arena_printf(A, "{%s}", json_attrs);
-    const zt_cty_value *v = NULL;
-    ck_assert_int_eq(zt_cty_json_decode(A, doc, strlen(doc), S->type, false, &v, &D), ZT_OK);
-    return v;
-}
-
-static zt_comp_eval *expand(const char *json_attrs)
-{
-    zt_comp_eval *ev = zt_arena_alloc(A, sizeof(*ev));
-    zt_comp_eval_init(ev, &C, &zt_composite_hub, S, inputs(json_attrs), ZT_COMP_APPLY);
-    ck_assert_int_eq(zt_comp_eval_subscription(ev), ZT_OK);
-    ck_assert_int_eq(zt_comp_graph_build(ev), ZT_OK);
-    ck_assert(!ev->id_unknown);
-    return ev;
-}
-
-/* "key1 key2 ..." of the expanded graph, in table order. */
-static const char *keys(const zt_comp_eval *ev)
-{
-    zt_buf b;
-    zt_buf_init(&b, A);
-    for (size_t i = 0; i < ev->graph.n; i++)
-        zt_buf_printf(&b, "%s%s", i ? " " : "", ev->graph.inst[i].key);
-    return zt_buf_cstr(&b);
-}
-
 static const char *id_of(zt_comp_eval *ev, const char *key)
 {
     return zt_comp_id(ev, key);
-}
-
-static json_t *body_of(zt_comp_eval *ev, const char *key)
-{
-    ssize_t i = zt_comp_graph_find(&ev->graph, key);
-    ck_assert_msg(i >= 0, "no node %s", key);
-    json_t *b = zt_comp_eval_body(ev, &ev->graph.inst[i]);
-    ck_assert_msg(b != NULL, "%s has no body", key);
-    return b;
-}
-
-static const char *jstr(json_t *doc, const char *ptr)
-{
-    json_t *v = zt_comp_json_ptr(doc, ptr);
-    ck_assert_msg(json_is_string(v), "%s is not a string", ptr);
-    return json_string_value(v);
 }
 
 /* The seven default zones, in the design's order. */
@@ -120,17 +43,6 @@ static const char *jstr(json_t *doc, const char *ptr)
       "[privatelink.servicebus.windows.net]"
 
 /* ---- the node table ---------------------------------------------------------------- */
-
-START_TEST(test_definition_passes_engine_checks)
-{
-    ck_assert_int_eq(zt_comp_def_check(&zt_composite_hub, &D), ZT_OK);
-    ck_assert_ptr_eq(zt_composite_find("zerotrust_hub"), &zt_composite_hub);
-    /* every output is a computed attribute of the schema */
-    for (size_t i = 0; i < zt_composite_hub.n_outputs; i++)
-        ck_assert_msg(zt_cty_type_attr_index(S->type, zt_composite_hub.outputs[i].attr) >= 0,
-                      "%s", zt_composite_hub.outputs[i].attr);
-}
-END_TEST
 
 START_TEST(test_expand_defaults)
 {
@@ -250,15 +162,6 @@ END_TEST
 
 /* ---- outputs ------------------------------------------------------------------------- */
 
-static const zt_cty_value *output(zt_comp_eval *ev, const char *attr)
-{
-    for (size_t i = 0; i < zt_composite_hub.n_outputs; i++)
-        if (strcmp(zt_composite_hub.outputs[i].attr, attr) == 0)
-            return zt_composite_hub.outputs[i].value(ev);
-    ck_abort_msg("no output %s", attr);
-    return NULL;
-}
-
 START_TEST(test_outputs)
 {
     zt_comp_eval *ev = expand(BASE_INPUTS);
@@ -283,11 +186,6 @@ START_TEST(test_outputs)
 END_TEST
 
 /* ---- validate hook ------------------------------------------------------------------ */
-
-static zt_rc validate(const char *json_attrs)
-{
-    return zt_composite_hub.validate(&C, S, inputs(json_attrs));
-}
 
 START_TEST(test_validate_ok)
 {
@@ -380,25 +278,7 @@ END_TEST
 
 /* ---- import ------------------------------------------------------------------------ */
 
-typedef struct canned {
-    const char *id;
-    const char *body;
-} canned;
-
 static const canned *g_canned;
-
-static json_t *canned_get(void *arg, const char *arm_id)
-{
-    ZT_UNUSED(arg);
-    for (const canned *c = g_canned; c->id; c++)
-        if (strcasecmp(c->id, arm_id) == 0) {
-            json_t *b = json_loads(c->body, 0, NULL);
-            ck_assert_ptr_nonnull(b);
-            zt_arena_on_free(A, (void (*)(void *))json_decref, b); /* borrowed, as the engine's */
-            return b;
-        }
-    return NULL;
-}
 
 #define LINK(zone) {NET "/privateDnsZones/" zone "/virtualNetworkLinks/link-vnet-weu", "{}"}
 
@@ -442,15 +322,9 @@ static const canned zt_hub_default_world[] = {
 static const zt_cty_value *import(const char *id)
 {
     const zt_cty_value *v = NULL;
-    ck_assert_int_eq(zt_composite_hub.import(&C, S, id, canned_get, NULL, &v), ZT_OK);
+    ck_assert_int_eq(zt_composite_hub.import(&C, S, id, canned_get, (void *)g_canned, &v), ZT_OK);
     ck_assert_ptr_nonnull(v);
     return v;
-}
-
-static const char *attr_str(const zt_cty_value *obj, const char *attr)
-{
-    const zt_cty_value *v = zt_cty_get_attr(obj, attr);
-    return v && !v->is_null ? v->u.str.ptr : NULL;
 }
 
 START_TEST(test_import_options)
@@ -512,7 +386,8 @@ START_TEST(test_import_errors)
                                              NULL, &v),
                      ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Hub not found", "", NULL);
-    ck_assert_int_eq(zt_composite_hub.import(&C, S, "/subscriptions/x/nope", canned_get, NULL, &v),
+    ck_assert_int_eq(zt_composite_hub.import(&C, S, "/subscriptions/x/nope", canned_get,
+                                             (void *)g_canned, &v),
                      ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Invalid import ID", "", NULL);
 }
@@ -520,70 +395,39 @@ END_TEST
 
 /* ---- body dump for the validator ---------------------------------------------------- */
 
-static void dump(FILE *f, const char *json_attrs, int *seq)
-{
-    zt_comp_eval *ev = expand(json_attrs);
-    for (size_t i = 0; i < ev->graph.n; i++) {
-        zt_comp_inst *in = &ev->graph.inst[i];
-        json_t *body = zt_comp_eval_body(ev, in);
-        ck_assert_msg(body != NULL, "%s: no body", in->key);
-        json_t *e = json_pack("{s:i,s:s,s:s,s:s,s:s,s:O,s:s}", "seq", ++*seq, "kind", "arm",
-                              "method", "PUT", "path", in->id, "api_version",
-                              zt_arm_api_version(in->def->arm_type), "body", body, "node",
-                              in->key);
-        ck_assert_ptr_nonnull(e);
-        char *line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-        fprintf(f, "%s\n", line);
-        free(line);
-        json_decref(e);
-    }
-}
-
-static const char *g_dump_path;
-
 /* Check's asserts work only inside a test, so the dump is one. */
 START_TEST(test_dump_bodies)
 {
-    FILE *f = fopen(g_dump_path, "w");
-    int seq = 0;
-    ck_assert_msg(f != NULL, "cannot write %s", g_dump_path);
-    dump(f, BASE_INPUTS, &seq);   /* the defaults */
-    dump(f, ALL_ON_INPUTS, &seq); /* every optional node and the Standard tier */
-    dump(f, BASE_INPUTS ",\"zones\":[],\"bastion_sku\":\"Basic\",\"vpn_gateway\":{\"sku\":"
-                        "\"VpnGw1\",\"client_address_pool\":\"172.16.0.0/24\",\"tenant_id\":\""
-                        TENANT "\"}", &seq);
-    fclose(f);
-    fprintf(stderr, "wrote %d request bodies to %s\n", seq, g_dump_path);
+    static const char *const sets[] = {
+        BASE_INPUTS,   /* the defaults */
+        ALL_ON_INPUTS, /* every optional node and the Standard tier */
+        BASE_INPUTS ",\"zones\":[],\"bastion_sku\":\"Basic\",\"vpn_gateway\":{\"sku\":"
+                    "\"VpnGw1\",\"client_address_pool\":\"172.16.0.0/24\",\"tenant_id\":\""
+                    TENANT "\"}",
+    };
+    zt_test_res_dump_bodies(sets, ZT_ARRAY_LEN(sets));
 }
 END_TEST
 
 int main(int argc, char **argv)
 {
-    Suite *s = suite_create("hub");
-    TCase *tc = tcase_create("hub");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    if (argc == 3 && strcmp(argv[1], "--dump-bodies") == 0) {
-        g_dump_path = argv[2];
-        tcase_add_test(tc, test_dump_bodies);
-        goto run;
-    }
-    tcase_add_test(tc, test_definition_passes_engine_checks);
-    tcase_add_test(tc, test_expand_defaults);
-    tcase_add_test(tc, test_expand_options_toggled);
-    tcase_add_test(tc, test_bodies_follow_inputs);
-    tcase_add_test(tc, test_unknown_inputs);
-    tcase_add_test(tc, test_outputs);
-    tcase_add_test(tc, test_validate_ok);
-    tcase_add_test(tc, test_validate_missing_tag);
-    tcase_add_test(tc, test_validate_region);
-    tcase_add_test(tc, test_validate_address_space_too_small);
-    tcase_add_test(tc, test_validate_skus);
-    tcase_add_test(tc, test_validate_vpn_only_when_enabled);
-    tcase_add_test(tc, test_validate_unknowns_skipped);
-    tcase_add_test(tc, test_import_options);
-    tcase_add_test(tc, test_import_defaults);
-    tcase_add_test(tc, test_import_errors);
-run:
-    suite_add_tcase(s, tc);
-    return zt_test_run(s);
+    const TTest *const tests[] = {
+        test_definition_passes_engine_checks,
+        test_expand_defaults,
+        test_expand_options_toggled,
+        test_bodies_follow_inputs,
+        test_unknown_inputs,
+        test_outputs,
+        test_validate_ok,
+        test_validate_missing_tag,
+        test_validate_region,
+        test_validate_address_space_too_small,
+        test_validate_skus,
+        test_validate_vpn_only_when_enabled,
+        test_validate_unknowns_skipped,
+        test_import_options,
+        test_import_defaults,
+        test_import_errors,
+    };
+    return zt_test_res_main(argc, argv, "hub", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }

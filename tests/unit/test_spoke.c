@@ -5,23 +5,14 @@
  * tags, priority, DNS mode) and import from canned ARM GET bodies.
  *
  * `test_spoke --dump-bodies FILE` writes every node's PUT body for several
- * input sets as an emulator request log; tests/unit/check_spoke_bodies.py
+ * input sets as an emulator request log; tests/unit/check_bodies.py
  * validates them against azure-specs. */
-#include "zt_arm.h"
-#include "zt_comp_internal.h"
+#define ZT_TEST_RES_DEF zt_composite_spoke
+#define ZT_TEST_RES_TYPE "zerotrust_spoke"
+#include "zt_test_res.h"
 #include "zt_test_values.h"
 
-#include "zt_test.h"
 
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
-extern const zt_composite_def zt_composite_spoke;
-
-#define SUB "00000000-0000-0000-0000-000000000001"
 #define HUB_NET "/subscriptions/" SUB "/resourceGroups/rg-hub/providers/Microsoft.Network"
 #define HUB_VNET HUB_NET "/virtualNetworks/vnet-weu"
 #define HUB_POLICY HUB_NET "/firewallPolicies/afwp-weu"
@@ -29,29 +20,6 @@ extern const zt_composite_def zt_composite_spoke;
 #define ZONE(z) HUB_NET "/privateDnsZones/" z
 #define NET "/subscriptions/" SUB "/resourceGroups/rg-spoke/providers/Microsoft.Network"
 #define VNET_ID NET "/virtualNetworks/vnet-analytics"
-
-static zt_arena *A;
-static zt_diags D;
-static zt_provider P;
-static zt_call C;
-static const zt_schema *S;
-
-static void setup(void)
-{
-    A = zt_arena_new();
-    zt_diags_init(&D, A);
-    memset(&P, 0, sizeof(P));
-    P.config.subscription_id = SUB;
-    atomic_init(&P.configured, true);
-    C = (zt_call){.arena = A, .diags = &D, .provider = &P};
-    S = zt_schema_find(ZT_SCHEMA_RESOURCE, "zerotrust_spoke");
-    ck_assert_ptr_nonnull(S);
-}
-
-static void teardown(void)
-{
-    zt_arena_free(A);
-}
 
 #define TAGS                                                                              \
     "\"tags\":{\"environment\":\"prod\",\"project\":\"dataplatform\",\"owner\":\"platform\"," \
@@ -65,60 +33,6 @@ static void teardown(void)
     "\",\"hub_private_dns_zone_ids\":{\"privatelink.azuredatabricks.net\":\""              \
     ZONE("privatelink.azuredatabricks.net") "\",\"privatelink.blob.core.windows.net\":\""  \
     ZONE("privatelink.blob.core.windows.net") "\"},\"firewall_rule_priority\":200," TAGS
-
-static const zt_cty_value *inputs(const char *json_attrs)
-{
-    const char *doc = zt_arena_printf(A, "{%s}", json_attrs);
-    const zt_cty_value *v = NULL;
-    ck_assert_int_eq(zt_cty_json_decode(A, doc, strlen(doc), S->type, false, &v, &D), ZT_OK);
-    return v;
-}
-
-static zt_comp_eval *expand_in(const zt_cty_value *in, zt_comp_mode mode)
-{
-    zt_comp_eval *ev = zt_arena_alloc(A, sizeof(*ev));
-    zt_comp_eval_init(ev, &C, &zt_composite_spoke, S, in, mode);
-    ck_assert_int_eq(zt_comp_eval_subscription(ev), ZT_OK);
-    ck_assert_int_eq(zt_comp_graph_build(ev), ZT_OK);
-    return ev;
-}
-
-static zt_comp_eval *expand(const char *json_attrs)
-{
-    zt_comp_eval *ev = expand_in(inputs(json_attrs), ZT_COMP_APPLY);
-    ck_assert(!ev->id_unknown);
-    return ev;
-}
-
-static const char *keys(const zt_comp_eval *ev)
-{
-    zt_buf b;
-    zt_buf_init(&b, A);
-    for (size_t i = 0; i < ev->graph.n; i++)
-        zt_buf_printf(&b, "%s%s", i ? " " : "", ev->graph.inst[i].key);
-    return zt_buf_cstr(&b);
-}
-
-static json_t *body_or_null(zt_comp_eval *ev, const char *key)
-{
-    ssize_t i = zt_comp_graph_find(&ev->graph, key);
-    ck_assert_msg(i >= 0, "no node %s", key);
-    return zt_comp_eval_body(ev, &ev->graph.inst[i]);
-}
-
-static json_t *body_of(zt_comp_eval *ev, const char *key)
-{
-    json_t *b = body_or_null(ev, key);
-    ck_assert_msg(b != NULL, "%s has no body", key);
-    return b;
-}
-
-static const char *jstr(json_t *doc, const char *ptr)
-{
-    json_t *v = zt_comp_json_ptr(doc, ptr);
-    ck_assert_msg(json_is_string(v), "%s is not a string", ptr);
-    return json_string_value(v);
-}
 
 /* The subnet object of the VNet body by name. */
 static json_t *subnet(json_t *vnet, const char *name)
@@ -135,16 +49,6 @@ static json_t *subnet(json_t *vnet, const char *name)
 }
 
 /* ---- the node table ---------------------------------------------------------------- */
-
-START_TEST(test_definition_passes_engine_checks)
-{
-    ck_assert_int_eq(zt_comp_def_check(&zt_composite_spoke, &D), ZT_OK);
-    ck_assert_ptr_eq(zt_composite_find("zerotrust_spoke"), &zt_composite_spoke);
-    for (size_t i = 0; i < zt_composite_spoke.n_outputs; i++)
-        ck_assert_msg(zt_cty_type_attr_index(S->type, zt_composite_spoke.outputs[i].attr) >= 0,
-                      "%s", zt_composite_spoke.outputs[i].attr);
-}
-END_TEST
 
 START_TEST(test_expand_defaults)
 {
@@ -321,15 +225,6 @@ START_TEST(test_unknown_hub)
 }
 END_TEST
 
-static const zt_cty_value *output(zt_comp_eval *ev, const char *attr)
-{
-    for (size_t i = 0; i < zt_composite_spoke.n_outputs; i++)
-        if (strcmp(zt_composite_spoke.outputs[i].attr, attr) == 0)
-            return zt_composite_spoke.outputs[i].value(ev);
-    ck_abort_msg("no output %s", attr);
-    return NULL;
-}
-
 START_TEST(test_outputs)
 {
     zt_comp_eval *ev = expand(BASE_INPUTS);
@@ -351,11 +246,6 @@ START_TEST(test_outputs)
 END_TEST
 
 /* ---- validate hook ------------------------------------------------------------------ */
-
-static zt_rc validate(const char *json_attrs)
-{
-    return zt_composite_spoke.validate(&C, S, inputs(json_attrs));
-}
 
 START_TEST(test_validate_ok)
 {
@@ -431,23 +321,6 @@ END_TEST
 
 /* ---- import ------------------------------------------------------------------------ */
 
-typedef struct canned {
-    const char *id;
-    const char *body;
-} canned;
-
-static json_t *canned_get(void *arg, const char *arm_id)
-{
-    for (const canned *c = arg; c->id; c++)
-        if (strcasecmp(c->id, arm_id) == 0) {
-            json_t *b = json_loads(c->body, 0, NULL);
-            ck_assert_ptr_nonnull(b);
-            zt_arena_on_free(A, (void (*)(void *))json_decref, b);
-            return b;
-        }
-    return NULL;
-}
-
 static const canned spoke_world[] = {
     {VNET_ID, "{\"location\":\"westeurope\",\"tags\":{\"owner\":\"me\"},\"properties\":{"
               "\"addressSpace\":{\"addressPrefixes\":[\"10.1.0.0/16\"]},"
@@ -474,12 +347,6 @@ static const canned spoke_world[] = {
                                  "\"id\":\"" ZONE("privatelink.blob.core.windows.net") "\"}]}"},
     {NULL, NULL},
 };
-
-static const char *attr_str(const zt_cty_value *obj, const char *attr)
-{
-    const zt_cty_value *v = zt_cty_get_attr(obj, attr);
-    return v && !v->is_null ? v->u.str.ptr : NULL;
-}
 
 START_TEST(test_import)
 {
@@ -528,69 +395,37 @@ END_TEST
 
 /* ---- body dump for the validator ---------------------------------------------------- */
 
-static void dump(FILE *f, const char *json_attrs, int *seq)
-{
-    zt_comp_eval *ev = expand(json_attrs);
-    for (size_t i = 0; i < ev->graph.n; i++) {
-        zt_comp_inst *in = &ev->graph.inst[i];
-        json_t *body = zt_comp_eval_body(ev, in);
-        ck_assert_msg(body != NULL, "%s: no body", in->key);
-        json_t *e = json_pack("{s:i,s:s,s:s,s:s,s:s,s:O,s:s}", "seq", ++*seq, "kind", "arm",
-                              "method", "PUT", "path", in->id, "api_version",
-                              zt_arm_api_version(in->def->arm_type), "body", body, "node",
-                              in->key);
-        ck_assert_ptr_nonnull(e);
-        char *line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-        fprintf(f, "%s\n", line);
-        free(line);
-        json_decref(e);
-    }
-}
-
-static const char *g_dump_path;
-
 START_TEST(test_dump_bodies)
 {
-    FILE *f = fopen(g_dump_path, "w");
-    int seq = 0;
-    ck_assert_msg(f != NULL, "cannot write %s", g_dump_path);
-    dump(f, BASE_INPUTS, &seq);
-    dump(f, BASE_INPUTS ",\"hub_gateway_enabled\":true,\"allowed_fqdns\":[\"*.anaconda.org\"],"
-                        "\"dns_mode\":\"firewall\",\"firewall_egress_subnets\":[\"functions\"],"
-                        "\"nat_gateway_subnets\":[\"databricks-host\",\"databricks-container\"]",
-         &seq);
-    dump(f, BASE_INPUTS ",\"address_space\":\"10.2.0.0/24\",\"dns_mode\":\"resolver\","
-                        "\"hub_resolver_inbound_ip\":\"10.100.0.228\"", &seq);
-    fclose(f);
-    fprintf(stderr, "wrote %d request bodies to %s\n", seq, g_dump_path);
+    static const char *const sets[] = {
+        BASE_INPUTS,
+        BASE_INPUTS ",\"hub_gateway_enabled\":true,\"allowed_fqdns\":[\"*.anaconda.org\"],"
+                    "\"dns_mode\":\"firewall\",\"firewall_egress_subnets\":[\"functions\"],"
+                    "\"nat_gateway_subnets\":[\"databricks-host\",\"databricks-container\"]",
+        BASE_INPUTS ",\"address_space\":\"10.2.0.0/24\",\"dns_mode\":\"resolver\","
+                    "\"hub_resolver_inbound_ip\":\"10.100.0.228\"",
+    };
+    zt_test_res_dump_bodies(sets, ZT_ARRAY_LEN(sets));
 }
 END_TEST
 
 int main(int argc, char **argv)
 {
-    Suite *s = suite_create("spoke");
-    TCase *tc = tcase_create("spoke");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    if (argc == 3 && strcmp(argv[1], "--dump-bodies") == 0) {
-        g_dump_path = argv[2];
-        tcase_add_test(tc, test_dump_bodies);
-        goto run;
-    }
-    tcase_add_test(tc, test_definition_passes_engine_checks);
-    tcase_add_test(tc, test_expand_defaults);
-    tcase_add_test(tc, test_expand_options);
-    tcase_add_test(tc, test_bodies_follow_inputs);
-    tcase_add_test(tc, test_unknown_hub);
-    tcase_add_test(tc, test_outputs);
-    tcase_add_test(tc, test_validate_ok);
-    tcase_add_test(tc, test_validate_overlap);
-    tcase_add_test(tc, test_validate_nat_and_firewall);
-    tcase_add_test(tc, test_validate_sizes);
-    tcase_add_test(tc, test_validate_missing_tags);
-    tcase_add_test(tc, test_validate_dns_and_ids);
-    tcase_add_test(tc, test_import);
-    tcase_add_test(tc, test_import_errors);
-run:
-    suite_add_tcase(s, tc);
-    return zt_test_run(s);
+    const TTest *const tests[] = {
+        test_definition_passes_engine_checks,
+        test_expand_defaults,
+        test_expand_options,
+        test_bodies_follow_inputs,
+        test_unknown_hub,
+        test_outputs,
+        test_validate_ok,
+        test_validate_overlap,
+        test_validate_nat_and_firewall,
+        test_validate_sizes,
+        test_validate_missing_tags,
+        test_validate_dns_and_ids,
+        test_import,
+        test_import_errors,
+    };
+    return zt_test_res_main(argc, argv, "spoke", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }

@@ -5,23 +5,20 @@
  *
  * `test_workspace --dump-bodies FILE` writes every node's PUT body (default
  * inputs, then every option on) as an emulator request log, which
- * tests/unit/check_hub_bodies.py validates against azure-specs. */
-#include "zt_arm.h"
+ * tests/unit/check_bodies.py validates against azure-specs. */
 #include "zt_comp_internal.h"
+
+static void fake_outputs(zt_comp_eval *ev);
+#define ZT_TEST_RES_AFTER_EXPAND(ev) fake_outputs(ev)
+#define ZT_TEST_RES_DEF zt_composite_databricks_private_workspace
+#define ZT_TEST_RES_TYPE "zerotrust_databricks_private_workspace"
+#include "zt_test_res.h"
 #include "zt_test_values.h"
 
-#include "zt_test.h"
-
-#include <check.h>
 #include <ctype.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-extern const zt_composite_def zt_composite_databricks_private_workspace;
 #define DEF zt_composite_databricks_private_workspace
 
-#define SUB "00000000-0000-0000-0000-000000000001"
 #define TENANT "11111111-2222-3333-4444-555555555555"
 #define RG_ID "/subscriptions/" SUB "/resourceGroups/rg-dbx"
 #define SPOKE "/subscriptions/" SUB "/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-spoke"
@@ -29,29 +26,6 @@ extern const zt_composite_def zt_composite_databricks_private_workspace;
 #define WS "/subscriptions/" SUB "/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/workspaces/law"
 #define KV_ID RG_ID "/providers/Microsoft.KeyVault/vaults/kv-dbx-weu"
 #define DBW_ID RG_ID "/providers/Microsoft.Databricks/workspaces/dbw-analytics"
-
-static zt_arena *A;
-static zt_diags D;
-static zt_provider P;
-static zt_call C;
-static const zt_schema *S;
-
-static void setup(void)
-{
-    A = zt_arena_new();
-    zt_diags_init(&D, A);
-    memset(&P, 0, sizeof(P));
-    P.config.subscription_id = SUB;
-    atomic_init(&P.configured, true);
-    C = (zt_call){.arena = A, .diags = &D, .provider = &P};
-    S = zt_schema_find(ZT_SCHEMA_RESOURCE, "zerotrust_databricks_private_workspace");
-    ck_assert_ptr_nonnull(S);
-}
-
-static void teardown(void)
-{
-    zt_arena_free(A);
-}
 
 #define ZONE(z) "\"" z "\":\"" ZONES z "\""
 #define BASE_INPUTS                                                                           \
@@ -71,14 +45,6 @@ static void teardown(void)
     BASE_INPUTS ",\"container_registry_name\":\"acrdbxweu\",\"browser_authentication_enabled\":true," \
     "\"log_analytics_workspace_id\":\"" WS "\",\"storage_containers\":[\"bronze\",\"gold\"],"  \
     "\"managed_resource_group_name\":\"rg-dbx-managed\",\"infrastructure_encryption_enabled\":false"
-
-static const zt_cty_value *inputs(const char *json_attrs)
-{
-    const char *doc = zt_arena_printf(A, "{%s}", json_attrs);
-    const zt_cty_value *v = NULL;
-    ck_assert_int_eq(zt_cty_json_decode(A, doc, strlen(doc), S->type, false, &v, &D), ZT_OK);
-    return v;
-}
 
 static void fake(zt_comp_eval *ev, const char *key, const char *json)
 {
@@ -115,42 +81,6 @@ static void fake_outputs(zt_comp_eval *ev)
     fake(ev, "pe_vault", "{\"properties\":{\"customDnsConfigs\":[{\"ipAddresses\":[\"10.1.2.4\"]}]}}");
 }
 
-static zt_comp_eval *expand(const char *json_attrs)
-{
-    zt_comp_eval *ev = zt_arena_alloc(A, sizeof(*ev));
-    zt_comp_eval_init(ev, &C, &DEF, S, inputs(json_attrs), ZT_COMP_APPLY);
-    ck_assert_int_eq(zt_comp_eval_subscription(ev), ZT_OK);
-    ck_assert_int_eq(zt_comp_graph_build(ev), ZT_OK);
-    ck_assert(!ev->id_unknown);
-    fake_outputs(ev);
-    return ev;
-}
-
-static const char *keys(const zt_comp_eval *ev)
-{
-    zt_buf b;
-    zt_buf_init(&b, A);
-    for (size_t i = 0; i < ev->graph.n; i++)
-        zt_buf_printf(&b, "%s%s", i ? " " : "", ev->graph.inst[i].key);
-    return zt_buf_cstr(&b);
-}
-
-static json_t *body_of(zt_comp_eval *ev, const char *key)
-{
-    ssize_t i = zt_comp_graph_find(&ev->graph, key);
-    ck_assert_msg(i >= 0, "no node %s", key);
-    json_t *b = zt_comp_eval_body(ev, &ev->graph.inst[i]);
-    ck_assert_msg(b != NULL, "%s has no body", key);
-    return b;
-}
-
-static const char *jstr(json_t *doc, const char *ptr)
-{
-    json_t *v = zt_comp_json_ptr(doc, ptr);
-    ck_assert_msg(json_is_string(v), "%s is not a string", ptr);
-    return json_string_value(v);
-}
-
 static bool jtrue(json_t *doc, const char *ptr)
 {
     return json_is_true(zt_comp_json_ptr(doc, ptr));
@@ -163,16 +93,6 @@ static bool jtrue(json_t *doc, const char *ptr)
     "workspace ra_workspace_key workspace_cmk ra_workspace_disk_key pe_databricks_ui_api "      \
     "pe_databricks_ui_api_dns "                                                              \
     "ra_uc_lake ra_func_kv_secrets ra_cicd_rg"
-
-START_TEST(test_definition_passes_engine_checks)
-{
-    ck_assert_int_eq(zt_comp_def_check(&DEF, &D), ZT_OK);
-    ck_assert_ptr_eq(zt_composite_find("zerotrust_databricks_private_workspace"), &DEF);
-    for (size_t i = 0; i < DEF.n_outputs; i++)
-        ck_assert_msg(zt_cty_type_attr_index(S->type, DEF.outputs[i].attr) >= 0, "%s",
-                      DEF.outputs[i].attr);
-}
-END_TEST
 
 START_TEST(test_expand_defaults)
 {
@@ -338,15 +258,6 @@ START_TEST(test_plan_unknowns)
 }
 END_TEST
 
-static const zt_cty_value *output(zt_comp_eval *ev, const char *attr)
-{
-    for (size_t i = 0; i < DEF.n_outputs; i++)
-        if (strcmp(DEF.outputs[i].attr, attr) == 0)
-            return DEF.outputs[i].value(ev);
-    ck_abort_msg("no output %s", attr);
-    return NULL;
-}
-
 START_TEST(test_outputs)
 {
     zt_comp_eval *ev = expand(ALL_ON_INPUTS);
@@ -372,11 +283,6 @@ START_TEST(test_outputs)
 END_TEST
 
 /* ---- validate --------------------------------------------------------------------------- */
-
-static zt_rc validate(const char *json_attrs)
-{
-    return DEF.validate(&C, S, inputs(json_attrs));
-}
 
 START_TEST(test_validate_ok)
 {
@@ -452,61 +358,30 @@ END_TEST
 
 /* ---- body dump for the validator ---------------------------------------------------- */
 
-static void dump(FILE *f, const char *json_attrs, int *seq)
-{
-    zt_comp_eval *ev = expand(json_attrs);
-    for (size_t i = 0; i < ev->graph.n; i++) {
-        zt_comp_inst *in = &ev->graph.inst[i];
-        json_t *body = zt_comp_eval_body(ev, in);
-        ck_assert_msg(body != NULL, "%s: no body", in->key);
-        json_t *e = json_pack("{s:i,s:s,s:s,s:s,s:s,s:O,s:s}", "seq", ++*seq, "kind", "arm",
-                              "method", "PUT", "path", in->id, "api_version",
-                              zt_arm_api_version(in->def->arm_type), "body", body, "node",
-                              in->key);
-        ck_assert_ptr_nonnull(e);
-        char *line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-        fprintf(f, "%s\n", line);
-        free(line);
-        json_decref(e);
-    }
-}
-
-static const char *g_dump_path;
-
 START_TEST(test_dump_bodies)
 {
-    FILE *f = fopen(g_dump_path, "w");
-    int seq = 0;
-    ck_assert_msg(f != NULL, "cannot write %s", g_dump_path);
-    dump(f, BASE_INPUTS, &seq);
-    dump(f, ALL_ON_INPUTS, &seq);
-    fclose(f);
-    fprintf(stderr, "wrote %d request bodies to %s\n", seq, g_dump_path);
+    static const char *const sets[] = {
+        BASE_INPUTS,
+        ALL_ON_INPUTS,
+    };
+    zt_test_res_dump_bodies(sets, ZT_ARRAY_LEN(sets));
 }
 END_TEST
 
 int main(int argc, char **argv)
 {
-    Suite *s = suite_create("workspace");
-    TCase *tc = tcase_create("workspace");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    if (argc == 3 && strcmp(argv[1], "--dump-bodies") == 0) {
-        g_dump_path = argv[2];
-        tcase_add_test(tc, test_dump_bodies);
-        goto run;
-    }
-    tcase_add_test(tc, test_definition_passes_engine_checks);
-    tcase_add_test(tc, test_expand_defaults);
-    tcase_add_test(tc, test_expand_options);
-    tcase_add_test(tc, test_bodies);
-    tcase_add_test(tc, test_plan_unknowns);
-    tcase_add_test(tc, test_outputs);
-    tcase_add_test(tc, test_validate_ok);
-    tcase_add_test(tc, test_validate_names);
-    tcase_add_test(tc, test_validate_zero_trust);
-    tcase_add_test(tc, test_validate_tags_ids_zones);
-    tcase_add_test(tc, test_validate_unknowns_skipped);
-run:
-    suite_add_tcase(s, tc);
-    return zt_test_run(s);
+    const TTest *const tests[] = {
+        test_definition_passes_engine_checks,
+        test_expand_defaults,
+        test_expand_options,
+        test_bodies,
+        test_plan_unknowns,
+        test_outputs,
+        test_validate_ok,
+        test_validate_names,
+        test_validate_zero_trust,
+        test_validate_tags_ids_zones,
+        test_validate_unknowns_skipped,
+    };
+    return zt_test_res_main(argc, argv, "workspace", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }

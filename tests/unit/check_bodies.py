@@ -1,8 +1,8 @@
-"""Validate every zerotrust_hub PUT body against Microsoft's definitions.
+"""Validate every PUT body of a composite resource against Microsoft's definitions.
 
-    python3 tests/unit/check_hub_bodies.py BUILD/tests/unit/test_hub
+    python3 tests/unit/check_bodies.py BUILD/tests/unit/test_hub   (or test_spoke, test_workspace)
 
-Runs `test_hub --dump-bodies` (each node's body for the default inputs and
+Runs `TEST --dump-bodies` (each node's body for the default inputs and
 with every option on, as an emulator request log), then the emulator's
 validator (tests/emulator/validate.py, strict enums) over the log. Any
 violation, and any warning (a read-only property sent, casing), fails.
@@ -18,7 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def main() -> int:
     exe = sys.argv[1]
-    with tempfile.TemporaryDirectory(prefix="hub-bodies-") as d:
+    name = os.path.basename(exe).removeprefix("test_")
+    with tempfile.TemporaryDirectory(prefix=f"{name}-bodies-") as d:
         log = os.path.join(d, "requests.jsonl")
         subprocess.run([exe, "--dump-bodies", log], check=True)
         with open(log) as fh:

@@ -1,0 +1,292 @@
+/* zt_res.c - helpers shared by the composite resource definitions. */
+#include "zt_res.h"
+
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- Bodies ------------------------------------------------------------ */
+
+json_t *zt_res_ref(const char *id)
+{
+    return id ? json_pack("{s:s}", "id", id) : NULL;
+}
+
+json_t *zt_res_tracked(const zt_comp_eval *ev, json_t *properties)
+{
+    const char *location = zt_comp_input_str(ev, "location");
+    json_t *tags = zt_comp_tags(ev);
+    if (!location || !tags) {
+        json_decref(tags);
+        json_decref(properties);
+        return NULL;
+    }
+    json_t *body = json_pack("{s:s,s:o}", "location", location, "tags", tags);
+    if (properties)
+        json_object_set_new(body, "properties", properties);
+    return body;
+}
+
+json_t *zt_res_set(json_t *body, const char *key, json_t *v)
+{
+    if (!body || !v) {
+        json_decref(body);
+        json_decref(v);
+        return NULL;
+    }
+    json_object_set_new(body, key, v);
+    return body;
+}
+
+const char **zt_res_strings(const zt_comp_eval *ev, const char *attr, const char *const *fallback,
+                            size_t n_fallback, size_t *n)
+{
+    const zt_cty_value *v = zt_comp_input(ev, attr);
+    zt_arena *a = zt_comp_arena(ev);
+    *n = 0;
+    if (v && !v->is_null && !zt_cty_is_wholly_known(v))
+        return NULL;
+    bool dflt = !v || v->is_null;
+    size_t count = dflt ? n_fallback : v->u.coll.n;
+    const char **out = zt_arena_calloc(a, count + 1, sizeof(*out));
+    for (size_t i = 0; i < count; i++)
+        out[i] = dflt ? fallback[i] : v->u.coll.elems[i]->u.str.ptr;
+    *n = count;
+    return out;
+}
+
+/* ---- Names, address plan, outputs ------------------------------------- */
+
+const char *zt_res_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
+{
+    const char *name = zt_comp_input_str(ev, "name");
+    return name ? zt_arena_printf(zt_comp_arena(ev), "%s%s%s", prefix, name, suffix) : NULL;
+}
+
+const zt_addrplan *zt_res_addrplan(zt_arena *a, const char *space, const char *layout)
+{
+    zt_addrplan_request req = {.address_space = space,
+                               .address_space_unknown = space == NULL,
+                               .layout = layout};
+    zt_diags scratch;
+    zt_addrplan *plan = NULL;
+    zt_diags_init(&scratch, a);
+    if (!space || zt_addrplan_compute(a, &req, &plan, &scratch) != ZT_OK)
+        return NULL;
+    return plan;
+}
+
+const char *zt_res_subnet_cidr(const zt_addrplan *plan, const char *name)
+{
+    for (size_t i = 0; plan && i < plan->n_subnets; i++)
+        if (strcmp(plan->subnets[i].name, name) == 0)
+            return plan->subnets[i].cidr;
+    return NULL;
+}
+
+const zt_cty_value *zt_res_id_out(const zt_comp_eval *ev, const char *node)
+{
+    const char *id = zt_comp_id(ev, node);
+    return id ? zt_cty_string(zt_comp_arena(ev), id) : NULL;
+}
+
+const zt_cty_value *zt_res_str_or_null(zt_arena *a, const char *s)
+{
+    return s ? zt_cty_string(a, s) : zt_cty_null(a, &zt_cty_string_type);
+}
+
+const zt_cty_value *zt_res_string_map(zt_arena *a, size_t n, const char *const *keys,
+                                      const char *const *vals)
+{
+    const zt_cty_value **v = zt_arena_calloc(a, n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = zt_cty_string(a, vals[i]);
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, v);
+}
+
+const zt_cty_value *zt_res_out_subnet_ids(const zt_comp_eval *ev, const char *const *subnets,
+                                          size_t n)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const char *vnet = zt_comp_id(ev, "vnet");
+    if (!vnet)
+        return NULL;
+    const char **ids = zt_arena_calloc(a, n + 1, sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = zt_arena_printf(a, "%s/subnets/%s", vnet, subnets[i]);
+    return zt_res_string_map(a, n, subnets, ids);
+}
+
+const zt_cty_value *zt_res_out_subnet_cidrs(const zt_comp_eval *ev, const char *layout,
+                                            const char *const *subnets, size_t n)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const zt_addrplan *plan = zt_res_addrplan(a, zt_comp_input_str(ev, "address_space"), layout);
+    if (!plan)
+        return NULL;
+    const char **cidrs = zt_arena_calloc(a, n + 1, sizeof(*cidrs));
+    for (size_t i = 0; i < n; i++)
+        cidrs[i] = zt_res_subnet_cidr(plan, subnets[i]);
+    return zt_res_string_map(a, n, subnets, cidrs);
+}
+
+/* ---- Plan-time checks ------------------------------------------------- */
+
+static const char *const zt_res_default_required_tags[] = {"environment", "project", "owner",
+                                                           "cost-centre"};
+
+zt_path *zt_res_path(const zt_res_check *k, const char *attr)
+{
+    return zt_path_attr(k->c->arena, NULL, attr);
+}
+
+const char *zt_res_known_str(const zt_cty_value *obj, const char *attr)
+{
+    const zt_cty_value *v = obj ? zt_cty_get_attr(obj, attr) : NULL;
+    if (!v || v->is_null || !zt_cty_is_known(v) || v->type->kind != ZT_CTY_STRING)
+        return NULL;
+    return v->u.str.ptr;
+}
+
+bool zt_res_name_ok(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || !isalnum((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+            return false;
+    return true;
+}
+
+void zt_res_check_tags(zt_res_check *k)
+{
+    const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
+    const zt_provider_config *cfg = &k->c->provider->config;
+    const char *const *req = zt_res_default_required_tags;
+    size_t n_req = ZT_ARRAY_LEN(zt_res_default_required_tags);
+    if (!tags || !zt_cty_is_known(tags))
+        return;
+    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
+        req = cfg->required_tags;
+        n_req = cfg->n_required_tags;
+    }
+    for (size_t i = 0; i < n_req; i++) {
+        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
+        if (!v || v->is_null)
+            zt_diag_error(k->c->diags, zt_res_path(k, "tags"), "Missing required tag",
+                          "Every resource of the platform must carry the tag \"%s\" (policy "
+                          "guardrail); add it to tags.", req[i]);
+        else if (zt_cty_is_known(v) && v->u.str.len == 0)
+            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_res_path(k, "tags"), req[i]),
+                          "Empty required tag", "The required tag \"%s\" must not be empty.",
+                          req[i]);
+    }
+}
+
+bool zt_res_location_allowed(const zt_res_check *k, const char *loc)
+{
+    const zt_provider_config *cfg = &k->c->provider->config;
+    /* The provider's setting is known only once it has been configured
+     * (validation may run before). */
+    if (!atomic_load(&k->c->provider->configured) || cfg->n_allowed_locations == 0)
+        return true;
+    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
+        if (strcasecmp(cfg->allowed_locations[i], loc) == 0)
+            return true;
+    return false;
+}
+
+bool zt_res_dns_name_ok(const char *s, bool allow_upper)
+{
+    size_t label = 0, labels = 1, n = strlen(s);
+    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            labels++;
+        } else if ((islower(ch) || isdigit(ch) || (allow_upper && isupper(ch)) || ch == '-') &&
+                   ++label <= 63) {
+            continue;
+        } else {
+            return false;
+        }
+    }
+    return labels >= 2;
+}
+
+bool zt_res_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
+{
+    unsigned len = x.len < y.len ? x.len : y.len;
+    uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+    return (x.addr & mask) == (y.addr & mask);
+}
+
+/* ---- Import ----------------------------------------------------------- */
+
+void zt_res_inputs_init(zt_res_inputs *in, zt_arena *a, size_t cap)
+{
+    in->names = zt_arena_calloc(a, cap + 1, sizeof(*in->names));
+    in->vals = zt_arena_calloc(a, cap + 1, sizeof(*in->vals));
+    in->n = 0;
+}
+
+void zt_res_inputs_set(zt_res_inputs *in, const char *attr, const zt_cty_value *v)
+{
+    in->names[in->n] = attr;
+    in->vals[in->n++] = v;
+}
+
+const zt_cty_value *zt_res_inputs_object(zt_arena *a, const zt_cty_type *t,
+                                         const zt_res_inputs *in)
+{
+    const zt_cty_value **ordered = zt_arena_calloc(a, t->n + 1, sizeof(*ordered));
+    for (size_t i = 0; i < t->n; i++) {
+        ordered[i] = zt_cty_null(a, t->types[i]);
+        for (size_t j = 0; j < in->n; j++)
+            if (strcmp(t->names[i], in->names[j]) == 0)
+                ordered[i] = in->vals[j];
+    }
+    return zt_cty_object(a, t, ordered);
+}
+
+json_t *zt_res_jget(const json_t *doc, const char *path)
+{
+    json_t *cur = (json_t *)doc;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *save = NULL, *tok = strtok_r(buf, "/", &save); cur && tok;
+         tok = strtok_r(NULL, "/", &save))
+        cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(tok))
+                                 : json_object_get(cur, tok);
+    return cur;
+}
+
+const char *zt_res_jstr(const json_t *doc, const char *path)
+{
+    json_t *v = zt_res_jget(doc, path);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const zt_cty_value *zt_res_imp_tags(zt_arena *a, const json_t *resource)
+{
+    const json_t *tags = json_object_get(resource, "tags");
+    size_t n = json_object_size(tags), i = 0;
+    const char **keys = zt_arena_calloc(a, n + 1, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)tags, k, v)
+    {
+        keys[i] = zt_arena_strdup(a, k);
+        vals[i++] = zt_cty_string(a, json_is_string(v) ? json_string_value(v) : "");
+    }
+    return zt_cty_map(a, &zt_cty_string_type, i, keys, vals);
+}

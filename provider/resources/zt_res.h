@@ -1,0 +1,97 @@
+/* zt_res.h - helpers shared by the composite resource definitions
+ * (zt_hub.c, zt_spoke.c, zt_workspace.c): body builders, names, outputs,
+ * plan-time checks and import. */
+#ifndef ZT_RES_H
+#define ZT_RES_H
+
+#include "zt_addrplan.h"
+#include "zt_composite.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- Bodies (NULL: something needed is not known yet) ---------------- */
+
+/* {"id": id}, or NULL (making json_pack fail) when the ID is unknown. */
+json_t *zt_res_ref(const char *id);
+/* The frame every tracked resource shares: location and tags (JSON, via
+ * zt_comp_tags). Steals `properties` (may be NULL: omitted). */
+json_t *zt_res_tracked(const zt_comp_eval *ev, json_t *properties);
+/* Steals `v`; a NULL v (an unknown part) makes the whole body unknown. */
+json_t *zt_res_set(json_t *body, const char *key, json_t *v);
+
+/* A list/set(string) input as a NULL-terminated array (*n elements): a
+ * copy of `fallback` when null, NULL while unknown. */
+const char **zt_res_strings(const zt_comp_eval *ev, const char *attr, const char *const *fallback,
+                            size_t n_fallback, size_t *n);
+
+/* ---- Names, address plan, outputs ------------------------------------- */
+
+/* prefix + the "name" input + suffix; NULL while the name is unknown. */
+const char *zt_res_named(const zt_comp_eval *ev, const char *prefix, const char *suffix);
+/* The address planner's plan of `layout` for `space`; NULL while the space
+ * is unknown or invalid (the validate hook has reported why). */
+const zt_addrplan *zt_res_addrplan(zt_arena *a, const char *space, const char *layout);
+const char *zt_res_subnet_cidr(const zt_addrplan *plan, const char *name);
+/* A node's ID as a string value; NULL while unknown. */
+const zt_cty_value *zt_res_id_out(const zt_comp_eval *ev, const char *node);
+/* s as a string value, or a null string. */
+const zt_cty_value *zt_res_str_or_null(zt_arena *a, const char *s);
+/* map(string) of n keys and (non-NULL) values. */
+const zt_cty_value *zt_res_string_map(zt_arena *a, size_t n, const char *const *keys,
+                                      const char *const *vals);
+
+/* Outputs subnet_ids and subnet_cidrs: subnet name -> ID under the "vnet"
+ * node, and -> CIDR from the `layout` plan of the address_space input;
+ * NULL while unknown. */
+const zt_cty_value *zt_res_out_subnet_ids(const zt_comp_eval *ev, const char *const *subnets,
+                                          size_t n);
+const zt_cty_value *zt_res_out_subnet_cidrs(const zt_comp_eval *ev, const char *layout,
+                                            const char *const *subnets, size_t n);
+
+/* ---- Plan-time checks ------------------------------------------------- */
+
+typedef struct zt_res_check {
+    zt_call *c;
+    const zt_cty_value *config;
+} zt_res_check;
+
+/* The path of a top-level attribute. */
+zt_path *zt_res_path(const zt_res_check *k, const char *attr);
+/* A known, non-null string attribute of obj, else NULL. */
+const char *zt_res_known_str(const zt_cty_value *obj, const char *attr);
+/* 1..max characters, alphanumeric first, the rest alphanumeric or in extra. */
+bool zt_res_name_ok(const char *s, size_t max, const char *extra);
+/* Every required tag (the provider's required_tags once configured, else
+ * the platform's defaults) present and not empty. */
+void zt_res_check_tags(zt_res_check *k);
+/* Whether the provider's allowed_locations (once configured, when set)
+ * admit loc. */
+bool zt_res_location_allowed(const zt_res_check *k, const char *loc);
+/* A DNS name: dot-separated labels of 1..63 lower-case letters (any case
+ * with allow_upper), digits or '-', at least two, 253 characters at most. */
+bool zt_res_dns_name_ok(const char *s, bool allow_upper);
+bool zt_res_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y);
+
+/* ---- Import ----------------------------------------------------------- */
+
+/* Rebuilt inputs: attribute -> value, ordered into the schema's object by
+ * zt_res_inputs_object. */
+typedef struct zt_res_inputs {
+    const char **names;
+    const zt_cty_value **vals;
+    size_t n;
+} zt_res_inputs;
+
+void zt_res_inputs_init(zt_res_inputs *in, zt_arena *a, size_t cap);
+void zt_res_inputs_set(zt_res_inputs *in, const char *attr, const zt_cty_value *v);
+/* An object of type t from in; every attribute not set is null. */
+const zt_cty_value *zt_res_inputs_object(zt_arena *a, const zt_cty_type *t,
+                                         const zt_res_inputs *in);
+/* "a/b/0/c" walk (objects by key, arrays by index); NULL when absent. */
+json_t *zt_res_jget(const json_t *doc, const char *path);
+const char *zt_res_jstr(const json_t *doc, const char *path);
+/* A resource's "tags" as map(string). */
+const zt_cty_value *zt_res_imp_tags(zt_arena *a, const json_t *resource);
+
+#endif
