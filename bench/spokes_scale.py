@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""1 zerotrust_hub + N zerotrust_spoke in ONE `terraform apply`, against the ARM
+emulator (tests/emulator) on 127.0.0.1 with ARM throttling ON (ARM's token
+buckets: reads 250 + 25/s, writes/deletes 200 + 10/s per subscription and
+principal, unless overridden).
+
+For each N (default 1, 10, 50) in a fresh emulator:
+  - config: examples/hub-and-spokes (no VPN gateway) with N generated spokes
+    (spoke-NNN, 10.a.b.0/24 address spaces, rule collection group priority
+    200 + 10 i), `terraform apply -auto-approve` at -parallelism 10 (default);
+  - printed: apply wall time (the terraform command, and first ARM request ->
+    last answer from the emulator's request log), ARM requests by method
+    (PUT / GET (reads) / poll (LRO status URLs) / DELETE / other), 429s
+    answered and whether each was absorbed (a later request with the same
+    method + path succeeded and the apply succeeded), 409s, provider peak RSS
+    (VmHWM of the terraform-provider-zerotrust child, sampled from
+    /proc/PID/status every 20 ms during the apply), and ratios to the
+    smallest N;
+  - then `terraform destroy`, and the hub and spoke resource groups must be
+    empty in the emulator.
+
+usage: python3 bench/spokes_scale.py [--n 1,10,50] [--time-scale 0.001]
+           [--reads 250,25] [--writes 200,10] [--deletes 200,10] [--provider BIN] [--json FILE] [--keep]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(REPO))
+
+from e2e_support import (PLATFORM, PROVIDER_SOURCE, Mirror, dirhash_h1, get_runner,  # noqa: E402
+                         make_workspace, process_exe, project_version, provider_bin_path)
+from hub_env import TAGS, arm_env, is_poll, start_emulator  # noqa: E402
+
+EXAMPLE = REPO / "examples" / "hub-and-spokes"
+HUB_RG, SPOKE_RG = "rg-hub-scale", "rg-spokes-scale"
+CMD_TIMEOUT = 900.0
+
+
+def make_mirror(root: Path, binary: Path) -> Mirror:
+    version = project_version()
+    base = root / "mirror"
+    pkg = base / "registry.terraform.io" / "zerotrust" / "zerotrust" / version / PLATFORM
+    pkg.mkdir(parents=True)
+    exe = pkg / f"terraform-provider-zerotrust_v{version}"
+    shutil.copy2(binary, exe)
+    exe.chmod(0o755)
+    cfg = root / "terraform.rc"
+    cfg.write_text(f'disable_checkpoint = true\nprovider_installation {{\n  filesystem_mirror {{\n'
+                   f'    path    = "{base}"\n    include = ["{PROVIDER_SOURCE}"]\n  }}\n}}\n')
+    return Mirror(base, pkg, exe, version, dirhash_h1(pkg), cfg)
+
+
+def spokes_tfvars(n: int) -> str:
+    lines = [f'hub_resource_group_name = "{HUB_RG}"', f'spoke_resource_group_name = "{SPOKE_RG}"',
+             "spokes = {"]
+    for i in range(n):
+        a, b = 1 + i // 256, i % 256          # 10.1.0.0/24, 10.1.1.0/24, ... (hub: 10.100.0.0/22)
+        if a >= 100:
+            raise ValueError("too many spokes for the 10.1-99.x.0/24 plan")
+        lines.append(f'  "spoke-{i:03d}" = {{ address_space = "10.{a}.{b}.0/24", '
+                     f'firewall_rule_priority = {200 + 10 * i} }}')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+class RssSampler(threading.Thread):
+    """VmHWM / VmRSS (kB) of every live process whose exe lies under root."""
+
+    def __init__(self, root: Path, period: float = 0.02):
+        super().__init__(daemon=True)
+        self.root, self.period = str(root), period
+        self.peak: dict[int, int] = {}
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        known: set[int] = set()
+        last_scan = 0.0
+        while not self.stop_ev.is_set():
+            now = time.monotonic()
+            if now - last_scan > 0.2:           # new provider processes
+                last_scan = now
+                for d in os.listdir("/proc"):
+                    if d.isdigit() and int(d) not in known:
+                        exe = process_exe(int(d))
+                        if exe and exe.startswith(self.root) and "terraform-provider-zerotrust" in exe:
+                            known.add(int(d))
+            for pid in list(known):
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        for line in f:
+                            if line.startswith("VmHWM:"):
+                                kb = int(line.split()[1])
+                                self.peak[pid] = max(self.peak.get(pid, 0), kb)
+                except (OSError, ValueError):
+                    known.discard(pid)
+            self.stop_ev.wait(self.period)
+
+    def stop(self) -> dict[int, int]:
+        self.stop_ev.set()
+        self.join(timeout=5)
+        return dict(self.peak)
+
+
+def read_log(path: Path, since: int) -> list[dict]:
+    out = []
+    with open(path) as f:
+        for line in f:
+            e = json.loads(line)
+            if e["seq"] > since and e.get("kind") == "arm":
+                out.append(e)
+    return out
+
+
+def last_seq(path: Path) -> int:
+    seq = 0
+    try:
+        with open(path) as f:
+            for line in f:
+                seq = max(seq, json.loads(line)["seq"])
+    except FileNotFoundError:
+        pass
+    return seq
+
+
+def split(reqs: list[dict]) -> dict:
+    out = {"PUT": 0, "GET": 0, "poll": 0, "DELETE": 0, "other": 0}
+    for r in reqs:
+        if is_poll(r):
+            out["poll"] += 1
+        elif r["method"] in out:
+            out[r["method"]] += 1
+        else:
+            out["other"] += 1
+    out["total"] = len(reqs)
+    out["429"] = sum(1 for r in reqs if r["status"] == 429)
+    out["409"] = sum(1 for r in reqs if r["status"] == 409)
+    out["5xx"] = sum(1 for r in reqs if (r["status"] or 0) >= 500)
+    # Absorbed: a later request with the same method and path got a non-429 answer.
+    last_ok: dict[tuple, int] = {}
+    for r in reqs:
+        if r["status"] != 429:
+            last_ok[(r["method"], r["path"].lower())] = r["seq"]
+    out["429_by_method"] = {}
+    for r in reqs:
+        if r["status"] == 429:
+            m = "poll" if is_poll(r) else r["method"]
+            out["429_by_method"][m] = out["429_by_method"].get(m, 0) + 1
+    out["429_unretried"] = sum(1 for r in reqs if r["status"] == 429
+                               and last_ok.get((r["method"], r["path"].lower()), -1) < r["seq"])
+    return out
+
+
+def window(reqs: list[dict]) -> float:
+    if not reqs:
+        return 0.0
+    return max(r["ts"] for r in reqs) - min(r["ts"] - r["duration_ms"] / 1000 for r in reqs)
+
+
+def run_one(n: int, a, binary: Path, root: Path) -> dict:
+    emu = start_emulator(root / f"emu-{n}", time_scale=a.time_scale, validate=False)
+    try:
+        c = emu.client
+        for rg in (HUB_RG, SPOKE_RG):
+            r = c.put(c.rg_id(rg), {"location": "westeurope", "tags": TAGS})
+            assert r.status_code in (200, 201), r.text
+        thr = {"enabled": True}
+        for cls in ("reads", "writes", "deletes"):
+            cap, rate = getattr(a, cls)
+            thr[cls] = {"capacity": cap, "refill_per_second": rate}
+        c.control("POST", "throttling", thr).raise_for_status()
+        mirror = make_mirror(root / f"m-{n}", binary)
+        ws = make_workspace(root / f"ws-{n}", get_runner("terraform"), mirror, config_dir=EXAMPLE,
+                            files={"bench.auto.tfvars": spokes_tfvars(n)})
+        ws.extra_env.update(arm_env(emu.info))
+        ws.run("init", "-input=false", "-no-color", check=True, log=False)
+        log = Path(emu.info.get("request_log") or emu.state_dir / "requests.jsonl")
+
+        seq = last_seq(log)
+        sampler = RssSampler(root / f"m-{n}")
+        sampler.start()
+        t0 = time.perf_counter()
+        r = ws.run("apply", "-input=false", "-no-color", "-auto-approve", log=False, timeout=CMD_TIMEOUT)
+        cmd_s = time.perf_counter() - t0
+        peaks = sampler.stop()
+        apply_ok = r.rc == 0
+        if not apply_ok:
+            print(r.describe(3000), file=sys.stderr)
+        time.sleep(0.3)
+        apply_reqs = read_log(log, seq)
+
+        seq = last_seq(log)
+        rp = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode", log=False, timeout=CMD_TIMEOUT)
+        time.sleep(0.3)
+        refresh_reqs = read_log(log, seq)
+
+        seq = last_seq(log)
+        t1 = time.perf_counter()
+        rd = ws.run("destroy", "-input=false", "-no-color", "-auto-approve", log=False, timeout=CMD_TIMEOUT)
+        destroy_s = time.perf_counter() - t1
+        time.sleep(0.3)
+        destroy_reqs = read_log(log, seq)
+        left = emu.store_ids_under(c.rg_id(HUB_RG), ignore=()) + emu.store_ids_under(c.rg_id(SPOKE_RG), ignore=())
+        res = {"n": n, "apply_ok": apply_ok, "apply_cmd_s": cmd_s, "apply_wall_s": window(apply_reqs),
+               "apply": split(apply_reqs), "refresh": split(refresh_reqs), "refresh_rc": rp.rc,
+               "destroy": split(destroy_reqs), "destroy_ok": rd.rc == 0, "destroy_cmd_s": destroy_s,
+               "left": left, "rss_peak_kb": max(peaks.values(), default=0), "rss_by_pid": peaks,
+               "leftovers": list(ws.leftovers)}
+        if rd.rc != 0:
+            print(rd.describe(3000), file=sys.stderr)
+        return res
+    finally:
+        emu.stop()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    pair = lambda s: tuple(float(x) for x in s.split(","))  # noqa: E731
+    ap.add_argument("--n", default="1,10,50", help="comma-separated spoke counts")
+    ap.add_argument("--time-scale", type=float, default=0.001)
+    ap.add_argument("--reads", type=pair, default=(250, 25), help="capacity,refill/s")
+    ap.add_argument("--writes", type=pair, default=(200, 10))
+    ap.add_argument("--deletes", type=pair, default=(200, 10))
+    ap.add_argument("--provider", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    print("command: " + " ".join(shlex.quote(x) for x in [sys.executable] + sys.argv), flush=True)
+    ns = [int(x) for x in a.n.split(",")]
+    binary = (a.provider or provider_bin_path()).resolve()
+    if not binary.is_file():
+        print(f"provider binary {binary} not found", file=sys.stderr)
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="zt-bench-spokes-"))
+    started = time.perf_counter()
+    results = []
+    try:
+        for n in ns:
+            res = run_one(n, a, binary, root)
+            results.append(res)
+            print(f"N={n}: apply {'ok' if res['apply_ok'] else 'FAILED'} {res['apply_cmd_s']:.1f}s, "
+                  f"{res['apply']['total']} ARM requests, {res['apply']['429']} x 429, "
+                  f"peak RSS {res['rss_peak_kb']} kB; destroy {'ok' if res['destroy_ok'] else 'FAILED'}, "
+                  f"left {len(res['left'])}", flush=True)
+    finally:
+        if not a.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"work dir: {root}")
+
+    print()
+    print(f"1 hub + N spokes, one terraform apply (-parallelism 10), time scale {a.time_scale}, throttling on "
+          f"(reads {a.reads[0]:g}+{a.reads[1]:g}/s, writes {a.writes[0]:g}+{a.writes[1]:g}/s, "
+          f"deletes {a.deletes[0]:g}+{a.deletes[1]:g}/s)")
+    hdr = (f"  {'N':>4} {'apply s':>8} {'ARM wall':>9} {'PUT':>6} {'GET':>6} {'poll':>6} {'DELETE':>7} {'other':>6}"
+           f" {'total':>7} {'429':>5} {'429 !abs':>8} {'409':>5} {'5xx':>4} {'RSS MiB':>8}")
+    print(hdr)
+    for r in results:
+        s = r["apply"]
+        print(f"  {r['n']:>4} {r['apply_cmd_s']:>8.1f} {r['apply_wall_s']:>9.1f} {s['PUT']:>6} {s['GET']:>6}"
+              f" {s['poll']:>6} {s['DELETE']:>7} {s['other']:>6} {s['total']:>7} {s['429']:>5}"
+              f" {s['429_unretried']:>8} {s['409']:>5} {s['5xx']:>4} {r['rss_peak_kb'] / 1024:>8.1f}")
+    base = results[0]
+    print()
+    print(f"  growth, ratio to N={base['n']}:")
+    print(f"  {'N':>4} {'N ratio':>8} {'apply s':>8} {'PUT':>6} {'GET':>6} {'poll':>6} {'total':>7} {'RSS':>6}")
+    rat = lambda x, y: (x / y) if y else float("nan")  # noqa: E731
+    for r in results:
+        s, b = r["apply"], base["apply"]
+        print(f"  {r['n']:>4} {rat(r['n'], base['n']):>8.1f} {rat(r['apply_cmd_s'], base['apply_cmd_s']):>8.2f}"
+              f" {rat(s['PUT'], b['PUT']):>6.2f} {rat(s['GET'], b['GET']):>6.2f} {rat(s['poll'], b['poll']):>6.2f}"
+              f" {rat(s['total'], b['total']):>7.2f} {rat(r['rss_peak_kb'], base['rss_peak_kb']):>6.2f}")
+    print()
+    print(f"  {'N':>4} {'refresh reqs (GET/poll/other)':>30} {'plan rc':>8} {'destroy s':>10} "
+          f"{'destroy reqs (DEL/GET/poll/429/429 !abs)':>40} {'left':>5}")
+    for r in results:
+        f, d = r["refresh"], r["destroy"]
+        print(f"  {r['n']:>4} {f['total']:>8} ({f['GET']}/{f['poll']}/{f['PUT'] + f['DELETE'] + f['other']})"
+              f"{'':>8} {r['refresh_rc']:>8} {r['destroy_cmd_s']:>10.1f} "
+              f"{d['total']:>10} ({d['DELETE']}/{d['GET']}/{d['poll']}/{d['429']}/{d['429_unretried']}){'':>10} {len(r['left']):>5}")
+    for r in results:
+        for ph in ("apply", "refresh", "destroy"):
+            if r[ph]["429_by_method"]:
+                print(f"  N={r['n']}: {ph} 429s by request kind: {r[ph]['429_by_method']}")
+        if r["left"]:
+            print(f"  N={r['n']}: left in the emulator: {r['left'][:5]}")
+        if r["leftovers"]:
+            print(f"  N={r['n']}: leftovers: {r['leftovers'][:5]}")
+        if len(r["rss_by_pid"]) > 1:
+            print(f"  N={r['n']}: VmHWM per provider process of the apply (plan phase, apply phase): "
+                  + ", ".join(f"{v / 1024:.1f} MiB" for _, v in sorted(r["rss_by_pid"].items())))
+    print(f"\n  script took {time.perf_counter() - started:.0f} s")
+    if a.json:
+        a.json.write_text(json.dumps({"args": vars(a) | {"provider": str(binary), "json": str(a.json)},
+                                      "results": results}, indent=1, default=str))
+    ok = all(r["apply_ok"] and r["destroy_ok"] and not r["left"] and r["refresh_rc"] == 0 for r in results)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
