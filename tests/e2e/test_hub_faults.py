@@ -7,7 +7,7 @@ of a clean apply and fails when the hub starts sending one the matrix does not
 know): a PUT and a GET (read-back / DNS resource poll) per underlying resource
 (one instance stands for the eight zones and the eight zone links; the
 synchronous diagnostic settings have no read-back), and the
-Azure-AsyncOperation status polls.
+Azure-AsyncOperation status polls and the Location polls of private DNS zones and links.
 
 Columns: the emulator's fault kinds that make sense for the request:
   PUT         429 500 503 reset hang conflict async_failed
@@ -78,6 +78,8 @@ RESOURCES = [
     ("diag_vpn_gateway", f"{NET}/virtualNetworkGateways/vgw-{HUB}{DIAG}"),
 ]
 POLL_REGEX = r"/providers/Microsoft\.Network/locations/[^/]+/operations/[^/]+$"
+# Private DNS zones and links answer 201 + Location: their operation is followed there.
+LOCATION_POLL_REGEX = r"/providers/Microsoft\.Network/locations/[^/]+/operationResults/[^/]+$"
 
 PUT_KINDS = ["429", "500", "503", "reset", "hang", "conflict", "async_failed"]
 READ_KINDS = ["429", "500", "503", "reset", "hang"]
@@ -97,6 +99,7 @@ for node, path in RESOURCES:
     if not node.startswith("diag_"):  # diagnostic settings are synchronous: no read-back
         ROWS.append(Row(f"GET {node}", node, "GET", re.escape(path) + "$", READ_KINDS))
 ROWS.append(Row("GET poll (Azure-AsyncOperation)", None, "GET", POLL_REGEX, READ_KINDS))
+ROWS.append(Row("GET poll (Location)", None, "GET", LOCATION_POLL_REGEX, READ_KINDS))
 
 FULL = os.environ.get("ZT_FULL_FAULT_MATRIX") == "1"
 SHIFT = int(os.environ.get("ZT_FAULT_MATRIX_SHIFT", "0"))
@@ -241,7 +244,13 @@ def test_request_classes_cover_a_clean_apply(ws, emu, world):
     assert not emu.store_ids_under(world["rg_id"])
 
 
-@pytest.mark.parametrize("row,kind", CELLS, ids=[f"{r.method}-{r.node or 'poll'}-{k}" for r, k in CELLS])
+def _row_slug(r: Row) -> str:
+    if r.node:
+        return r.node
+    return "location-poll" if r.regex == LOCATION_POLL_REGEX else "poll"
+
+
+@pytest.mark.parametrize("row,kind", CELLS, ids=[f"{r.method}-{_row_slug(r)}-{k}" for r, k in CELLS])
 def test_fault_cell(ws, emu, world, row, kind):
     cid = _cell_id(row, kind)
     RESULTS[cid] = "did not finish"
