@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
+from hub_env import start_emulator
 from e2e_support import REPO, get_runner, make_workspace, runner_param
 
 sys.path.insert(0, str(REPO))
-from tests.emulator.client import EmulatorClient  # noqa: E402
 
 RG = "rg-dbx-e2e"
 NAME = "e2e"
@@ -92,33 +91,9 @@ output "ws" { value = zerotrust_databricks_private_workspace.this }
 
 @pytest.fixture(scope="module")
 def emulator(session_root):
-    state = session_root / "dbx-emulator"
-    state.mkdir()
-    log = open(state / "emulator.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--port", "0", "--state-dir", str(state)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-    info_path = state / "emulator.json"
-    deadline = time.monotonic() + 60
-    info = None
-    while info is None:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the ARM emulator did not start:\n{(state / 'emulator.log').read_text()[-3000:]}")
-        try:
-            info = json.loads(info_path.read_text())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    client = EmulatorClient.from_info(info)
-    client.control("POST", "config", {"time_scale": 0.001, "validate_bodies": True,
-                                      "enum_mode": "strict"}).raise_for_status()
-    yield info, client
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    e = start_emulator(session_root / "dbx-emulator", time_scale=0.001)
+    yield e.info, e.client
+    e.stop()
 
 
 def _ok(r):
