@@ -38,28 +38,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from e2e_support import (PLATFORM, PROVIDER_SOURCE, Mirror, dirhash_h1, get_runner,  # noqa: E402
-                         make_workspace, process_exe, project_version, provider_bin_path)
+from e2e_support import (get_runner, make_workspace, process_exe,  # noqa: E402
+                         provider_bin_path)
+from hub_apply import make_mirror  # noqa: E402
 from hub_env import TAGS, arm_env, is_poll, start_emulator  # noqa: E402
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 HUB_RG, SPOKE_RG = "rg-hub-scale", "rg-spokes-scale"
 CMD_TIMEOUT = 900.0
-
-
-def make_mirror(root: Path, binary: Path) -> Mirror:
-    version = project_version()
-    base = root / "mirror"
-    pkg = base / "registry.terraform.io" / "zerotrust" / "zerotrust" / version / PLATFORM
-    pkg.mkdir(parents=True)
-    exe = pkg / f"terraform-provider-zerotrust_v{version}"
-    shutil.copy2(binary, exe)
-    exe.chmod(0o755)
-    cfg = root / "terraform.rc"
-    cfg.write_text(f'disable_checkpoint = true\nprovider_installation {{\n  filesystem_mirror {{\n'
-                   f'    path    = "{base}"\n    include = ["{PROVIDER_SOURCE}"]\n  }}\n}}\n')
-    return Mirror(base, pkg, exe, version, dirhash_h1(pkg), cfg)
 
 
 def spokes_tfvars(n: int) -> str:

@@ -115,6 +115,10 @@ const zt_cty_value *zt_cty_value_coll(zt_arena *a, const zt_cty_type *t, size_t 
  * Returns NULL when elements disagree about their type. */
 const zt_cty_type *zt_cty_coll_type(zt_arena *a, zt_cty_kind kind, const zt_cty_type *slot,
                                     size_t n, const zt_cty_value *const *elems);
+/* A decoded list/set/map of slot type t (zt_cty_coll_type + value); NULL
+ * when the elements disagree about their type. */
+const zt_cty_value *zt_cty_coll_decoded(zt_arena *a, const zt_cty_type *t, size_t n,
+                                        const zt_cty_value **elems, const char **keys);
 /* Value type of an object/tuple with slot type t holding vals. */
 const zt_cty_type *zt_cty_struct_type(zt_arena *a, const zt_cty_type *t,
                                       const zt_cty_value *const *vals);

@@ -276,11 +276,10 @@ static zt_rc js_finish_coll(js_dec *x, const zt_cty_type *t, size_t n,
                             const zt_cty_value **elems, const char **keys,
                             const zt_cty_value **out)
 {
-    const zt_cty_type *vt = zt_cty_coll_type(x->a, t->kind, t, n, elems);
-    if (!vt)
+    *out = zt_cty_coll_decoded(x->a, t, n, elems, keys);
+    if (!*out)
         return js_fail(x, "Elements of the %s have different types",
                        zt_cty_type_friendly(x->a, t));
-    *out = zt_cty_value_coll(x->a, vt, n, elems, keys);
     return ZT_OK;
 }
 

@@ -472,3 +472,10 @@ size_t zt_cty_map_normalize(zt_arena *a, const char **keys, const zt_cty_value *
     }
     return m;
 }
+
+const zt_cty_value *zt_cty_coll_decoded(zt_arena *a, const zt_cty_type *t, size_t n,
+                                        const zt_cty_value **elems, const char **keys)
+{
+    const zt_cty_type *vt = zt_cty_coll_type(a, t->kind, t, n, elems);
+    return vt ? zt_cty_value_coll(a, vt, n, elems, keys) : NULL;
+}
