@@ -51,6 +51,8 @@
 #define ZT_WS_ROLE_BLOB_CONTRIB "ba92f5b4-2d11-453d-a403-e96b0029c9fe" /* Storage Blob Data Contributor */
 #define ZT_WS_ROLE_SECRETS_USER "4633458b-17de-408a-b874-0445c86b69e6" /* Key Vault Secrets User */
 #define ZT_WS_ROLE_CONTRIBUTOR "b24988ac-6180-42a0-ab88-20f7382dd24c" /* Contributor */
+#define ZT_WS_ROLE_SB_SENDER "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39" /* Azure Service Bus Data Sender */
+#define ZT_WS_ROLE_SB_RECEIVER "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0" /* Azure Service Bus Data Receiver */
 
 #define ZT_WS_GH_ISSUER "https://token.actions.githubusercontent.com"
 #define ZT_WS_GH_AUDIENCE "api://AzureADTokenExchange"
@@ -100,10 +102,15 @@ static const char *zt_ws_in(const zt_comp_eval *ev, const char *attr)
     return zt_comp_input_str(ev, attr);
 }
 
+static bool zt_ws_set(const zt_comp_eval *ev, const char *attr)
+{
+    const zt_cty_value *v = zt_comp_input(ev, attr);
+    return v && !v->is_null;
+}
+
 static bool zt_ws_registry_on(const zt_comp_eval *ev)
 {
-    const zt_cty_value *v = zt_comp_input(ev, "container_registry_name");
-    return v && !v->is_null;
+    return zt_ws_set(ev, "container_registry_name");
 }
 
 static bool zt_ws_browser_auth_on(const zt_comp_eval *ev)
@@ -111,10 +118,19 @@ static bool zt_ws_browser_auth_on(const zt_comp_eval *ev)
     return zt_comp_input_bool(ev, "browser_authentication_enabled", false);
 }
 
+static bool zt_ws_databricks_app_on(const zt_comp_eval *ev)
+{
+    return zt_ws_set(ev, "azure_databricks_principal_id");
+}
+
+static bool zt_ws_service_bus_on(const zt_comp_eval *ev)
+{
+    return zt_ws_set(ev, "service_bus_namespace_id");
+}
+
 static bool zt_ws_diag_on(const zt_comp_eval *ev)
 {
-    const zt_cty_value *v = zt_comp_input(ev, "log_analytics_workspace_id");
-    return v && !v->is_null;
+    return zt_ws_set(ev, "log_analytics_workspace_id");
 }
 
 static bool zt_ws_diag_registry_on(const zt_comp_eval *ev)
@@ -187,24 +203,55 @@ typedef struct zt_ws_pe {
     const char *target;  /* node key of the resource it reaches */
     const char *group;   /* private-link group ID */
     const char *zone;    /* private DNS zone */
+    const char *out;     /* key in the private_endpoint_ips output */
+    /* The target is the workspace's root (DBFS) storage account, which
+     * Databricks creates in the managed resource group: its ID comes from
+     * the workspace's answer, not from a node of ours. */
+    bool root_storage;
 } zt_ws_pe;
 
 static const zt_ws_pe zt_ws_pes[] = {
-    {"pe_vault", "key_vault", "vault", ZT_WS_ZONE_VAULT},
-    {"pe_blob", "storage", "blob", ZT_WS_ZONE_BLOB},
-    {"pe_dfs", "storage", "dfs", ZT_WS_ZONE_DFS},
-    {"pe_registry", "registry", "registry", ZT_WS_ZONE_ACR},
-    {"pe_databricks_ui_api", "workspace", "databricks_ui_api", ZT_WS_ZONE_DBX},
-    {"pe_browser_authentication", "workspace", "browser_authentication", ZT_WS_ZONE_DBX},
+    {"pe_vault", "key_vault", "vault", ZT_WS_ZONE_VAULT, "vault", false},
+    {"pe_blob", "storage", "blob", ZT_WS_ZONE_BLOB, "blob", false},
+    {"pe_dfs", "storage", "dfs", ZT_WS_ZONE_DFS, "dfs", false},
+    {"pe_registry", "registry", "registry", ZT_WS_ZONE_ACR, "registry", false},
+    {"pe_databricks_ui_api", "workspace", "databricks_ui_api", ZT_WS_ZONE_DBX,
+     "databricks_ui_api", false},
+    {"pe_browser_authentication", "workspace", "browser_authentication", ZT_WS_ZONE_DBX,
+     "browser_authentication", false},
+    {"pe_dbfs_blob", "workspace", "blob", ZT_WS_ZONE_BLOB, "dbfs_blob", true},
+    {"pe_dbfs_dfs", "workspace", "dfs", ZT_WS_ZONE_DFS, "dbfs_dfs", true},
 };
 
-/* The engine gives callbacks no node key, so each endpoint row has its own
- * small callbacks generated below. */
+/* The workspace's root storage account; NULL until the workspace has
+ * answered with its name. */
+static const char *zt_ws_root_storage_id(const zt_comp_eval *ev)
+{
+    const char *sub = zt_comp_subscription(ev);
+    const char *mrg = zt_ws_managed_rg(ev);
+    const char *sa = zt_comp_output_stable(ev, "workspace",
+                                           "/properties/parameters/storageAccountName/value");
+    if (!sub || !mrg || !sa)
+        return NULL;
+    return zt_arena_printf(zt_comp_arena(ev),
+                           "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Storage/"
+                           "storageAccounts/%s", sub, mrg, sa);
+}
+
+static const char *zt_ws_pe_target(const zt_comp_eval *ev, const zt_ws_pe *pe)
+{
+    return pe->root_storage ? zt_ws_root_storage_id(ev) : zt_comp_id(ev, pe->target);
+}
+
+/* "pe-<target name>-<group>"; the root storage's endpoints are named
+ * after the workspace (the account's name is Databricks' random one). */
 static const char *zt_ws_pe_name(const zt_comp_eval *ev, const zt_ws_pe *pe)
 {
     const char *target = zt_comp_id(ev, pe->target);
     const char *last = target ? strrchr(target, '/') : NULL;
-    return last ? zt_arena_printf(zt_comp_arena(ev), "pe-%s-%s", last + 1, pe->group) : NULL;
+    return last ? zt_arena_printf(zt_comp_arena(ev), "pe-%s-%s%s", last + 1,
+                                  pe->root_storage ? "dbfs-" : "", pe->group)
+                : NULL;
 }
 
 /* ---------------------------------------------------------------------
@@ -338,10 +385,10 @@ static json_t *zt_ws_body_workspace(const zt_comp_eval *ev)
         "requireInfrastructureEncryption", "value",
         zt_comp_input_bool(ev, "infrastructure_encryption_enabled", true));
     json_t *p = json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "computeMode", "Hybrid", "managedResourceGroupId",
+        "{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "computeMode", "Hybrid", "managedResourceGroupId",
         zt_arena_printf(zt_comp_arena(ev), "/subscriptions/%s/resourceGroups/%s", sub, mrg),
         "publicNetworkAccess", "Disabled", "requiredNsgRules", "NoAzureDatabricksRules",
-        "parameters", params, "accessConnector", "id", ac, "identityType", "UserAssigned",
+        "defaultStorageFirewall", "Enabled", "parameters", params, "accessConnector", "id", ac, "identityType", "UserAssigned",
         "userAssignedIdentityId", uai);
     return zt_res_set(zt_res_tracked(ev, p), "sku", json_pack("{s:s}", "name", "premium"));
 }
@@ -382,7 +429,7 @@ static json_t *zt_ws_body_workspace_cmk(const zt_comp_eval *ev)
 static json_t *zt_ws_body_pe(const zt_comp_eval *ev, const zt_ws_pe *pe)
 {
     const char *subnet = zt_ws_in(ev, "private_endpoint_subnet_id");
-    const char *target = zt_comp_id(ev, pe->target);
+    const char *target = zt_ws_pe_target(ev, pe);
     const char *name = zt_ws_pe_name(ev, pe);
     if (!subnet || !target || !name)
         return NULL;
@@ -430,36 +477,62 @@ ZT_WS_PE_FNS(2, dfs)
 ZT_WS_PE_FNS(3, registry)
 ZT_WS_PE_FNS(4, ui)
 ZT_WS_PE_FNS(5, auth)
+ZT_WS_PE_FNS(6, dbfs_blob)
+ZT_WS_PE_FNS(7, dbfs_dfs)
 
 /* ---- role assignments ---- */
 
 typedef struct zt_ws_ra {
     const char *key;
-    const char *scope_node;     /* NULL: the resource group */
+    const char *scope_node;     /* NULL: scope_input, else the resource group */
     const char *principal_node; /* the node whose ARM output holds the principal */
     const char *principal_ptr;  /* NULL: an identity's /properties/principalId */
     const char *role;
+    const char *scope_input;     /* an input holding the scope's ARM ID */
+    const char *principal_input; /* an input holding the principal's object ID */
 } zt_ws_ra;
 
 #define ZT_WS_PTR_STORAGE_ID "/properties/storageAccountIdentity/principalId"
 #define ZT_WS_PTR_DISK_ID "/properties/managedDiskIdentity/principalId"
 
 static const zt_ws_ra zt_ws_ras[] = {
-    {"ra_uc_key_storage", "key_storage", "id_uc", NULL, ZT_WS_ROLE_CRYPTO_USER},
+    {.key = "ra_uc_key_storage", .scope_node = "key_storage", .principal_node = "id_uc",
+     .role = ZT_WS_ROLE_CRYPTO_USER},
     /* the workspace's DBFS storage identity (prepareEncryption) */
-    {"ra_workspace_key", "key_databricks", "workspace", ZT_WS_PTR_STORAGE_ID,
-     ZT_WS_ROLE_CRYPTO_USER},
+    {.key = "ra_workspace_key", .scope_node = "key_databricks", .principal_node = "workspace",
+     .principal_ptr = ZT_WS_PTR_STORAGE_ID, .role = ZT_WS_ROLE_CRYPTO_USER},
     /* the managed disks' encryption set identity, which phase two creates */
-    {"ra_workspace_disk_key", "key_databricks", "workspace_cmk", ZT_WS_PTR_DISK_ID,
-     ZT_WS_ROLE_CRYPTO_USER},
-    {"ra_uc_lake", "storage", "id_uc", NULL, ZT_WS_ROLE_BLOB_CONTRIB},
-    {"ra_func_kv_secrets", "key_vault", "id_func", NULL, ZT_WS_ROLE_SECRETS_USER},
-    {"ra_cicd_rg", NULL, "id_cicd", NULL, ZT_WS_ROLE_CONTRIBUTOR},
+    {.key = "ra_workspace_disk_key", .scope_node = "key_databricks",
+     .principal_node = "workspace_cmk", .principal_ptr = ZT_WS_PTR_DISK_ID,
+     .role = ZT_WS_ROLE_CRYPTO_USER},
+    {.key = "ra_uc_lake", .scope_node = "storage", .principal_node = "id_uc",
+     .role = ZT_WS_ROLE_BLOB_CONTRIB},
+    {.key = "ra_func_kv_secrets", .scope_node = "key_vault", .principal_node = "id_func",
+     .role = ZT_WS_ROLE_SECRETS_USER},
+    {.key = "ra_cicd_rg", .principal_node = "id_cicd", .role = ZT_WS_ROLE_CONTRIBUTOR},
+    /* the AzureDatabricks first-party app wraps the managed-services key */
+    {.key = "ra_databricks_app_key", .scope_node = "key_databricks",
+     .principal_input = "azure_databricks_principal_id", .role = ZT_WS_ROLE_CRYPTO_USER},
+    {.key = "ra_func_sb_sender", .scope_input = "service_bus_namespace_id",
+     .principal_node = "id_func", .role = ZT_WS_ROLE_SB_SENDER},
+    {.key = "ra_func_sb_receiver", .scope_input = "service_bus_namespace_id",
+     .principal_node = "id_func", .role = ZT_WS_ROLE_SB_RECEIVER},
 };
 
 static const char *zt_ws_ra_scope(const zt_comp_eval *ev, const zt_ws_ra *ra)
 {
-    return ra->scope_node ? zt_comp_id(ev, ra->scope_node) : zt_comp_resource_group_id(ev);
+    if (ra->scope_node)
+        return zt_comp_id(ev, ra->scope_node);
+    return ra->scope_input ? zt_ws_in(ev, ra->scope_input) : zt_comp_resource_group_id(ev);
+}
+
+/* The principal's object ID; NULL while unknown. */
+static const char *zt_ws_ra_principal(const zt_comp_eval *ev, const zt_ws_ra *ra)
+{
+    if (ra->principal_input)
+        return zt_ws_in(ev, ra->principal_input);
+    return zt_comp_output_stable(ev, ra->principal_node,
+                                 ra->principal_ptr ? ra->principal_ptr : "/properties/principalId");
 }
 
 /* UUIDv5 layout over SHA-1 of "scope|principal resource|role" (lower
@@ -483,7 +556,8 @@ static const char *zt_ws_uuid(zt_arena *a, const char *text)
 static const char *zt_ws_ra_name(const zt_comp_eval *ev, const zt_ws_ra *ra)
 {
     const char *scope = zt_ws_ra_scope(ev, ra);
-    const char *principal = zt_comp_id(ev, ra->principal_node);
+    const char *principal = ra->principal_input ? zt_ws_in(ev, ra->principal_input)
+                                                : zt_comp_id(ev, ra->principal_node);
     if (!scope || !principal)
         return NULL;
     zt_arena *a = zt_comp_arena(ev);
@@ -496,9 +570,7 @@ static const char *zt_ws_ra_name(const zt_comp_eval *ev, const zt_ws_ra *ra)
 static json_t *zt_ws_ra_body(const zt_comp_eval *ev, const zt_ws_ra *ra)
 {
     const char *sub = zt_comp_subscription(ev);
-    const char *pid = zt_comp_output_stable(ev, ra->principal_node,
-                                            ra->principal_ptr ? ra->principal_ptr
-                                                              : "/properties/principalId");
+    const char *pid = zt_ws_ra_principal(ev, ra);
     if (!sub || !pid)
         return NULL;
     return json_pack("{s:{s:s,s:s,s:s}}", "properties", "roleDefinitionId",
@@ -528,6 +600,9 @@ ZT_WS_RA_FNS(2, ws_disk_key)
 ZT_WS_RA_FNS(3, uc_lake)
 ZT_WS_RA_FNS(4, func_kv)
 ZT_WS_RA_FNS(5, cicd_rg)
+ZT_WS_RA_FNS(6, dbx_app_key)
+ZT_WS_RA_FNS(7, func_sb_sender)
+ZT_WS_RA_FNS(8, func_sb_receiver)
 
 /* ---- parents ---- */
 
@@ -574,6 +649,10 @@ static const char *const zt_ws_co_workspace[] = {
     "/properties/parameters/customPrivateSubnetName/value",
     "/properties/parameters/requireInfrastructureEncryption/value",
     NULL};
+/* ARM does not move an endpoint to another subnet or target. */
+static const char *const zt_ws_co_pe[] = {
+    "/location", "/properties/subnet/id",
+    "/properties/privateLinkServiceConnections/0/properties/privateLinkServiceId", NULL};
 static const char *const zt_ws_co_ra[] = {"/properties/principalId",
                                           "/properties/roleDefinitionId", NULL};
 static const char *const zt_ws_preserve_encryption[] = {"/properties/encryption", NULL};
@@ -587,14 +666,15 @@ static const char *const zt_ws_co_key[] = {"/properties/kty", "/properties/keySi
 #define ZT_WS_PE_NODES(sfx, k, target_deps, en)                                                \
     {.key = k, .arm_type = "Microsoft.Network/privateEndpoints", .depends_on = target_deps,    \
      .enabled = en, .name = zt_ws_pe_name_##sfx, .body = zt_ws_pe_body_##sfx,                  \
-     .create_only = zt_ws_co_location, .expected_seconds = 30},                                 \
+     .create_only = zt_ws_co_pe, .expected_seconds = 30},                                       \
     {.key = k "_dns", .arm_type = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",   \
      .depends_on = DEPS(k), .enabled = en, .parent_id = zt_ws_pe_parent_##sfx,                 \
      .name = zt_ws_name_default, .body = zt_ws_pe_dns_body_##sfx, .expected_seconds = 10}
 
-#define ZT_WS_RA_NODE(sfx, k, d)                                                               \
+#define ZT_WS_RA_NODE(sfx, k, d) ZT_WS_RA_NODE_IF(sfx, k, d, NULL)
+#define ZT_WS_RA_NODE_IF(sfx, k, d, en)                                                        \
     {.key = k, .arm_type = "Microsoft.Authorization/roleAssignments", .depends_on = d,         \
-     .parent_id = zt_ws_ra_scope_##sfx, .name = zt_ws_ra_name_##sfx,                          \
+     .enabled = en, .parent_id = zt_ws_ra_scope_##sfx, .name = zt_ws_ra_name_##sfx,                          \
      .body = zt_ws_ra_body_##sfx, .create_only = zt_ws_co_ra, .expected_seconds = 5,           \
      .exists_codes = zt_ws_exists_codes, .error_hints = zt_ws_ra_hints}
 
@@ -665,17 +745,26 @@ static const zt_comp_node_def zt_ws_nodes[] = {
      .body = zt_ws_body_workspace, .create_only = zt_ws_co_workspace,
      .preserve = zt_ws_preserve_encryption, .expected_seconds = 300},
     ZT_WS_RA_NODE(ws_key, "ra_workspace_key", DEPS("workspace", "key_databricks")),
+    ZT_WS_RA_NODE_IF(dbx_app_key, "ra_databricks_app_key", DEPS("key_databricks"),
+                     zt_ws_databricks_app_on),
     {.key = "workspace_cmk", .arm_type = "Microsoft.Databricks/workspaces",
-     .depends_on = DEPS("workspace", "ra_workspace_key", "key_databricks", "key_vault"),
+     .depends_on = DEPS("workspace", "ra_workspace_key", "ra_databricks_app_key",
+                        "key_databricks", "key_vault"),
      .name = zt_ws_name_workspace, .body = zt_ws_body_workspace_cmk, .expected_seconds = 120,
      .retry_codes = zt_ws_rbac_codes},
     ZT_WS_RA_NODE(ws_disk_key, "ra_workspace_disk_key", DEPS("workspace_cmk", "key_databricks")),
     ZT_WS_PE_NODES(ui, "pe_databricks_ui_api", DEPS("workspace_cmk"), NULL),
     ZT_WS_PE_NODES(auth, "pe_browser_authentication", DEPS("workspace_cmk", "pe_databricks_ui_api"),
                    zt_ws_browser_auth_on),
+    /* The workspace's root storage, firewalled (defaultStorageFirewall). */
+    ZT_WS_PE_NODES(dbfs_blob, "pe_dbfs_blob", DEPS("workspace"), NULL),
+    ZT_WS_PE_NODES(dbfs_dfs, "pe_dbfs_dfs", DEPS("workspace", "pe_dbfs_blob"), NULL),
     ZT_WS_RA_NODE(uc_lake, "ra_uc_lake", DEPS("storage", "id_uc")),
     ZT_WS_RA_NODE(func_kv, "ra_func_kv_secrets", DEPS("key_vault", "id_func")),
     ZT_WS_RA_NODE(cicd_rg, "ra_cicd_rg", DEPS("id_cicd")),
+    ZT_WS_RA_NODE_IF(func_sb_sender, "ra_func_sb_sender", DEPS("id_func"), zt_ws_service_bus_on),
+    ZT_WS_RA_NODE_IF(func_sb_receiver, "ra_func_sb_receiver", DEPS("id_func"),
+                     zt_ws_service_bus_on),
     ZT_WS_DIAG_NODE("diag_key_vault", key_vault, zt_ws_diag_on, zt_ws_body_diag_metrics),
     ZT_WS_DIAG_NODE("diag_storage", storage, zt_ws_diag_on, zt_ws_body_diag_metrics),
     ZT_WS_DIAG_NODE("diag_workspace", workspace_cmk, zt_ws_diag_on, zt_ws_body_diag_logs),
@@ -800,7 +889,7 @@ static const zt_cty_value *zt_ws_out_pe_ips(const zt_comp_eval *ev)
                                         "/properties/customDnsConfigs/0/ipAddresses/0");
         if (!ip && zt_comp_output(ev, zt_ws_pes[i].key, "/properties/provisioningState"))
             continue; /* known, without an IP in customDnsConfigs: left out */
-        keys[n] = zt_ws_pes[i].group;
+        keys[n] = zt_ws_pes[i].out;
         vals[n++] = ip;
     }
     return zt_ws_map(ev, n, keys, vals);
@@ -925,6 +1014,21 @@ static bool zt_ws_id_shape(const char *id, const char *type_segment)
            strcasestr(id, type_segment);
 }
 
+/* 8-4-4-4-12 hexadecimal digits. */
+static bool zt_ws_guid_ok(const char *s)
+{
+    static const size_t groups[] = {8, 4, 4, 4, 12};
+    for (size_t g = 0; g < ZT_ARRAY_LEN(groups); g++) {
+        for (size_t i = 0; i < groups[g]; i++, s++)
+            if (!isxdigit((unsigned char)*s))
+                return false;
+        if (*s != (g + 1 < ZT_ARRAY_LEN(groups) ? '-' : '\0'))
+            return false;
+        s += *s == '-';
+    }
+    return true;
+}
+
 static void zt_ws_check_ids(zt_res_check *k)
 {
     static const struct {
@@ -936,6 +1040,8 @@ static void zt_ws_check_ids(zt_res_check *k)
          "Microsoft.Network/virtualNetworks/<VNet>/subnets/<private-endpoint subnet>"},
         {"log_analytics_workspace_id", "/providers/Microsoft.OperationalInsights/workspaces/",
          "Microsoft.OperationalInsights/workspaces/<workspace>"},
+        {"service_bus_namespace_id", "/providers/Microsoft.ServiceBus/namespaces/",
+         "Microsoft.ServiceBus/namespaces/<namespace>"},
     };
     for (size_t i = 0; i < ZT_ARRAY_LEN(ids); i++) {
         const char *v = zt_res_known_str(k->config, ids[i].attr);
@@ -951,6 +1057,12 @@ static void zt_ws_check_ids(zt_res_check *k)
                       "Same subnet twice",
                       "Databricks needs two different subnets (host and container); both are "
                       "\"%s\".", host);
+    const char *oid = zt_res_known_str(k->config, "azure_databricks_principal_id");
+    if (oid && !zt_ws_guid_ok(oid))
+        zt_diag_error(k->c->diags, zt_res_path(k, "azure_databricks_principal_id"),
+                      "Invalid object ID",
+                      "\"%s\" is not an Entra object ID (a GUID). Look it up with `az ad sp show "
+                      "--id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv`.", oid);
     const char *subject = zt_res_known_str(k->config, "github_subject");
     if (subject && strncmp(subject, "repo:", 5) != 0)
         zt_diag_error(k->c->diags, zt_res_path(k, "github_subject"), "Invalid GitHub subject",

@@ -124,6 +124,12 @@ class Auth:
         from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_OBJECT_ID, DEFAULT_CLIENT_SECRET
         self.register_client({"client_id": DEFAULT_CLIENT_ID, "object_id": DEFAULT_CLIENT_OBJECT_ID,
                               "secret": DEFAULT_CLIENT_SECRET, "display_name": "emulator default client"})
+        from .config import AZURE_DATABRICKS_APP_ID, first_party_object_id
+        from .store import Principal
+        # Present since the tenant was created: no replication delay applies.
+        self.store.add_principal(Principal(first_party_object_id(self.config.tenant_id, AZURE_DATABRICKS_APP_ID),
+                                           AZURE_DATABRICKS_APP_ID, self.config.tenant_id, "ServicePrincipal",
+                                           time.time() - 86400 * 365))
         if "github" not in self.issuers:
             self.add_issuer({"name": "github", "issuer": GITHUB_ISSUER, "request_token": uuid.uuid4().hex})
 

@@ -714,6 +714,10 @@ def _ws_validate(ctx, body):
         if bad:
             raise ArmError(400, "InvalidParameter", f"The property '{bad[0]}' is not allowed for a workspace with "
                                                     f"computeMode 'Serverless'.", target=f"properties.{bad[0]}")
+    if (p.get("defaultStorageFirewall") or "").lower() == "enabled" and not get_path(p, "accessConnector.id"):
+        raise ArmError(400, "InvalidParameter", "An access connector is required when defaultStorageFirewall is "
+                                                "'Enabled': the workspace reaches its root storage through it.",
+                       target="properties.accessConnector")
     if (p.get("publicNetworkAccess") or "").lower() == "disabled" and mode == "hybrid" and \
             (p.get("requiredNsgRules") or "AllRules").lower() == "allrules":
         raise ArmError(400, "InvalidParameter",
@@ -793,6 +797,41 @@ def _ws_write(ctx, res, created):
         rg.new_etag(False)
         ctx.store.put(rg)
         res.extra["managed_rg"] = rg.id
+    if res.extra.get("managed_rg"):
+        _ws_root_storage(ctx, res)
+
+
+def _ws_root_storage(ctx, ws: Resource):
+    """The DBFS root storage account Databricks keeps in the managed resource group (name in the workspace's
+    parameters.storageAccountName); firewalled (reachable only through private endpoints and the access connector)
+    when defaultStorageFirewall is Enabled."""
+    name = "dbstorage" + ws.extra.setdefault("sa", uuid.uuid4().hex[:13])
+    sid = f"{ws.extra['managed_rg']}/providers/Microsoft.Storage/storageAccounts/{name}"
+    firewall = (get_path(ws.body, "properties.defaultStorageFirewall") or "").lower() == "enabled"
+    acls = {"defaultAction": "Deny" if firewall else "Allow", "bypass": "AzureServices", "ipRules": [],
+            "virtualNetworkRules": [], "resourceAccessRules": []}
+    connector = get_path(ws.body, "properties.accessConnector.id")
+    if firewall and connector:
+        acls["resourceAccessRules"] = [{"tenantId": ctx.tenant, "resourceId": connector}]
+    sa = ctx.store.get(sid)
+    if sa is None:
+        versions = ctx.svc.lib.supported_versions("Microsoft.Storage/storageAccounts")
+        sa = Resource(id=sid, type_name="Microsoft.Storage/storageAccounts", name=name,
+                      api_version=versions[-1] if versions else "", location=ws.location,
+                      scope_id=ws.extra["managed_rg"], system=True,
+                      body={"kind": "StorageV2", "sku": {"name": "Standard_GRS"},
+                            "tags": {"application": "databricks", "databricks-environment": "true"},
+                            "properties": {"isHnsEnabled": False, "minimumTlsVersion": "TLS1_2",
+                                           "supportsHttpsTrafficOnly": True, "allowBlobPublicAccess": False}})
+        sa.new_etag(False)
+        ctx.store.put(sa)
+        n = name
+        sa.computed["properties"] = {"primaryEndpoints": {g: f"https://{n}.{g}.core.windows.net/"
+                                                          for g in ("blob", "dfs", "queue", "table", "file")},
+                                     "primaryLocation": ws.location, "statusOfPrimary": "available",
+                                     "creationTime": utc_iso()}
+    sa.body["properties"]["networkAcls"] = acls
+    sa.body["properties"]["publicNetworkAccess"] = "Enabled"
 
 
 @hook(_RENDER, "Microsoft.Databricks/workspaces")
@@ -809,6 +848,8 @@ def _ws_render(svc, res, out):
         params.setdefault("storageAccountName", {"type": "String",
                                                  "value": "dbstorage" + res.extra.setdefault(
                                                      "sa", uuid.uuid4().hex[:13])})
+    if get_path(res.body, "properties.defaultStorageFirewall") is None:
+        out.setdefault("properties", {})["defaultStorageFirewall"] = "Disabled"
 
 
 @hook(_REMOVED, "Microsoft.Databricks/workspaces")

@@ -11,6 +11,14 @@ DEFAULT_CLIENT_ID = "33333333-3333-3333-3333-333333333333"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
 DEFAULT_CLIENT_OBJECT_ID = "44444444-4444-4444-4444-444444444444"
 DEFAULT_REGION = "westeurope"
+# First-party apps with a service principal in every tenant (object IDs differ per tenant).
+AZURE_DATABRICKS_APP_ID = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+
+
+def first_party_object_id(tenant_id: str, app_id: str) -> str:
+    """The emulated tenant's (stable) object ID for a first-party app's service principal."""
+    import uuid
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id.lower()}/{app_id.lower()}"))
 
 
 @dataclass

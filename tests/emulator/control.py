@@ -8,7 +8,8 @@ import re
 from .config import BucketSettings
 from .protocol import Request, Response, json_response
 from .resource_types import set_path
-from .store import Subscription, deep_merge
+from .arm_ids import parse_id
+from .store import Resource, Subscription, deep_merge
 from .validator import ENUM_MODES
 
 CONFIG_KEYS = {"time_scale": float, "enum_mode": str, "validate_bodies": bool, "page_size": int,
@@ -36,6 +37,7 @@ class Control:
             ("DELETE", r"/faults", self.clear_faults),
             ("DELETE", r"/faults/(?P<id>[^/]+)", self.delete_fault),
             ("POST", r"/drift", self.drift),
+            ("POST", r"/resources", self.seed_resource),
             ("GET", r"/operations", self.list_operations),
             ("POST", r"/operations/complete", self.complete_operations),
             ("POST", r"/subscriptions", self.add_subscription),
@@ -175,6 +177,21 @@ class Control:
         return {"status": "deleted"}
 
     # -- drift -------------------------------------------------------------------------------------------------------
+    def seed_resource(self, req, body):
+        """{"id": ARM id, "location"?, "body"?}: a resource that exists outside the platform under test (of any
+        type, e.g. a Service Bus namespace, which the specs do not cover), for references and role assignment
+        scopes. Its resource group must exist. ARM can then GET, list and DELETE it like any other."""
+        ap = parse_id(body["id"])
+        if ap is None or not ap.chain or ap.is_collection or ap.resource_group is None:
+            raise ValueError(f"{body['id']!r} is not a resource ID in a resource group")
+        self.app.arm._require_rg(ap.subscription, ap.resource_group)
+        res = Resource(id=ap.resource_id(), type_name=ap.full_type, name=ap.name, api_version="seeded",
+                       body=copy.deepcopy(body.get("body") or {}), location=body.get("location"),
+                       scope_id=ap.scope_id(), parent_id=ap.parent_id())
+        res.new_etag(False)
+        self.app.store.put(res)
+        return {"status": "created", "resource": self.app.arm.render(res)}
+
     def drift(self, req, body):
         """{"id": ARM id, "action": "modify"|"delete"|"state", "merge": {...}, "set": {"a.b": v}, "state": "Failed"}"""
         rid = body["id"]

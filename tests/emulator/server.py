@@ -28,7 +28,8 @@ if __package__ in (None, ""):          # run as a script: make the package impor
 
 from . import certs  # noqa: E402
 from .app import Emulator  # noqa: E402
-from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Config, now  # noqa: E402
+from .config import (AZURE_DATABRICKS_APP_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Config,  # noqa: E402
+                     first_party_object_id, now)
 from .protocol import Headers, Request  # noqa: E402
 from .specs import SpecLibrary  # noqa: E402
 
@@ -219,6 +220,8 @@ class EmulatorServer:
                             "request_token": gh["request_token"]},
             "identity_header": self.app.auth.identity_header,
             "control_url": f"{self.url}/__emulator",
+            "first_party": {"AzureDatabricks": {"client_id": AZURE_DATABRICKS_APP_ID, "object_id":
+                                                first_party_object_id(c.tenant_id, AZURE_DATABRICKS_APP_ID)}},
         }
         if self.http is not None:
             hh, hp = self.http.server_address[:2]

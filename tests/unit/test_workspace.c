@@ -41,8 +41,11 @@ static void fake_outputs(zt_comp_eval *ev);
     "\"tags\":{\"environment\":\"prod\",\"project\":\"dataplatform\",\"owner\":\"team\","     \
     "\"cost-centre\":\"cc-1\"}"
 
+#define DBX_APP "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+#define SB_ID "/subscriptions/" SUB "/resourceGroups/rg-apps/providers/Microsoft.ServiceBus/namespaces/sb-apps"
 #define ALL_ON_INPUTS                                                                         \
     BASE_INPUTS ",\"container_registry_name\":\"acrdbxweu\",\"browser_authentication_enabled\":true," \
+    "\"azure_databricks_principal_id\":\"" DBX_APP "\",\"service_bus_namespace_id\":\"" SB_ID "\","   \
     "\"log_analytics_workspace_id\":\"" WS "\",\"storage_containers\":[\"bronze\",\"gold\"],"  \
     "\"managed_resource_group_name\":\"rg-dbx-managed\",\"infrastructure_encryption_enabled\":false"
 
@@ -71,7 +74,8 @@ static void fake_outputs(zt_comp_eval *ev)
     fake(ev, "key_storage", "{\"properties\":{\"keyUriWithVersion\":"
                             "\"https://kv-dbx-weu.vault.azure.net/keys/cmk-storage/4567ef\"}}");
     fake(ev, "workspace", "{\"properties\":{\"storageAccountIdentity\":{\"principalId\":"
-                          "\"bbbbbbbb-0000-0000-0000-000000000001\"}}}");
+                          "\"bbbbbbbb-0000-0000-0000-000000000001\"},\"parameters\":{"
+                          "\"storageAccountName\":{\"type\":\"String\",\"value\":\"dbstorageabc123\"}}}}");
     fake(ev, "workspace_cmk", "{\"properties\":{\"workspaceUrl\":\"adb-1.2.azuredatabricks.net\","
                               "\"managedDiskIdentity\":{\"principalId\":"
                               "\"dddddddd-0000-0000-0000-000000000001\"}}}");
@@ -91,7 +95,7 @@ static bool jtrue(json_t *doc, const char *ptr)
     "key_databricks ra_uc_key_storage storage container[curated] container[raw] "             \
     "container[unity-catalog] pe_blob pe_blob_dns pe_dfs pe_dfs_dns access_connector "        \
     "workspace ra_workspace_key workspace_cmk ra_workspace_disk_key pe_databricks_ui_api "      \
-    "pe_databricks_ui_api_dns "                                                              \
+    "pe_databricks_ui_api_dns pe_dbfs_blob pe_dbfs_blob_dns pe_dbfs_dfs pe_dbfs_dfs_dns "     \
     "ra_uc_lake ra_func_kv_secrets ra_cicd_rg"
 
 START_TEST(test_expand_defaults)
@@ -114,6 +118,11 @@ START_TEST(test_expand_defaults)
     ck_assert_ptr_null(zt_comp_id(ev, "registry"));
     ck_assert_ptr_null(zt_comp_id(ev, "pe_browser_authentication"));
     ck_assert_ptr_null(zt_comp_id(ev, "diag_workspace"));
+    ck_assert_ptr_null(zt_comp_id(ev, "ra_databricks_app_key"));
+    ck_assert_ptr_null(zt_comp_id(ev, "ra_func_sb_sender"));
+    /* the root storage's endpoints are named after the workspace */
+    ck_assert_str_eq(zt_comp_id(ev, "pe_dbfs_dfs"),
+                     RG_ID "/providers/Microsoft.Network/privateEndpoints/pe-dbw-analytics-dbfs-dfs");
 
     /* role assignments: scope + deterministic GUID name */
     const char *ra = zt_comp_id(ev, "ra_uc_lake");
@@ -162,6 +171,20 @@ START_TEST(test_expand_options)
                            "default/providers/Microsoft.Insights/diagnosticSettings/zerotrust-law");
     ck_assert_str_eq(zt_comp_id(ev, "diag_workspace"),
                      DBW_ID "/providers/Microsoft.Insights/diagnosticSettings/zerotrust-law");
+    /* Service Bus grants on the given namespace only; the first-party app on the key only */
+    const char *sb = SB_ID "/providers/Microsoft.Authorization/roleAssignments/";
+    ck_assert_msg(strncmp(zt_comp_id(ev, "ra_func_sb_sender"), sb, strlen(sb)) == 0, "%s",
+                  zt_comp_id(ev, "ra_func_sb_sender"));
+    ck_assert_str_ne(zt_comp_id(ev, "ra_func_sb_sender"), zt_comp_id(ev, "ra_func_sb_receiver"));
+    const char *kpre = KV_ID "/keys/cmk-databricks/providers/Microsoft.Authorization/roleAssignments/";
+    ck_assert(strncmp(zt_comp_id(ev, "ra_databricks_app_key"), kpre, strlen(kpre)) == 0);
+    /* phase two waits for the first-party app's grant */
+    ssize_t cmk = zt_comp_graph_find(&ev->graph, "workspace_cmk");
+    ssize_t grant = zt_comp_graph_find(&ev->graph, "ra_databricks_app_key");
+    bool waits = false;
+    for (size_t i = 0; i < ev->graph.inst[cmk].n_deps; i++)
+        waits |= ev->graph.inst[cmk].deps[i] == (size_t)grant;
+    ck_assert(waits);
 }
 END_TEST
 
@@ -206,6 +229,20 @@ START_TEST(test_bodies)
     ck_assert(jtrue(w, "/properties/parameters/enableNoPublicIp/value"));
     ck_assert(jtrue(w, "/properties/parameters/prepareEncryption/value"));
     ck_assert_ptr_null(zt_comp_json_ptr(w, "/properties/encryption"));
+    ck_assert_str_eq(jstr(w, "/properties/defaultStorageFirewall"), "Enabled");
+    ck_assert_str_eq(jstr(w, "/properties/accessConnector/id"), zt_comp_id(ev, "access_connector"));
+
+    /* root storage endpoints reach the account in the managed resource group */
+    json_t *root = body_of(ev, "pe_dbfs_blob");
+    ck_assert_str_eq(jstr(root, "/properties/privateLinkServiceConnections/0/properties/"
+                                "privateLinkServiceId"),
+                     "/subscriptions/" SUB "/resourceGroups/rg-analytics-dbx-managed/providers/"
+                     "Microsoft.Storage/storageAccounts/dbstorageabc123");
+    ck_assert_str_eq(jstr(root, "/properties/privateLinkServiceConnections/0/properties/"
+                                "groupIds/0"), "blob");
+    ck_assert_str_eq(jstr(body_of(ev, "pe_dbfs_dfs_dns"), "/properties/privateDnsZoneConfigs/0/"
+                                                          "properties/privateDnsZoneId"),
+                     ZONES "privatelink.dfs.core.windows.net");
 
     json_t *cmk = body_of(ev, "workspace_cmk");
     ck_assert_str_eq(jstr(cmk, "/properties/encryption/entities/managedServices/keyVaultProperties/"
@@ -236,6 +273,14 @@ START_TEST(test_bodies)
     ck_assert_str_eq(jstr(body_of(ev, "workspace"), "/properties/managedResourceGroupId"),
                      "/subscriptions/" SUB "/resourceGroups/rg-dbx-managed");
     ck_assert_str_eq(jstr(body_of(ev, "diag_workspace"), "/properties/workspaceId"), WS);
+    json_t *app = body_of(ev, "ra_databricks_app_key");
+    ck_assert_str_eq(jstr(app, "/properties/principalId"), DBX_APP);
+    ck_assert_str_eq(jstr(body_of(ev, "ra_func_sb_receiver"), "/properties/principalId"),
+                     "aaaaaaaa-0000-0000-0000-000000000002");
+    ck_assert_str_eq(jstr(body_of(ev, "ra_func_sb_receiver"), "/properties/roleDefinitionId") +
+                         strlen("/subscriptions/" SUB "/providers/Microsoft.Authorization/"
+                                "roleDefinitions/"),
+                     "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0");
 }
 END_TEST
 
@@ -332,6 +377,8 @@ START_TEST(test_validate_tags_ids_zones)
                  "\"private_dns_zone_ids\":{" ZONE("privatelink.vaultcore.azure.net") "},"
                  "\"key_vault_name\":\"kv-x\",\"storage_account_name\":\"stx\","
                  "\"github_subject\":\"contoso/platform\","
+                 "\"azure_databricks_principal_id\":\"2ff814a6-3304-4ab8-85cb-cd0e6f879c1\","
+                 "\"service_bus_namespace_id\":\"" SPOKE "\","
                  "\"tags\":{\"environment\":\"prod\",\"project\":\"p\",\"owner\":\"\"}"),
         ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Unknown Azure region", "location", NULL);
@@ -341,6 +388,9 @@ START_TEST(test_validate_tags_ids_zones)
     tv_expect_error(A, &D, "Invalid resource ID", "private_endpoint_subnet_id", NULL);
     tv_expect_error(A, &D, "Same subnet twice", "container_subnet_name", NULL);
     tv_expect_error(A, &D, "Invalid GitHub subject", "github_subject", NULL);
+    tv_expect_error(A, &D, "Invalid object ID", "azure_databricks_principal_id", "az ad sp show");
+    tv_expect_error(A, &D, "Invalid resource ID", "service_bus_namespace_id",
+                    "Microsoft.ServiceBus/namespaces");
     tv_expect_error(A, &D, "Missing private DNS zone", "private_dns_zone_ids",
                     "privatelink.azuredatabricks.net");
 }
