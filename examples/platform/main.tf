@@ -47,6 +47,17 @@ variable "github_subject" {
   default     = "repo:contoso/platform:environment:prod"
 }
 
+variable "azure_databricks_principal_id" {
+  description = <<-EOT
+    Object ID of the AzureDatabricks first-party service principal in your tenant; it is granted the
+    Databricks customer-managed key. Look it up once:
+      az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv
+    Null: grant it Key Vault Crypto Service Encryption User on the key yourself.
+  EOT
+  type        = string
+  default     = null
+}
+
 locals {
   tags = {
     environment = "prod"
@@ -101,6 +112,7 @@ resource "zerotrust_databricks_private_workspace" "analytics" {
 
   # One browser_authentication endpoint per region is enough; this is the first.
   browser_authentication_enabled = true
+  azure_databricks_principal_id  = var.azure_databricks_principal_id
 
   tags = local.tags
 }

@@ -32,6 +32,9 @@ def emu(session_root):
 def ws(session_root, mirror, provider_speaks, emu):
     w = make_workspace(session_root / "platform", get_runner("terraform"), mirror, config_dir=EXAMPLE)
     w.extra_env.update(arm_env(emu.info))
+    # what `az ad sp show --id <AzureDatabricks app>` answers in the emulated tenant
+    w.extra_env["TF_VAR_azure_databricks_principal_id"] = \
+        emu.info["first_party"]["AzureDatabricks"]["object_id"]
     w.run("init", "-input=false", "-no-color", check=True)
     return w
 
@@ -47,7 +50,7 @@ def test_platform_lifecycle(ws, emu):
     r = ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
     assert "3 added" in r.stdout, r.describe()
     out = ws.run("output", "-json", check=True).stdout
-    assert "azuredatabricks.net" in out and "databricks_ui_api" in out
+    assert "azuredatabricks.net" in out and "databricks_ui_api" in out and "dbfs_dfs" in out
 
     seq = emu.last_seq()
     rc, p = plan_rc(ws)

@@ -48,6 +48,8 @@ provider "zerotrust" {}
 variable "vnet_id" { type = string }
 variable "zone_ids" { type = map(string) }
 variable "law_id" { type = string }
+variable "service_bus_id" { type = string }
+variable "databricks_app_id" { type = string }
 variable "update_timeout" {
   type    = string
   default = "10m"
@@ -72,6 +74,8 @@ resource "zerotrust_databricks_private_workspace" "this" {
   browser_authentication_enabled = true
   github_subject                 = "repo:contoso/platform:environment:prod"
   log_analytics_workspace_id     = var.law_id
+  service_bus_namespace_id       = var.service_bus_id
+  azure_databricks_principal_id  = var.databricks_app_id
   public_network_access_enabled  = var.public_access
   tags = {
     environment   = "test"
@@ -131,9 +135,16 @@ def world(emulator):
     law = f"{rg_id}/providers/Microsoft.OperationalInsights/workspaces/law-e2e"
     c.put_and_wait(law, {"location": "westeurope", "tags": TAGS,
                          "properties": {"sku": {"name": "PerGB2018"}, "retentionInDays": 30}})
-    tfvars = (f'vnet_id = "{vnet}"\nlaw_id = "{law}"\nzone_ids = {json.dumps(zone_ids)}\n')
-    fixtures = {vnet.lower(), nsg.lower(), law.lower()} | {z.lower() for z in zone_ids.values()}
-    return {"rg_id": rg_id, "net": net, "vnet": vnet, "tfvars": tfvars, "fixtures": fixtures}
+    # The team's existing Service Bus namespace (outside the specs: seeded) and the tenant's
+    # AzureDatabricks first-party service principal.
+    sb = f"{rg_id}/providers/Microsoft.ServiceBus/namespaces/sb-e2e"
+    _ok(c.control("POST", "resources", {"id": sb, "location": "westeurope"}))
+    dbx_app = info["first_party"]["AzureDatabricks"]["object_id"]
+    tfvars = (f'vnet_id = "{vnet}"\nlaw_id = "{law}"\nzone_ids = {json.dumps(zone_ids)}\n'
+              f'service_bus_id = "{sb}"\ndatabricks_app_id = "{dbx_app}"\n')
+    fixtures = {vnet.lower(), nsg.lower(), law.lower(), sb.lower()} | {z.lower() for z in zone_ids.values()}
+    return {"rg_id": rg_id, "net": net, "vnet": vnet, "tfvars": tfvars, "fixtures": fixtures, "sb": sb,
+            "dbx_app": dbx_app, "zone_ids": zone_ids}
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +213,9 @@ class TestWorkspace:
         changes = ch["after"]["underlying_changes"]
         for key in ("id_uc", "fic_github", "key_vault", "key_databricks", "storage", "workspace",
                     "workspace_cmk", "ra_workspace_key", "ra_workspace_disk_key", "ra_uc_lake", "pe_databricks_ui_api",
-                    "pe_browser_authentication", "registry", "diag_workspace", "container[raw]"):
+                    "pe_browser_authentication", "registry", "diag_workspace", "container[raw]",
+                    "pe_dbfs_blob", "pe_dbfs_dfs_dns", "ra_databricks_app_key", "ra_func_sb_sender",
+                    "ra_func_sb_receiver"):
             assert changes.get(key) == "create", (key, changes)
 
     def test_apply_absorbs_rbac_faults(self, ws, emulator, world):
@@ -234,7 +247,8 @@ class TestWorkspace:
         assert out["storage_dfs_endpoint"].startswith(f"https://{SA}.dfs."), out
         assert out["container_registry_login_server"], out
         assert set(out["key_ids"]) == {"storage", "databricks"}
-        assert set(out["private_endpoint_ips"]) >= {"vault", "blob", "dfs", "databricks_ui_api"}, out
+        assert set(out["private_endpoint_ips"]) == {"vault", "blob", "dfs", "registry", "databricks_ui_api",
+                                                    "browser_authentication", "dbfs_blob", "dbfs_dfs"}, out
         for ip in out["private_endpoint_ips"].values():
             assert ip.startswith("10.20.2."), out
         # phase two landed: the workspace carries the Databricks key
@@ -246,6 +260,44 @@ class TestWorkspace:
         assert kv["enablePurgeProtection"] and kv["enableRbacAuthorization"], kv
         fic = c.get(out["underlying_resources"]["fic_github"]).json()["properties"]
         assert fic["issuer"] == "https://token.actions.githubusercontent.com", fic
+        self._check_root_storage(c, world, out, w)
+        self._check_grants(c, world, out, w)
+
+    @staticmethod
+    def _check_root_storage(c, world, out, w):
+        """The DBFS root account (Databricks', in the managed group) is firewalled and reached through our
+        blob + dfs endpoints, with records in the hub zones."""
+        assert w["properties"]["defaultStorageFirewall"] == "Enabled", w
+        root = w["properties"]["parameters"]["storageAccountName"]["value"]
+        root_id = f"{out['managed_resource_group_id']}/providers/Microsoft.Storage/storageAccounts/{root}"
+        sa = c.get(root_id).json()
+        assert sa["properties"]["networkAcls"]["defaultAction"] == "Deny", sa
+        res = out["underlying_resources"]
+        for group in ("blob", "dfs"):
+            pe = c.get(res[f"pe_dbfs_{group}"]).json()["properties"]
+            conn = pe["privateLinkServiceConnections"][0]["properties"]
+            assert conn["privateLinkServiceId"].lower() == root_id.lower(), pe
+            assert conn["groupIds"] == [group]
+            assert conn["privateLinkServiceConnectionState"]["status"] == "Approved", pe
+            zone = world["zone_ids"][f"privatelink.{group}.core.windows.net"]
+            rec = c.get(f"{zone}/A/{root}").json()
+            assert rec["properties"]["aRecords"][0]["ipv4Address"] == out["private_endpoint_ips"][f"dbfs_{group}"]
+
+    @staticmethod
+    def _check_grants(c, world, out, w):
+        """Least privilege as the design lists it: Service Bus roles for the Functions identity on the given
+        namespace only; the AzureDatabricks app on the Databricks key only."""
+        res = out["underlying_resources"]
+        func = out["identity_principal_ids"]["functions"]
+        roles = {}
+        for key in ("ra_func_sb_sender", "ra_func_sb_receiver", "ra_databricks_app_key"):
+            p = c.get(res[key]).json()["properties"]
+            roles[key] = (p["scope"].lower(), p["principalId"], p["roleDefinitionId"].rsplit("/", 1)[1])
+        sb = world["sb"].lower()
+        assert roles["ra_func_sb_sender"] == (sb, func, "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"), roles
+        assert roles["ra_func_sb_receiver"] == (sb, func, "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"), roles
+        assert roles["ra_databricks_app_key"] == (out["key_ids"]["databricks"].lower(), world["dbx_app"],
+                                                  "e147488a-f6f5-4113-8e2d-b22465e65bf6"), roles
 
     def test_plan_clean(self, ws):
         rc, plan = _plan_json(ws)
