@@ -18,6 +18,17 @@
 
 #define ZT_COMP_LOG "provider.composite"
 
+/* ARM GETs for the import and plan_check hooks (zt_comp_get: NULL on 404,
+ * and on failure after a diagnostic in the getter's call). */
+typedef struct zt_comp_getter {
+    zt_call *c;
+    zt_arm_client *arm;
+    int64_t deadline;
+} zt_comp_getter;
+
+zt_rc zt_comp_getter_init(zt_comp_getter *g, zt_call *c, const zt_composite_def *def);
+json_t *zt_comp_get(void *getter, const char *arm_id);
+
 /* ---- private state --------------------------------------------------------- */
 
 /* One node instance as last seen. Strings and JSON live in the call arena. */

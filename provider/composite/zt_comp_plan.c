@@ -136,6 +136,26 @@ static void replace_paths(zt_call *c, const zt_schema *s, const zt_cty_value *pr
     }
 }
 
+/* The definition's plan_check, its reads reported to a scratch list: a
+ * plan never fails because a read did (the apply will say what is wrong). */
+static void plan_check(zt_call *c, const zt_composite_def *def, const zt_cty_value *config)
+{
+    if (!def->plan_check || !config)
+        return;
+    zt_diags scratch;
+    zt_diags_init(&scratch, c->arena);
+    zt_call quiet = *c;
+    quiet.diags = &scratch;
+    zt_comp_getter g;
+    if (zt_comp_getter_init(&g, &quiet, def) == ZT_OK) {
+        g.deadline = zt_arm_deadline_in(30 * 1000); /* a plan waits this long at most */
+        def->plan_check(c, config, zt_comp_get, &g);
+    }
+    if (scratch.count)
+        zt_log(ZT_LOG_DEBUG, ZT_COMP_LOG, "plan check skipped a read", "type", def->type_name,
+               "summary", scratch.head->summary, NULL);
+}
+
 static zt_rc plan_destroy(zt_call *c, const zt_schema *s, const zt_comp_plan_req *req,
                           zt_comp_plan_resp *resp)
 {
@@ -156,6 +176,11 @@ zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     zt_comp_eval_init(&ev, c, def, s, req->proposed, ZT_COMP_PLAN);
     ZT_TRY(zt_comp_eval_subscription(&ev));
     ZT_TRY(zt_comp_validate(c, def, s, req->config));
+    if (create) {
+        plan_check(c, def, req->config);
+        if (zt_diags_has_errors(c->diags))
+            return ZT_ERR_INVALID;
+    }
     /* A create (also the second half of a replace, which is handed the
      * old planned_private) starts from nothing. */
     if (!create)

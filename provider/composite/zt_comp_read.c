@@ -169,24 +169,25 @@ zt_rc zt_comp_read(zt_call *c, const zt_composite_def *def, const zt_schema *s,
 
 /* ---- import ----------------------------------------------------------------------- */
 
-typedef struct getter {
-    zt_call *c;
-    zt_arm_client *arm;
-    int64_t deadline;
-} getter;
-
 static void json_release(void *p) { json_decref(p); }
 
-static json_t *import_get(void *arg, const char *arm_id)
+zt_rc zt_comp_getter_init(zt_comp_getter *g, zt_call *c, const zt_composite_def *def)
 {
-    getter *g = arg;
+    g->c = c;
+    g->deadline = zt_arm_deadline_in(zt_comp_timeout_ms(def, NULL, ZT_COMP_T_READ));
+    return zt_provider_arm(c, (struct zt_arm_client **)&g->arm);
+}
+
+json_t *zt_comp_get(void *arg, const char *arm_id)
+{
+    zt_comp_getter *g = arg;
     zt_arm_req req = {.method = ZT_ARM_GET, .path = arm_id, .deadline_ms = g->deadline};
     zt_arm_resp resp;
     zt_rc rc = zt_arm_do(g->arm, g->c->arena, &req, &resp);
     if (rc == ZT_ERR_NOTFOUND)
         return NULL;
     if (rc != ZT_OK) {
-        zt_arm_diag(g->c->diags, rc, &req, &resp, "Import could not read a resource");
+        zt_arm_diag(g->c->diags, rc, &req, &resp, "Could not read a resource");
         return NULL;
     }
     /* The hook owns what it is given only until the arena goes. */
@@ -217,11 +218,10 @@ zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s
     if (!def->import)
         return zt_diag_error(c->diags, NULL, "Import not supported",
                              "%s cannot be imported.", def->type_name);
-    getter g = {.c = c,
-                .deadline = zt_arm_deadline_in(zt_comp_timeout_ms(def, NULL, ZT_COMP_T_READ))};
-    ZT_TRY(zt_provider_arm(c, (struct zt_arm_client **)&g.arm));
+    zt_comp_getter g;
+    ZT_TRY(zt_comp_getter_init(&g, c, def));
     const zt_cty_value *inputs = NULL;
-    ZT_TRY(def->import(c, s, id, import_get, &g, &inputs));
+    ZT_TRY(def->import(c, s, id, zt_comp_get, &g, &inputs));
     if (!inputs || inputs->is_null || inputs->type->kind != ZT_CTY_OBJECT)
         return zt_diag_error(c->diags, NULL, "Cannot import",
                              "No %s was found at %s.", def->type_name, id);

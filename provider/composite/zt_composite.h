@@ -175,6 +175,14 @@ typedef struct zt_composite_def {
     zt_rc (*import)(zt_call *c, const zt_schema *s, const char *id,
                     json_t *(*get)(void *getter, const char *arm_id), void *getter,
                     const zt_cty_value **inputs);
+    /* Plan-time checks that need Azure's view (the subnets a workspace is
+     * injected into): called when a plan creates the composite (also the
+     * create half of a replace), after validate. `get` as for import, but a
+     * read that fails only answers NULL (the check is skipped: the plan
+     * must not depend on read permissions). Error diagnostics with paths.
+     * May be NULL. */
+    void (*plan_check)(zt_call *c, const zt_cty_value *config,
+                       json_t *(*get)(void *getter, const char *arm_id), void *getter);
     /* Default timeouts (milliseconds) when the timeouts block is absent. */
     int64_t default_create_ms, default_update_ms, default_delete_ms, default_read_ms;
 } zt_composite_def;

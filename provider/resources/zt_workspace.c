@@ -35,6 +35,7 @@
  *    the single key, not on the vault.
  */
 #include "zt_res.h"
+#include "zt_workspace_import.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -402,7 +403,8 @@ static const char *zt_ws_key_version(const zt_comp_eval *ev, const char *node)
 }
 
 /* Phase two: the same workspace with the Databricks key for managed
- * services and managed disks. */
+ * services, managed disks and the DBFS root (which prepareEncryption made
+ * ready: its storage identity now holds the key). */
 static json_t *zt_ws_body_workspace_cmk(const zt_comp_eval *ev)
 {
     const char *uri = zt_ws_vault_uri(ev);
@@ -419,8 +421,13 @@ static json_t *zt_ws_body_workspace_cmk(const zt_comp_eval *ev)
                             "keySource", "Microsoft.Keyvault", "keyVaultProperties", kvp,
                             "rotationToLatestKeyVersionEnabled", 1);
     json_decref(kvp);
-    json_object_set_new(json_object_get(body, "properties"), "encryption",
-                        json_pack("{s:o}", "entities", ent));
+    json_t *props = json_object_get(body, "properties");
+    json_object_set_new(props, "encryption", json_pack("{s:o}", "entities", ent));
+    /* the definitions spell this one's key name "KeyName" */
+    json_object_set_new(json_object_get(props, "parameters"), "encryption",
+                        json_pack("{s:{s:s,s:s,s:s,s:s}}", "value", "keySource", "Microsoft.Keyvault",
+                                  "KeyName", "cmk-databricks", "keyvaulturi", uri, "keyversion",
+                                  version));
     return body;
 }
 
@@ -655,7 +662,8 @@ static const char *const zt_ws_co_pe[] = {
     "/properties/privateLinkServiceConnections/0/properties/privateLinkServiceId", NULL};
 static const char *const zt_ws_co_ra[] = {"/properties/principalId",
                                           "/properties/roleDefinitionId", NULL};
-static const char *const zt_ws_preserve_encryption[] = {"/properties/encryption", NULL};
+static const char *const zt_ws_preserve_encryption[] = {
+    "/properties/encryption", "/properties/parameters/encryption/value", NULL};
 /* ARM answers a key PUT on an existing key with the key unchanged. */
 static const char *const zt_ws_co_key[] = {"/properties/kty", "/properties/keySize", NULL};
 
@@ -1104,6 +1112,112 @@ static zt_rc zt_ws_validate(zt_call *c, const zt_schema *s, const zt_cty_value *
     return c->diags->errors > errors ? ZT_ERR_INVALID : ZT_OK;
 }
 
+/* ---- checks against the spoke as Azure has it ---- */
+
+/* The subnet named `name` in a VNet's GET body (case-insensitive). */
+static json_t *zt_ws_subnet(const json_t *vnet, const char *name)
+{
+    json_t *sn;
+    size_t i;
+    json_array_foreach(zt_res_jget(vnet, "properties/subnets"), i, sn)
+    {
+        const char *n = zt_res_jstr(sn, "name");
+        if (n && strcasecmp(n, name) == 0)
+            return sn;
+    }
+    return NULL;
+}
+
+static bool zt_ws_delegated_to_databricks(const json_t *subnet)
+{
+    json_t *d;
+    size_t i;
+    json_array_foreach(zt_res_jget(subnet, "properties/delegations"), i, d)
+    {
+        const char *svc = zt_res_jstr(d, "properties/serviceName");
+        if (svc && strcasecmp(svc, "Microsoft.Databricks/workspaces") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The prefix length of a subnet's (first) IPv4 prefix; -1 if none. */
+static int zt_ws_prefix_len(const json_t *subnet)
+{
+    const char *p = zt_res_jstr(subnet, "properties/addressPrefix");
+    if (!p)
+        p = zt_res_jstr(subnet, "properties/addressPrefixes/0");
+    const char *slash = p ? strchr(p, '/') : NULL;
+    return slash ? atoi(slash + 1) : -1;
+}
+
+/* VNet injection's rules for one of the two Databricks subnets. */
+static void zt_ws_check_dbx_subnet(zt_res_check *k, const json_t *vnet, const char *attr)
+{
+    const char *name = zt_res_known_str(k->config, attr);
+    const char *vnet_id = zt_res_jstr(vnet, "id");
+    json_t *sn = name ? zt_ws_subnet(vnet, name) : NULL;
+    zt_path *p = zt_res_path(k, attr);
+    if (!name)
+        return;
+    if (!sn) {
+        zt_diag_error(k->c->diags, p, "Subnet not found", "%s has no subnet \"%s\".", vnet_id,
+                      name);
+        return;
+    }
+    if (!zt_ws_delegated_to_databricks(sn))
+        zt_diag_error(k->c->diags, p, "Subnet not delegated to Databricks",
+                      "VNet injection needs subnet \"%s\" delegated to "
+                      "Microsoft.Databricks/workspaces (zerotrust_spoke does this).", name);
+    if (!zt_res_jget(sn, "properties/networkSecurityGroup/id"))
+        zt_diag_error(k->c->diags, p, "Subnet without a network security group",
+                      "VNet injection needs a network security group on subnet \"%s\".", name);
+    int len = zt_ws_prefix_len(sn);
+    if (len > 26)
+        zt_diag_error(k->c->diags, p, "Databricks subnet too small",
+                      "Subnet \"%s\" is a /%d; Databricks needs at least a /26 for each of its "
+                      "two subnets (each cluster node takes one address in both).", name, len);
+}
+
+static void zt_ws_check_pe_subnet(zt_res_check *k, const json_t *vnet)
+{
+    const char *id = zt_res_known_str(k->config, "private_endpoint_subnet_id");
+    const char *vnet_id = zt_res_jstr(vnet, "id");
+    size_t n = vnet_id ? strlen(vnet_id) : 0;
+    if (!id || !n || strncasecmp(id, vnet_id, n) != 0 || strncasecmp(id + n, "/subnets/", 9) != 0)
+        return; /* another VNet: not read here */
+    json_t *sn = zt_ws_subnet(vnet, id + n + 9);
+    zt_path *p = zt_res_path(k, "private_endpoint_subnet_id");
+    if (!sn)
+        zt_diag_error(k->c->diags, p, "Subnet not found", "%s does not exist.", id);
+    else if (json_array_size(zt_res_jget(sn, "properties/delegations")))
+        zt_diag_error(k->c->diags, p, "Delegated subnet",
+                      "Private endpoints cannot be placed in a delegated subnet (%s).", id);
+}
+
+/* One GET of the spoke VNet (subnets inline) when the plan creates the
+ * workspace and the VNet already exists; skipped while it is unknown or
+ * not there yet (created in the same apply). */
+static void zt_ws_plan_check(zt_call *c, const zt_cty_value *config,
+                             json_t *(*get)(void *getter, const char *arm_id), void *getter)
+{
+    zt_res_check k = {.c = c, .config = config};
+    const char *vnet_id = zt_res_known_str(config, "virtual_network_id");
+    json_t *vnet = vnet_id && zt_ws_id_shape(vnet_id, "/virtualNetworks/") ? get(getter, vnet_id)
+                                                                            : NULL;
+    if (!vnet)
+        return;
+    const char *loc = zt_res_known_str(config, "location");
+    const char *vloc = zt_res_jstr(vnet, "location");
+    if (loc && vloc && strcasecmp(loc, vloc) != 0)
+        zt_diag_error(c->diags, zt_res_path(&k, "virtual_network_id"), "VNet in another region",
+                      "The workspace is in %s but %s is in %s: VNet injection needs both in one "
+                      "region.", loc, vnet_id, vloc);
+    zt_ws_check_dbx_subnet(&k, vnet, "host_subnet_name");
+    zt_ws_check_dbx_subnet(&k, vnet, "container_subnet_name");
+    zt_ws_check_pe_subnet(&k, vnet);
+}
+
 /* ---------------------------------------------------------------------
  * The definition.
  * ------------------------------------------------------------------- */
@@ -1119,7 +1233,8 @@ const zt_composite_def zt_composite_databricks_private_workspace = {
      * (a failed first apply keeps its partial state for destroy/resume). */
     .id_node = "id_uc",
     .validate = zt_ws_validate,
-    .import = NULL,
+    .import = zt_ws_import,
+    .plan_check = zt_ws_plan_check,
     .default_create_ms = 60 * 60 * 1000,
     .default_update_ms = 60 * 60 * 1000,
     .default_delete_ms = 60 * 60 * 1000,

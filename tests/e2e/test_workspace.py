@@ -4,9 +4,13 @@ subnets delegated to Microsoft.Databricks/workspaces, a private-endpoint
 subnet), the private DNS zones and a Log Analytics workspace are created
 through the emulator's API.
 
-plan-time rejection of a zero-trust-breaking setting -> plan (create) ->
-apply while RBAC propagation faults (PrincipalNotFound) and authorization
-failures on the CMK phase two are injected -> plan (no changes) -> drift
+plan-time rejection of a zero-trust-breaking setting and of subnets VNet
+injection cannot use (read from the emulator at plan) -> plan (create) ->
+apply while RBAC propagation faults (PrincipalNotFound) and an authorization
+failure on the CMK phase two are injected, and key grants take 2.5 s to
+propagate (the lake's CMK and phase two wait for them) -> root storage
+endpoints, Service Bus and AzureDatabricks grants checked -> plan (no
+changes) -> drift
 (workspace publicNetworkAccess flipped to Enabled, a role assignment
 deleted) -> plan shows it -> apply repairs it -> plan (no changes) ->
 destroy leaves nothing but the soft-deleted Key Vault -> re-apply with the
@@ -54,6 +58,10 @@ variable "update_timeout" {
   type    = string
   default = "10m"
 }
+variable "host_subnet" {
+  type    = string
+  default = "snet-dbx-host"
+}
 variable "public_access" {
   type    = bool
   default = null
@@ -64,7 +72,7 @@ resource "zerotrust_databricks_private_workspace" "this" {
   location                       = "westeurope"
   resource_group_name            = "%(rg)s"
   virtual_network_id             = var.vnet_id
-  host_subnet_name               = "snet-dbx-host"
+  host_subnet_name               = var.host_subnet
   container_subnet_name          = "snet-dbx-container"
   private_endpoint_subnet_id     = "${var.vnet_id}/subnets/snet-pe"
   private_dns_zone_ids           = var.zone_ids
@@ -205,6 +213,17 @@ class TestWorkspace:
         assert "Breaks zero trust" in r.stderr, r.stderr[-3000:]
         assert "public_network_access_enabled" in r.stderr, r.stderr[-3000:]
 
+    def test_plan_checks_the_spoke_subnets(self, ws):
+        """The spoke exists: its subnets are read at plan and VNet injection's rules checked."""
+        r = ws.run("plan", "-input=false", "-no-color", "-var", "host_subnet=snet-pe")
+        assert r.rc == 1, r.describe()
+        flat = " ".join(r.stderr.split())
+        assert "Subnet not delegated to Databricks" in flat and "host_subnet_name" in flat, r.stderr[-3000:]
+        assert "Subnet without a network security group" in flat, r.stderr[-3000:]
+        r = ws.run("plan", "-input=false", "-no-color", "-var", "host_subnet=snet-nope")
+        assert r.rc == 1, r.describe()
+        assert "Subnet not found" in r.stderr, r.stderr[-3000:]
+
     def test_plan_create(self, ws):
         rc, plan = _plan_json(ws)
         assert rc == 2
@@ -224,17 +243,29 @@ class TestWorkspace:
         c.fault(kind="propagation", method="PUT", path_regex="roleAssignments", seconds=4,
                 honor_principal_type=False)
         # The workspace's storage identity not yet allowed to use the key:
-        # phase two of CMK (the second PUT of the workspace) refused twice.
+        # phase two of CMK (the second PUT of the workspace) refused once by an injected fault.
         wsp = f"/providers/Microsoft.Databricks/workspaces/dbw-{NAME}$"
-        c.fault(kind="error", method="PUT", path_regex=wsp, after=1, count=2, status=403,
+        c.fault(kind="error", method="PUT", path_regex=wsp, after=1, count=1, status=403,
                 code="AuthorizationFailed",
                 message="The client does not have permission to use the key (RBAC propagating).")
+        # and the emulator's own propagation delay, long enough to be felt: a key grant takes
+        # effect 2.5 s (wall) after it is made
+        c.control("POST", "config", {"rbac_propagation_seconds": 2500}).raise_for_status()
+        seq = max([q["seq"] for q in c.control("GET", "requests?kind=arm").json().get("value", [])] or [0])
         t0 = time.monotonic()
         ws.run("apply", "-input=false", "-no-color", "e2e.tfplan", check=True)
+        c.control("POST", "config", {"rbac_propagation_seconds": 120}).raise_for_status()
+        refused = {(q["error_code"], q["path"].rsplit("/", 1)[1])
+                   for q in c.control("GET", f"requests?kind=arm&since={seq}").json().get("value", [])
+                   if q["status"] == 403 and q["method"] == "PUT"}
+        # the lake's CMK (its identity's key grant) and phase two (the DBFS storage identity's and the
+        # AzureDatabricks app's grants) waited for propagation, then went through
+        assert ("KeyVaultAuthenticationFailure", SA) in refused, refused
+        assert ("KeyVaultAccessForbidden", f"dbw-{NAME}") in refused, refused
         faults = c.control("GET", "faults").json()
         rules = faults["value"]
         fired = {r["kind"]: r["fired"] for r in rules}
-        assert fired.get("error") == 2, rules
+        assert fired.get("error") == 1, rules
         assert fired.get("propagation", 0) >= 1, rules
         c.control("DELETE", "faults").raise_for_status()
         print(f"apply with faults: {time.monotonic() - t0:.1f}s")

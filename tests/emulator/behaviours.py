@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from .arm_ids import parse_id
-from .config import utc_iso
+from .config import AZURE_DATABRICKS_APP_ID, first_party_object_id, utc_iso
 from .protocol import ArmError, Response, json_response, new_guid
 from .resource_types import RefRule, get_path, path_values
 from .store import Principal, Resource
@@ -733,6 +733,7 @@ def _ws_validate(ctx, body):
             raise ArmError(409, "InvalidParameter",
                            f"The managed resource group '{mrg}' already exists and is not managed by this workspace. "
                            f"Provide a resource group that does not exist.", target="properties.managedResourceGroupId")
+    _ws_require_key_access(ctx, body)
     if ctx.existing is not None:
         for path in _CREATE_ONLY_WS:
             old, new = get_path(ctx.existing.body, path), get_path(body, path)
@@ -765,6 +766,28 @@ def _ws_validate(ctx, body):
             if not get_path(sub.body, "properties.networkSecurityGroup.id"):
                 raise ArmError(400, "InvalidParameter",
                                f"Subnet {sid} must have a network security group associated for VNet injection.")
+
+
+def _ws_require_key_access(ctx, body):
+    """Phase two of customer-managed keys: managed services are wrapped by the AzureDatabricks first-party app,
+    the DBFS root by the workspace's storage identity (from prepareEncryption). Managed disks get their own
+    identity with the encryption, so nothing to check for them yet."""
+    ms = get_path(body, "properties.encryption.entities.managedServices.keyVaultProperties")
+    if isinstance(ms, dict) and _cmk_changed(ctx, body, "properties.encryption.entities.managedServices"):
+        _require_key_access(ctx, first_party_object_id(ctx.tenant, AZURE_DATABRICKS_APP_ID),
+                            "The AzureDatabricks application", ms.get("keyVaultUri"), ms.get("keyName"), 403,
+                            "KeyVaultAccessForbidden")
+    dbfs = _param(body, "encryption")
+    if isinstance(dbfs, dict) and (dbfs.get("keySource") or "").lower() == "microsoft.keyvault" and \
+            _cmk_changed(ctx, body, "properties.parameters.encryption"):
+        sid = get_path(ctx.existing.computed, "properties.storageAccountIdentity.principalId") \
+            if ctx.existing is not None else None
+        if not sid:
+            raise ArmError(400, "InvalidParameter", "Customer-managed keys for the DBFS root need the workspace "
+                                                    "created with prepareEncryption first.",
+                           target="properties.parameters.encryption")
+        _require_key_access(ctx, sid, "The workspace's storage identity", dbfs.get("keyvaulturi"),
+                            dbfs.get("KeyName"), 403, "KeyVaultAccessForbidden")
 
 
 @hook(_WRITE, "Microsoft.Databricks/workspaces")
@@ -832,6 +855,12 @@ def _ws_root_storage(ctx, ws: Resource):
                                      "creationTime": utc_iso()}
     sa.body["properties"]["networkAcls"] = acls
     sa.body["properties"]["publicNetworkAccess"] = "Enabled"
+    dbfs = _param(ws.body, "encryption")
+    if isinstance(dbfs, dict) and (dbfs.get("keySource") or "").lower() == "microsoft.keyvault":
+        sa.computed["properties"]["encryption"] = {
+            "keySource": "Microsoft.Keyvault", "identity": {},
+            "keyvaultproperties": {"keyname": dbfs.get("KeyName"), "keyvaulturi": dbfs.get("keyvaulturi"),
+                                   "keyversion": dbfs.get("keyversion")}}
 
 
 @hook(_RENDER, "Microsoft.Databricks/workspaces")
@@ -859,6 +888,57 @@ def _ws_removed(svc, res):
         svc.remove_resource(rg)
 
 
+# -- customer-managed keys: who may use a key, once RBAC has propagated -------------------------------------------------
+# Roles whose data actions include keys/wrapKey + unwrapKey: Key Vault Crypto Service Encryption User, Crypto User,
+# Crypto Officer, Administrator.
+KEY_USER_ROLES = {"e147488a-f6f5-4113-8e2d-b22465e65bf6", "12338af0-0e69-4776-bea7-57ae8d297424",
+                  "14b46e9e-c2b7-41b4-b07b-48a6ebf60603", "00482a5a-887f-4fb3-b363-3b7fe8e74483"}
+
+
+def _key_arm_id(ctx, vault_uri: str, key_name: str) -> str | None:
+    """The ARM ID of a key named by its vault URI (https://NAME.vault.azure.net/) and name."""
+    host = (vault_uri or "").split("//", 1)[-1].split(".", 1)[0].lower()
+    for v in ctx.store.of_type("Microsoft.KeyVault/vaults"):
+        if v.name.lower() == host:
+            return f"{v.id}/keys/{key_name}"
+    return None
+
+
+def _key_grant_age(ctx, principal_id: str, key_id: str) -> float | None:
+    """Seconds since the oldest assignment letting the principal wrap/unwrap with the key was made (at the key,
+    its vault, or any scope above); None if there is none."""
+    key = key_id.lower()
+    ages = []
+    for ra in ctx.store.of_type("Microsoft.Authorization/roleAssignments"):
+        p = ra.body.get("properties", {})
+        scope = ra.scope_id.lower()
+        if (p.get("principalId") or "").lower() == principal_id.lower() and \
+                (p.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower() in KEY_USER_ROLES and \
+                (key == scope or key.startswith(scope + "/")):
+            ages.append(time.time() - ra.created)
+    return max(ages) if ages else None
+
+
+def _require_key_access(ctx, principal_id: str | None, who: str, vault_uri: str, key_name: str, status, code):
+    """A service about to wrap its data key with a customer key: the identity needs a key role on it, and the
+    assignment must have propagated (rbac_propagation_seconds, scaled)."""
+    key_id = _key_arm_id(ctx, vault_uri, key_name)
+    if not principal_id or key_id is None:
+        return
+    cfg = ctx.svc.app.config
+    age = _key_grant_age(ctx, principal_id, key_id)
+    if age is None or age < cfg.wall(cfg.rbac_propagation_seconds):
+        raise ArmError(status, code,
+                       f"{who} (object ID {principal_id}) is not authorized to perform 'wrapKey' and 'unwrapKey' "
+                       f"on key '{key_name}' in {vault_uri}. Grant it Key Vault Crypto Service Encryption User "
+                       f"on the key; a new role assignment can take several minutes to take effect.")
+
+
+def _cmk_changed(ctx, body, path) -> bool:
+    old = get_path(ctx.existing.body, path) if ctx.existing is not None else None
+    return get_path(body, path) != old
+
+
 # -- storage ---------------------------------------------------------------------------------------------------------
 def _global_name_taken(ctx, type_name, name):
     for r in ctx.store.of_type(type_name):
@@ -877,6 +957,11 @@ def _sa_validate(ctx, body):
             if bool(old) != bool(new):
                 raise ArmError(400, "InvalidRequestPropertyValue" if "Hns" not in path else "HnsCannotBeChanged",
                                f"The property '{path}' cannot be changed after the account is created.", target=path)
+    kv = get_path(body, "properties.encryption.keyvaultproperties")
+    uami = ctx.store.get(get_path(body, "properties.encryption.identity.userAssignedIdentity") or "")
+    if isinstance(kv, dict) and uami is not None and _cmk_changed(ctx, body, "properties.encryption"):
+        _require_key_access(ctx, get_path(uami.computed, "properties.principalId"), f"Identity {uami.name}",
+                            kv.get("keyvaulturi"), kv.get("keyname"), 403, "KeyVaultAuthenticationFailure")
 
 
 @hook(_WRITE, "Microsoft.Storage/storageAccounts")

@@ -52,6 +52,9 @@ class Config:
         "deletes": BucketSettings(200, 10),
     })
     default_hang_seconds: float = 60.0
+    # A role assignment takes effect this many Azure seconds after it is created (RBAC propagation; Azure
+    # documents "up to 10 minutes", minutes are typical). Enforced where a service uses a Key Vault key.
+    rbac_propagation_seconds: float = 120.0
 
     def wall(self, azure_seconds: float) -> float:
         return max(0.0, azure_seconds * self.time_scale)

@@ -14,7 +14,7 @@ from .validator import ENUM_MODES
 
 CONFIG_KEYS = {"time_scale": float, "enum_mode": str, "validate_bodies": bool, "page_size": int,
                "token_lifetime": int, "retry_after_floor": int, "require_provider_registration": bool,
-               "default_hang_seconds": float, "default_region": str}
+               "default_hang_seconds": float, "default_region": str, "rbac_propagation_seconds": float}
 
 
 class Control:
@@ -180,7 +180,7 @@ class Control:
     def seed_resource(self, req, body):
         """{"id": ARM id, "location"?, "body"?}: a resource that exists outside the platform under test (of any
         type, e.g. a Service Bus namespace, which the specs do not cover), for references and role assignment
-        scopes. Its resource group must exist. ARM can then GET, list and DELETE it like any other."""
+        scopes. Its resource group must exist; its type's own API stays unserved."""
         ap = parse_id(body["id"])
         if ap is None or not ap.chain or ap.is_collection or ap.resource_group is None:
             raise ValueError(f"{body['id']!r} is not a resource ID in a resource group")

@@ -249,6 +249,11 @@ START_TEST(test_bodies)
                                "keyVersion"), "0123abcd");
     ck_assert_str_eq(jstr(cmk, "/properties/encryption/entities/managedDisk/keyVaultProperties/"
                                "keyName"), "cmk-databricks");
+    /* the DBFS root, through the storage identity prepareEncryption made */
+    ck_assert_str_eq(jstr(cmk, "/properties/parameters/encryption/value/keySource"),
+                     "Microsoft.Keyvault");
+    ck_assert_str_eq(jstr(cmk, "/properties/parameters/encryption/value/keyversion"), "0123abcd");
+    ck_assert(jtrue(cmk, "/properties/parameters/prepareEncryption/value"));
 
     json_t *ra = body_of(ev, "ra_workspace_key");
     ck_assert_str_eq(jstr(ra, "/properties/principalId"), "bbbbbbbb-0000-0000-0000-000000000001");
@@ -406,6 +411,56 @@ START_TEST(test_validate_unknowns_skipped)
 }
 END_TEST
 
+/* ---- plan-time reads of the spoke ------------------------------------------------------- */
+
+static json_t *fake_get(void *getter, const char *arm_id)
+{
+    return strcasecmp(arm_id, SPOKE) == 0 ? getter : NULL;
+}
+
+#define SUBNET(name, prefix, extra)                                                            \
+    "{\"name\":\"" name "\",\"properties\":{\"addressPrefix\":\"" prefix "\"" extra "}}"
+#define DELEG ",\"delegations\":[{\"properties\":{\"serviceName\":\"Microsoft.Databricks/workspaces\"}}]"
+#define NSG ",\"networkSecurityGroup\":{\"id\":\"nsg\"}"
+
+static void plan_check(const char *vnet_json)
+{
+    json_t *vnet = json_loads(vnet_json, 0, NULL);
+    ck_assert_ptr_nonnull(vnet);
+    DEF.plan_check(&C, inputs(BASE_INPUTS), fake_get, vnet);
+    json_decref(vnet);
+}
+
+START_TEST(test_plan_check_spoke)
+{
+    /* as zerotrust_spoke builds it: nothing to say */
+    plan_check("{\"id\":\"" SPOKE "\",\"location\":\"westeurope\",\"properties\":{\"subnets\":["
+               SUBNET("snet-dbx-host", "10.1.0.0/24", DELEG NSG) ","
+               SUBNET("snet-dbx-container", "10.1.1.0/24", DELEG NSG) ","
+               SUBNET("snet-pe", "10.1.2.0/26", "") "]}}");
+    ck_assert_uint_eq(D.count, 0);
+    /* too small, not delegated, no NSG, a delegated endpoint subnet, another region */
+    plan_check("{\"id\":\"" SPOKE "\",\"location\":\"northeurope\",\"properties\":{\"subnets\":["
+               SUBNET("snet-dbx-host", "10.1.0.0/27", DELEG NSG) ","
+               SUBNET("snet-dbx-container", "10.1.1.0/24", "") ","
+               SUBNET("snet-pe", "10.1.2.0/26", DELEG) "]}}");
+    tv_expect_error(A, &D, "VNet in another region", "virtual_network_id", "northeurope");
+    tv_expect_error(A, &D, "Databricks subnet too small", "host_subnet_name", "/27");
+    tv_expect_error(A, &D, "Subnet not delegated to Databricks", "container_subnet_name", NULL);
+    tv_expect_error(A, &D, "Subnet without a network security group", "container_subnet_name",
+                    NULL);
+    tv_expect_error(A, &D, "Delegated subnet", "private_endpoint_subnet_id", NULL);
+    ck_assert_uint_eq(D.errors, 5);
+}
+END_TEST
+
+START_TEST(test_plan_check_skips_what_it_cannot_read)
+{
+    DEF.plan_check(&C, inputs(BASE_INPUTS), fake_get, NULL); /* 404 / read failed */
+    ck_assert_uint_eq(D.count, 0);
+}
+END_TEST
+
 /* ---- body dump for the validator ---------------------------------------------------- */
 
 START_TEST(test_dump_bodies)
@@ -432,6 +487,8 @@ int main(int argc, char **argv)
         test_validate_zero_trust,
         test_validate_tags_ids_zones,
         test_validate_unknowns_skipped,
+        test_plan_check_spoke,
+        test_plan_check_skips_what_it_cannot_read,
     };
     return zt_test_res_main(argc, argv, "workspace", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }

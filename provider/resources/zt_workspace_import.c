@@ -1,0 +1,527 @@
+/* zt_workspace_import.c - terraform import for
+ * zerotrust_databricks_private_workspace: rebuild every input attribute
+ * from ARM reads, starting at the Databricks workspace's ARM ID.
+ *
+ * Most inputs sit on the workspace itself (network, managed group,
+ * encryption); the others are found from the resources the composite
+ * names deterministically after the workspace (identities, endpoints,
+ * diagnostic setting) or, for the globally named ones (Key Vault, storage,
+ * registry), from what points at them (the CMK's vault URI, the Unity
+ * Catalog identity, the endpoint subnet). Optional inputs at their
+ * default come back null: they are optional, not computed, so anything
+ * else would plan a change (and several force replacement).
+ */
+#include "zt_workspace_import.h"
+
+#include "zt_res.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Names and values duplicated from zt_workspace.c (keep in step): the
+ * definition's tables are static there. */
+#define ZT_WS_IMP_DIAG_NAME "zerotrust-law"
+#define ZT_WS_IMP_FIC_NAME "github-actions"
+#define ZT_WS_IMP_KEY_DBX "cmk-databricks"
+#define ZT_WS_IMP_ROLE_CRYPTO_USER "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+#define ZT_WS_IMP_ROLE_SB_SENDER "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"
+#define ZT_WS_IMP_MAX_PAGES 200 /* a bound on nextLink chains */
+
+static const char *const zt_ws_imp_default_containers[] = {"curated", "raw", "unity-catalog"};
+
+typedef struct zt_ws_imp {
+    zt_call *c;
+    json_t *(*get)(void *getter, const char *arm_id);
+    void *getter;
+    const char *sub;    /* subscription ID */
+    const char *rg_id;  /* /subscriptions/<s>/resourceGroups/<g> */
+    const char *name;   /* the "name" input (dbw-<name>) */
+    const char *ws_id;  /* the workspace's ARM ID */
+    json_t *ws;         /* its GET body */
+    const char *kv_id;  /* the Key Vault's ARM ID, NULL if not found */
+    const char *pe_subnet; /* private_endpoint_subnet_id, NULL if not found */
+    zt_res_inputs in;
+} zt_ws_imp;
+
+/* ---------------------------------------------------------------------
+ * Reads.
+ * ------------------------------------------------------------------- */
+
+/* A GET (borrowed body; NULL on 404, or after an error diagnostic). */
+static json_t *zt_ws_imp_get(zt_ws_imp *m, const char *id)
+{
+    return id ? m->get(m->getter, id) : NULL;
+}
+
+static json_t *zt_ws_imp_getf(zt_ws_imp *m, const char *fmt, const char *a, const char *b)
+{
+    return zt_ws_imp_get(m, zt_arena_printf(m->c->arena, fmt, a, b));
+}
+
+static void zt_ws_imp_json_release(void *p) { json_decref(p); }
+
+/* Every item of a collection, following nextLink (ARM pages lists). The
+ * array lives as long as the call's arena. */
+static json_t *zt_ws_imp_list(zt_ws_imp *m, const char *collection)
+{
+    json_t *all = json_array();
+    zt_arena_on_free(m->c->arena, zt_ws_imp_json_release, all);
+    const char *next = collection;
+    for (int page = 0; next && page < ZT_WS_IMP_MAX_PAGES; page++) {
+        json_t *body = zt_ws_imp_get(m, next);
+        json_array_extend(all, json_object_get(body, "value"));
+        next = zt_res_jstr(body, "nextLink");
+        next = next && *next ? zt_arena_strdup(m->c->arena, next) : NULL;
+    }
+    return all;
+}
+
+/* ---------------------------------------------------------------------
+ * Small helpers.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_ws_imp_last(const char *id)
+{
+    const char *slash = id ? strrchr(id, '/') : NULL;
+    return slash ? slash + 1 : id;
+}
+
+static bool zt_ws_imp_eq(const char *x, const char *y)
+{
+    return x && y && strcasecmp(x, y) == 0;
+}
+
+/* "/subscriptions/<s>/resourceGroups/<g>" prefix of an ARM ID. */
+static const char *zt_ws_imp_rg_of(zt_arena *a, const char *id)
+{
+    const char *p = id ? strcasestr(id, "/resourceGroups/") : NULL;
+    const char *end = p ? strchr(p + 16, '/') : NULL;
+    return end ? zt_arena_strndup(a, id, (size_t)(end - id)) : NULL;
+}
+
+/* A role definition ID (or bare GUID) names `role`. */
+static bool zt_ws_imp_is_role(const json_t *ra, const char *role)
+{
+    return zt_ws_imp_eq(zt_ws_imp_last(zt_res_jstr(ra, "properties/roleDefinitionId")), role);
+}
+
+static const zt_cty_value *zt_ws_imp_str(zt_ws_imp *m, const char *s)
+{
+    return zt_res_str_or_null(m->c->arena, s);
+}
+
+static void zt_ws_imp_set(zt_ws_imp *m, const char *attr, const zt_cty_value *v)
+{
+    zt_res_inputs_set(&m->in, attr, v);
+}
+
+/* ---------------------------------------------------------------------
+ * The import ID.
+ * ------------------------------------------------------------------- */
+
+/* /subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.Databricks/
+ * workspaces/dbw-<name>; fixed segments case-insensitive, as ARM's are. */
+static zt_rc zt_ws_imp_parse(zt_call *c, const char *id, const char **sub, const char **rg,
+                             const char **name)
+{
+    static const char *const fixed[] = {"subscriptions", NULL, "resourceGroups", NULL,
+                                        "providers", "Microsoft.Databricks", "workspaces", NULL};
+    const char *seg[ZT_ARRAY_LEN(fixed)];
+    size_t n = 0;
+    char *copy = zt_arena_strdup(c->arena, id ? id : "");
+    bool ok = copy[0] == '/';
+    for (char *save = NULL, *t = strtok_r(copy + ok, "/", &save); ok && t;
+         t = strtok_r(NULL, "/", &save)) {
+        ok = n < ZT_ARRAY_LEN(fixed) && (!fixed[n] || strcasecmp(t, fixed[n]) == 0);
+        seg[n++] = t;
+    }
+    /* no empty segment ("//"), no trailing slash, all eight segments */
+    ok = ok && n == ZT_ARRAY_LEN(fixed) && !strstr(id, "//") && id[strlen(id) - 1] != '/';
+    if (!ok)
+        return zt_diag_error(c->diags, NULL, "Invalid import ID",
+                             "\"%s\" is not the ID of a Databricks workspace (/subscriptions/<id>/"
+                             "resourceGroups/<group>/providers/Microsoft.Databricks/workspaces/"
+                             "dbw-<name>).", id ? id : "");
+    if (strncmp(seg[7], "dbw-", 4) != 0 || seg[7][4] == '\0')
+        return zt_diag_error(c->diags, NULL, "Not a zerotrust_databricks_private_workspace",
+                             "The workspace is named dbw-<name>; \"%s\" was not created by "
+                             "zerotrust_databricks_private_workspace.", seg[7]);
+    *sub = seg[1];
+    *rg = seg[3];
+    *name = seg[7] + 4;
+    return ZT_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * The workspace's own inputs.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_ws_imp_param(const zt_ws_imp *m, const char *param)
+{
+    return zt_res_jstr(m->ws, zt_arena_printf(m->c->arena, "properties/parameters/%s/value", param));
+}
+
+static void zt_ws_imp_workspace(zt_ws_imp *m, const char *rg)
+{
+    zt_arena *a = m->c->arena;
+    zt_ws_imp_set(m, "name", zt_cty_string(a, m->name));
+    zt_ws_imp_set(m, "resource_group_name", zt_cty_string(a, rg));
+    zt_ws_imp_set(m, "location", zt_ws_imp_str(m, zt_res_jstr(m->ws, "location")));
+    zt_ws_imp_set(m, "tags", zt_res_imp_tags(a, m->ws));
+    zt_ws_imp_set(m, "virtual_network_id", zt_ws_imp_str(m, zt_ws_imp_param(m, "customVirtualNetworkId")));
+    zt_ws_imp_set(m, "host_subnet_name", zt_ws_imp_str(m, zt_ws_imp_param(m, "customPublicSubnetName")));
+    zt_ws_imp_set(m, "container_subnet_name",
+                  zt_ws_imp_str(m, zt_ws_imp_param(m, "customPrivateSubnetName")));
+
+    /* The managed group: null when it is the default rg-<name>-dbx-managed. */
+    const char *mrg = zt_ws_imp_last(zt_res_jstr(m->ws, "properties/managedResourceGroupId"));
+    const char *def_mrg = zt_arena_printf(a, "rg-%s-dbx-managed", m->name);
+    if (mrg && !zt_ws_imp_eq(mrg, def_mrg))
+        zt_ws_imp_set(m, "managed_resource_group_name", zt_cty_string(a, mrg));
+
+    /* Infrastructure encryption: on by default, so only "off" is kept. */
+    json_t *infra = zt_res_jget(m->ws, "properties/parameters/requireInfrastructureEncryption/value");
+    if (json_is_false(infra))
+        zt_ws_imp_set(m, "infrastructure_encryption_enabled", zt_cty_bool(a, false));
+}
+
+/* ---------------------------------------------------------------------
+ * Key Vault: the host of the CMK's vault URI (https://<vault>.vault...),
+ * else the group's vault holding the Databricks key (phase two of CMK
+ * never ran).
+ * ------------------------------------------------------------------- */
+
+static const char *zt_ws_imp_vault_from_uri(zt_ws_imp *m)
+{
+    const char *uri = zt_res_jstr(m->ws, "properties/encryption/entities/managedServices/"
+                                         "keyVaultProperties/keyVaultUri");
+    const char *host = uri && strstr(uri, "://") ? strstr(uri, "://") + 3 : NULL;
+    size_t len = host ? strcspn(host, "./:") : 0;
+    return len ? zt_arena_strndup(m->c->arena, host, len) : NULL;
+}
+
+static const char *zt_ws_imp_vault_by_key(zt_ws_imp *m)
+{
+    json_t *vaults = zt_ws_imp_list(m, zt_arena_printf(m->c->arena, "%s/providers/"
+                                                       "Microsoft.KeyVault/vaults", m->rg_id));
+    json_t *v;
+    size_t i;
+    json_array_foreach(vaults, i, v)
+    {
+        const char *id = zt_res_jstr(v, "id");
+        if (id && zt_ws_imp_getf(m, "%s/keys/%s", id, ZT_WS_IMP_KEY_DBX))
+            return zt_arena_strdup(m->c->arena, zt_ws_imp_last(id));
+    }
+    return NULL;
+}
+
+static void zt_ws_imp_vault(zt_ws_imp *m)
+{
+    const char *kv = zt_ws_imp_vault_from_uri(m);
+    if (!kv)
+        kv = zt_ws_imp_vault_by_key(m);
+    zt_ws_imp_set(m, "key_vault_name", zt_ws_imp_str(m, kv));
+    if (kv)
+        m->kv_id = zt_arena_printf(m->c->arena, "%s/providers/Microsoft.KeyVault/vaults/%s",
+                                   m->rg_id, kv);
+}
+
+/* ---------------------------------------------------------------------
+ * Storage: the group's account encrypted through the Unity Catalog
+ * identity (id-<name>-uc).
+ * ------------------------------------------------------------------- */
+
+static bool zt_ws_imp_uses_identity(const json_t *sa, const char *uai)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(zt_res_jget(sa, "identity/userAssignedIdentities"), key, v)
+    {
+        if (zt_ws_imp_eq(key, uai))
+            return true;
+    }
+    return false;
+}
+
+static const zt_cty_value *zt_ws_imp_containers(zt_ws_imp *m, const char *sa_id)
+{
+    zt_arena *a = m->c->arena;
+    json_t *list = zt_ws_imp_list(m, zt_arena_printf(a, "%s/blobServices/default/containers",
+                                                     sa_id));
+    size_t n = json_array_size(list), k = 0, i, defaults = 0;
+    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *cn = zt_res_jstr(item, "name");
+        if (!cn)
+            continue;
+        for (size_t d = 0; d < ZT_ARRAY_LEN(zt_ws_imp_default_containers); d++)
+            defaults += strcmp(cn, zt_ws_imp_default_containers[d]) == 0;
+        vals[k++] = zt_cty_string(a, cn);
+    }
+    /* exactly the default set: leave the input out (null) */
+    if (k == ZT_ARRAY_LEN(zt_ws_imp_default_containers) && defaults == k)
+        return zt_cty_null(a, zt_cty_type_set(a, &zt_cty_string_type));
+    return zt_cty_set(a, &zt_cty_string_type, k, vals);
+}
+
+static void zt_ws_imp_storage(zt_ws_imp *m)
+{
+    zt_arena *a = m->c->arena;
+    const char *uai = zt_arena_printf(a, "%s/providers/Microsoft.ManagedIdentity/"
+                                         "userAssignedIdentities/id-%s-uc", m->rg_id, m->name);
+    json_t *list = zt_ws_imp_list(m, zt_arena_printf(a, "%s/providers/Microsoft.Storage/"
+                                                        "storageAccounts", m->rg_id));
+    json_t *sa = NULL, *item;
+    size_t i;
+    json_array_foreach(list, i, item)
+    {
+        if (!sa && zt_ws_imp_uses_identity(item, uai))
+            sa = item;
+    }
+    const char *sa_id = zt_res_jstr(sa, "id");
+    zt_ws_imp_set(m, "storage_account_name", zt_ws_imp_str(m, zt_ws_imp_last(sa_id)));
+    if (!sa_id)
+        return;
+    /* ADLS Gen2 by default: only "off" is kept. */
+    if (json_is_false(zt_res_jget(sa, "properties/isHnsEnabled")))
+        zt_ws_imp_set(m, "hierarchical_namespace_enabled", zt_cty_bool(a, false));
+    zt_ws_imp_set(m, "storage_containers", zt_ws_imp_containers(m, sa_id));
+}
+
+/* ---------------------------------------------------------------------
+ * Private endpoints: the vault's endpoint gives the subnet and the zones'
+ * group; the registry is the one an endpoint in that subnet reaches.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_ws_imp_pe_id(zt_ws_imp *m, const char *pe_name)
+{
+    return zt_arena_printf(m->c->arena, "%s/providers/Microsoft.Network/privateEndpoints/%s",
+                           m->rg_id, pe_name);
+}
+
+/* Every private DNS zone of the group holding `zone_id`, name -> ID: the
+ * hub's private_dns_zone_ids output, which configurations pass whole. */
+static const zt_cty_value *zt_ws_imp_zone_map(zt_ws_imp *m, const char *zone_id)
+{
+    zt_arena *a = m->c->arena;
+    const char *zrg = zt_ws_imp_rg_of(a, zone_id);
+    json_t *list = zrg ? zt_ws_imp_list(m, zt_arena_printf(a, "%s/providers/Microsoft.Network/"
+                                                               "privateDnsZones", zrg))
+                       : NULL;
+    size_t n = json_array_size(list), k = 0, i;
+    const char **keys = zt_arena_calloc(a, n + 2, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, n + 2, sizeof(*vals));
+    json_t *z;
+    json_array_foreach(list, i, z)
+    {
+        const char *zn = zt_res_jstr(z, "name"), *zid = zt_res_jstr(z, "id");
+        if (!zn || !zid)
+            continue;
+        keys[k] = zt_arena_strdup(a, zn);
+        vals[k++] = zt_cty_string(a, zid);
+    }
+    if (k == 0 && zone_id) { /* the list failed: at least the zone we know */
+        keys[k] = zt_ws_imp_last(zone_id);
+        vals[k++] = zt_cty_string(a, zone_id);
+    }
+    if (k == 0)
+        return zt_cty_null(a, zt_cty_type_map(a, &zt_cty_string_type));
+    return zt_cty_map(a, &zt_cty_string_type, k, keys, vals);
+}
+
+static void zt_ws_imp_vault_endpoint(zt_ws_imp *m)
+{
+    const char *kv = zt_ws_imp_last(m->kv_id);
+    const char *pe_id = kv ? zt_ws_imp_pe_id(m, zt_arena_printf(m->c->arena, "pe-%s-vault", kv))
+                           : NULL;
+    json_t *pe = zt_ws_imp_get(m, pe_id);
+    json_t *group = pe ? zt_ws_imp_getf(m, "%s/privateDnsZoneGroups/%s", pe_id, "default") : NULL;
+    const char *subnet = zt_res_jstr(pe, "properties/subnet/id");
+    m->pe_subnet = subnet ? zt_arena_strdup(m->c->arena, subnet) : NULL;
+    zt_ws_imp_set(m, "private_endpoint_subnet_id", zt_ws_imp_str(m, m->pe_subnet));
+    const char *zone = zt_res_jstr(group, "properties/privateDnsZoneConfigs/0/properties/"
+                                          "privateDnsZoneId");
+    zt_ws_imp_set(m, "private_dns_zone_ids", zt_ws_imp_zone_map(m, zone));
+}
+
+static void zt_ws_imp_registry(zt_ws_imp *m)
+{
+    if (!m->pe_subnet)
+        return;
+    json_t *list = zt_ws_imp_list(m, zt_arena_printf(m->c->arena, "%s/providers/"
+                                                     "Microsoft.Network/privateEndpoints",
+                                                     m->rg_id));
+    json_t *pe;
+    size_t i;
+    const char *found = NULL;
+    json_array_foreach(list, i, pe)
+    {
+        const char *target = zt_res_jstr(pe, "properties/privateLinkServiceConnections/0/"
+                                             "properties/privateLinkServiceId");
+        if (!target || !strcasestr(target, "/providers/Microsoft.ContainerRegistry/registries/") ||
+            !zt_ws_imp_eq(zt_res_jstr(pe, "properties/subnet/id"), m->pe_subnet))
+            continue;
+        if (found && !zt_ws_imp_eq(found, zt_ws_imp_last(target))) {
+            /* nothing else ties a registry to its workspace */
+            zt_diag_warning(m->c->diags, NULL, "Registry ambiguous",
+                            "Private endpoints in %s reach several container registries (%s, "
+                            "%s); the import took %s. If the configuration names another, the "
+                            "next plan shows the change.", m->pe_subnet, found,
+                            zt_ws_imp_last(target), found);
+            break;
+        }
+        found = zt_ws_imp_last(target);
+    }
+    if (found)
+        zt_ws_imp_set(m, "container_registry_name", zt_cty_string(m->c->arena, found));
+}
+
+static void zt_ws_imp_browser_auth(zt_ws_imp *m)
+{
+    const char *pe = zt_arena_printf(m->c->arena, "pe-dbw-%s-browser_authentication", m->name);
+    /* absent is the default (false): null */
+    if (zt_ws_imp_get(m, zt_ws_imp_pe_id(m, pe)))
+        zt_ws_imp_set(m, "browser_authentication_enabled", zt_cty_bool(m->c->arena, true));
+}
+
+/* ---------------------------------------------------------------------
+ * Identities, diagnostics and the optional grants.
+ * ------------------------------------------------------------------- */
+
+static const char *zt_ws_imp_identity_id(zt_ws_imp *m, const char *role)
+{
+    return zt_arena_printf(m->c->arena, "%s/providers/Microsoft.ManagedIdentity/"
+                                        "userAssignedIdentities/id-%s-%s", m->rg_id, m->name, role);
+}
+
+static void zt_ws_imp_github(zt_ws_imp *m)
+{
+    json_t *fic = zt_ws_imp_getf(m, "%s/federatedIdentityCredentials/%s",
+                                 zt_ws_imp_identity_id(m, "cicd"), ZT_WS_IMP_FIC_NAME);
+    zt_ws_imp_set(m, "github_subject", zt_ws_imp_str(m, zt_res_jstr(fic, "properties/subject")));
+}
+
+static void zt_ws_imp_diag(zt_ws_imp *m)
+{
+    json_t *diag = zt_ws_imp_getf(m, "%s/providers/Microsoft.Insights/diagnosticSettings/%s",
+                                  m->ws_id, ZT_WS_IMP_DIAG_NAME);
+    zt_ws_imp_set(m, "log_analytics_workspace_id",
+                  zt_ws_imp_str(m, zt_res_jstr(diag, "properties/workspaceId")));
+}
+
+/* The AzureDatabricks app's grant on the Databricks key: the key's Crypto
+ * Service Encryption User assignment whose principal is not one of the
+ * workspace's own identities (storage, managed disks), which have theirs. */
+static void zt_ws_imp_databricks_app(zt_ws_imp *m)
+{
+    if (!m->kv_id)
+        return;
+    const char *key = zt_arena_printf(m->c->arena, "%s/keys/%s", m->kv_id, ZT_WS_IMP_KEY_DBX);
+    const char *storage = zt_res_jstr(m->ws, "properties/storageAccountIdentity/principalId");
+    const char *disk = zt_res_jstr(m->ws, "properties/managedDiskIdentity/principalId");
+    json_t *list = zt_ws_imp_list(m, zt_arena_printf(m->c->arena, "%s/providers/"
+                                                     "Microsoft.Authorization/roleAssignments",
+                                                     key));
+    json_t *ra;
+    size_t i;
+    json_array_foreach(list, i, ra)
+    {
+        const char *pid = zt_res_jstr(ra, "properties/principalId");
+        /* ARM also lists inherited assignments: only the key's own count */
+        if (!pid || !zt_ws_imp_is_role(ra, ZT_WS_IMP_ROLE_CRYPTO_USER) ||
+            !zt_ws_imp_eq(zt_res_jstr(ra, "properties/scope"), key) ||
+            zt_ws_imp_eq(pid, storage) || zt_ws_imp_eq(pid, disk))
+            continue;
+        zt_ws_imp_set(m, "azure_databricks_principal_id", zt_cty_string(m->c->arena, pid));
+        return;
+    }
+}
+
+/* The namespace the Functions identity may send to: the scope of its
+ * Azure Service Bus Data Sender assignment, wherever it is. */
+static void zt_ws_imp_service_bus(zt_ws_imp *m)
+{
+    json_t *func = zt_ws_imp_get(m, zt_ws_imp_identity_id(m, "func"));
+    const char *pid = zt_res_jstr(func, "properties/principalId");
+    if (!pid)
+        return;
+    json_t *list = zt_ws_imp_list(m, zt_arena_printf(m->c->arena, "/subscriptions/%s/providers/"
+                                                     "Microsoft.Authorization/roleAssignments",
+                                                     m->sub));
+    json_t *ra;
+    size_t i;
+    json_array_foreach(list, i, ra)
+    {
+        const char *scope = zt_res_jstr(ra, "properties/scope");
+        if (!scope || !zt_ws_imp_is_role(ra, ZT_WS_IMP_ROLE_SB_SENDER) ||
+            !zt_ws_imp_eq(zt_res_jstr(ra, "properties/principalId"), pid))
+            continue;
+        zt_ws_imp_set(m, "service_bus_namespace_id", zt_cty_string(m->c->arena, scope));
+        return;
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * The hook.
+ * ------------------------------------------------------------------- */
+
+/* The workspace, and that it is ours: the composite's first node (its
+ * id_node, the Unity Catalog identity) must exist, or the engine would
+ * only say "non-existent". */
+static zt_rc zt_ws_imp_find(zt_ws_imp *m, const char *id)
+{
+    zt_call *c = m->c;
+    size_t errors = c->diags->errors;
+    m->ws = zt_ws_imp_get(m, m->ws_id);
+    if (!m->ws)
+        return c->diags->errors > errors
+                   ? ZT_ERR_REMOTE
+                   : zt_diag_error(c->diags, NULL, "Workspace not found",
+                                   "The Databricks workspace %s does not exist.", id);
+    if (!zt_ws_imp_get(m, zt_ws_imp_identity_id(m, "uc")))
+        return c->diags->errors > errors
+                   ? ZT_ERR_REMOTE
+                   : zt_diag_error(c->diags, NULL, "Not a zerotrust_databricks_private_workspace",
+                                   "%s has no identity id-%s-uc beside it in its resource group: "
+                                   "it was not created by zerotrust_databricks_private_workspace.",
+                                   id, m->name);
+    return ZT_OK;
+}
+
+zt_rc zt_ws_import(zt_call *c, const zt_schema *s, const char *id,
+                   json_t *(*get)(void *getter, const char *arm_id), void *getter,
+                   const zt_cty_value **inputs)
+{
+    zt_arena *a = c->arena;
+    zt_ws_imp m = {.c = c, .get = get, .getter = getter};
+    const char *rg = NULL;
+    size_t errors = c->diags->errors;
+    ZT_TRY(zt_ws_imp_parse(c, id, &m.sub, &rg, &m.name));
+    m.rg_id = zt_arena_printf(a, "/subscriptions/%s/resourceGroups/%s", m.sub, rg);
+    m.ws_id = zt_arena_printf(a, "%s/providers/Microsoft.Databricks/workspaces/dbw-%s", m.rg_id,
+                              m.name);
+    zt_res_inputs_init(&m.in, a, s->type->n);
+    ZT_TRY(zt_ws_imp_find(&m, id));
+
+    zt_ws_imp_workspace(&m, rg);
+    zt_ws_imp_vault(&m);
+    zt_ws_imp_storage(&m);
+    zt_ws_imp_vault_endpoint(&m);
+    zt_ws_imp_registry(&m);
+    zt_ws_imp_browser_auth(&m);
+    zt_ws_imp_github(&m);
+    zt_ws_imp_diag(&m);
+    zt_ws_imp_databricks_app(&m);
+    zt_ws_imp_service_bus(&m);
+    /* public_network_access_enabled, shared_key_access_enabled: only
+     * false is accepted, which the platform sets anyway: null. */
+
+    /* Everything else (computed attributes, timeouts) null, in the
+     * schema's attribute order. */
+    *inputs = zt_res_inputs_object(a, s->type, &m.in);
+    /* A GET that failed for another reason than 404 has said why. */
+    return c->diags->errors > errors ? ZT_ERR_REMOTE : ZT_OK;
+}
