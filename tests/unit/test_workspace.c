@@ -90,6 +90,17 @@ static bool jtrue(json_t *doc, const char *ptr)
     return json_is_true(zt_comp_json_ptr(doc, ptr));
 }
 
+/* Whether node `key` depends on node `dep` in the expanded graph. */
+static bool waits_for(zt_comp_eval *ev, const char *key, const char *dep)
+{
+    ssize_t i = zt_comp_graph_find(&ev->graph, key), d = zt_comp_graph_find(&ev->graph, dep);
+    ck_assert(i >= 0 && d >= 0);
+    for (size_t k = 0; k < ev->graph.inst[i].n_deps; k++)
+        if (ev->graph.inst[i].deps[k] == (size_t)d)
+            return true;
+    return false;
+}
+
 #define DEFAULT_KEYS                                                                          \
     "id_uc id_func id_cicd fic_github key_vault pe_vault pe_vault_dns key_storage "           \
     "key_databricks ra_uc_key_storage storage container[curated] container[raw] "             \
@@ -149,12 +160,7 @@ START_TEST(test_expand_defaults)
     ck_assert_str_ne(zt_comp_id(ev, "ra_workspace_key"), zt_comp_id(ev, "ra_workspace_disk_key"));
 
     /* phase two waits for the grant of the workspace's storage identity */
-    ssize_t cmk = zt_comp_graph_find(&ev->graph, "workspace_cmk");
-    ssize_t grant = zt_comp_graph_find(&ev->graph, "ra_workspace_key");
-    bool waits = false;
-    for (size_t k = 0; k < ev->graph.inst[cmk].n_deps; k++)
-        waits |= ev->graph.inst[cmk].deps[k] == (size_t)grant;
-    ck_assert(waits);
+    ck_assert(waits_for(ev, "workspace_cmk", "ra_workspace_key"));
 }
 END_TEST
 
@@ -179,12 +185,7 @@ START_TEST(test_expand_options)
     const char *kpre = KV_ID "/keys/cmk-databricks/providers/Microsoft.Authorization/roleAssignments/";
     ck_assert(strncmp(zt_comp_id(ev, "ra_databricks_app_key"), kpre, strlen(kpre)) == 0);
     /* phase two waits for the first-party app's grant */
-    ssize_t cmk = zt_comp_graph_find(&ev->graph, "workspace_cmk");
-    ssize_t grant = zt_comp_graph_find(&ev->graph, "ra_databricks_app_key");
-    bool waits = false;
-    for (size_t i = 0; i < ev->graph.inst[cmk].n_deps; i++)
-        waits |= ev->graph.inst[cmk].deps[i] == (size_t)grant;
-    ck_assert(waits);
+    ck_assert(waits_for(ev, "workspace_cmk", "ra_databricks_app_key"));
 }
 END_TEST
 
