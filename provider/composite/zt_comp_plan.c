@@ -118,11 +118,27 @@ static const zt_cty_value *changes_map(zt_comp_eval *ev, bool *all_none)
     return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
 }
 
-/* Top-level inputs marked requires_replace whose value changes. */
-static void replace_paths(zt_call *c, const zt_schema *s, const zt_cty_value *prior,
+/* Whether some underlying resource is replaced (or may be: unknown). */
+static bool replaces_something(const zt_comp_eval *ev)
+{
+    if (ev->shape_unknown)
+        return true;
+    for (size_t i = 0; i < ev->graph.n; i++)
+        if (ev->graph.inst[i].action == ZT_COMP_REPLACE ||
+            ev->graph.inst[i].action == ZT_COMP_UNKNOWN)
+            return true;
+    return false;
+}
+
+/* Top-level inputs marked requires_replace whose value changes. Between
+ * null and a value, only when that replaces something underneath: null and
+ * the value it defaults to (as after an import) build the same resources. */
+static void replace_paths(zt_comp_eval *ev, const zt_schema *s, const zt_cty_value *prior,
                           const zt_cty_value *planned, zt_comp_plan_resp *resp)
 {
+    zt_call *c = ev->c;
     const zt_schema_block *b = s->block;
+    bool replaces = replaces_something(ev);
     resp->requires_replace = zt_arena_calloc(c->arena, b->n_attrs + 1, sizeof(zt_path *));
     for (size_t i = 0; i < b->n_attrs; i++) {
         const zt_schema_attr *at = &b->attrs[i];
@@ -130,9 +146,10 @@ static void replace_paths(zt_call *c, const zt_schema *s, const zt_cty_value *pr
             continue;
         const zt_cty_value *x = zt_cty_get_attr(prior, at->name);
         const zt_cty_value *y = zt_cty_get_attr(planned, at->name);
-        if (x && y && !zt_cty_equal(x, y))
-            resp->requires_replace[resp->n_requires_replace++] =
-                zt_path_attr(c->arena, zt_path_root(c->arena), at->name);
+        if (!x || !y || zt_cty_equal(x, y) || ((x->is_null || y->is_null) && !replaces))
+            continue;
+        resp->requires_replace[resp->n_requires_replace++] =
+            zt_path_attr(c->arena, zt_path_root(c->arena), at->name);
     }
 }
 
@@ -204,7 +221,7 @@ zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     else
         resp->planned = zt_comp_state_value(&ev, req->proposed, changes, false);
     if (!create) {
-        replace_paths(c, s, req->prior, resp->planned, resp);
+        replace_paths(&ev, s, req->prior, resp->planned, resp);
         resp->planned_private = req->prior_private;
         resp->planned_private_len = req->prior_private_len;
     }

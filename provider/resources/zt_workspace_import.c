@@ -134,7 +134,8 @@ static zt_rc zt_ws_imp_parse(zt_call *c, const char *id, const char **sub, const
     for (char *save = NULL, *t = strtok_r(copy + ok, "/", &save); ok && t;
          t = strtok_r(NULL, "/", &save)) {
         ok = n < ZT_ARRAY_LEN(fixed) && (!fixed[n] || strcasecmp(t, fixed[n]) == 0);
-        seg[n++] = t;
+        if (ok)
+            seg[n++] = t;
     }
     /* no empty segment ("//"), no trailing slash, all eight segments */
     ok = ok && n == ZT_ARRAY_LEN(fixed) && !strstr(id, "//") && id[strlen(id) - 1] != '/';
@@ -159,7 +160,8 @@ static zt_rc zt_ws_imp_parse(zt_call *c, const char *id, const char **sub, const
 
 static const char *zt_ws_imp_param(const zt_ws_imp *m, const char *param)
 {
-    return zt_res_jstr(m->ws, zt_arena_printf(m->c->arena, "properties/parameters/%s/value", param));
+    const char *path = zt_arena_printf(m->c->arena, "properties/parameters/%s/value", param);
+    return zt_res_jstr(m->ws, path);
 }
 
 static void zt_ws_imp_workspace(zt_ws_imp *m, const char *rg)
@@ -169,8 +171,10 @@ static void zt_ws_imp_workspace(zt_ws_imp *m, const char *rg)
     zt_ws_imp_set(m, "resource_group_name", zt_cty_string(a, rg));
     zt_ws_imp_set(m, "location", zt_ws_imp_str(m, zt_res_jstr(m->ws, "location")));
     zt_ws_imp_set(m, "tags", zt_res_imp_tags(a, m->ws));
-    zt_ws_imp_set(m, "virtual_network_id", zt_ws_imp_str(m, zt_ws_imp_param(m, "customVirtualNetworkId")));
-    zt_ws_imp_set(m, "host_subnet_name", zt_ws_imp_str(m, zt_ws_imp_param(m, "customPublicSubnetName")));
+    zt_ws_imp_set(m, "virtual_network_id",
+                  zt_ws_imp_str(m, zt_ws_imp_param(m, "customVirtualNetworkId")));
+    zt_ws_imp_set(m, "host_subnet_name",
+                  zt_ws_imp_str(m, zt_ws_imp_param(m, "customPublicSubnetName")));
     zt_ws_imp_set(m, "container_subnet_name",
                   zt_ws_imp_str(m, zt_ws_imp_param(m, "customPrivateSubnetName")));
 
@@ -181,7 +185,8 @@ static void zt_ws_imp_workspace(zt_ws_imp *m, const char *rg)
         zt_ws_imp_set(m, "managed_resource_group_name", zt_cty_string(a, mrg));
 
     /* Infrastructure encryption: on by default, so only "off" is kept. */
-    json_t *infra = zt_res_jget(m->ws, "properties/parameters/requireInfrastructureEncryption/value");
+    json_t *infra = zt_res_jget(m->ws, "properties/parameters/requireInfrastructureEncryption/"
+                                       "value");
     if (json_is_false(infra))
         zt_ws_imp_set(m, "infrastructure_encryption_enabled", zt_cty_bool(a, false));
 }
