@@ -31,14 +31,22 @@ typedef struct task_ctx {
 
 static void set_error(task_ctx *x, const zt_arm_resp *resp, zt_rc rc)
 {
-    if (resp->error) {
-        x->error = zt_arm_error_str(x->a, resp->error);
-        x->error_code = resp->error->code;
-        x->error_message = resp->error->message;
-    } else {
-        x->error = zt_arena_printf(x->a, "%s (HTTP status %ld)", zt_rc_str(rc), resp->status);
-        x->error_code = "";
-    }
+    const char *what = resp->error ? zt_arm_error_str(x->a, resp->error)
+                                   : zt_arena_printf(x->a, "%s (HTTP status %ld)", zt_rc_str(rc),
+                                                     resp->status);
+    x->error_code = resp->error ? resp->error->code : "";
+    x->error_message = resp->error ? resp->error->message : NULL;
+    x->error = what;
+    if (rc != ZT_ERR_TIMEOUT)
+        return;
+    /* The resource's own deadline, not a transport detail: say which
+     * setting it is and what happens next. */
+    bool del = x->t->op == ZT_COMP_OP_DELETE;
+    x->error = zt_arena_printf(
+        x->a, "did not finish before the deadline set by the resource's %s (%s); Azure may "
+        "still be working on it, and the next %s picks it up where it is",
+        del ? "timeouts.delete" : "timeouts.create / timeouts.update", what,
+        del ? "destroy" : "apply");
 }
 
 static zt_rc arm_call(task_ctx *x, zt_arm_method m, const json_t *body, zt_arm_resp *resp)

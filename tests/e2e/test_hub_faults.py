@@ -291,8 +291,8 @@ def _run_cell(ws, emu, world, row, kind) -> str | None:
             return f"the diagnostic names neither node {row.node} nor its ARM resource: {_first_diag(text)}"
         if kind == "async_failed" and INJECTED_CODE not in text:
             return f"the diagnostic lacks ARM's error code {INJECTED_CODE}: {_first_diag(text)}"
-        if kind == "hang_deadline" and not re.search(r"time(d)? ?out|deadline", text, re.I):
-            return f"the diagnostic does not say the deadline passed: {_first_diag(text)}"
+        if kind == "hang_deadline" and not re.search(r"deadline.*timeouts\.create", text, re.I | re.S):
+            return f"the diagnostic does not say timeouts.create passed: {_first_diag(text)}"
         if r1.seconds > 120:
             return f"the failing apply took {r1.seconds:.0f}s"
     # Converge (a replace when the first apply failed: the hub is tainted).
