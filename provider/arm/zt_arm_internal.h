@@ -175,6 +175,11 @@ typedef struct zt_arm_bucket {
     double rate_per_s;
     int64_t updated_ms;
     int64_t blocked_until_ms; /* a 429 told everyone to wait */
+    bool answered;            /* the server has answered one of ours */
+    int64_t probe_until_ms;   /* until then the others wait for that answer */
+    double max_rate_per_s;    /* what rate_per_s recovers to */
+    int64_t window_start_ms;  /* answers counted since, for the rate */
+    unsigned window_ok, window_throttled;
 } zt_arm_bucket;
 
 void zt_arm_bucket_init(zt_arm_bucket *b, double capacity, double rate_per_s, int64_t now_ms);
@@ -183,14 +188,20 @@ int64_t zt_arm_bucket_take(zt_arm_bucket *b, int64_t now_ms);
 /* The server said how much budget is left. */
 void zt_arm_bucket_observe(zt_arm_bucket *b, long remaining, int64_t now_ms);
 void zt_arm_bucket_block(zt_arm_bucket *b, int64_t until_ms);
+/* Count an answer; every RATE_WINDOW a window with 429s sets the refill
+ * rate to what the server accepted in it, one without raises it back. */
+void zt_arm_bucket_answer(zt_arm_bucket *b, bool throttled, int64_t now_ms);
 
 typedef struct zt_arm_pacer zt_arm_pacer;
 zt_arm_pacer *zt_arm_pacer_new(double scale, bool enabled);
 void zt_arm_pacer_free(zt_arm_pacer *p);
 zt_arm_bucket_kind zt_arm_bucket_for(zt_arm_method m);
+/* Until a bucket's first answer, one request at a time (zt_arm_pace_observe
+ * reports it): the budget may be shared with earlier processes. */
 zt_rc zt_arm_pace_acquire(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
                           int64_t deadline_ms, const atomic_bool *cancel);
-/* After a response: remaining-budget headers, and a 429's Retry-After. */
+/* After a response (r->rc == ZT_OK): remaining-budget headers, a 429's
+ * Retry-After; r may be NULL or failed (nothing learned). */
 void zt_arm_pace_observe(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
                          const zt_arm_http_resp *r, int64_t retry_after_ms);
 zt_rc zt_arm_serial_lock(zt_arm_pacer *p, const char *key, int64_t deadline_ms,

@@ -8,6 +8,12 @@
  * 429's Retry-After blocks the whole bucket, so every thread backs off
  * together instead of each finding out on its own.
  *
+ * Slow start: a new bucket lets one request out and waits for its answer
+ * before the rest. Terraform starts a provider process per command, and
+ * the plan's refresh before it may have spent the budget we would
+ * otherwise assume full: measured, a destroy's first burst drew 30-40
+ * 429s in one second against ARM's default limits.
+ *
  * Serialization: one write at a time per key (zt_arm_serial_key), held
  * for the whole operation including its polling, because Azure rejects a
  * second write to a VNet while the first is still Updating.
@@ -21,6 +27,12 @@
 #include <time.h>
 
 #define WAIT_SLICE_MS 50
+/* How long the others wait for a probe's answer before sending another:
+ * ARM answers most requests in well under this, a slow PUT in seconds. */
+#define PROBE_MS 500
+#define PROBE_SLICE_MS 5
+/* Rate adaptation: long enough to count a slow server's accepts. */
+#define RATE_WINDOW_MS 2000
 
 static const struct {
     double capacity, rate;
@@ -43,6 +55,11 @@ void zt_arm_bucket_init(zt_arm_bucket *b, double capacity, double rate_per_s, in
     b->rate_per_s = rate_per_s;
     b->updated_ms = now_ms;
     b->blocked_until_ms = 0;
+    b->answered = false;
+    b->probe_until_ms = 0;
+    b->max_rate_per_s = rate_per_s;
+    b->window_start_ms = now_ms;
+    b->window_ok = b->window_throttled = 0;
 }
 
 static void refill(zt_arm_bucket *b, int64_t now_ms)
@@ -84,6 +101,36 @@ void zt_arm_bucket_block(zt_arm_bucket *b, int64_t until_ms)
     if (until_ms > b->blocked_until_ms)
         b->blocked_until_ms = until_ms;
     b->tokens = 0;
+}
+
+/* While 429s come, what the server accepted is its refill rate (or our
+ * share of it): pacing at our assumed 25/s against a read bucket that
+ * refills at 10/s drew a 429 for over a third of the requests. Never
+ * faster than ARM's published rate, never to nothing. */
+static void adapt_rate(zt_arm_bucket *b, int64_t now_ms)
+{
+    int64_t span = now_ms - b->window_start_ms;
+    if (span < RATE_WINDOW_MS)
+        return;
+    refill(b, now_ms); /* the time so far at the old rate */
+    double rate = b->rate_per_s;
+    if (b->window_throttled)
+        rate = (double)b->window_ok * 1000.0 / (double)span;
+    else
+        rate *= 1.25;
+    double floor = b->max_rate_per_s / 50.0;
+    b->rate_per_s = rate < floor ? floor : rate > b->max_rate_per_s ? b->max_rate_per_s : rate;
+    b->window_start_ms = now_ms;
+    b->window_ok = b->window_throttled = 0;
+}
+
+void zt_arm_bucket_answer(zt_arm_bucket *b, bool throttled, int64_t now_ms)
+{
+    if (throttled)
+        b->window_throttled++;
+    else
+        b->window_ok++;
+    adapt_rate(b, now_ms);
 }
 
 zt_arm_bucket_kind zt_arm_bucket_for(zt_arm_method m)
@@ -168,15 +215,28 @@ static zt_arm_bucket *bucket(zt_arm_pacer *p, const char *sub, zt_arm_bucket_kin
     return &s->b[k];
 }
 
+/* With p->lock held: 0 when a token was taken, else the ms to wait. */
+static int64_t try_take(zt_arm_pacer *p, zt_arm_bucket *b, int64_t now)
+{
+    if (!p->enabled)
+        return now < b->blocked_until_ms ? b->blocked_until_ms - now : 0;
+    if (!b->answered && now < b->probe_until_ms) {
+        int64_t left = b->probe_until_ms - now;
+        return left < PROBE_SLICE_MS ? left : PROBE_SLICE_MS;
+    }
+    int64_t wait = zt_arm_bucket_take(b, now);
+    if (wait == 0 && !b->answered)
+        b->probe_until_ms = now + PROBE_MS; /* this one is the probe */
+    return wait;
+}
+
 zt_rc zt_arm_pace_acquire(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
                           int64_t deadline_ms, const atomic_bool *cancel)
 {
     for (;;) {
         pthread_mutex_lock(&p->lock);
         zt_arm_bucket *b = bucket(p, subscription ? subscription : "", k);
-        int64_t now = zt_arm_now_ms();
-        int64_t wait = p->enabled ? zt_arm_bucket_take(b, now)
-                                  : (now < b->blocked_until_ms ? b->blocked_until_ms - now : 0);
+        int64_t wait = try_take(p, b, zt_arm_now_ms());
         pthread_mutex_unlock(&p->lock);
         if (wait == 0)
             return ZT_OK;
@@ -189,12 +249,17 @@ zt_rc zt_arm_pace_acquire(zt_arm_pacer *p, const char *subscription, zt_arm_buck
 void zt_arm_pace_observe(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
                          const zt_arm_http_resp *r, int64_t retry_after_ms)
 {
+    if (!r || r->rc != ZT_OK)
+        return; /* nothing learned; a probe's successor goes at PROBE_MS */
     const char *rem = zt_arm_http_header(r, remaining_headers[k]);
-    if (!rem && r->status != 429)
-        return;
     pthread_mutex_lock(&p->lock);
     zt_arm_bucket *b = bucket(p, subscription ? subscription : "", k);
     int64_t now = zt_arm_now_ms();
+    /* Any answer ends slow start: a server without the header would
+     * otherwise hold us to one request per PROBE_MS. */
+    b->answered = true;
+    if (p->enabled)
+        zt_arm_bucket_answer(b, r->status == 429, now);
     if (rem && p->enabled)
         zt_arm_bucket_observe(b, strtol(rem, NULL, 10), now);
     if (r->status == 429 && retry_after_ms > 0)

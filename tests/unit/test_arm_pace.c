@@ -57,8 +57,11 @@ START_TEST(test_pacer_limits_rate)
      * slow for a test, so use scale 0.05 -> capacity 10, 0.5/s. */
     zt_arm_pacer *p = zt_arm_pacer_new(0.05, true);
     int64_t t0 = zt_arm_now_ms();
-    for (int i = 0; i < 10; i++)
+    zt_arm_http_resp ok = {.status = 200};
+    for (int i = 0; i < 10; i++) {
         ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, t0 + 10000, NULL), ZT_OK);
+        zt_arm_pace_observe(p, "sub", ZT_ARM_WRITES, &ok, 0); /* ends slow start */
+    }
     ck_assert_int_lt(zt_arm_now_ms() - t0, 100);
     /* bucket empty: the next one would need ~2 s, more than the deadline */
     ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, zt_arm_now_ms() + 300, NULL),
@@ -80,6 +83,59 @@ START_TEST(test_pacer_limits_rate)
     t0 = zt_arm_now_ms();
     ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, t0 + 5000, NULL), ZT_OK);
     ck_assert_int_ge(zt_arm_now_ms() - t0, 250);
+    zt_arm_pacer_free(p);
+}
+END_TEST
+
+START_TEST(test_bucket_rate_adapts)
+{
+    zt_arm_bucket b;
+    zt_arm_bucket_init(&b, 100, 25, 0);
+    /* a window with 429s: the server took 20 in 2 s, so it refills 10/s */
+    for (int i = 0; i < 20; i++)
+        zt_arm_bucket_answer(&b, false, i * 90);
+    zt_arm_bucket_answer(&b, true, 1900);
+    ck_assert(b.rate_per_s == 25.0); /* not before the window ends */
+    zt_arm_bucket_answer(&b, true, 2000);
+    ck_assert(b.rate_per_s > 9.9 && b.rate_per_s < 10.1);
+    /* quiet windows raise it back, to the default and no further */
+    for (int64_t t = 4000; t <= 20000; t += 2000)
+        zt_arm_bucket_answer(&b, false, t);
+    ck_assert(b.rate_per_s == 25.0);
+    /* never to nothing: a window of 429s only */
+    zt_arm_bucket_answer(&b, true, 21000);
+    zt_arm_bucket_answer(&b, true, 22000);
+    ck_assert(b.rate_per_s > 0.0);
+}
+END_TEST
+
+START_TEST(test_pacer_slow_start)
+{
+    zt_arm_pacer *p = zt_arm_pacer_new(1, true);
+    /* the first request of a bucket goes at once, the next waits for its
+     * answer (the server's budget may be spent already)... */
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, zt_arm_deadline_in(100), NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, zt_arm_deadline_in(100), NULL),
+                     ZT_ERR_TIMEOUT);
+    /* ...other buckets probe on their own... */
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_WRITES, zt_arm_deadline_in(100), NULL), ZT_OK);
+    /* ...and the answer, with the budget it reports, lets the rest go */
+    const char *names[] = {"x-ms-ratelimit-remaining-subscription-reads"};
+    const char *values[] = {"3"};
+    zt_arm_http_resp r = {.status = 200, .header_names = names, .header_values = values, .n_headers = 1};
+    zt_arm_pace_observe(p, "s", ZT_ARM_READS, &r, 0);
+    int64_t t0 = zt_arm_now_ms();
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, t0 + 1000, NULL), ZT_OK);
+    ck_assert_int_lt(zt_arm_now_ms() - t0, 20);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, zt_arm_deadline_in(20), NULL),
+                     ZT_ERR_TIMEOUT); /* 3 was all there was */
+    /* a probe that never comes back (transport failure) holds the others
+     * for a while only */
+    t0 = zt_arm_now_ms();
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_WRITES, t0 + 5000, NULL), ZT_OK);
+    ck_assert_int_ge(zt_arm_now_ms() - t0, 200);
+    ck_assert_int_lt(zt_arm_now_ms() - t0, 1500);
     zt_arm_pacer_free(p);
 }
 END_TEST
@@ -155,6 +211,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_bucket_math);
     tcase_add_test(tc, test_pacer_limits_rate);
+    tcase_add_test(tc, test_pacer_slow_start);
+    tcase_add_test(tc, test_bucket_rate_adapts);
     tcase_add_test(tc, test_serial_locks);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
