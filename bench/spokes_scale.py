@@ -9,7 +9,10 @@ For each N (default 1, 10, 50) in a fresh emulator:
     (spoke-NNN, 10.a.b.0/24 address spaces, rule collection group priority
     200 + 10 i), `terraform apply -auto-approve` at -parallelism 10 (default);
   - printed: apply wall time (the terraform command, and first ARM request ->
-    last answer from the emulator's request log), ARM requests by method
+    last answer from the emulator's request log), the budget floor (the
+    least time ARM's token buckets allow for the requests made: beyond the
+    burst, reads / 25 per s and writes / 10 per s; at large N the apply runs
+    at this floor), ARM requests by method
     (PUT / GET (reads) / poll (LRO status URLs) / DELETE / other), 429s
     answered and whether each was absorbed (a later request with the same
     method + path succeeded and the apply succeeded), 409s, provider peak RSS
@@ -251,12 +254,19 @@ def main() -> int:
     print(f"1 hub + N spokes, one terraform apply (-parallelism 10), time scale {a.time_scale}, throttling on "
           f"(reads {a.reads[0]:g}+{a.reads[1]:g}/s, writes {a.writes[0]:g}+{a.writes[1]:g}/s, "
           f"deletes {a.deletes[0]:g}+{a.deletes[1]:g}/s)")
-    hdr = (f"  {'N':>4} {'apply s':>8} {'ARM wall':>9} {'PUT':>6} {'GET':>6} {'poll':>6} {'DELETE':>7} {'other':>6}"
+    def floor(s):
+        """The least time ARM's budget allows for these requests: what is left after the burst, at the
+        refill rate (the apply cannot beat it, whatever the client does)."""
+        reads = (s["GET"] + s["poll"] - a.reads[0]) / a.reads[1]
+        writes = (s["PUT"] + s["other"] - a.writes[0]) / a.writes[1]
+        return max(0.0, reads, writes)
+    hdr = (f"  {'N':>4} {'apply s':>8} {'ARM wall':>9} {'budget':>7} {'PUT':>6} {'GET':>6} {'poll':>6} {'DELETE':>7} {'other':>6}"
            f" {'total':>7} {'429':>5} {'429 !abs':>8} {'409':>5} {'5xx':>4} {'RSS MiB':>8}")
     print(hdr)
     for r in results:
         s = r["apply"]
-        print(f"  {r['n']:>4} {r['apply_cmd_s']:>8.1f} {r['apply_wall_s']:>9.1f} {s['PUT']:>6} {s['GET']:>6}"
+        print(f"  {r['n']:>4} {r['apply_cmd_s']:>8.1f} {r['apply_wall_s']:>9.1f} {floor(s):>7.1f} {s['PUT']:>6}"
+              f" {s['GET']:>6}"
               f" {s['poll']:>6} {s['DELETE']:>7} {s['other']:>6} {s['total']:>7} {s['429']:>5}"
               f" {s['429_unretried']:>8} {s['409']:>5} {s['5xx']:>4} {r['rss_peak_kb'] / 1024:>8.1f}")
     base = results[0]
