@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from e2e_support import get_runner, make_workspace, provider_bin_path  # noqa: E402
-from hub_env import TAGS, arm_env, is_poll, start_emulator  # noqa: E402
+from hub_env import TAGS, arm_env, is_poll, platform_vars, start_emulator  # noqa: E402
 from spokes_scale import last_seq, make_mirror, read_log, split, window  # noqa: E402
 from tests.emulator import resource_types  # noqa: E402
 
@@ -274,7 +274,7 @@ def run_once(i: int, a, binary: Path, root: Path) -> dict:
             assert r.status_code in (200, 201), r.text
         mirror = make_mirror(root / f"m-{i}", binary)
         ws = make_workspace(root / f"ws-{i}", get_runner("terraform"), mirror, config_dir=EXAMPLE)
-        ws.extra_env.update(arm_env(emu.info))
+        ws.extra_env.update(arm_env(emu.info) | platform_vars(emu.info))
         ws.run("init", "-input=false", "-no-color", check=True, log=False)
         log = Path(emu.info.get("request_log") or emu.state_dir / "requests.jsonl")
 

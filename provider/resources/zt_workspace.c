@@ -87,6 +87,13 @@ static const char *const zt_ws_kv_hints[] = {
 static const char *const zt_ws_sa_hints[] = {
     "StorageAccountAlreadyTaken", "",
     "Storage account names are global: choose another storage_account_name.", NULL};
+static const char *const zt_ws_cmk_hints[] = {
+    "*", "AzureDatabricks",
+    "The AzureDatabricks first-party application wraps the managed-services key: set "
+    "azure_databricks_principal_id (`az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d "
+    "--query id -o tsv`) so that this resource grants it, or grant it Key Vault Crypto Service "
+    "Encryption User on the key yourself.",
+    NULL};
 static const char *const zt_ws_ra_hints[] = {
     "RoleAssignmentExists", "",
     "Another role assignment, not created by this resource, already grants this role to this "
@@ -759,7 +766,7 @@ static const zt_comp_node_def zt_ws_nodes[] = {
      .depends_on = DEPS("workspace", "ra_workspace_key", "ra_databricks_app_key",
                         "key_databricks", "key_vault"),
      .name = zt_ws_name_workspace, .body = zt_ws_body_workspace_cmk, .expected_seconds = 120,
-     .retry_codes = zt_ws_rbac_codes},
+     .retry_codes = zt_ws_rbac_codes, .error_hints = zt_ws_cmk_hints},
     ZT_WS_RA_NODE(ws_disk_key, "ra_workspace_disk_key", DEPS("workspace_cmk", "key_databricks")),
     ZT_WS_PE_NODES(ui, "pe_databricks_ui_api", DEPS("workspace_cmk"), NULL),
     ZT_WS_PE_NODES(auth, "pe_browser_authentication", DEPS("workspace_cmk", "pe_databricks_ui_api"),
@@ -1202,6 +1209,15 @@ static void zt_ws_plan_check(zt_call *c, const zt_cty_value *config,
                              json_t *(*get)(void *getter, const char *arm_id), void *getter)
 {
     zt_res_check k = {.c = c, .config = config};
+    const zt_cty_value *app = zt_cty_get_attr(config, "azure_databricks_principal_id");
+    if (app && app->is_null)
+        zt_diag_warning(c->diags, zt_res_path(&k, "azure_databricks_principal_id"),
+                        "No grant for the AzureDatabricks application",
+                        "Customer-managed keys for managed services need the AzureDatabricks "
+                        "first-party application to hold Key Vault Crypto Service Encryption User "
+                        "on the Databricks key. Without azure_databricks_principal_id this resource "
+                        "does not grant it: unless it is granted otherwise, phase two of the keys "
+                        "retries until timeouts.create and fails.");
     const char *vnet_id = zt_res_known_str(config, "virtual_network_id");
     json_t *vnet = vnet_id && zt_ws_id_shape(vnet_id, "/virtualNetworks/") ? get(getter, vnet_id)
                                                                             : NULL;

@@ -108,6 +108,12 @@ def arm_env(info: dict) -> dict:
     }
 
 
+def platform_vars(info: dict) -> dict:
+    """examples/platform's inputs from the emulated tenant: the AzureDatabricks first-party
+    principal's object ID (`az ad sp show --id 2ff814a6-...` in a real one)."""
+    return {"TF_VAR_azure_databricks_principal_id": info["first_party"]["AzureDatabricks"]["object_id"]}
+
+
 def make_world(emu: Emulator, rg: str) -> dict:
     """The resource group and Log Analytics workspace the hub expects."""
     c = emu.client

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from e2e_support import REPO, get_runner, make_workspace
-from hub_env import TAGS, arm_env, plan_rc, start_emulator
+from hub_env import TAGS, arm_env, plan_rc, platform_vars, start_emulator
 
 EXAMPLE = REPO / "examples" / "platform"
 GROUPS = ("rg-hub-weu", "rg-spokes-weu", "rg-dbx-weu")
@@ -31,10 +31,7 @@ def emu(session_root):
 @pytest.fixture(scope="module")
 def ws(session_root, mirror, provider_speaks, emu):
     w = make_workspace(session_root / "platform", get_runner("terraform"), mirror, config_dir=EXAMPLE)
-    w.extra_env.update(arm_env(emu.info))
-    # what `az ad sp show --id <AzureDatabricks app>` answers in the emulated tenant
-    w.extra_env["TF_VAR_azure_databricks_principal_id"] = \
-        emu.info["first_party"]["AzureDatabricks"]["object_id"]
+    w.extra_env.update(arm_env(emu.info) | platform_vars(emu.info))
     w.run("init", "-input=false", "-no-color", check=True)
     return w
 

@@ -439,7 +439,11 @@ START_TEST(test_plan_check_spoke)
                SUBNET("snet-dbx-host", "10.1.0.0/24", DELEG NSG) ","
                SUBNET("snet-dbx-container", "10.1.1.0/24", DELEG NSG) ","
                SUBNET("snet-pe", "10.1.2.0/26", "") "]}}");
-    ck_assert_uint_eq(D.count, 0);
+    ck_assert_uint_eq(D.errors, 0);
+    /* only that nothing grants the AzureDatabricks app its key (BASE_INPUTS) */
+    ck_assert_uint_eq(D.count, 1);
+    ck_assert_str_eq(D.head->summary, "No grant for the AzureDatabricks application");
+    ck_assert_int_eq(D.head->severity, ZT_SEV_WARNING);
     /* too small, not delegated, no NSG, a delegated endpoint subnet, another region */
     plan_check("{\"id\":\"" SPOKE "\",\"location\":\"northeurope\",\"properties\":{\"subnets\":["
                SUBNET("snet-dbx-host", "10.1.0.0/27", DELEG NSG) ","
@@ -457,7 +461,7 @@ END_TEST
 
 START_TEST(test_plan_check_skips_what_it_cannot_read)
 {
-    DEF.plan_check(&C, inputs(BASE_INPUTS), fake_get, NULL); /* 404 / read failed */
+    DEF.plan_check(&C, inputs(ALL_ON_INPUTS), fake_get, NULL); /* 404 / read failed */
     ck_assert_uint_eq(D.count, 0);
 }
 END_TEST
