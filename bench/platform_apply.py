@@ -9,7 +9,10 @@ Durations: the emulator's per-type table (tests/emulator/resource_types.py,
 Azure's seconds: firewall 600, Bastion 480, Databricks workspace 300, ...)
 x --time-scale. A node's weight is its type's create duration (async types;
 synchronous types: their sync latency); `workspace_cmk` is the second PUT of
-the Databricks workspace, weighted with the type's update duration.
+the Databricks workspace, weighted with the type's update duration. RBAC
+propagation is an edge weight: a node that uses a customer-managed key
+(`storage`, `workspace_cmk`) can succeed only rbac_propagation_seconds (the
+emulator's, 120 Azure s) after the role assignments it depends on, as in Azure.
 
 Graph (method): the nodes and their `depends_on` are parsed from the three
 node tables in provider/resources/zt_{hub,spoke,workspace}.c; which nodes
@@ -57,6 +60,11 @@ from e2e_support import get_runner, make_workspace, provider_bin_path  # noqa: E
 from hub_env import TAGS, arm_env, is_poll, platform_vars, start_emulator  # noqa: E402
 from spokes_scale import last_seq, make_mirror, read_log, split, window  # noqa: E402
 from tests.emulator import resource_types  # noqa: E402
+from tests.emulator.config import Config  # noqa: E402
+
+# Nodes whose PUT waits for key grants to propagate (the emulator enforces it).
+KEY_USERS = {"workspace.storage", "workspace.workspace_cmk"}
+RBAC_PROPAGATION_S = Config().rbac_propagation_seconds
 
 EXAMPLE = REPO / "examples" / "platform"
 GROUPS = {"hub": "rg-hub-weu", "spoke": "rg-spokes-weu", "workspace": "rg-dbx-weu"}
@@ -140,7 +148,7 @@ def parse_table(source: str, table: str) -> dict[str, dict]:
             k = args[1].strip('"')
             nodes[k] = {"type": "Microsoft.Network/privateEndpoints", "deps": deps(args[2])}
             nodes[k + "_dns"] = {"type": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", "deps": [k]}
-        elif macro == "ZT_WS_RA_NODE":
+        elif macro in ("ZT_WS_RA_NODE", "ZT_WS_RA_NODE_IF"):
             nodes[args[1].strip('"')] = {"type": "Microsoft.Authorization/roleAssignments", "deps": deps(args[2])}
         elif macro == "ZT_WS_DIAG_NODE":
             nodes[args[0].strip('"')] = {"type": "Microsoft.Insights/diagnosticSettings", "deps": [args[1].strip()]}
@@ -191,7 +199,10 @@ def critical_path(graph: dict) -> tuple[float, list[str]]:
         if k not in memo:
             best = (0.0, [])
             for d in graph[k]["deps"]:
-                best = max(best, longest(d), key=lambda x: x[0])
+                t, path = longest(d)
+                if k in KEY_USERS and graph[d]["type"] == "Microsoft.Authorization/roleAssignments":
+                    t, path = t + RBAC_PROPAGATION_S, path + ["(propagation)"]
+                best = max(best, (t, path), key=lambda x: x[0])
             memo[k] = (best[0] + graph[k]["w"], best[1] + [k])
         return memo[k]
 
