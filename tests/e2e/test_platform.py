@@ -1,5 +1,7 @@
 """examples/platform, the whole design (hub + spoke + private Databricks
-workspace), with real Terraform against the ARM emulator: applied from empty
+workspace), with real Terraform (the main one, 1.5.7) and OpenTofu (1.12,
+1.6) where they are installed (tools/install-peers.sh; skipped otherwise),
+each against a fresh ARM emulator: applied from empty
 in ONE apply, a second plan is clean, a refresh reads every underlying
 resource once, destroy leaves nothing (but the soft-deleted Key Vault, as
 Azure keeps it under purge protection), and every request body re-validates
@@ -12,25 +14,33 @@ import sys
 
 import pytest
 
-from e2e_support import REPO, get_runner, make_workspace
+from e2e_support import REPO, get_runner, make_workspace, runner_param
 from hub_env import TAGS, arm_env, plan_rc, platform_vars, start_emulator
 
 EXAMPLE = REPO / "examples" / "platform"
 GROUPS = ("rg-hub-weu", "rg-spokes-weu", "rg-dbx-weu")
 
 
-@pytest.fixture(scope="module")
-def emu(session_root):
-    e = start_emulator(session_root / "platform-emulator", time_scale=0.001)
+RUNNERS = ["terraform", "terraform-1.5", "tofu", "tofu-legacy"]
+
+
+@pytest.fixture(params=[runner_param(r) for r in RUNNERS])
+def runner(request):
+    return get_runner(request.param)
+
+
+@pytest.fixture
+def emu(session_root, runner):
+    e = start_emulator(session_root / f"platform-emulator-{runner.id}", time_scale=0.001)
     for rg in GROUPS:
         e.client.put_and_wait(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
     yield e
     e.stop()
 
 
-@pytest.fixture(scope="module")
-def ws(session_root, mirror, provider_speaks, emu):
-    w = make_workspace(session_root / "platform", get_runner("terraform"), mirror, config_dir=EXAMPLE)
+@pytest.fixture
+def ws(session_root, mirror, provider_speaks, emu, runner):
+    w = make_workspace(session_root / f"platform-{runner.id}", runner, mirror, config_dir=EXAMPLE)
     w.extra_env.update(arm_env(emu.info) | platform_vars(emu.info))
     w.run("init", "-input=false", "-no-color", check=True)
     return w
