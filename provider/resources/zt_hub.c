@@ -969,10 +969,8 @@ static zt_rc zt_hub_validate(zt_call *c, const zt_schema *s, const zt_cty_value 
  * ------------------------------------------------------------------- */
 
 typedef struct zt_hub_import_ctx {
-    zt_call *c;
+    zt_res_reader r;
     const zt_schema *s;
-    json_t *(*get)(void *getter, const char *arm_id);
-    void *getter;
     const char *rg_id;  /* /subscriptions/../resourceGroups/<rg> */
     const char *net;    /* rg_id + /providers/Microsoft.Network */
     const char *hub;    /* the hub's name */
@@ -981,13 +979,12 @@ typedef struct zt_hub_import_ctx {
 
 static json_t *zt_hub_imp_get(zt_hub_import_ctx *m, const char *fmt, const char *name)
 {
-    const char *id = zt_arena_printf(m->c->arena, fmt, m->net, name);
-    return m->get(m->getter, id); /* borrowed: the engine owns it */
+    return zt_res_read(&m->r, zt_arena_printf(m->r.c->arena, fmt, m->net, name));
 }
 
 static const zt_cty_value *zt_hub_imp_zones_attr(zt_hub_import_ctx *m, const json_t *fw)
 {
-    zt_arena *a = m->c->arena;
+    zt_arena *a = m->r.c->arena;
     const json_t *z = json_object_get(fw, "zones");
     size_t n = json_array_size(z);
     const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
@@ -1002,7 +999,7 @@ static const zt_cty_value *zt_hub_imp_zones_attr(zt_hub_import_ctx *m, const jso
 
 static const zt_cty_value *zt_hub_imp_vpn(zt_hub_import_ctx *m, const zt_cty_type *t)
 {
-    zt_arena *a = m->c->arena;
+    zt_arena *a = m->r.c->arena;
     json_t *gw = zt_hub_imp_get(m, "%s/virtualNetworkGateways/vgw-%s", m->hub);
     if (!gw)
         return zt_cty_null(a, t);
@@ -1034,15 +1031,15 @@ static const zt_cty_value *zt_hub_imp_vpn(zt_hub_import_ctx *m, const zt_cty_typ
  * zone of the group when the getter can list them. */
 static const zt_cty_value *zt_hub_imp_dns_zones(zt_hub_import_ctx *m)
 {
-    zt_arena *a = m->c->arena;
+    zt_arena *a = m->r.c->arena;
     const char *link = zt_arena_printf(a, "link-vnet-%s", m->hub);
     size_t cap = ZT_ARRAY_LEN(zt_hub_default_zones), n = 0;
     const char **cand = zt_arena_calloc(a, cap, sizeof(*cand));
     memcpy(cand, zt_hub_default_zones, sizeof(zt_hub_default_zones));
-    json_t *list = zt_hub_imp_get(m, "%s/privateDnsZones%s", "");
+    json_t *list = zt_res_read_list(&m->r, zt_arena_printf(a, "%s/privateDnsZones", m->net));
     const json_t *item;
     size_t idx;
-    json_array_foreach(json_object_get(list, "value"), idx, item)
+    json_array_foreach(list, idx, item)
     {
         const char *zn = zt_res_jstr(item, "name");
         bool dup = !zn;
@@ -1091,7 +1088,7 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
                            const zt_cty_value **inputs)
 {
     zt_arena *a = c->arena;
-    zt_hub_import_ctx m = {.c = c, .s = s, .get = get, .getter = getter};
+    zt_hub_import_ctx m = {.r = {.c = c, .get = get, .getter = getter}, .s = s};
     const char *rg = NULL;
     size_t errors = c->diags->errors;
     ZT_TRY(zt_hub_parse_id(c, id, &m.rg_id, &rg, &m.hub));

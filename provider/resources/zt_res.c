@@ -290,3 +290,62 @@ const zt_cty_value *zt_res_imp_tags(zt_arena *a, const json_t *resource)
     }
     return zt_cty_map(a, &zt_cty_string_type, i, keys, vals);
 }
+
+/* ---- import reads ------------------------------------------------------ */
+
+#define ZT_RES_MAX_PAGES 200 /* a bound on nextLink chains */
+
+json_t *zt_res_read(const zt_res_reader *r, const char *id)
+{
+    return id ? r->get(r->getter, id) : NULL;
+}
+
+static void zt_res_json_release(void *p) { json_decref(p); }
+
+json_t *zt_res_read_list(const zt_res_reader *r, const char *collection)
+{
+    json_t *page = zt_res_read(r, collection);
+    if (!page)
+        return NULL;
+    json_t *all = json_array();
+    zt_arena_on_free(r->c->arena, zt_res_json_release, all);
+    for (int n = 1;; n++) {
+        json_array_extend(all, json_object_get(page, "value"));
+        const char *next = zt_res_jstr(page, "nextLink");
+        if (!next || !*next || n == ZT_RES_MAX_PAGES)
+            return all;
+        page = zt_res_read(r, zt_arena_strdup(r->c->arena, next));
+    }
+}
+
+const char *zt_res_rg_of(zt_arena *a, const char *id)
+{
+    const char *p = id ? strcasestr(id, "/resourceGroups/") : NULL;
+    const char *end = p ? strchr(p + 16, '/') : NULL;
+    return end ? zt_arena_strndup(a, id, (size_t)(end - id)) : NULL;
+}
+
+const zt_cty_value *zt_res_string_set(zt_arena *a, const char *const *v, size_t n)
+{
+    const zt_cty_value **e = zt_arena_calloc(a, n + 1, sizeof(*e));
+    for (size_t i = 0; i < n; i++)
+        e[i] = zt_cty_string(a, v[i]);
+    return zt_cty_set(a, &zt_cty_string_type, n, e);
+}
+
+const zt_cty_value *zt_res_name_id_map(zt_arena *a, const json_t *items)
+{
+    size_t n = json_array_size(items), k = 0, i;
+    const char **keys = zt_arena_calloc(a, n + 1, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
+    const json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        const char *name = zt_res_jstr(item, "name"), *id = zt_res_jstr(item, "id");
+        if (!name || !id)
+            continue;
+        keys[k] = zt_arena_strdup(a, name);
+        vals[k++] = zt_cty_string(a, id);
+    }
+    return zt_cty_map(a, &zt_cty_string_type, k, keys, vals);
+}

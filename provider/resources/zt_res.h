@@ -88,6 +88,26 @@ void zt_res_inputs_set(zt_res_inputs *in, const char *attr, const zt_cty_value *
 /* An object of type t from in; every attribute not set is null. */
 const zt_cty_value *zt_res_inputs_object(zt_arena *a, const zt_cty_type *t,
                                          const zt_res_inputs *in);
+/* ARM reads for an import hook (the engine's getter; bodies borrowed for
+ * the call). */
+typedef struct zt_res_reader {
+    zt_call *c;
+    json_t *(*get)(void *getter, const char *arm_id);
+    void *getter;
+} zt_res_reader;
+
+/* A GET: NULL for a NULL id, on 404, or after an error diagnostic. */
+json_t *zt_res_read(const zt_res_reader *r, const char *id);
+/* Every item of a collection, following ARM's nextLink paging; NULL when
+ * the first page cannot be read. Lives as long as the call's arena. */
+json_t *zt_res_read_list(const zt_res_reader *r, const char *collection);
+/* The "/subscriptions/<s>/resourceGroups/<g>" prefix of an ARM ID. */
+const char *zt_res_rg_of(zt_arena *a, const char *id);
+/* set(string) of n values. */
+const zt_cty_value *zt_res_string_set(zt_arena *a, const char *const *v, size_t n);
+/* name -> id map(string) of a list's items (those with both). */
+const zt_cty_value *zt_res_name_id_map(zt_arena *a, const json_t *items);
+
 /* "a/b/0/c" walk (objects by key, arrays by index); NULL when absent. */
 json_t *zt_res_jget(const json_t *doc, const char *path);
 const char *zt_res_jstr(const json_t *doc, const char *path);

@@ -866,49 +866,30 @@ static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_valu
  * ------------------------------------------------------------------- */
 
 typedef struct zt_spoke_imp {
-    zt_call *c;
-    json_t *(*get)(void *getter, const char *arm_id);
-    void *getter;
+    zt_res_reader r;
     zt_res_inputs in; /* attribute -> value */
 } zt_spoke_imp;
 
 static json_t *zt_spoke_imp_get(zt_spoke_imp *m, const char *id)
 {
-    return id ? m->get(m->getter, id) : NULL;
+    return zt_res_read(&m->r, id);
 }
 
-static const zt_cty_value *zt_spoke_imp_strset(zt_arena *a, const char **v, size_t n)
-{
-    const zt_cty_value **e = zt_arena_calloc(a, n + 1, sizeof(*e));
-    for (size_t i = 0; i < n; i++)
-        e[i] = zt_cty_string(a, v[i]);
-    return zt_cty_set(a, &zt_cty_string_type, n, e);
-}
-
-/* The resource group part of an ARM ID ("/subscriptions/s/resourceGroups/g"). */
-static const char *zt_spoke_rg_of(zt_arena *a, const char *id)
-{
-    const char *p = id ? strcasestr(id, "/resourceGroups/") : NULL;
-    if (!p)
-        return NULL;
-    const char *end = strchr(p + 16, '/');
-    return end ? zt_arena_strndup(a, id, (size_t)(end - id)) : NULL;
-}
-
-/* Items of a collection GET (first page) whose child `rel` exists: the
- * first one's ID. */
+/* The first item of a collection whose child `rel` exists: its ID, and
+ * the child's body in *child. */
 static const char *zt_spoke_imp_find(zt_spoke_imp *m, const char *collection, const char *rel,
                                      json_t **child)
 {
-    json_t *list = zt_spoke_imp_get(m, collection), *item;
+    json_t *item;
     size_t i;
-    json_array_foreach(json_object_get(list, "value"), i, item)
+    json_array_foreach(zt_res_read_list(&m->r, collection), i, item)
     {
         const char *id = zt_res_jstr(item, "id");
-        json_t *c = id ? zt_spoke_imp_get(m, zt_arena_printf(m->c->arena, "%s/%s", id, rel)) : NULL;
+        json_t *c = id ? zt_spoke_imp_get(m, zt_arena_printf(m->r.c->arena, "%s/%s", id, rel))
+                       : NULL;
         if (c) {
             *child = c;
-            return zt_arena_strdup(m->c->arena, id);
+            return zt_arena_strdup(m->r.c->arena, id);
         }
     }
     return NULL;
@@ -919,9 +900,9 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
                              const zt_cty_value **inputs)
 {
     zt_arena *a = c->arena;
-    zt_spoke_imp m = {.c = c, .get = get, .getter = getter};
+    zt_spoke_imp m = {.r = {.c = c, .get = get, .getter = getter}};
     size_t errors = c->diags->errors;
-    const char *rg_id = zt_spoke_rg_of(a, id);
+    const char *rg_id = zt_res_rg_of(a, id);
     const char *last = id ? strrchr(id, '/') : NULL;
     if (!rg_id || !last || !strcasestr(id, "/providers/Microsoft.Network/virtualNetworks/") ||
         strncmp(last + 1, "vnet-", 5) != 0 || last[6] == '\0')
@@ -945,7 +926,7 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
                              "by zerotrust_spoke.", id);
     const char *net = zt_arena_printf(a, "%s/providers/Microsoft.Network", rg_id);
     const char *hub_net = zt_arena_printf(a, "%s/providers/Microsoft.Network",
-                                          zt_spoke_rg_of(a, hub_vnet));
+                                          zt_res_rg_of(a, hub_vnet));
     json_t *rt = zt_spoke_imp_get(&m, zt_arena_printf(a, "%s/routeTables/rt-%s", net, name));
     const char *fw_ip = zt_res_jstr(rt, "properties/routes/0/properties/nextHopIpAddress");
     json_t *hub = zt_spoke_imp_get(&m, hub_vnet);
@@ -988,9 +969,9 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
         fw_default = zt_spoke_in(zt_spoke_default_fw_subnets,
                                  ZT_ARRAY_LEN(zt_spoke_default_fw_subnets), fw_sn[k]);
     if (!fw_default)
-        zt_res_inputs_set(&m.in, "firewall_egress_subnets", zt_spoke_imp_strset(a, fw_sn, n_fw));
+        zt_res_inputs_set(&m.in, "firewall_egress_subnets", zt_res_string_set(a, fw_sn, n_fw));
     if (n_nat)
-        zt_res_inputs_set(&m.in, "nat_gateway_subnets", zt_spoke_imp_strset(a, nat_sn, n_nat));
+        zt_res_inputs_set(&m.in, "nat_gateway_subnets", zt_res_string_set(a, nat_sn, n_nat));
 
     /* The rule collection group and the GatewaySubnet route on the hub. */
     json_t *rcg = NULL, *route = NULL;
@@ -1020,25 +1001,14 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
             for (size_t k = 0; k < nf; k++)
                 fq[k] = zt_arena_strdup(a, json_string_value(json_array_get(f, k)) ?
                                                json_string_value(json_array_get(f, k)) : "");
-            zt_res_inputs_set(&m.in, "allowed_fqdns", zt_spoke_imp_strset(a, fq, nf));
+            zt_res_inputs_set(&m.in, "allowed_fqdns", zt_res_string_set(a, fq, nf));
         }
     }
 
     /* DNS: the hub's zones (its output map) and resolver, then the mode. */
-    json_t *zones = zt_spoke_imp_get(&m, zt_arena_printf(a, "%s/privateDnsZones", hub_net)), *z;
-    size_t nz = json_array_size(json_object_get(zones, "value")), iz = 0;
-    const char **zkeys = zt_arena_calloc(a, nz + 1, sizeof(*zkeys));
-    const zt_cty_value **zvals = zt_arena_calloc(a, nz + 1, sizeof(*zvals));
-    json_array_foreach(json_object_get(zones, "value"), i, z)
-    {
-        const char *zn = zt_res_jstr(z, "name"), *zid = zt_res_jstr(z, "id");
-        if (!zn || !zid)
-            continue;
-        zkeys[iz] = zt_arena_strdup(a, zn);
-        zvals[iz++] = zt_cty_string(a, zid);
-    }
+    json_t *zones = zt_res_read_list(&m.r, zt_arena_printf(a, "%s/privateDnsZones", hub_net));
     zt_res_inputs_set(&m.in, "hub_private_dns_zone_ids",
-                      zones ? zt_cty_map(a, &zt_cty_string_type, iz, zkeys, zvals)
+                      zones ? zt_res_name_id_map(a, zones)
                             : zt_cty_null(a, zt_cty_type_map(a, &zt_cty_string_type)));
     json_t *inbound = zt_spoke_imp_get(
         &m, zt_arena_printf(a, "%s/dnsResolvers/dnspr-%s/inboundEndpoints/inbound", hub_net,

@@ -35,7 +35,7 @@
  *    the single key, not on the vault.
  */
 #include "zt_res.h"
-#include "zt_workspace_import.h"
+#include "zt_workspace.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -48,16 +48,9 @@
  * Constants.
  * ------------------------------------------------------------------- */
 
-#define ZT_WS_ROLE_CRYPTO_USER "e147488a-f6f5-4113-8e2d-b22465e65bf6" /* KV Crypto Service Encryption User */
-#define ZT_WS_ROLE_BLOB_CONTRIB "ba92f5b4-2d11-453d-a403-e96b0029c9fe" /* Storage Blob Data Contributor */
-#define ZT_WS_ROLE_SECRETS_USER "4633458b-17de-408a-b874-0445c86b69e6" /* Key Vault Secrets User */
-#define ZT_WS_ROLE_CONTRIBUTOR "b24988ac-6180-42a0-ab88-20f7382dd24c" /* Contributor */
-#define ZT_WS_ROLE_SB_SENDER "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39" /* Azure Service Bus Data Sender */
-#define ZT_WS_ROLE_SB_RECEIVER "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0" /* Azure Service Bus Data Receiver */
 
 #define ZT_WS_GH_ISSUER "https://token.actions.githubusercontent.com"
 #define ZT_WS_GH_AUDIENCE "api://AzureADTokenExchange"
-#define ZT_WS_DIAG_NAME "zerotrust-law"
 
 #define ZT_WS_ZONE_VAULT "privatelink.vaultcore.azure.net"
 #define ZT_WS_ZONE_BLOB "privatelink.blob.core.windows.net"
@@ -65,7 +58,7 @@
 #define ZT_WS_ZONE_ACR "privatelink.azurecr.io"
 #define ZT_WS_ZONE_DBX "privatelink.azuredatabricks.net"
 
-static const char *const zt_ws_default_containers[] = {"curated", "raw", "unity-catalog"};
+const char *const zt_ws_default_containers[3] = {"curated", "raw", "unity-catalog"};
 
 /* Authorization failures that mean "the grant has not propagated yet". */
 static const char *const zt_ws_rbac_codes[] = {
@@ -188,9 +181,9 @@ ZT_WS_NAME_FN(zt_ws_name_id_func, "id-", "-func")
 ZT_WS_NAME_FN(zt_ws_name_id_cicd, "id-", "-cicd")
 ZT_WS_NAME_FN(zt_ws_name_connector, "dbac-", "")
 ZT_WS_NAME_FN(zt_ws_name_workspace, "dbw-", "")
-ZT_WS_CONST_FN(zt_ws_name_fic, "github-actions")
-ZT_WS_CONST_FN(zt_ws_name_key_storage, "cmk-storage")
-ZT_WS_CONST_FN(zt_ws_name_key_dbx, "cmk-databricks")
+ZT_WS_CONST_FN(zt_ws_name_fic, ZT_WS_FIC_NAME)
+ZT_WS_CONST_FN(zt_ws_name_key_storage, ZT_WS_KEY_STORAGE)
+ZT_WS_CONST_FN(zt_ws_name_key_dbx, ZT_WS_KEY_DBX)
 ZT_WS_CONST_FN(zt_ws_name_default, "default")
 ZT_WS_CONST_FN(zt_ws_name_diag, ZT_WS_DIAG_NAME)
 ZT_WS_INPUT_FN(zt_ws_name_kv, "key_vault_name")
@@ -316,7 +309,7 @@ static json_t *zt_ws_body_storage(const zt_comp_eval *ev)
     json_t *enc = json_pack(
         "{s:b,s:s,s:{s:s,s:s},s:{s:s},s:{s:{s:b,s:s},s:{s:b,s:s}}}", "requireInfrastructureEncryption",
         zt_comp_input_bool(ev, "infrastructure_encryption_enabled", true), "keySource",
-        "Microsoft.Keyvault", "keyvaultproperties", "keyname", "cmk-storage", "keyvaulturi", uri,
+        "Microsoft.Keyvault", "keyvaultproperties", "keyname", ZT_WS_KEY_STORAGE, "keyvaulturi", uri,
         "identity", "userAssignedIdentity", uai, "services", "blob", "enabled", 1, "keyType",
         "Account", "file", "enabled", 1, "keyType", "Account");
     json_t *p = json_pack("{s:b,s:s,s:b,s:b,s:b,s:s,s:b,s:s,s:{s:s,s:s},s:o}", "isHnsEnabled",
@@ -421,7 +414,7 @@ static json_t *zt_ws_body_workspace_cmk(const zt_comp_eval *ev)
         json_decref(body);
         return NULL;
     }
-    json_t *kvp = json_pack("{s:s,s:s,s:s}", "keyVaultUri", uri, "keyName", "cmk-databricks",
+    json_t *kvp = json_pack("{s:s,s:s,s:s}", "keyVaultUri", uri, "keyName", ZT_WS_KEY_DBX,
                             "keyVersion", version);
     json_t *ent = json_pack("{s:{s:s,s:O},s:{s:s,s:O,s:b}}", "managedServices", "keySource",
                             "Microsoft.Keyvault", "keyVaultProperties", kvp, "managedDisk",
@@ -433,7 +426,7 @@ static json_t *zt_ws_body_workspace_cmk(const zt_comp_eval *ev)
     /* the definitions spell this one's key name "KeyName" */
     json_object_set_new(json_object_get(props, "parameters"), "encryption",
                         json_pack("{s:{s:s,s:s,s:s,s:s}}", "value", "keySource", "Microsoft.Keyvault",
-                                  "KeyName", "cmk-databricks", "keyvaulturi", uri, "keyversion",
+                                  "KeyName", ZT_WS_KEY_DBX, "keyvaulturi", uri, "keyversion",
                                   version));
     return body;
 }

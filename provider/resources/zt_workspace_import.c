@@ -11,7 +11,7 @@
  * default come back null: they are optional, not computed, so anything
  * else would plan a change (and several force replacement).
  */
-#include "zt_workspace_import.h"
+#include "zt_workspace.h"
 
 #include "zt_res.h"
 
@@ -19,21 +19,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* Names and values duplicated from zt_workspace.c (keep in step): the
- * definition's tables are static there. */
-#define ZT_WS_IMP_DIAG_NAME "zerotrust-law"
-#define ZT_WS_IMP_FIC_NAME "github-actions"
-#define ZT_WS_IMP_KEY_DBX "cmk-databricks"
-#define ZT_WS_IMP_ROLE_CRYPTO_USER "e147488a-f6f5-4113-8e2d-b22465e65bf6"
-#define ZT_WS_IMP_ROLE_SB_SENDER "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"
-#define ZT_WS_IMP_MAX_PAGES 200 /* a bound on nextLink chains */
-
-static const char *const zt_ws_imp_default_containers[] = {"curated", "raw", "unity-catalog"};
-
 typedef struct zt_ws_imp {
+    zt_res_reader r;
     zt_call *c;
-    json_t *(*get)(void *getter, const char *arm_id);
-    void *getter;
     const char *sub;    /* subscription ID */
     const char *rg_id;  /* /subscriptions/<s>/resourceGroups/<g> */
     const char *name;   /* the "name" input (dbw-<name>) */
@@ -48,10 +36,9 @@ typedef struct zt_ws_imp {
  * Reads.
  * ------------------------------------------------------------------- */
 
-/* A GET (borrowed body; NULL on 404, or after an error diagnostic). */
 static json_t *zt_ws_imp_get(zt_ws_imp *m, const char *id)
 {
-    return id ? m->get(m->getter, id) : NULL;
+    return zt_res_read(&m->r, id);
 }
 
 static json_t *zt_ws_imp_getf(zt_ws_imp *m, const char *fmt, const char *a, const char *b)
@@ -59,22 +46,9 @@ static json_t *zt_ws_imp_getf(zt_ws_imp *m, const char *fmt, const char *a, cons
     return zt_ws_imp_get(m, zt_arena_printf(m->c->arena, fmt, a, b));
 }
 
-static void zt_ws_imp_json_release(void *p) { json_decref(p); }
-
-/* Every item of a collection, following nextLink (ARM pages lists). The
- * array lives as long as the call's arena. */
 static json_t *zt_ws_imp_list(zt_ws_imp *m, const char *collection)
 {
-    json_t *all = json_array();
-    zt_arena_on_free(m->c->arena, zt_ws_imp_json_release, all);
-    const char *next = collection;
-    for (int page = 0; next && page < ZT_WS_IMP_MAX_PAGES; page++) {
-        json_t *body = zt_ws_imp_get(m, next);
-        json_array_extend(all, json_object_get(body, "value"));
-        next = zt_res_jstr(body, "nextLink");
-        next = next && *next ? zt_arena_strdup(m->c->arena, next) : NULL;
-    }
-    return all;
+    return zt_res_read_list(&m->r, collection);
 }
 
 /* ---------------------------------------------------------------------
@@ -90,14 +64,6 @@ static const char *zt_ws_imp_last(const char *id)
 static bool zt_ws_imp_eq(const char *x, const char *y)
 {
     return x && y && strcasecmp(x, y) == 0;
-}
-
-/* "/subscriptions/<s>/resourceGroups/<g>" prefix of an ARM ID. */
-static const char *zt_ws_imp_rg_of(zt_arena *a, const char *id)
-{
-    const char *p = id ? strcasestr(id, "/resourceGroups/") : NULL;
-    const char *end = p ? strchr(p + 16, '/') : NULL;
-    return end ? zt_arena_strndup(a, id, (size_t)(end - id)) : NULL;
 }
 
 /* A role definition ID (or bare GUID) names `role`. */
@@ -215,7 +181,7 @@ static const char *zt_ws_imp_vault_by_key(zt_ws_imp *m)
     json_array_foreach(vaults, i, v)
     {
         const char *id = zt_res_jstr(v, "id");
-        if (id && zt_ws_imp_getf(m, "%s/keys/%s", id, ZT_WS_IMP_KEY_DBX))
+        if (id && zt_ws_imp_getf(m, "%s/keys/%s", id, ZT_WS_KEY_DBX))
             return zt_arena_strdup(m->c->arena, zt_ws_imp_last(id));
     }
     return NULL;
@@ -262,12 +228,12 @@ static const zt_cty_value *zt_ws_imp_containers(zt_ws_imp *m, const char *sa_id)
         const char *cn = zt_res_jstr(item, "name");
         if (!cn)
             continue;
-        for (size_t d = 0; d < ZT_ARRAY_LEN(zt_ws_imp_default_containers); d++)
-            defaults += strcmp(cn, zt_ws_imp_default_containers[d]) == 0;
+        for (size_t d = 0; d < ZT_ARRAY_LEN(zt_ws_default_containers); d++)
+            defaults += strcmp(cn, zt_ws_default_containers[d]) == 0;
         vals[k++] = zt_cty_string(a, cn);
     }
     /* exactly the default set: leave the input out (null) */
-    if (k == ZT_ARRAY_LEN(zt_ws_imp_default_containers) && defaults == k)
+    if (k == ZT_ARRAY_LEN(zt_ws_default_containers) && defaults == k)
         return zt_cty_null(a, zt_cty_type_set(a, &zt_cty_string_type));
     return zt_cty_set(a, &zt_cty_string_type, k, vals);
 }
@@ -312,29 +278,18 @@ static const char *zt_ws_imp_pe_id(zt_ws_imp *m, const char *pe_name)
 static const zt_cty_value *zt_ws_imp_zone_map(zt_ws_imp *m, const char *zone_id)
 {
     zt_arena *a = m->c->arena;
-    const char *zrg = zt_ws_imp_rg_of(a, zone_id);
+    const char *zrg = zt_res_rg_of(a, zone_id);
     json_t *list = zrg ? zt_ws_imp_list(m, zt_arena_printf(a, "%s/providers/Microsoft.Network/"
                                                                "privateDnsZones", zrg))
                        : NULL;
-    size_t n = json_array_size(list), k = 0, i;
-    const char **keys = zt_arena_calloc(a, n + 2, sizeof(*keys));
-    const zt_cty_value **vals = zt_arena_calloc(a, n + 2, sizeof(*vals));
-    json_t *z;
-    json_array_foreach(list, i, z)
-    {
-        const char *zn = zt_res_jstr(z, "name"), *zid = zt_res_jstr(z, "id");
-        if (!zn || !zid)
-            continue;
-        keys[k] = zt_arena_strdup(a, zn);
-        vals[k++] = zt_cty_string(a, zid);
-    }
-    if (k == 0 && zone_id) { /* the list failed: at least the zone we know */
-        keys[k] = zt_ws_imp_last(zone_id);
-        vals[k++] = zt_cty_string(a, zone_id);
-    }
-    if (k == 0)
+    if (json_array_size(list))
+        return zt_res_name_id_map(a, list);
+    if (!zone_id)
         return zt_cty_null(a, zt_cty_type_map(a, &zt_cty_string_type));
-    return zt_cty_map(a, &zt_cty_string_type, k, keys, vals);
+    /* the list failed: at least the zone we know */
+    const char *key = zt_ws_imp_last(zone_id);
+    const zt_cty_value *val = zt_cty_string(a, zone_id);
+    return zt_cty_map(a, &zt_cty_string_type, 1, &key, &val);
 }
 
 static void zt_ws_imp_vault_endpoint(zt_ws_imp *m)
@@ -405,14 +360,14 @@ static const char *zt_ws_imp_identity_id(zt_ws_imp *m, const char *role)
 static void zt_ws_imp_github(zt_ws_imp *m)
 {
     json_t *fic = zt_ws_imp_getf(m, "%s/federatedIdentityCredentials/%s",
-                                 zt_ws_imp_identity_id(m, "cicd"), ZT_WS_IMP_FIC_NAME);
+                                 zt_ws_imp_identity_id(m, "cicd"), ZT_WS_FIC_NAME);
     zt_ws_imp_set(m, "github_subject", zt_ws_imp_str(m, zt_res_jstr(fic, "properties/subject")));
 }
 
 static void zt_ws_imp_diag(zt_ws_imp *m)
 {
     json_t *diag = zt_ws_imp_getf(m, "%s/providers/Microsoft.Insights/diagnosticSettings/%s",
-                                  m->ws_id, ZT_WS_IMP_DIAG_NAME);
+                                  m->ws_id, ZT_WS_DIAG_NAME);
     zt_ws_imp_set(m, "log_analytics_workspace_id",
                   zt_ws_imp_str(m, zt_res_jstr(diag, "properties/workspaceId")));
 }
@@ -424,7 +379,7 @@ static void zt_ws_imp_databricks_app(zt_ws_imp *m)
 {
     if (!m->kv_id)
         return;
-    const char *key = zt_arena_printf(m->c->arena, "%s/keys/%s", m->kv_id, ZT_WS_IMP_KEY_DBX);
+    const char *key = zt_arena_printf(m->c->arena, "%s/keys/%s", m->kv_id, ZT_WS_KEY_DBX);
     const char *storage = zt_res_jstr(m->ws, "properties/storageAccountIdentity/principalId");
     const char *disk = zt_res_jstr(m->ws, "properties/managedDiskIdentity/principalId");
     json_t *list = zt_ws_imp_list(m, zt_arena_printf(m->c->arena, "%s/providers/"
@@ -436,7 +391,7 @@ static void zt_ws_imp_databricks_app(zt_ws_imp *m)
     {
         const char *pid = zt_res_jstr(ra, "properties/principalId");
         /* ARM also lists inherited assignments: only the key's own count */
-        if (!pid || !zt_ws_imp_is_role(ra, ZT_WS_IMP_ROLE_CRYPTO_USER) ||
+        if (!pid || !zt_ws_imp_is_role(ra, ZT_WS_ROLE_CRYPTO_USER) ||
             !zt_ws_imp_eq(zt_res_jstr(ra, "properties/scope"), key) ||
             zt_ws_imp_eq(pid, storage) || zt_ws_imp_eq(pid, disk))
             continue;
@@ -461,7 +416,7 @@ static void zt_ws_imp_service_bus(zt_ws_imp *m)
     json_array_foreach(list, i, ra)
     {
         const char *scope = zt_res_jstr(ra, "properties/scope");
-        if (!scope || !zt_ws_imp_is_role(ra, ZT_WS_IMP_ROLE_SB_SENDER) ||
+        if (!scope || !zt_ws_imp_is_role(ra, ZT_WS_ROLE_SB_SENDER) ||
             !zt_ws_imp_eq(zt_res_jstr(ra, "properties/principalId"), pid))
             continue;
         zt_ws_imp_set(m, "service_bus_namespace_id", zt_cty_string(m->c->arena, scope));
@@ -501,7 +456,7 @@ zt_rc zt_ws_import(zt_call *c, const zt_schema *s, const char *id,
                    const zt_cty_value **inputs)
 {
     zt_arena *a = c->arena;
-    zt_ws_imp m = {.c = c, .get = get, .getter = getter};
+    zt_ws_imp m = {.r = {.c = c, .get = get, .getter = getter}, .c = c};
     const char *rg = NULL;
     size_t errors = c->diags->errors;
     ZT_TRY(zt_ws_imp_parse(c, id, &m.sub, &rg, &m.name));
