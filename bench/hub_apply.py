@@ -155,9 +155,10 @@ def node_spans(reqs: list[dict], nodes: dict, scale: float) -> list[tuple]:
 
 
 def window(reqs: list[dict]) -> float:
-    start = min(r["ts"] - r["duration_ms"] / 1000 for r in reqs)
-    end = max(r["ts"] for r in reqs)
-    return end - start
+    """First request's start -> last answer, s (0 without requests)."""
+    if not reqs:
+        return 0.0
+    return max(r["ts"] for r in reqs) - min(r["ts"] - r["duration_ms"] / 1000 for r in reqs)
 
 
 # ------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from e2e_support import (get_runner, make_workspace, process_exe,  # noqa: E402
                          provider_bin_path)
-from hub_apply import make_mirror  # noqa: E402
+from hub_apply import make_mirror, window  # noqa: E402
+from hub_apply import split as count_kinds  # noqa: E402
 from hub_env import TAGS, arm_env, is_poll, start_emulator  # noqa: E402
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
@@ -126,15 +127,8 @@ def last_seq(path: Path) -> int:
 
 
 def split(reqs: list[dict]) -> dict:
-    out = {"PUT": 0, "GET": 0, "poll": 0, "DELETE": 0, "other": 0}
-    for r in reqs:
-        if is_poll(r):
-            out["poll"] += 1
-        elif r["method"] in out:
-            out[r["method"]] += 1
-        else:
-            out["other"] += 1
-    out["total"] = len(reqs)
+    """hub_apply's counts by kind, plus throttling and conflicts."""
+    out = count_kinds(reqs)
     out["429"] = sum(1 for r in reqs if r["status"] == 429)
     out["409"] = sum(1 for r in reqs if r["status"] == 409)
     out["5xx"] = sum(1 for r in reqs if (r["status"] or 0) >= 500)
@@ -151,12 +145,6 @@ def split(reqs: list[dict]) -> dict:
     out["429_unretried"] = sum(1 for r in reqs if r["status"] == 429
                                and last_ok.get((r["method"], r["path"].lower()), -1) < r["seq"])
     return out
-
-
-def window(reqs: list[dict]) -> float:
-    if not reqs:
-        return 0.0
-    return max(r["ts"] for r in reqs) - min(r["ts"] - r["duration_ms"] / 1000 for r in reqs)
 
 
 def run_one(n: int, a, binary: Path, root: Path) -> dict:

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from hub_env import start_emulator
+from hub_env import arm_env, start_emulator
 from e2e_support import REPO, get_runner, make_workspace, runner_param
 
 sys.path.insert(0, str(REPO))
@@ -34,18 +34,6 @@ def emulator(session_root):
     e = start_emulator(session_root / "hub-emulator", time_scale=0.001)
     yield e.info, e.client
     e.stop()
-
-
-def _arm_env(info) -> dict:
-    return {
-        "ARM_SUBSCRIPTION_ID": info["subscription_id"],
-        "ARM_TENANT_ID": info["tenant_id"],
-        "ARM_CLIENT_ID": info["client_id"],
-        "ARM_CLIENT_SECRET": info["client_secret"],
-        "ARM_RESOURCE_MANAGER_ENDPOINT": info["url"],
-        "ARM_AUTHORITY_HOST": info["url"],
-        "ARM_CA_BUNDLE_PATH": info["ca_cert"],
-    }
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +56,7 @@ def _workspace(name, session_root, mirror, emulator, world):
     runner = get_runner("terraform")
     ws = make_workspace(session_root / name, runner, mirror, config_dir=EXAMPLE,
                         files={"e2e.auto.tfvars": world["tfvars"]})
-    ws.extra_env.update(_arm_env(emulator[0]))
+    ws.extra_env.update(arm_env(emulator[0]))
     return ws
 
 

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from hub_env import start_emulator
+from hub_env import arm_env, start_emulator
 from e2e_support import REPO, get_runner, make_workspace, runner_param
 
 sys.path.insert(0, str(REPO))
@@ -163,15 +163,7 @@ def ws(session_root, mirror, provider_speaks, emulator, world):
         pytest.skip(runner.why_missing)
     w = make_workspace(session_root / "dbx", runner, mirror,
                        files={"main.tf": MAIN_TF, "e2e.auto.tfvars": world["tfvars"]})
-    w.extra_env.update({
-        "ARM_SUBSCRIPTION_ID": info["subscription_id"],
-        "ARM_TENANT_ID": info["tenant_id"],
-        "ARM_CLIENT_ID": info["client_id"],
-        "ARM_CLIENT_SECRET": info["client_secret"],
-        "ARM_RESOURCE_MANAGER_ENDPOINT": info["url"],
-        "ARM_AUTHORITY_HOST": info["url"],
-        "ARM_CA_BUNDLE_PATH": info["ca_cert"],
-    })
+    w.extra_env.update(arm_env(info))
     return w
 
 
