@@ -59,39 +59,11 @@ static void load_info(void)
 }
 
 /* A control API call; the parsed answer (caller decrefs), asserting 2xx. */
-static json_t *ctl(const char *method, const char *path, const char *fmt, ...)
-{
-    char body[8192] = "";
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(body, sizeof(body), fmt, ap);
-        va_end(ap);
-    }
-    return zt_test_emulator_ctl(&g_emu, method, path, fmt ? body : NULL);
-}
-
-static void ctl0(const char *method, const char *path, const char *fmt, ...)
-{
-    char body[8192] = "";
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(body, sizeof(body), fmt, ap);
-        va_end(ap);
-    }
-    json_decref(ctl(method, path, fmt ? "%s" : NULL, body));
-}
-
-static void fault(const char *fmt, ...)
-{
-    char body[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    ctl0("POST", "/faults", "%s", body);
-}
+#define ctl(method, path, ...) zt_test_emulator_ctlf(&g_emu, method, path, __VA_ARGS__)
+/* The same, answer dropped. */
+#define ctl0(method, path, ...) json_decref(ctl(method, path, __VA_ARGS__))
+/* Inject a fault (tests/emulator/README.md, Faults). */
+#define fault(...) ctl0("POST", "/faults", __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* Clients and requests                                               */

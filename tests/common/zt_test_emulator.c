@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +82,17 @@ json_t *zt_test_emulator_ctl(const zt_test_emulator *e, const char *method, cons
     json_t *j = out.data && out.len ? json_loads(out.data, 0, NULL) : NULL;
     free(out.data);
     return j;
+}
+
+json_t *zt_test_emulator_ctlf(const zt_test_emulator *e, const char *method, const char *path,
+                              const char *fmt, ...)
+{
+    char body[8192] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(body, sizeof(body), fmt, ap);
+        va_end(ap);
+    }
+    return zt_test_emulator_ctl(e, method, path, fmt ? body : NULL);
 }

@@ -24,5 +24,8 @@ const char *zt_test_emulator_str(const json_t *o, const char *key);
  * parsed answer (caller decrefs; NULL for an empty one). */
 json_t *zt_test_emulator_ctl(const zt_test_emulator *e, const char *method, const char *path,
                              const char *body);
+/* The same with the body printf-formatted (fmt NULL: no body). */
+json_t *zt_test_emulator_ctlf(const zt_test_emulator *e, const char *method, const char *path,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -47,20 +47,13 @@ static void load_info(void)
 static void json_release(void *p) { json_decref(p); }
 
 /* A control API call (/__emulator/...); the parsed answer, kept in A. */
-static json_t *ctl(const char *method, const char *path, const char *fmt, ...)
+static json_t *kept(json_t *j)
 {
-    char body[8192] = "";
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(body, sizeof(body), fmt, ap);
-        va_end(ap);
-    }
-    json_t *j = zt_test_emulator_ctl(&g_emu, method, path, fmt ? body : NULL);
     if (j)
         zt_arena_on_free(A, json_release, j);
     return j;
 }
+#define ctl(method, path, ...) kept(zt_test_emulator_ctlf(&g_emu, method, path, __VA_ARGS__))
 
 /* ARM IDs of the resources the emulator holds, resource groups excepted. */
 static size_t store_count(const char *needle)
