@@ -58,6 +58,12 @@ const char *zt_comp_input_str(const zt_comp_eval *ev, const char *attr)
     return v->u.str.ptr;
 }
 
+bool zt_comp_input_set(const zt_comp_eval *ev, const char *attr)
+{
+    const zt_cty_value *v = zt_comp_input(ev, attr);
+    return v && !v->is_null;
+}
+
 bool zt_comp_input_bool(const zt_comp_eval *ev, const char *attr, bool fallback)
 {
     const zt_cty_value *v = zt_comp_input(ev, attr);

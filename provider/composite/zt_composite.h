@@ -57,6 +57,9 @@ const zt_cty_value *zt_comp_input(const zt_comp_eval *ev, const char *attr);
 const char *zt_comp_input_str(const zt_comp_eval *ev, const char *attr);
 bool zt_comp_input_bool(const zt_comp_eval *ev, const char *attr, bool fallback);
 int64_t zt_comp_input_int(const zt_comp_eval *ev, const char *attr, int64_t fallback);
+/* Whether the attribute is set (not null; unknown counts as set): the
+ * enabled callback of a node an optional input switches on. */
+bool zt_comp_input_set(const zt_comp_eval *ev, const char *attr);
 /* The for_each instance key of the node being evaluated ("" if single). */
 const char *zt_comp_instance(const zt_comp_eval *ev);
 /* The ARM ID a node has (or will have) under the current inputs: names are

@@ -237,8 +237,7 @@ static const char *zt_hub_parent_gateway(const zt_comp_eval *ev)
  * only at apply. */
 static bool zt_hub_diag_on(const zt_comp_eval *ev)
 {
-    const zt_cty_value *v = zt_comp_input(ev, "log_analytics_workspace_id");
-    return v && !v->is_null;
+    return zt_comp_input_set(ev, "log_analytics_workspace_id");
 }
 
 static bool zt_hub_diag_bastion_on(const zt_comp_eval *ev)

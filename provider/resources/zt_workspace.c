@@ -103,15 +103,9 @@ static const char *zt_ws_in(const zt_comp_eval *ev, const char *attr)
     return zt_comp_input_str(ev, attr);
 }
 
-static bool zt_ws_set(const zt_comp_eval *ev, const char *attr)
-{
-    const zt_cty_value *v = zt_comp_input(ev, attr);
-    return v && !v->is_null;
-}
-
 static bool zt_ws_registry_on(const zt_comp_eval *ev)
 {
-    return zt_ws_set(ev, "container_registry_name");
+    return zt_comp_input_set(ev, "container_registry_name");
 }
 
 static bool zt_ws_browser_auth_on(const zt_comp_eval *ev)
@@ -121,17 +115,17 @@ static bool zt_ws_browser_auth_on(const zt_comp_eval *ev)
 
 static bool zt_ws_databricks_app_on(const zt_comp_eval *ev)
 {
-    return zt_ws_set(ev, "azure_databricks_principal_id");
+    return zt_comp_input_set(ev, "azure_databricks_principal_id");
 }
 
 static bool zt_ws_service_bus_on(const zt_comp_eval *ev)
 {
-    return zt_ws_set(ev, "service_bus_namespace_id");
+    return zt_comp_input_set(ev, "service_bus_namespace_id");
 }
 
 static bool zt_ws_diag_on(const zt_comp_eval *ev)
 {
-    return zt_ws_set(ev, "log_analytics_workspace_id");
+    return zt_comp_input_set(ev, "log_analytics_workspace_id");
 }
 
 static bool zt_ws_diag_registry_on(const zt_comp_eval *ev)
