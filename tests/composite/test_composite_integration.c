@@ -21,8 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-static json_t *g_info;
-static const char *g_url, *g_ca, *g_tenant, *g_sub, *g_client, *g_secret;
 
 static zt_arena *A;
 static zt_diags D;
@@ -32,17 +30,6 @@ static zt_schema *S;
 
 static zt_test_emulator g_emu;
 
-static void load_info(void)
-{
-    zt_test_emulator_load(&g_emu);
-    g_info = g_emu.info;
-    g_url = g_emu.url;
-    g_ca = g_emu.ca;
-    g_tenant = g_emu.tenant;
-    g_sub = g_emu.sub;
-    g_client = g_emu.client;
-    g_secret = g_emu.secret;
-}
 
 static void json_release(void *p) { json_decref(p); }
 
@@ -90,13 +77,13 @@ static void setup(void)
     ctl("POST", "/config", "{\"time_scale\":0.001}");
     P = zt_provider_new();
     P->config = (zt_provider_config){
-        .tenant_id = g_tenant,
-        .subscription_id = g_sub,
-        .client_id = g_client,
-        .client_secret = g_secret,
-        .resource_manager_endpoint = g_url,
-        .authority_host = g_url,
-        .ca_bundle_path = g_ca,
+        .tenant_id = g_emu.tenant,
+        .subscription_id = g_emu.sub,
+        .client_id = g_emu.client,
+        .client_secret = g_emu.secret,
+        .resource_manager_endpoint = g_emu.url,
+        .authority_host = g_emu.url,
+        .ca_bundle_path = g_emu.ca,
     };
     P->terraform_version = "1.9.8";
     atomic_store(&P->configured, true);
@@ -109,7 +96,7 @@ static void setup(void)
                                .poll_interval_ms = 100, .cancel = &P->stop_requested};
     ck_assert_int_eq(zt_arm_client_new(&o, &D, &P->arm), ZT_OK);
     zt_arm_req req = {.method = ZT_ARM_PUT,
-                      .path = zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1", g_sub)};
+                      .path = zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1", g_emu.sub)};
     json_t *b = json_pack("{s:s}", "location", "westeurope");
     req.body = b;
     zt_arm_resp resp;
@@ -291,7 +278,7 @@ START_TEST(lifecycle)
     ck_assert_uint_eq(store_count(NULL), 5);
     ck_assert_str_eq(zt_cty_get_attr(st.state, "id")->u.str.ptr,
                      zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1/providers/"
-                                        "Microsoft.Network/virtualNetworks/t1-vnet", g_sub));
+                                        "Microsoft.Network/virtualNetworks/t1-vnet", g_emu.sub));
     ck_assert(!zt_cty_get_attr(st.state, "vnet_guid")->is_null);
     refresh(&st);
     ck_assert_msg(!rec(&st, "vnet")->drift && !rec(&st, "subnet[a]")->drift, "false drift");
@@ -535,7 +522,7 @@ END_TEST
 
 int main(void)
 {
-    load_info();
+    zt_test_emulator_load(&g_emu);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     Suite *s = suite_create("composite-integration");
     TCase *t = tcase_create("emulator");
