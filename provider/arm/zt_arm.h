@@ -95,6 +95,9 @@ const char *zt_arm_resource_type(zt_arena *a, const char *resource_id);
  * MANIFEST.md; child types without an entry use their parent's). Case-
  * insensitive. NULL when unknown. */
 const char *zt_arm_api_version(const char *resource_type);
+/* Row i of that table (false past the end), for the check against the
+ * manifest. */
+bool zt_arm_api_version_row(size_t i, const char **type, const char **version);
 /* Key for zt_arm_req.serial_scope: writes that Azure refuses to run
  * concurrently share a key (a VNet and its subnets and peerings, a firewall
  * policy and its rule collection groups, a route table and its routes, an

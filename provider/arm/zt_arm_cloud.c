@@ -157,7 +157,8 @@ typedef struct api_version_def {
     const char *version;
 } api_version_def;
 
-/* Mirrors /work/shared/azure-specs/MANIFEST.md; keep the two in step. */
+/* Mirrors third_party/azure-specs/MANIFEST.md; tests/unit/test_arm_ids.c
+ * checks that the two agree. */
 static const api_version_def api_versions[] = {
     {"Microsoft.Authorization/policyAssignments", "2026-07-01"},
     {"Microsoft.Authorization/roleAssignments", "2022-04-01"},
@@ -204,6 +205,15 @@ static const api_version_def api_versions[] = {
     /* Not in MANIFEST: provider registration (docs/azure-arm.md 2.7). */
     {"Microsoft.Resources/providers", "2021-04-01"},
 };
+
+bool zt_arm_api_version_row(size_t i, const char **type, const char **version)
+{
+    if (i >= ZT_ARRAY_LEN(api_versions))
+        return false;
+    *type = api_versions[i].type;
+    *version = api_versions[i].version;
+    return true;
+}
 
 const char *zt_arm_api_version(const char *resource_type)
 {

@@ -1,6 +1,6 @@
-"""Request bodies from shared/docs/azure-arm.md section 1 (tables), with the placeholders filled in.
+"""Request bodies from the ARM reference (shared/docs/azure-arm.md) section 1 (tables), with the placeholders filled in.
 
-The fenced JSON blocks of the same section are read from the doc itself by test_validator.py.
+The fenced JSON blocks of the same section are in doc_blocks.json.
 """
 SUB="/subscriptions/22222222-2222-2222-2222-222222222222"
 RG=SUB+"/resourceGroups/rg-hub"

@@ -272,7 +272,7 @@ def main(argv=None):
     ap.add_argument("--record-only", action="store_true",
                     help="do not reject bodies that break the definitions; only record the violations")
     ap.add_argument("--log", help="request log (JSON lines); default STATE_DIR/requests.jsonl")
-    ap.add_argument("--specs-dir", help="bicep-types folder with MANIFEST.md (default: ../shared/azure-specs)")
+    ap.add_argument("--specs-dir", help="bicep-types folder with MANIFEST.md (default: third_party/azure-specs)")
     ap.add_argument("--tenant", default=None)
     ap.add_argument("--subscription", default=None)
     ap.add_argument("--token-lifetime", type=int, default=3600)

@@ -1,4 +1,4 @@
-"""Loading Microsoft's bicep-types-az definitions (shared/azure-specs).
+"""Loading Microsoft's bicep-types-az definitions (third_party/azure-specs).
 
 The MANIFEST.md table says which (resource type, api-version, folder) triples the
 project uses.  Every ``types.json`` in those folders is loaded, and every
@@ -31,16 +31,11 @@ FLAG_IDENTIFIER = 16
 
 
 def default_specs_dir() -> Path:
+    """$ZT_AZURE_SPECS_DIR, else the copy vendored in the repository."""
     env = os.environ.get("ZT_AZURE_SPECS_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve()
-    # <repo>/tests/emulator/specs.py -> <repo>/../shared/azure-specs (CI and sessions lay shared/ beside the repo)
-    candidates = [here.parents[3] / "shared" / "azure-specs", Path("/work/shared/azure-specs")]
-    for c in candidates:
-        if (c / "MANIFEST.md").exists():
-            return c
-    return candidates[0]
+    return Path(__file__).resolve().parents[2] / "third_party" / "azure-specs"
 
 
 @dataclass
