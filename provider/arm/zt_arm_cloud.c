@@ -160,13 +160,18 @@ typedef struct api_version_def {
 /* Mirrors third_party/azure-specs/MANIFEST.md; tests/unit/test_arm_ids.c
  * checks that the two agree. */
 static const api_version_def api_versions[] = {
+    {"Microsoft.Authorization/locks", "2020-05-01"},
     {"Microsoft.Authorization/policyAssignments", "2026-07-01"},
+    {"Microsoft.Authorization/policyDefinitions", "2026-07-01"},
+    {"Microsoft.Authorization/policyExemptions", "2026-01-01-preview"},
+    {"Microsoft.Authorization/policySetDefinitions", "2026-07-01"},
     {"Microsoft.Authorization/roleAssignments", "2022-04-01"},
     {"Microsoft.Consumption/budgets", "2026-06-01"},
     {"Microsoft.ContainerRegistry/registries", "2025-11-01"},
     {"Microsoft.Databricks/accessConnectors", "2026-01-01"},
     {"Microsoft.Databricks/workspaces", "2026-01-01"},
     {"Microsoft.Insights/actionGroups", "2023-01-01"},
+    {"Microsoft.Insights/activityLogAlerts", "2026-01-01"},
     {"Microsoft.Insights/components", "2020-02-02"},
     /* MANIFEST lists 2016-09-01 too; only the preview knows categoryGroup
      * ("allLogs"), which the zero-trust settings use. */
@@ -178,6 +183,10 @@ static const api_version_def api_versions[] = {
     {"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", "2024-11-30"},
     {"Microsoft.Network/azureFirewalls", "2025-09-01"},
     {"Microsoft.Network/bastionHosts", "2025-09-01"},
+    {"Microsoft.Network/ddosProtectionPlans", "2025-09-01"},
+    {"Microsoft.Network/dnsForwardingRulesets", "2025-05-01"},
+    {"Microsoft.Network/dnsForwardingRulesets/forwardingRules", "2025-05-01"},
+    {"Microsoft.Network/dnsForwardingRulesets/virtualNetworkLinks", "2025-05-01"},
     {"Microsoft.Network/dnsResolvers", "2025-05-01"},
     {"Microsoft.Network/dnsResolvers/inboundEndpoints", "2025-05-01"},
     {"Microsoft.Network/dnsResolvers/outboundEndpoints", "2025-05-01"},
@@ -185,6 +194,7 @@ static const api_version_def api_versions[] = {
     {"Microsoft.Network/firewallPolicies/ruleCollectionGroups", "2025-09-01"},
     {"Microsoft.Network/natGateways", "2025-09-01"},
     {"Microsoft.Network/networkSecurityGroups", "2025-09-01"},
+    {"Microsoft.Network/networkWatchers", "2025-09-01"},
     {"Microsoft.Network/networkWatchers/flowLogs", "2025-09-01"},
     {"Microsoft.Network/privateDnsZones", "2024-06-01"},
     {"Microsoft.Network/privateDnsZones/virtualNetworkLinks", "2024-06-01"},
@@ -199,9 +209,14 @@ static const api_version_def api_versions[] = {
     {"Microsoft.Network/virtualNetworks/virtualNetworkPeerings", "2025-09-01"},
     {"Microsoft.OperationalInsights/workspaces", "2026-03-01"},
     {"Microsoft.Resources/resourceGroups", "2025-04-01"},
+    {"Microsoft.ServiceBus/namespaces", "2026-01-01"},
+    {"Microsoft.ServiceBus/namespaces/queues", "2026-01-01"},
     {"Microsoft.Storage/storageAccounts", "2026-04-01"},
     {"Microsoft.Storage/storageAccounts/blobServices", "2026-04-01"},
     {"Microsoft.Storage/storageAccounts/blobServices/containers", "2026-04-01"},
+    {"Microsoft.Web/serverfarms", "2025-03-01"},
+    {"Microsoft.Web/sites", "2025-03-01"},
+    {"Microsoft.Web/sites/config", "2025-03-01"},
     /* Not in MANIFEST: provider registration (docs/azure-arm.md 2.7). */
     {"Microsoft.Resources/providers", "2021-04-01"},
 };
