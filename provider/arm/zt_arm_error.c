@@ -1,5 +1,6 @@
 /* zt_arm_error.c - ARM and Entra error bodies, and diagnostics from them. */
 #include "zt_arm_internal.h"
+#include "zt_utf8.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -46,9 +47,9 @@ static const char *text_message(zt_arena *a, const char *body, size_t len)
     }
     while (len && isspace((unsigned char)body[len - 1]))
         len--;
-    if (len > 512)
-        return zt_arena_printf(a, "%.512s...", body);
-    return zt_arena_strndup(a, body, len);
+    size_t keep = zt_utf8_cut(body, len, 512);
+    const char *text = zt_utf8_fix(a, zt_arena_strndup(a, body, keep), keep);
+    return keep < len ? zt_arena_printf(a, "%s...", text) : text;
 }
 
 zt_arm_error *zt_arm_error_parse(zt_arena *a, long status, const char *body, size_t len)

@@ -1,5 +1,6 @@
 /* zt_log.c - see zt_log.h. */
 #include "zt_log.h"
+#include "zt_utf8.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -73,6 +74,18 @@ static bool is_secret_key(const char *k)
     return false;
 }
 
+/* jansson refuses invalid UTF-8 (server text may hold any bytes). */
+static json_t *log_string(const char *v)
+{
+    json_t *s = json_string(v);
+    if (s)
+        return s;
+    zt_arena *tmp = zt_arena_new();
+    s = json_string(zt_utf8_fix(tmp, v, strlen(v)));
+    zt_arena_free(tmp);
+    return s;
+}
+
 void zt_log(zt_log_level lvl, const char *module, const char *msg, ...)
 {
     if (!zt_log_enabled(lvl))
@@ -81,7 +94,7 @@ void zt_log(zt_log_level lvl, const char *module, const char *msg, ...)
     zt_log_timestamp(ts, sizeof(ts));
     json_t *o = json_object();
     json_object_set_new(o, "@level", json_string(level_name(lvl)));
-    json_object_set_new(o, "@message", json_string(msg));
+    json_object_set_new(o, "@message", log_string(msg));
     json_object_set_new(o, "@module", json_string(module ? module : "zerotrust"));
     json_object_set_new(o, "@timestamp", json_string(ts));
     va_list ap;
@@ -93,7 +106,7 @@ void zt_log(zt_log_level lvl, const char *module, const char *msg, ...)
         const char *v = va_arg(ap, const char *);
         if (is_secret_key(k))
             v = "[REDACTED]";
-        json_object_set_new(o, k, json_string(v ? v : ""));
+        json_object_set_new(o, k, log_string(v ? v : ""));
     }
     va_end(ap);
     char *line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);

@@ -1,5 +1,6 @@
 /* zt_proto.c - see zt_proto.h. */
 #include "zt_proto.h"
+#include "zt_utf8.h"
 
 #include <string.h>
 
@@ -21,8 +22,44 @@ void zt_proto_allocator(zt_arena *a, ProtobufCAllocator *out)
     out->allocator_data = a;
 }
 
-void zt_proto_pack(zt_arena *a, const ProtobufCMessage *m, const void **data, size_t *len)
+/* Every string field Terraform reads is UTF-8-checked on its side, and one
+ * bad byte fails the whole response (a state lost with it): server text
+ * in diagnostics is made valid here, once, for every message. */
+static void fix_string(zt_arena *a, char **s)
 {
+    if (*s && **s)
+        *s = (char *)zt_utf8_fix(a, *s, strlen(*s));
+}
+
+static void fix_strings(zt_arena *a, ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m ? m->descriptor : NULL;
+    for (unsigned i = 0; d && i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        char *base = (char *)m;
+        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        size_t n = 1;
+        void **slot = (void **)(base + f->offset);
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(size_t *)(base + f->quantifier_offset);
+            slot = *(void ***)slot;
+        }
+        for (size_t k = 0; slot && k < n; k++) {
+            if (f->type == PROTOBUF_C_TYPE_STRING)
+                fix_string(a, (char **)&slot[k]);
+            else
+                fix_strings(a, slot[k]);
+        }
+    }
+}
+
+void zt_proto_pack(zt_arena *a, ProtobufCMessage *m, const void **data, size_t *len)
+{
+    fix_strings(a, m);
     size_t n = protobuf_c_message_get_packed_size(m);
     uint8_t *buf = zt_arena_alloc(a, n ? n : 1);
     protobuf_c_message_pack(m, buf);

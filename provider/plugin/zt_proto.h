@@ -12,8 +12,9 @@
 /* A protobuf-c allocator drawing from an arena (free is a no-op). */
 void zt_proto_allocator(zt_arena *a, ProtobufCAllocator *out);
 
-/* Serialize any message into the arena. */
-void zt_proto_pack(zt_arena *a, const ProtobufCMessage *m, const void **data, size_t *len);
+/* Serialize any message into the arena, its strings made valid UTF-8
+ * first (invalid bytes become U+FFFD). */
+void zt_proto_pack(zt_arena *a, ProtobufCMessage *m, const void **data, size_t *len);
 
 Tfplugin6__AttributePath *zt_proto_path(zt_arena *a, const zt_path *p);
 /* The diagnostics list as a protobuf array (count in *n). */

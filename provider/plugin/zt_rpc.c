@@ -33,7 +33,7 @@ static void rpc_begin(rpc *r, void *ctx, zt_arena *a, zt_rpc_result *res)
     r->call.provider = r->ctx->provider;
 }
 
-static void rpc_reply(rpc *r, const ProtobufCMessage *m)
+static void rpc_reply(rpc *r, ProtobufCMessage *m)
 {
     zt_proto_pack(r->call.arena, m, &r->res->data, &r->res->len);
 }
