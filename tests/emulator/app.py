@@ -15,7 +15,7 @@ from .arm import ArmService
 from .auth import Auth
 from .config import Config, now
 from .control import Control
-from .faults import Faults, transport_response
+from .faults import Faults, lose_answer, transport_response
 from .lro import OperationTable
 from .protocol import ArmError, Request, Response, json_response, new_guid
 from .recorder import Recorder
@@ -89,6 +89,7 @@ class Emulator:
         self._local.base_url = req.base_url or self.default_base_url
         kind = self.classify(req.path)
         rtype = None
+        lost = False
         try:
             if plain_listener and kind not in ("identity",):
                 resp = json_response(404, {"error": "not_found",
@@ -104,6 +105,7 @@ class Emulator:
                         self.shutdown_event.wait(float(rule.params.get("seconds", 1)))
                     else:
                         resp = transport_response(rule)
+                lost = rule is not None and rule.kind == "lost_answer"
                 if resp is None:
                     resp, rtype = self._dispatch(req, kind)
         except ArmError as e:
@@ -111,7 +113,10 @@ class Emulator:
         except Exception as e:  # a bug in the emulator: say so loudly, answer like ARM would
             traceback.print_exc(file=sys.stderr)
             resp = ArmError(500, "InternalServerError", f"Emulator error: {type(e).__name__}: {e}").response()
-        self._common_headers(req, resp, kind)
+        if lost:  # handled, whatever the outcome; the client never hears of it
+            resp = lose_answer(resp)
+        if not resp.raw:
+            self._common_headers(req, resp, kind)
         if kind != "control" or req.method != "GET":
             self.recorder.record(req, resp, kind, resource_type=rtype, validation=getattr(req, "validation", None))
         return resp

@@ -17,12 +17,19 @@ Kinds and their parameters:
   latency       wait ``seconds`` and then handle the request normally
   async_failed  the LRO the request starts ends Failed with {code, message} (status on the Location URL:
                 ``status``, default 400); a synchronous type answers the error directly
+  raw           answer exactly: status, headers (values sent as Latin-1 bytes, so a header may hold
+                any byte), body bytes from body_b64 (base64); no ARM headers are added. What a proxy or a
+                broken front end in the path answers (e.g. a 400 HTML page in ISO-8859-1).
+  lost_answer   handle the request normally (the resource is written, the LRO starts), then reset the
+                connection instead of answering: the client cannot know its request took effect.
   propagation   role assignments for a principal created less than ``seconds`` ago fail with 400
                 PrincipalNotFound (Entra replication delay); count defaults to unlimited.
                 ``honor_principal_type``: true -> skipped when the body sets principalType.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 import time
@@ -30,7 +37,7 @@ from dataclasses import dataclass, field
 
 from .protocol import ArmError, Request, Response, new_guid
 
-TRANSPORT_KINDS = {"429", "500", "503", "conflict", "error", "reset", "hang", "latency"}
+TRANSPORT_KINDS = {"429", "500", "503", "conflict", "error", "reset", "hang", "latency", "raw", "lost_answer"}
 KINDS = TRANSPORT_KINDS | {"async_failed", "propagation"}
 
 
@@ -76,6 +83,8 @@ class Faults:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind '{kind}'; one of {sorted(KINDS)}")
         params = {k: v for k, v in spec.items() if k not in ("kind", "method", "path_regex", "count", "after", "id")}
+        if kind == "raw":
+            check_raw(params)
         count = spec.get("count", None if kind == "propagation" else 1)
         if count is not None:
             count = int(count)
@@ -138,10 +147,44 @@ class Faults:
         return False
 
 
+def check_raw(params: dict) -> None:
+    """A raw rule's parameters, refused at once when they cannot be sent."""
+    try:
+        base64.b64decode(str(params.get("body_b64", "")), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ValueError(f"raw: body_b64 is not base64: {e}")
+    for k, v in (params.get("headers") or {}).items():
+        try:
+            f"{k}: {v}".encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"raw: header {k!r} does not fit in Latin-1 bytes")
+    int(params.get("status", 400))
+
+
+def raw_response(rule: FaultRule) -> Response:
+    """Exactly the bytes the rule gives; the app adds no ARM headers to it."""
+    p = rule.params
+    r = Response(int(p.get("status", 400)), base64.b64decode(str(p.get("body_b64", ""))), raw=True,
+                 error_code="fault:raw")
+    for k, v in (p.get("headers") or {}).items():
+        r.headers[k] = str(v)
+    return r
+
+
+def lose_answer(resp: Response) -> Response:
+    """The request was handled (resp is what it produced); the client gets a reset instead."""
+    resp.action = "reset"
+    resp.error_code = "fault:lost_answer"
+    return resp
+
+
 def transport_response(rule: FaultRule) -> Response | None:
-    """The response a transport fault produces; None for 'latency' (handled by the caller)."""
+    """The response a transport fault produces; None for 'latency' and 'lost_answer' (handled by the
+    caller: the request goes through)."""
     p = rule.params
     k = rule.kind
+    if k == "raw":
+        return raw_response(rule)
     if k == "reset":
         return Response(action="reset", error_code="fault:reset")
     if k == "hang":

@@ -77,6 +77,7 @@ class Response:
     action: str | None = None      # 'reset' | 'hang'
     hang_seconds: float = 0.0
     error_code: str | None = None  # recorded
+    raw: bool = False              # sent as it is: no ARM headers added (fault kind 'raw')
 
     def encoded(self) -> bytes:
         if self.body is None:

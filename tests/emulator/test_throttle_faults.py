@@ -1,6 +1,7 @@
 """Throttling, fault injection and the rest of the control API."""
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
@@ -74,6 +75,29 @@ def test_latency_and_error_faults(emu, rg):
               message="The client does not have authorization.")
     r = emu.put(f"{net(rg)}/virtualNetworks/v", {"location": "westeurope"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed"
+
+
+def test_raw_fault_answers_exactly_those_bytes(emu, rg):
+    html = "<html><body><h1>Requ\u00eate refus\u00e9e</h1></body></html>".encode("latin-1")
+    emu.fault(method="PUT", path_regex="virtualNetworks/v$", kind="raw", status=400,
+              headers={"Content-Type": "text/html; charset=iso-8859-1", "x-ms-request-id": "caf\u00e9"},
+              body_b64=base64.b64encode(html).decode())
+    r = emu.put(f"{net(rg)}/virtualNetworks/v", {"location": "westeurope"})
+    assert r.status_code == 400 and r.content == html
+    assert r.headers["x-ms-request-id"].encode("latin-1") == b"caf\xe9"   # the byte itself, not UTF-8
+    assert "x-ms-correlation-request-id" not in r.headers                   # nothing ARM-like added
+    assert emu.get(f"{net(rg)}/virtualNetworks/v").status_code == 404       # never handled
+    assert emu.control("POST", "faults", {"kind": "raw", "body_b64": "%%%"}).status_code == 400
+
+
+def test_lost_answer_fault_handles_then_resets(emu, rg):
+    vnet = f"{net(rg)}/virtualNetworks/v"
+    emu.fault(method="PUT", path_regex="virtualNetworks/v$", kind="lost_answer")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        emu.put(vnet, {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.9.0.0/16"]}}})
+    assert emu.get(vnet).status_code == 200                                 # it was written all the same
+    log = [e for e in emu.control("GET", "requests?kind=arm").json()["value"] if e["method"] == "PUT"]
+    assert log[-1]["error_code"] == "fault:lost_answer" and log[-1]["action"] == "reset"
 
 
 def test_fault_api_validation_and_removal(emu):
