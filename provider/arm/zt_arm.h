@@ -150,6 +150,10 @@ typedef struct zt_arm_http_resp {
     const char *transport_error;
     bool transient;    /* a transport failure worth retrying */
     bool maybe_sent;   /* the server may have seen the request */
+    bool resent;       /* libcurl sent the request more than once (it does so on
+                        * its own when a reused connection dies before any
+                        * answer), or cannot tell: the answer may not be to
+                        * the copy the server acted on */
     int64_t elapsed_ms;
 } zt_arm_http_resp;
 
@@ -280,6 +284,12 @@ typedef struct zt_arm_resp {
     const char *provisioning_state; /* last seen, "" if none */
     const char *lro_url;         /* poll URL when the operation was long-running */
     zt_arm_error *error;         /* ARM's error; on TIMEOUT/CANCELLED the last one seen */
+    /* A write (not GET) that Azure may have carried out, whatever the last
+     * answer says: some attempt was accepted, failed on the server side
+     * (5xx but 503), lost its answer after being sent, or was re-sent by
+     * libcurl. False only when every attempt was refused before any
+     * change (4xx, 503) or never sent. */
+    bool maybe_written;
     unsigned attempts;           /* HTTP requests sent, polls included */
     unsigned retries;
     unsigned polls;

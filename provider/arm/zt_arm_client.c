@@ -159,17 +159,20 @@ static zt_rc refuse_foreign(op *o, const char *url)
     return ZT_ERR_REMOTE;
 }
 
+/* NULL (and *why) when the path is not a resource path. */
 static const char *build_url(zt_arena *a, zt_arm_client *c, const zt_arm_req *req,
-                             const char *api_version)
+                             const char *api_version, const char **why)
 {
+    *why = NULL;
     if (strncasecmp(req->path, "https://", 8) == 0)
         return req->path; /* a nextLink: complete already */
+    const char *path = zt_arm_url_path(a, req->path, why);
+    if (!path)
+        return NULL;
     zt_buf b;
     zt_buf_init(&b, a);
-    zt_buf_printf(&b, "%s%s%s", c->cloud.resource_manager, req->path[0] == '/' ? "" : "/",
-                  req->path);
-    zt_buf_printf(&b, "%sapi-version=%s", strchr(req->path, '?') ? "&" : "?",
-                  zt_arm_url_encode(a, api_version));
+    zt_buf_printf(&b, "%s%s", c->cloud.resource_manager, path);
+    zt_buf_printf(&b, "?api-version=%s", zt_arm_url_encode(a, api_version));
     if (req->query && *req->query)
         zt_buf_printf(&b, "&%s", req->query);
     return zt_buf_cstr(&b);
@@ -206,6 +209,21 @@ static int64_t throttle_delay(int64_t after)
 {
     int64_t d = after < 20 ? 20 : after;
     return d + (int64_t)(zt_arm_random_u64() % (uint64_t)(d / 10 + 1));
+}
+
+/* Could this attempt of a write have changed something in Azure? Only an
+ * answer that refuses before acting (4xx, 503: the service did not take
+ * it) says no; a lost answer, a re-sent request or a server error may
+ * hide a write that happened. */
+static bool attempt_may_write(zt_arm_method m, const zt_arm_http_resp *r)
+{
+    if (m == ZT_ARM_GET)
+        return false;
+    if (r->rc != ZT_OK)
+        return r->maybe_sent || r->resent;
+    if (r->resent)
+        return true;
+    return !(r->status >= 400 && r->status < 500) && r->status != 503;
 }
 
 /* ------------------------------------------------------------------ */
@@ -275,6 +293,7 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
             .cancel = c->cancel,
         };
         zt_arm_http_do(c->http, o->a, &hr, r);
+        resp->maybe_written = resp->maybe_written || attempt_may_write(m, r);
         tries++;
         charged++;
         resp->attempts++;
@@ -571,12 +590,17 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
             return invalid(resp, a, zt_arena_printf(a, "no api-version is known for resource "
                                                        "type %s", type ? type : req->path));
     }
+    const char *why;
+    const char *url = build_url(a, c, req, api, &why);
+    if (!url)
+        return invalid(resp, a, zt_arena_printf(a, "\"%s\" is not an ARM resource ID to send a "
+                                                   "request to: %s", req->path, why));
     op o = {
         .c = c,
         .a = a,
         .req = req,
         .resp = resp,
-        .url = build_url(a, c, req, api),
+        .url = url,
         .subscription = zt_arm_subscription_of(a, req->path),
         .deadline = req->deadline_ms ? req->deadline_ms : start + c->default_timeout_ms,
         .idempotent = req->method != ZT_ARM_POST || (req->flags & ZT_ARM_IDEMPOTENT_POST),

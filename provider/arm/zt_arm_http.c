@@ -70,6 +70,8 @@ struct xfer {
     bool too_large;
     /* guarded by h->lock */
     bool done, abort_requested;
+    /* requests sent on the loop thread; -1: libcurl cannot count them */
+    int sends;
     zt_rc abort_rc;
     CURLcode result;
     pthread_cond_t cond;
@@ -159,6 +161,22 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     x->hlen += len;
     x->rhdr[x->hlen] = '\0';
     return len;
+}
+
+/* Right before libcurl sends the request on a connection: a second call
+ * means it re-sent the request on its own after a reused connection died
+ * (the server may have acted on the first copy). */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    xfer *x = arg;
+    ZT_UNUSED(primary_ip);
+    ZT_UNUSED(local_ip);
+    ZT_UNUSED(primary_port);
+    ZT_UNUSED(local_port);
+    if (x->sends >= 0)
+        x->sends++;
+    return CURL_PREREQFUNC_OK;
 }
 
 /* Keep the handle for the next request: creating one costs several
@@ -504,6 +522,9 @@ static void xfer_setup(zt_arm_http *h, xfer *x, const zt_arm_http_req *req)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    if (curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK) /* < 7.80 */
+        x->sends = -1;
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     if (req->no_proxy)
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
     if (req->fresh_connection)
@@ -629,6 +650,7 @@ static void classify(CURLcode c, zt_arm_http_resp *r)
 static void collect(zt_arena *a, xfer *x, const zt_arm_http_req *req, zt_arm_http_resp *r)
 {
     r->elapsed_ms = zt_arm_now_ms() - x->started_ms;
+    r->resent = x->sends != 0 && x->sends != 1;
     if (x->abort_requested && x->result == CURLE_ABORTED_BY_CALLBACK) {
         r->rc = x->abort_rc != ZT_OK ? x->abort_rc : ZT_ERR_CANCELLED;
         r->maybe_sent = true;

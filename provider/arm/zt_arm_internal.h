@@ -27,6 +27,11 @@ char *zt_arm_b64url(zt_arena *a, const void *data, size_t len);
 unsigned char *zt_arm_b64_decode(zt_arena *a, const char *s, size_t *out_len);
 /* application/x-www-form-urlencoded / query component encoding. */
 char *zt_arm_url_encode(zt_arena *a, const char *s);
+/* An ARM resource path ("/subscriptions/...") as a URL path, each segment
+ * percent-encoded; NULL with *why when it is not one (no leading '/', an
+ * empty, "." or ".." segment, '?', '#', '%' or a control character):
+ * nothing a name holds may change which resource a request reaches. */
+const char *zt_arm_url_path(zt_arena *a, const char *path, const char **why);
 /* "scheme://host[:port]" of an absolute URL, lower-cased; NULL if not one. */
 const char *zt_arm_url_origin(zt_arena *a, const char *url);
 /* Sleep until ms have passed, checking cancel every few tens of ms.

@@ -144,6 +144,45 @@ char *zt_arm_url_encode(zt_arena *a, const char *s)
     return out;
 }
 
+/* Characters a path segment keeps as they are: RFC 3986 unreserved, the
+ * sub-delimiters and ':' '@' (ARM names use parentheses, for one). */
+static bool segment_char(unsigned char c)
+{
+    return isalnum(c) || strchr("-._~!$&'()*+,;=:@", c);
+}
+
+const char *zt_arm_url_path(zt_arena *a, const char *path, const char **why)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    *why = NULL;
+    if (!path || path[0] != '/')
+        *why = "it does not start with '/'";
+    zt_buf b;
+    zt_buf_init(&b, a);
+    for (const char *seg = path; !*why && *seg == '/';) {
+        const char *end = strchr(seg + 1, '/');
+        size_t n = end ? (size_t)(end - seg - 1) : strlen(seg + 1);
+        if (n == 0 || (n == 1 && seg[1] == '.') || (n == 2 && seg[1] == '.' && seg[2] == '.')) {
+            *why = n ? "it has a \".\" or \"..\" segment" : "it has an empty segment";
+            break;
+        }
+        zt_buf_puts(&b, "/");
+        for (size_t i = 1; i <= n; i++) {
+            unsigned char c = (unsigned char)seg[i];
+            if (c == '?' || c == '#' || c == '%' || c < 0x20 || c == 0x7f) {
+                *why = "it holds '?', '#', '%' or a control character";
+                break;
+            }
+            if (segment_char(c))
+                zt_buf_append(&b, &seg[i], 1);
+            else
+                zt_buf_printf(&b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+        }
+        seg += n + 1;
+    }
+    return *why ? NULL : zt_buf_cstr(&b);
+}
+
 const char *zt_arm_url_origin(zt_arena *a, const char *url)
 {
     const char *p = strstr(url, "://");

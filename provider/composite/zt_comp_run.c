@@ -151,10 +151,9 @@ static zt_rc op_put(task_ctx *x)
         rc = arm_call(x, ZT_ARM_PUT, t->body, &resp);
         if (rc == ZT_OK)
             break;
-        /* Only a refusal before any operation started (4xx, no LRO) is
-         * known to have changed nothing. */
-        t->maybe_written = t->maybe_written || resp.lro_url || resp.status == 0 ||
-                           resp.status >= 500 || rc == ZT_ERR_TIMEOUT || rc == ZT_ERR_CANCELLED;
+        /* Any attempt of any round that may have reached ARM counts, not
+         * only the last answer (zt_arm_resp.maybe_written). */
+        t->maybe_written = t->maybe_written || resp.maybe_written;
         if (rc == ZT_ERR_REMOTE && exists_is_ours(t, resp.error)) {
             zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "resource already exists and is ours", "node",
                    t->key, "code", resp.error->code, NULL);

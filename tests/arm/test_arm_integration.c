@@ -1089,6 +1089,35 @@ START_TEST(test_foreign_polling_url_refused)
 }
 END_TEST
 
+/* A PUT Azure carried out but whose answer was lost, retried, then
+ * refused (400): the operation may have written, whatever the last answer
+ * says. A refusal on its own changed nothing. */
+START_TEST(test_lost_answer_counts_as_written)
+{
+    zt_arm_client *c = secret_client();
+    zt_arena *a = zt_arena_new();
+    zt_arm_resp r;
+    ASSERT_RC(arm(c, a, ZT_ARM_GET, rg_id(a), NULL, &r), ZT_OK, a, &r); /* a warm connection */
+    fault("{\"kind\":\"lost_answer\",\"method\":\"PUT\",\"path_regex\":\"vnet-lost$\"}");
+    fault("{\"kind\":\"error\",\"method\":\"PUT\",\"path_regex\":\"vnet-lost$\",\"status\":400,"
+          "\"code\":\"InvalidRequestFormat\"}");
+    zt_rc rc = arm(c, a, ZT_ARM_PUT, vnet_id(a, "vnet-lost"), VNET_BODY, &r);
+    ASSERT_RC(rc, ZT_ERR_REMOTE, a, &r);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_msg(r.maybe_written, "a lost answer must count as a possible write (%u attempts)",
+                  r.attempts);
+    ASSERT_RC(arm(c, a, ZT_ARM_GET, vnet_id(a, "vnet-lost"), NULL, &r), ZT_OK, a, &r);
+
+    fault("{\"kind\":\"error\",\"method\":\"PUT\",\"path_regex\":\"vnet-refused$\",\"status\":400,"
+          "\"code\":\"InvalidRequestFormat\"}");
+    rc = arm(c, a, ZT_ARM_PUT, vnet_id(a, "vnet-refused"), VNET_BODY, &r);
+    ASSERT_RC(rc, ZT_ERR_REMOTE, a, &r);
+    ck_assert(!r.maybe_written);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
 START_TEST(test_fault_principal_propagation)
 {
     zt_arm_client *c = secret_client();
@@ -1306,6 +1335,7 @@ int main(void)
     tcase_add_test(faults, test_fault_async_failed);
     tcase_add_test(faults, test_fault_conflicts_and_final_errors);
     tcase_add_test(faults, test_fault_principal_propagation);
+    tcase_add_test(faults, test_lost_answer_counts_as_written);
     tcase_add_test(faults, test_foreign_polling_url_refused);
     tcase_add_test(faults, test_cancel_and_deadline_during_lro);
     tcase_add_test(faults, test_serialized_subnet_writes);

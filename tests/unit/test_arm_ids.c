@@ -228,6 +228,29 @@ START_TEST(test_subscription_of)
 }
 END_TEST
 
+/* Names in IDs never change which resource a request reaches. */
+START_TEST(test_url_paths)
+{
+    zt_arena *a = zt_arena_new();
+    const char *why;
+    ck_assert_str_eq(zt_arm_url_path(a, VNET, &why), VNET);
+    ck_assert_str_eq(zt_arm_url_path(a, "/subscriptions/s/resourceGroups/rg (x)_1.a", &why),
+                     "/subscriptions/s/resourceGroups/rg%20(x)_1.a");
+    ck_assert_str_eq(zt_arm_url_path(a, "/a/caf\xC3\xA9/b\\c\"", &why), "/a/caf%C3%A9/b%5Cc%22");
+    static const char *const bad[] = {
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/x/../y",
+        "/subscriptions/s/resourceGroups/./x", "/subscriptions//x", "/subscriptions/s/",
+        "/subscriptions/s?api-version=1", "/subscriptions/s#frag", "/subscriptions/%2e%2e",
+        "/subscriptions/a\nb", "subscriptions/s", "",
+    };
+    for (size_t i = 0; i < ZT_ARRAY_LEN(bad); i++) {
+        ck_assert_msg(zt_arm_url_path(a, bad[i], &why) == NULL, "accepted %s", bad[i]);
+        ck_assert_ptr_nonnull(why);
+    }
+    zt_arena_free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("arm_ids");
@@ -238,6 +261,7 @@ int main(void)
     tcase_add_test(tc, test_serial_keys);
     tcase_add_test(tc, test_clouds);
     tcase_add_test(tc, test_subscription_of);
+    tcase_add_test(tc, test_url_paths);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
 }

@@ -131,7 +131,8 @@ START_TEST(test_token_never_logged)
     zt_rc rc = zt_arm_client_new(&o, &d, &c);
     zt_arm_resp resp;
     zt_arm_req req = {.method = ZT_ARM_GET,
-                      .path = "/subscriptions/s1/resourceGroups/rg?x=1",
+                      .path = "/subscriptions/s1/resourceGroups/rg",
+                      .query = "x=1",
                       .deadline_ms = zt_arm_deadline_in(10000)};
     zt_rc get_rc = rc == ZT_OK ? zt_arm_do(c, a, &req, &resp) : rc;
 
