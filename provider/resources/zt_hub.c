@@ -752,7 +752,6 @@ static void zt_hub_check_enum(zt_res_check *k, const zt_cty_value *obj, const zt
 static void zt_hub_check_names(zt_res_check *k)
 {
     const char *name = zt_res_known_str(k->config, "name");
-    const char *rg = zt_res_known_str(k->config, "resource_group_name");
     /* 40 keeps the longest derived name (pip-<name>-afw-mgmt) well inside
      * Azure's 80-character limit. */
     if (name && (!zt_res_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
@@ -760,11 +759,7 @@ static void zt_hub_check_names(zt_res_check *k)
                       "\"%s\" must be 1 to 40 letters, digits, '-', '_' or '.', starting and "
                       "ending with a letter or digit: every Azure resource name of the hub "
                       "derives from it.", name);
-    if (rg && (!zt_res_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
-        zt_diag_error(k->c->diags, zt_res_path(k, "resource_group_name"),
-                      "Invalid resource group name",
-                      "\"%s\" is not a valid resource group name (1 to 90 letters, digits, "
-                      "'-', '_', '.', '(' or ')', not ending with '.').", rg);
+    zt_res_check_rg_name(k);
 }
 
 static void zt_hub_check_location(zt_res_check *k)
@@ -930,9 +925,7 @@ static void zt_hub_check_dns_zones(zt_res_check *k)
 static void zt_hub_check_workspace(zt_res_check *k)
 {
     const char *id = zt_res_known_str(k->config, "log_analytics_workspace_id");
-    if (id && (strncasecmp(id, "/subscriptions/", 15) != 0 ||
-               !strcasestr(id, "/resourcegroups/") ||
-               !strcasestr(id, "/providers/Microsoft.OperationalInsights/workspaces/")))
+    if (id && !zt_res_id_ok(id, "/providers/Microsoft.OperationalInsights/workspaces/"))
         zt_diag_error(k->c->diags, zt_res_path(k, "log_analytics_workspace_id"),
                       "Invalid workspace ID",
                       "\"%s\" is not a Log Analytics workspace resource ID "

@@ -162,6 +162,36 @@ bool zt_res_name_ok(const char *s, size_t max, const char *extra)
     return true;
 }
 
+void zt_res_check_rg_name(zt_res_check *k)
+{
+    const char *rg = zt_res_known_str(k->config, "resource_group_name");
+    if (rg && (!zt_res_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
+        zt_diag_error(k->c->diags, zt_res_path(k, "resource_group_name"),
+                      "Invalid resource group name",
+                      "\"%s\" is not a valid resource group name (1 to 90 letters, digits, "
+                      "'-', '_', '.', '(' or ')', not ending with '.').", rg);
+}
+
+bool zt_res_id_ok(const char *id, const char *segment)
+{
+    if (!id || strncasecmp(id, "/subscriptions/", 15) != 0 || !strcasestr(id, "/resourceGroups/"))
+        return false;
+    for (const char *seg = id; *seg == '/';) {
+        size_t n = strcspn(seg + 1, "/");
+        if (n == 0 || (n == 1 && seg[1] == '.') || (n == 2 && seg[1] == '.' && seg[2] == '.'))
+            return false;
+        for (size_t i = 1; i <= n; i++)
+            if (strchr("?#%", seg[i]) || isspace((unsigned char)seg[i]) ||
+                iscntrl((unsigned char)seg[i]))
+                return false;
+        seg += n + 1;
+    }
+    if (!segment)
+        return true;
+    const char *at = strcasestr(id, segment);
+    return at && at[strlen(segment)] != '\0' && at[strlen(segment)] != '/';
+}
+
 void zt_res_check_tags(zt_res_check *k)
 {
     const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");

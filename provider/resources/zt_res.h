@@ -62,6 +62,16 @@ zt_path *zt_res_path(const zt_res_check *k, const char *attr);
 const char *zt_res_known_str(const zt_cty_value *obj, const char *attr);
 /* 1..max characters, alphanumeric first, the rest alphanumeric or in extra. */
 bool zt_res_name_ok(const char *s, size_t max, const char *extra);
+/* resource_group_name, when known: Azure's rule (1 to 90 letters, digits,
+ * '-', '_', '.', '(' or ')', not ending with '.'). */
+void zt_res_check_rg_name(zt_res_check *k);
+/* The ARM ID of a resource in a resource group, as an input may hold one
+ * that goes into request URLs: "/subscriptions/.../resourceGroups/...", no
+ * empty, "." or ".." segment, no '?', '#', '%', space or control
+ * character; with `segment` (e.g.
+ * "/providers/Microsoft.Network/virtualNetworks/"), containing it
+ * (case-insensitively) and a name after it. */
+bool zt_res_id_ok(const char *id, const char *segment);
 /* Every required tag (the provider's required_tags once configured, else
  * the platform's defaults) present and not empty. */
 void zt_res_check_tags(zt_res_check *k);

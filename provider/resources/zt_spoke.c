@@ -651,18 +651,13 @@ static const zt_comp_output_def zt_spoke_outputs[] = {
 static void zt_spoke_check_names(zt_res_check *k)
 {
     const char *name = zt_res_known_str(k->config, "name");
-    const char *rg = zt_res_known_str(k->config, "resource_group_name");
     const char *loc = zt_res_known_str(k->config, "location");
     if (name && (!zt_res_name_ok(name, 40, "-_.") || strchr("._-", name[strlen(name) - 1])))
         zt_diag_error(k->c->diags, zt_res_path(k, "name"), "Invalid spoke name",
                       "\"%s\" must be 1 to 40 letters, digits, '-', '_' or '.', starting and "
                       "ending with a letter or digit: every Azure resource name of the spoke "
                       "derives from it.", name);
-    if (rg && (!zt_res_name_ok(rg, 90, "-_.()") || rg[strlen(rg) - 1] == '.'))
-        zt_diag_error(k->c->diags, zt_res_path(k, "resource_group_name"),
-                      "Invalid resource group name",
-                      "\"%s\" is not a valid resource group name (1 to 90 letters, digits, "
-                      "'-', '_', '.', '(' or ')', not ending with '.').", rg);
+    zt_res_check_rg_name(k);
     if (loc) {
         bool ok = *loc != '\0';
         for (const char *p = loc; *p; p++)
@@ -802,8 +797,7 @@ static void zt_spoke_check_fqdns(zt_res_check *k)
 static void zt_spoke_check_id(zt_res_check *k, const char *attr, const char *type)
 {
     const char *id = zt_res_known_str(k->config, attr);
-    if (id && (strncasecmp(id, "/subscriptions/", 15) != 0 || !strcasestr(id, "/resourcegroups/") ||
-               !strcasestr(id, zt_arena_printf(k->c->arena, "/providers/%s/", type))))
+    if (id && !zt_res_id_ok(id, zt_arena_printf(k->c->arena, "/providers/%s/", type)))
         zt_diag_error(k->c->diags, zt_res_path(k, attr), "Invalid resource ID",
                       "\"%s\" is not a %s resource ID (/subscriptions/.../resourceGroups/.../"
                       "providers/%s/...); pass the zerotrust_hub output of the same name.", id,
@@ -838,6 +832,27 @@ static void zt_spoke_check_dns(zt_res_check *k)
                       mode, need);
 }
 
+/* Each zone ID becomes the parent of one of the spoke's links. */
+static void zt_spoke_check_zone_ids(zt_res_check *k)
+{
+    const zt_cty_value *m = zt_cty_get_attr(k->config, "hub_private_dns_zone_ids");
+    if (!m || m->is_null || !zt_cty_is_known(m))
+        return;
+    for (size_t i = 0; i < m->u.coll.n; i++) {
+        const zt_cty_value *v = m->u.coll.elems[i];
+        if (!zt_cty_is_known(v) || v->is_null ||
+            zt_res_id_ok(v->u.str.ptr, "/providers/Microsoft.Network/privateDnsZones/"))
+            continue;
+        zt_diag_error(k->c->diags,
+                      zt_path_key(k->c->arena, zt_res_path(k, "hub_private_dns_zone_ids"),
+                                  m->u.coll.keys[i]),
+                      "Invalid resource ID",
+                      "\"%s\" is not a private DNS zone resource ID (/subscriptions/.../"
+                      "resourceGroups/.../providers/Microsoft.Network/privateDnsZones/<zone>); "
+                      "pass the zerotrust_hub output of the same name.", v->u.str.ptr);
+    }
+}
+
 static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
 {
     ZT_UNUSED(s);
@@ -852,6 +867,7 @@ static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_valu
     zt_spoke_check_priority(&k);
     zt_spoke_check_fqdns(&k);
     zt_spoke_check_dns(&k);
+    zt_spoke_check_zone_ids(&k);
     zt_spoke_check_id(&k, "hub_vnet_id", "Microsoft.Network/virtualNetworks");
     zt_spoke_check_id(&k, "hub_firewall_policy_id", "Microsoft.Network/firewallPolicies");
     zt_spoke_check_id(&k, "hub_gateway_route_table_id", "Microsoft.Network/routeTables");

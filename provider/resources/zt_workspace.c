@@ -981,6 +981,26 @@ static void zt_ws_check_names(zt_res_check *k)
                       "\"%s\" is not a valid resource group name.", mrg);
 }
 
+/* Azure's container names (3 to 63 lower-case letters, digits and '-',
+ * starting with a letter or digit, no "--"): each is a URL segment. */
+static void zt_ws_check_containers(zt_res_check *k)
+{
+    const zt_cty_value *v = zt_cty_get_attr(k->config, "storage_containers");
+    if (!v || v->is_null || !zt_cty_is_known(v))
+        return;
+    for (size_t i = 0; i < v->u.coll.n; i++) {
+        const zt_cty_value *e = v->u.coll.elems[i];
+        const char *c = zt_cty_is_known(e) && !e->is_null ? e->u.str.ptr : NULL;
+        size_t n = c ? strlen(c) : 0;
+        if (c && (n < 3 || n > 63 || !zt_ws_all(c, "-", true) || !isalnum((unsigned char)c[0]) ||
+                  c[n - 1] == '-' || strstr(c, "--")))
+            zt_diag_error(k->c->diags, zt_res_path(k, "storage_containers"),
+                          "Invalid container name",
+                          "\"%s\" must be 3 to 63 lower-case letters, digits and '-', starting "
+                          "and ending with a letter or digit, without \"--\".", c);
+    }
+}
+
 /* Settings that would open the platform up: accepted only with their
  * zero-trust value, so that nobody believes they took effect. */
 static void zt_ws_check_zero_trust(zt_res_check *k)
@@ -1010,11 +1030,6 @@ static void zt_ws_check_zero_trust(zt_res_check *k)
                         "semantics need ADLS Gen2. This cannot be changed after creation.");
 }
 
-static bool zt_ws_id_shape(const char *id, const char *type_segment)
-{
-    return strncasecmp(id, "/subscriptions/", 15) == 0 && strcasestr(id, "/resourceGroups/") &&
-           strcasestr(id, type_segment);
-}
 
 /* 8-4-4-4-12 hexadecimal digits. */
 static bool zt_ws_guid_ok(const char *s)
@@ -1047,7 +1062,7 @@ static void zt_ws_check_ids(zt_res_check *k)
     };
     for (size_t i = 0; i < ZT_ARRAY_LEN(ids); i++) {
         const char *v = zt_res_known_str(k->config, ids[i].attr);
-        if (v && !zt_ws_id_shape(v, ids[i].segment))
+        if (v && !zt_res_id_ok(v, ids[i].segment))
             zt_diag_error(k->c->diags, zt_res_path(k, ids[i].attr), "Invalid resource ID",
                           "\"%s\" is not a resource ID of the form /subscriptions/<id>/"
                           "resourceGroups/<group>/providers/%s.", v, ids[i].example);
@@ -1098,6 +1113,8 @@ static zt_rc zt_ws_validate(zt_call *c, const zt_schema *s, const zt_cty_value *
     if (!config || config->is_null || !zt_cty_is_known(config))
         return ZT_OK;
     zt_ws_check_names(&k);
+    zt_res_check_rg_name(&k);
+    zt_ws_check_containers(&k);
     zt_ws_check_location(&k);
     zt_res_check_tags(&k);
     zt_ws_check_zero_trust(&k);
@@ -1206,7 +1223,7 @@ static void zt_ws_plan_check(zt_call *c, const zt_cty_value *config,
                         "does not grant it: unless it is granted otherwise, phase two of the keys "
                         "retries until timeouts.create and fails.");
     const char *vnet_id = zt_res_known_str(config, "virtual_network_id");
-    json_t *vnet = vnet_id && zt_ws_id_shape(vnet_id, "/virtualNetworks/") ? get(getter, vnet_id)
+    json_t *vnet = vnet_id && zt_res_id_ok(vnet_id, "/virtualNetworks/") ? get(getter, vnet_id)
                                                                             : NULL;
     if (!vnet)
         return;

@@ -313,6 +313,17 @@ START_TEST(test_validate_dns_and_ids)
     tv_expect_error(A, &D, "Missing hub DNS setting", "hub_resolver_inbound_ip", NULL);
     tv_expect_error(A, &D, "Invalid FQDN", "allowed_fqdns", NULL);
     tv_expect_error(A, &D, "Invalid resource ID", "hub_vnet_id", NULL);
+    /* IDs that become request URLs: no dot segments, no query */
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"hub_firewall_policy_id\":\"/subscriptions/s/"
+                                          "resourceGroups/rg/providers/Microsoft.Network/"
+                                          "firewallPolicies/p/../../routeTables/x\","
+                                          "\"hub_private_dns_zone_ids\":{\"z.net\":\"/subscriptions/"
+                                          "s/resourceGroups/rg/providers/Microsoft.Network/"
+                                          "privateDnsZones/z.net?api-version=1\"}"),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid resource ID", "hub_firewall_policy_id", NULL);
+    tv_expect_error(A, &D, "Invalid resource ID", "hub_private_dns_zone_ids[\"z.net\"]", NULL);
     zt_diags_init(&D, A);
     ck_assert_int_eq(validate(BASE_INPUTS ",\"dns_mode\":\"custom\""), ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Invalid DNS mode", "dns_mode", NULL);

@@ -356,6 +356,15 @@ START_TEST(test_validate_names)
                      ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Invalid storage account name", "storage_account_name", NULL);
     tv_expect_error(A, &D, "Invalid Key Vault name", "key_vault_name", NULL);
+    /* names that become URL segments */
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"storage_containers\":[\"raw\",\"x/../other\"]"),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid container name", "storage_containers", "x/../other");
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"storage_containers\":[\"a b\",\"ok-1\"]"),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Invalid container name", "storage_containers", "a b");
 }
 END_TEST
 
