@@ -290,14 +290,6 @@ static bool everything(zt_comp_eval *ev, const zt_comp_rec *r)
 
 /* ---- entry points ---------------------------------------------------------------- */
 
-static bool anything_exists(const zt_comp_priv *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (p->recs[i].exists)
-            return true;
-    return false;
-}
-
 /* planned underlying_changes with its unknown elements made known. */
 static const zt_cty_value *final_changes(zt_comp_eval *ev, const zt_cty_value *planned)
 {
@@ -341,7 +333,7 @@ static zt_rc destroy(zt_call *c, const zt_composite_def *def, const zt_schema *s
     }
     int64_t deadline = zt_arm_deadline_in(zt_comp_timeout_ms(def, req->prior, ZT_COMP_T_DELETE));
     zt_rc rc = delete_records(&ev, arm, deadline, everything);
-    if (rc == ZT_OK && !anything_exists(&ev.priv)) {
+    if (rc == ZT_OK && !zt_comp_priv_any(&ev.priv)) {
         resp->state = zt_cty_null(c->arena, s->type);
         return ZT_OK;
     }
@@ -374,7 +366,7 @@ zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     zt_rc rc = apply_graph(&ev, arm, deadline);
     if (rc == ZT_OK)
         rc = delete_records(&ev, arm, deadline, not_enabled);
-    if (rc != ZT_OK && create && !anything_exists(&ev.priv)) {
+    if (rc != ZT_OK && create && !zt_comp_priv_any(&ev.priv)) {
         resp->state = NULL; /* nothing was created: no state at all */
         return rc;
     }

@@ -57,6 +57,8 @@ zt_comp_rec *zt_comp_priv_get(const zt_comp_priv *p, const char *key);
 /* The record for key, added (not existing) when absent. */
 zt_comp_rec *zt_comp_priv_put(zt_arena *a, zt_comp_priv *p, const char *key);
 void zt_comp_priv_remove(zt_comp_priv *p, const char *key);
+/* Whether some record exists (or may: a failed PUT or DELETE). */
+bool zt_comp_priv_any(const zt_comp_priv *p);
 /* A deep copy (records and their JSON) for a state that must not change
  * while another is built. */
 void zt_comp_priv_copy(zt_arena *a, const zt_comp_priv *src, zt_comp_priv *dst);
@@ -247,8 +249,9 @@ const zt_cty_value *zt_comp_unknown_to_null(zt_arena *a, const zt_cty_value *v);
 const zt_cty_value *zt_comp_set_attr(zt_arena *a, const zt_cty_value *obj, const char *name,
                                      const zt_cty_value *val);
 
-/* The prior state's private data merged with ARM's answers, then state. */
-zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *id_node_gone);
+/* The prior state's private data merged with ARM's answers, then state;
+ * *gone when no node exists any more. */
+zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *gone);
 void zt_comp_finish_state(zt_comp_eval *ev, const zt_cty_value *v, zt_comp_state *resp);
 
 #endif

@@ -146,3 +146,11 @@ void zt_comp_priv_encode(zt_arena *a, const zt_comp_priv *p, const void **data, 
     *data = zt_arena_memdup(a, text, *len);
     free(text);
 }
+
+bool zt_comp_priv_any(const zt_comp_priv *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->recs[i].exists)
+            return true;
+    return false;
+}

@@ -112,7 +112,7 @@ static void mark_drift(zt_comp_eval *ev, bool import)
     }
 }
 
-zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *id_node_gone)
+zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *gone)
 {
     zt_call *c = ev->c;
     zt_arm_client *arm;
@@ -133,9 +133,11 @@ zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *id_node_gone)
     }
     if (rc != ZT_OK)
         return rc;
-    const zt_comp_rec *idr = zt_comp_priv_get(&ev->priv, ev->def->id_node);
-    *id_node_gone = !idr || !idr->exists;
-    if (!*id_node_gone)
+    /* Gone means nothing of it exists: a composite whose first node is
+     * missing (a create that failed early, a resource deleted by hand)
+     * still owns what does exist, which the state must keep tracking. */
+    *gone = !zt_comp_priv_any(&ev->priv);
+    if (!*gone)
         mark_drift(ev, import);
     return ZT_OK;
 }

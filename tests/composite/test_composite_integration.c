@@ -60,6 +60,20 @@ static size_t store_count(const char *needle)
     return n;
 }
 
+/* Every resource deleted behind the provider's back, children first. */
+static void delete_everything(void)
+{
+    json_t *st = ctl("GET", "/store", NULL);
+    json_t *res = json_object_get(st, "resources");
+    for (size_t k = json_array_size(res); k-- > 0;) {
+        json_t *r = json_array_get(res, k);
+        const char *type = json_string_value(json_object_get(r, "type"));
+        if (strcasecmp(type, "Microsoft.Resources/resourceGroups") != 0)
+            ctl("POST", "/drift", "{\"id\":\"%s\",\"action\":\"delete\"}",
+                json_string_value(json_object_get(r, "id")));
+    }
+}
+
 static const char *diag_text(void)
 {
     zt_buf b;
@@ -366,7 +380,7 @@ START_TEST(lifecycle)
 }
 END_TEST
 
-START_TEST(destroy_failure_keeps_state_and_gone_vnet_reads_null)
+START_TEST(destroy_failure_keeps_state_and_only_nothing_is_gone)
 {
     tf_state st = {0};
     const zt_cty_value *two = cfg(TWO, NULL);
@@ -386,19 +400,27 @@ START_TEST(destroy_failure_keeps_state_and_gone_vnet_reads_null)
     st.priv_len = out.private_len;
     ck_assert(rec(&st, "pip")->exists);
     ck_assert_uint_eq(store_count("publicIPAddresses"), 1);
-    /* the VNet (id node) deleted behind our back: the read says the
-     * composite is gone */
+    /* the VNet (id node) deleted behind our back: the pip still exists,
+     * so the composite is not gone and keeps tracking it */
     zt_diags_init(&D, A);
     ctl("POST", "/drift", "{\"id\":\"%s\",\"action\":\"delete\"}",
         zt_cty_get_attr(st.state, "id")->u.str.ptr);
     refresh(&st);
-    ck_assert(st.state->is_null);
+    ck_assert(!st.state->is_null);
+    ck_assert(rec(&st, "pip")->exists);
     /* a second destroy with the kept state finishes the job */
-    dreq.planned_private = out.private_data;
-    dreq.planned_private_len = out.private_len;
+    dreq.prior = st.state;
+    dreq.planned_private = st.priv;
+    dreq.planned_private_len = st.priv_len;
     ck_assert_msg(zt_comp_apply(&C, &zt_test_composite, S, &dreq, &out) == ZT_OK, "%s",
                   diag_text());
     ck_assert_uint_eq(store_count(NULL), 0);
+    /* everything deleted behind our back: now it is gone */
+    st = (tf_state){0};
+    ck_assert_msg(apply(&st, two) == ZT_OK, "apply: %s", diag_text());
+    delete_everything();
+    refresh(&st);
+    ck_assert(st.state->is_null);
 }
 END_TEST
 
@@ -529,7 +551,7 @@ int main(void)
     tcase_set_timeout(t, 300);
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, lifecycle);
-    tcase_add_test(t, destroy_failure_keeps_state_and_gone_vnet_reads_null);
+    tcase_add_test(t, destroy_failure_keeps_state_and_only_nothing_is_gone);
     tcase_add_test(t, lazy_client_and_missing_subscription);
     tcase_add_test(t, timeout_block_is_respected);
     tcase_add_test(t, stop_provider_returns_partial_state);
