@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import (PLATFORM, PROVIDER_SOURCE, RUNNERS, Mirror, dirhash_h1,
+from e2e_support import (PLATFORM, PROVIDER_SOURCE, RUNNERS, WORKSPACES, Mirror, dirhash_h1,
                          project_version, provider_bin_path, provider_handshake_problem)
 
 
@@ -65,6 +65,21 @@ provider_installation {{
 }}
 """)
     return Mirror(base, pkg, exe, provider_version, dirhash_h1(pkg), cfg)
+
+
+# --------------------------------------------------------------------------
+# Orphan audit: a test fails when one of its Terraform steps left a resource
+# in Azure that no state knows (orphans.py).
+# --------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _no_orphans():
+    seen = {id(w): len(w.orphans) for r in WORKSPACES if (w := r())}
+    yield
+    found = [o for r in WORKSPACES if (w := r()) for o in w.orphans[seen.get(id(w), 0):]]
+    if found:
+        pytest.fail("orphan audit: Azure holds resources no Terraform state knows:\n  "
+                    + "\n  ".join(found[:30]), pytrace=False)
 
 
 # --------------------------------------------------------------------------

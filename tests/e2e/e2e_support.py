@@ -28,6 +28,7 @@ import stat
 import subprocess
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -380,7 +381,15 @@ class Workspace:
     leftovers: list[str] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     extra_env: dict = field(default_factory=dict)
+    # orphans.OrphanAudit (hub_env.use_emulator attaches one): called after
+    # every step that may write; what it finds is collected in orphans,
+    # which conftest.py fails the test on.
+    audit: object = None
+    orphans: list[str] = field(default_factory=list)
     _n: int = 0
+
+    def __post_init__(self):
+        WORKSPACES.append(weakref.ref(self))
 
     @property
     def tmpdir(self) -> Path:
@@ -421,10 +430,21 @@ class Workspace:
         r = Result(argv, rc, out, err, logf, time.perf_counter() - start)
         self.results.append(r)
         self._check_leftovers(r, t0)
+        self.check_orphans(cmd)
         if check is not False:
             want = {0} if check is True else ({check} if isinstance(check, int) else set(check))
             assert r.rc in want, r.describe()
         return r
+
+    def check_orphans(self, step: str) -> list[str]:
+        """Run the orphan audit after `step` (if it is one that may write);
+        what it finds is added to self.orphans and returned."""
+        from orphans import STEPS
+        if self.audit is None or step not in STEPS:
+            return []
+        found = self.audit(self, step)
+        self.orphans += found
+        return found
 
     def _check_leftovers(self, r: Result, t0: float) -> None:
         # Give go-plugin's Kill() (Shutdown RPC, then up to 2 s, then SIGKILL)
@@ -466,6 +486,10 @@ class Workspace:
 
     def provider_pids_started(self) -> list[str]:
         return [m.group(2) for r in self.results for m in RE_PLUGIN_STARTED.finditer(r.log_text)]
+
+
+# Every Workspace made in this session (conftest.py reads their orphans).
+WORKSPACES: list[weakref.ref] = []
 
 
 def make_workspace(root: Path, runner: Runner, mirror: Mirror, config_dir: Path | None = None,

@@ -17,7 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from e2e_support import REPO, make_workspace
+import pytest
+
+from e2e_support import REPO, _top_level_blocks, make_workspace
+from orphans import audit_for
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -108,6 +111,18 @@ def arm_env(info: dict) -> dict:
     }
 
 
+def use_emulator(ws, client, groups, extra_env: dict | None = None):
+    """Point ws at the emulator `client` talks to (credentials, endpoints,
+    CA) and audit it for orphans over the resource groups `groups` (IDs or
+    names) after every step that may write (orphans.py). Returns ws."""
+    info = {"subscription_id": client.subscription, "tenant_id": client.tenant,
+            "client_id": client.client_id, "client_secret": client.client_secret,
+            "url": client.url, "ca_cert": client.ca}
+    ws.extra_env.update(arm_env(info) | (extra_env or {}))
+    ws.audit = audit_for(client).watch(ws, [g if g.startswith("/") else client.rg_id(g) for g in groups])
+    return ws
+
+
 def platform_vars(info: dict) -> dict:
     """examples/platform's inputs from the emulated tenant: the AzureDatabricks first-party
     principal's object ID (`az ad sp show --id 2ff814a6-...` in a real one)."""
@@ -132,8 +147,75 @@ def make_world(emu: Emulator, rg: str) -> dict:
 def hub_workspace(root: Path, runner, mirror, emu: Emulator, world: dict):
     ws = make_workspace(root, runner, mirror, config_dir=EXAMPLE,
                         files={"e2e.auto.tfvars": world["tfvars"]})
-    ws.extra_env.update(arm_env(emu.info))
-    return ws
+    return use_emulator(ws, emu.client, [world["rg_id"]])
+
+
+# ------------------------------------------------------------------------------
+# The whole platform: examples/platform (hub, spoke "analytics", workspace)
+# plus a second spoke ("ingestion") linked to the same hub zones
+# ------------------------------------------------------------------------------
+
+PLATFORM_EXAMPLE = REPO / "examples" / "platform"
+PLATFORM_GROUPS = ("rg-hub-weu", "rg-spokes-weu", "rg-dbx-weu")
+
+
+def second_spoke_tf() -> str:
+    """examples/platform's spoke block made a second spoke, "ingestion",
+    with an address space and a rule collection priority of its own."""
+    text = (PLATFORM_EXAMPLE / "main.tf").read_text()
+    block = next(text[a:b] for a, b in _top_level_blocks(text)
+                 if 'resource "zerotrust_spoke" "analytics"' in text[a:b])
+    for pattern, repl in ((r'"zerotrust_spoke" "analytics"', '"zerotrust_spoke" "ingestion"'),
+                          (r'(\bname\s*=\s*)"analytics"', r'\1"ingestion"'),
+                          (r'"10\.1\.0\.0/22"', '"10.2.0.0/22"'),
+                          (r'(firewall_rule_priority\s*=\s*)200', r'\g<1>210')):
+        block, n = re.subn(pattern, repl, block)
+        assert n == 1, f"examples/platform's spoke changed: {pattern} matched {n} times"
+    return block + "\n"
+
+
+def make_platform_world(emu: Emulator) -> list[str]:
+    """The three resource groups examples/platform expects; their IDs."""
+    for rg in PLATFORM_GROUPS:
+        emu.client.put_and_wait(emu.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
+    return [emu.client.rg_id(rg) for rg in PLATFORM_GROUPS]
+
+
+def platform_workspace(root: Path, runner, mirror, emu: Emulator, two_spokes: bool = True):
+    """examples/platform (with the second spoke unless two_spokes is false)
+    against emu, audited over the platform's resource groups."""
+    ws = make_workspace(root, runner, mirror, config_dir=PLATFORM_EXAMPLE,
+                        files={"spoke2.tf": second_spoke_tf()} if two_spokes else None)
+    return use_emulator(ws, emu.client, PLATFORM_GROUPS, platform_vars(emu.info))
+
+
+def platform_leftovers(emu: Emulator) -> list[str]:
+    """What is left in the platform's groups (destroy must leave nothing)."""
+    return [i for rg in PLATFORM_GROUPS for i in emu.store_ids_under(emu.client.rg_id(rg))]
+
+
+def hub_fixtures(name: str, rg: str, time_scale: float = 0.001):
+    """Module-scoped fixtures `emu` (an emulator of its own), `world`
+    (make_world over rg) and `ws` (examples/hub, initialised) for a test
+    module: `emu, world, ws = hub_fixtures("faults", RG)`."""
+    @pytest.fixture(scope="module", name="emu")
+    def emu_fixture(session_root):
+        e = start_emulator(session_root / f"{name}-emulator", time_scale=time_scale)
+        yield e
+        e.stop()
+
+    @pytest.fixture(scope="module", name="world")
+    def world_fixture(emu):
+        return make_world(emu, rg)
+
+    @pytest.fixture(scope="module", name="ws")
+    def ws_fixture(session_root, mirror, provider_speaks, emu, world):
+        from e2e_support import get_runner
+        w = hub_workspace(session_root / f"{name}-hub", get_runner("terraform"), mirror, emu, world)
+        w.run("init", "-input=false", "-no-color", check=True)
+        return w
+
+    return emu_fixture, world_fixture, ws_fixture
 
 
 def plan_rc(ws, *extra) -> tuple[int, object]:

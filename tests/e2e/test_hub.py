@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from hub_env import arm_env, start_emulator
+from hub_env import start_emulator, use_emulator
 from e2e_support import REPO, get_runner, make_workspace, runner_param
 
 sys.path.insert(0, str(REPO))
@@ -56,8 +56,7 @@ def _workspace(name, session_root, mirror, emulator, world):
     runner = get_runner("terraform")
     ws = make_workspace(session_root / name, runner, mirror, config_dir=EXAMPLE,
                         files={"e2e.auto.tfvars": world["tfvars"]})
-    ws.extra_env.update(arm_env(emulator[0]))
-    return ws
+    return use_emulator(ws, emulator[1], [world["rg_id"]])
 
 
 @pytest.fixture(scope="module")

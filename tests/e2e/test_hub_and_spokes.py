@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from e2e_support import REPO, get_runner, make_workspace
-from hub_env import arm_env, start_emulator
+from hub_env import start_emulator, use_emulator
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 HUB_RG = "rg-hub-hs"
@@ -61,8 +61,7 @@ def ws(session_root, mirror, provider_speaks, emu, world):
               f'spoke_resource_group_name = "{SPOKE_RG}"\n')
     w = make_workspace(session_root / "hub-and-spokes", runner, mirror, config_dir=EXAMPLE,
                        files={"e2e.auto.tfvars": tfvars})
-    w.extra_env.update(arm_env(emu.info))
-    return w
+    return use_emulator(w, emu.client, [world[HUB_RG], world[SPOKE_RG]])
 
 
 def _plan(ws, *extra) -> tuple[int, dict]:
@@ -195,7 +194,7 @@ class TestHubAndSpokes:
         ws2 = make_workspace(session_root / "hub-and-spokes-import", ws.runner, mirror,
                              config_dir=EXAMPLE,
                              files={"e2e.auto.tfvars": (ws.dir / "e2e.auto.tfvars").read_text()})
-        ws2.extra_env.update(arm_env(emu.info))
+        use_emulator(ws2, emu.client, [world[HUB_RG], world[SPOKE_RG]])
         ws2.run("init", "-input=false", "-no-color", check=True)
         ws2.run("import", "-input=false", "-no-color", "zerotrust_hub.this", world["hub_vnet"], check=True)
         for s in SPOKES:

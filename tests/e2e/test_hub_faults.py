@@ -47,8 +47,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import get_runner
-from hub_env import HUB, hub_workspace, make_world, path_template, start_emulator
+from hub_env import HUB, hub_fixtures, path_template
 
 RG = "rg-hub-faults"
 P = f"/resourceGroups/{RG}/providers"
@@ -141,24 +140,7 @@ def _fault_spec(row: Row, kind: str) -> dict:
 # Fixtures
 # ------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def emu(session_root):
-    e = start_emulator(session_root / "faults-emulator", time_scale=0.001)
-    yield e
-    e.stop()
-
-
-@pytest.fixture(scope="module")
-def world(emu):
-    return make_world(emu, RG)
-
-
-@pytest.fixture(scope="module")
-def ws(session_root, mirror, provider_speaks, emu, world):
-    runner = get_runner("terraform")
-    w = hub_workspace(session_root / "hub-faults", runner, mirror, emu, world)
-    w.run("init", "-input=false", "-no-color", check=True)
-    return w
+emu, world, ws = hub_fixtures("faults", RG)
 
 
 def _apply(ws, timeout=240):

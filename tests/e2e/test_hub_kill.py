@@ -28,8 +28,8 @@ import time
 
 import pytest
 
-from e2e_support import get_runner, pid_alive, provider_processes_under
-from hub_env import hub_workspace, make_world, start_emulator
+from e2e_support import pid_alive, provider_processes_under
+from hub_env import hub_fixtures
 
 RG = "rg-hub-kill"
 TRIALS = int(os.environ.get("ZT_KILL_TRIALS", "5"))
@@ -37,23 +37,7 @@ SEED = int(os.environ.get("ZT_KILL_SEED", "20261128"))
 RESULTS: list[str] = []
 
 
-@pytest.fixture(scope="module")
-def emu(session_root):
-    e = start_emulator(session_root / "kill-emulator", time_scale=0.001)
-    yield e
-    e.stop()
-
-
-@pytest.fixture(scope="module")
-def world(emu):
-    return make_world(emu, RG)
-
-
-@pytest.fixture(scope="module")
-def ws(session_root, mirror, provider_speaks, emu, world):
-    w = hub_workspace(session_root / "hub-kill", get_runner("terraform"), mirror, emu, world)
-    w.run("init", "-input=false", "-no-color", check=True)
-    return w
+emu, world, ws = hub_fixtures("kill", RG)
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,8 @@ import sys
 
 import pytest
 
-from e2e_support import REPO, get_runner, make_workspace, runner_param
-from hub_env import TAGS, arm_env, plan_rc, platform_vars, start_emulator
-
-EXAMPLE = REPO / "examples" / "platform"
-GROUPS = ("rg-hub-weu", "rg-spokes-weu", "rg-dbx-weu")
+from e2e_support import REPO, get_runner, runner_param
+from hub_env import make_platform_world, plan_rc, platform_leftovers, platform_workspace, start_emulator
 
 
 RUNNERS = ["terraform", "terraform-1.5", "tofu", "tofu-legacy"]
@@ -32,25 +29,16 @@ def runner(request):
 @pytest.fixture
 def emu(session_root, runner):
     e = start_emulator(session_root / f"platform-emulator-{runner.id}", time_scale=0.001)
-    for rg in GROUPS:
-        e.client.put_and_wait(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
+    make_platform_world(e)
     yield e
     e.stop()
 
 
 @pytest.fixture
 def ws(session_root, mirror, provider_speaks, emu, runner):
-    w = make_workspace(session_root / f"platform-{runner.id}", runner, mirror, config_dir=EXAMPLE)
-    w.extra_env.update(arm_env(emu.info) | platform_vars(emu.info))
+    w = platform_workspace(session_root / f"platform-{runner.id}", runner, mirror, emu, two_spokes=False)
     w.run("init", "-input=false", "-no-color", check=True)
     return w
-
-
-def _leftovers(emu) -> list[str]:
-    left = []
-    for rg in GROUPS:
-        left += emu.store_ids_under(emu.client.rg_id(rg))
-    return left
 
 
 def test_platform_lifecycle(ws, emu):
@@ -68,7 +56,7 @@ def test_platform_lifecycle(ws, emu):
         sorted({q["method"] for q in refresh})
 
     ws.run("destroy", "-input=false", "-auto-approve", "-no-color", check=True)
-    assert _leftovers(emu) == []
+    assert platform_leftovers(emu) == []
     log = emu.info.get("request_log") or str(emu.state_dir / "requests.jsonl")
     v = subprocess.run([sys.executable, "-m", "tests.emulator.validate", log], cwd=REPO,
                        capture_output=True, text=True)

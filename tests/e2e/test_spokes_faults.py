@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from e2e_support import REPO, get_runner, make_workspace
-from hub_env import TAGS, arm_env, plan_rc, start_emulator
+from hub_env import TAGS, plan_rc, start_emulator, use_emulator
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 GROUPS = ("rg-hub-weu", "rg-spokes-weu")
@@ -41,7 +41,7 @@ def emu(session_root):
 @pytest.fixture(scope="module")
 def ws(session_root, mirror, provider_speaks, emu):
     w = make_workspace(session_root / "spokes-faults", get_runner("terraform"), mirror, config_dir=EXAMPLE)
-    w.extra_env.update(arm_env(emu.info))
+    use_emulator(w, emu.client, GROUPS)
     w.run("init", "-input=false", "-no-color", check=True)
     return w
 

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from hub_env import arm_env, start_emulator
+from hub_env import start_emulator, use_emulator
 from e2e_support import REPO, get_runner, make_workspace, runner_param
 
 sys.path.insert(0, str(REPO))
@@ -163,8 +163,7 @@ def ws(session_root, mirror, provider_speaks, emulator, world):
         pytest.skip(runner.why_missing)
     w = make_workspace(session_root / "dbx", runner, mirror,
                        files={"main.tf": MAIN_TF, "e2e.auto.tfvars": world["tfvars"]})
-    w.extra_env.update(arm_env(info))
-    return w
+    return use_emulator(w, emulator[1], [world["rg_id"]])
 
 
 def _plan_json(ws, *extra) -> tuple[int, dict]:

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from hub_env import arm_env, start_emulator
+from hub_env import start_emulator, use_emulator
 from e2e_support import REPO, get_runner, make_workspace, runner_param
 
 RG = "rg-dbx-imp"  # the network, the hub's zones, Log Analytics, Service Bus
@@ -175,7 +175,7 @@ def _workspace(session_root, mirror, emu, world, scenario: str, tag: str = ""):
                            .replace('"snet-dbx-container"', f'"snet-{name}-container"')
     w = make_workspace(session_root / f"dbx-import-{key}", runner, mirror,
                        files={"main.tf": tf, "e2e.auto.tfvars": world["tfvars"]})
-    w.extra_env.update(arm_env(emu.info))
+    use_emulator(w, emu.client, [world["rg_id"], _ws_rg(scenario)])
     _workspaces[key] = w
     return w
 
@@ -297,6 +297,7 @@ class TestImportErrors:
         """A dbw- workspace without the composite's identities beside it."""
         foreign = f"{world['ws_rg_id']}/providers/Microsoft.Databricks/workspaces/dbw-foreign"
         _ok(emu.client.control("POST", "resources", {"id": foreign, "location": "westeurope"}))
+        err_ws.audit.allow(foreign)
         err = self._import_fails(err_ws, foreign)
         assert "Not a zerotrust_databricks_private_workspace" in err and "id-foreign-uc" in err, err
         assert emu.client.delete(foreign).status_code in (200, 202, 204)

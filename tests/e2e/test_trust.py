@@ -1,0 +1,159 @@
+"""Never lose track, always recover: odd answers from Azure, failures and
+refused changes, each through real Terraform against the ARM emulator. In
+every test Terraform's state stays the truth (the orphan audit runs after
+every step, orphans.py) and the next apply converges.
+
+  - a 400 whose body is a Latin-1 HTML page (a proxy's) and whose
+    x-ms-request-id holds a non-UTF-8 byte: the failure is reported and
+    the partial state kept (Terraform refuses a whole response over one
+    invalid UTF-8 byte in a diagnostic);
+  - a PUT that Azure carried out but whose answer was lost, retried and
+    then refused with a 400: the resource is tracked, so a destroy
+    removes it;
+  - names unknown at plan are checked at apply before any of them reaches
+    a URL (a "/../" in a container name must not write somewhere else).
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from e2e_support import get_runner
+from hub_env import (hub_fixtures, make_platform_world, plan_rc, platform_leftovers,
+                     platform_workspace)
+
+RG = "rg-trust"
+NET = rf"/resourceGroups/{RG}/providers/Microsoft\.Network"
+
+
+emu, world, ws = hub_fixtures("trust", RG)
+
+
+def _apply(ws, *extra):
+    return ws.run("apply", "-auto-approve", "-input=false", "-no-color", *extra)
+
+
+def _text(r) -> str:
+    return " ".join((r.stdout + "\n" + r.stderr).split())
+
+
+def _state(ws) -> dict:
+    try:
+        return json.loads((ws.dir / "terraform.tfstate").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _instances(ws, rtype: str) -> list[dict]:
+    return [i for r in _state(ws).get("resources", []) if r["type"] == rtype for i in r["instances"]]
+
+
+def _converge_and_destroy(ws, emu, world):
+    """The next apply converges, a plan is clean, destroy leaves nothing."""
+    r = _apply(ws)
+    assert r.rc == 0, r.describe()
+    rc, p = plan_rc(ws)
+    assert rc == 0, p.describe()
+    ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
+    assert emu.store_ids_under(world["rg_id"]) == []
+
+
+def test_non_utf8_error_body_keeps_the_partial_state(ws, emu, world):
+    page = ("<html><head><title>400 Requ\u00eate incorrecte</title></head><body><h1>Requ\u00eate "
+            "refus\u00e9e par le mandataire</h1></body></html>").encode("latin-1")
+    emu.client.fault(kind="raw", method="PUT", path_regex=rf"{NET}/azureFirewalls/afw-weu$", status=400,
+                     headers={"Content-Type": "text/html; charset=iso-8859-1",
+                              "x-ms-request-id": "proxy-caf\u00e9"},
+                     body_b64=base64.b64encode(page).decode())
+    r = _apply(ws)
+    emu.clear_faults()
+    text = _text(r)
+    assert r.rc != 0, r.describe()
+    assert "invalid UTF-8" not in text, text[-3000:]
+    assert "Failed to apply firewall" in text and "Requ\ufffdte refus\ufffde" in text, text[-3000:]
+    hubs = _instances(ws, "zerotrust_hub")
+    assert hubs, "the failed apply recorded no hub: everything it created is unknown to Terraform"
+    assert "vnet" in hubs[0]["attributes"]["underlying_resources"]
+    _converge_and_destroy(ws, emu, world)
+
+
+def test_lost_answer_then_refusal_is_tracked(ws, emu, world):
+    """The gateway route table's PUT is carried out but its answer lost; the
+    retry is refused (400), and so is every other PUT of the apply. The
+    route table exists: the state must say so (the apply's only trace),
+    and a destroy must delete it."""
+    emu.client.fault(kind="lost_answer", method="PUT", path_regex=rf"{NET}/routeTables/rt-weu-gateway$")
+    emu.client.fault(kind="error", method="PUT", path_regex=NET, count=-1, status=400,
+                     code="InvalidRequestFormat", message="Cannot parse the request. (injected)")
+    r = _apply(ws)
+    fired = [f["fired"] for f in emu.faults()]
+    emu.clear_faults()
+    assert r.rc != 0 and fired[0] == 1, (fired, r.describe())
+    assert "InvalidRequestFormat" in _text(r), _text(r)[-3000:]
+    left = emu.store_ids_under(world["rg_id"])
+    assert [i for i in left if i.lower().endswith("/routetables/rt-weu-gateway")], left
+    assert _instances(ws, "zerotrust_hub"), "the route table that exists is in no state"
+    ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
+    assert emu.store_ids_under(world["rg_id"]) == [], "destroy left what the lost answer created"
+
+
+# ------------------------------------------------------------------------------
+# The whole platform (hub, two spokes, workspace), one step after another
+# ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def platform(session_root, mirror, provider_speaks, emu):
+    make_platform_world(emu)
+    w = platform_workspace(session_root / "trust-platform", get_runner("terraform"), mirror, emu)
+    w.run("init", "-input=false", "-no-color", check=True)
+    return w
+
+
+WS = "zerotrust_databricks_private_workspace.analytics"
+
+CONTAINER_FROM_APPLY = """
+resource "terraform_data" "container" {
+  input = "%s"
+}
+"""
+CONTAINERS_OVERRIDE = """
+resource "zerotrust_databricks_private_workspace" "analytics" {
+  storage_containers = ["raw", terraform_data.container.output]
+}
+"""
+
+
+@pytest.mark.incremental
+class TestPlatform:
+    def test_apply(self, platform):
+        r = _apply(platform)
+        assert r.rc == 0 and "4 added" in r.stdout, r.describe()
+
+    def test_names_unknown_at_plan_are_checked_before_any_request(self, platform, emu):
+        """A container name known only at apply (terraform_data): refused
+        before it reaches a URL, where "x/../other" would make libcurl
+        write container "other", which no state knows."""
+        (platform.dir / "container.tf").write_text(CONTAINER_FROM_APPLY % "x/../other")
+        (platform.dir / "containers_override.tf").write_text(CONTAINERS_OVERRIDE)
+        seq = emu.last_seq()
+        r = _apply(platform)
+        writes = [f"{q['method']} {q['path']}" for q in emu.requests(since=seq, kind="arm")
+                  if q["method"] != "GET"]
+        assert r.rc != 0, r.describe()
+        assert "Invalid container name" in _text(r) and "x/../other" in _text(r), _text(r)[-3000:]
+        assert not [w for w in writes if "/blobServices/" in w], writes
+        # A valid name, known only at apply as well: the next apply converges.
+        (platform.dir / "container.tf").write_text(CONTAINER_FROM_APPLY % "landing")
+        r = _apply(platform)
+        assert r.rc == 0, r.describe()
+        rc, p = plan_rc(platform)
+        assert rc == 0, p.describe()
+        (platform.dir / "container.tf").unlink()
+        (platform.dir / "containers_override.tf").unlink()
+        assert _apply(platform).rc == 0
+
+    def test_destroy(self, platform, emu):
+        platform.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
+        assert platform_leftovers(emu) == []
