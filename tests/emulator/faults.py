@@ -11,7 +11,9 @@ Kinds and their parameters:
   500           500 InternalServerError
   503           503 ServiceUnavailable, Retry-After: retry_after
   conflict      409 AnotherOperationInProgress
-  error         any status/code/message: {"status": 400, "code": "...", "message": "..."}
+  error         any status/code/message: {"status": 400, "code": "...", "message": "..."}, optionally
+                ``target``, ``details`` (list of error objects) and ``additionalInfo`` (list of
+                {"type", "info"}), as ARM's error envelope carries them
   reset         close the connection without an answer (TCP RST)
   hang          hold the request ``seconds`` (default 60) and then close the connection without an answer
   latency       wait ``seconds`` and then handle the request normally
@@ -85,6 +87,8 @@ class Faults:
         params = {k: v for k, v in spec.items() if k not in ("kind", "method", "path_regex", "count", "after", "id")}
         if kind == "raw":
             check_raw(params)
+        if kind == "error":
+            check_error_envelope(params)
         count = spec.get("count", None if kind == "propagation" else 1)
         if count is not None:
             count = int(count)
@@ -178,6 +182,21 @@ def lose_answer(resp: Response) -> Response:
     return resp
 
 
+def check_error_envelope(p: dict):
+    """ARM's error object: details are error objects, additionalInfo entries are {type, info}."""
+    if p.get("target") is not None and not isinstance(p["target"], str):
+        raise ValueError("'target' must be a string")
+    details = p.get("details")
+    if details is not None and not (isinstance(details, list) and all(
+            isinstance(d, dict) and isinstance(d.get("code"), str) and isinstance(d.get("message"), str)
+            for d in details)):
+        raise ValueError("'details' must be a list of {code, message, target?, details?} objects")
+    info = p.get("additionalInfo")
+    if info is not None and not (isinstance(info, list) and all(
+            isinstance(i, dict) and isinstance(i.get("type"), str) and "info" in i for i in info)):
+        raise ValueError("'additionalInfo' must be a list of {type, info} objects")
+
+
 def transport_response(rule: FaultRule) -> Response | None:
     """The response a transport fault produces; None for 'latency' and 'lost_answer' (handled by the
     caller: the request goes through)."""
@@ -209,5 +228,6 @@ def transport_response(rule: FaultRule) -> Response | None:
                         ).response()
     if k == "error":
         return ArmError(int(p.get("status", 400)), p.get("code", "BadRequest"),
-                        p.get("message", "Injected error."), headers=p.get("headers") or {}).response()
+                        p.get("message", "Injected error."), target=p.get("target"), details=p.get("details"),
+                        additional_info=p.get("additionalInfo"), headers=p.get("headers") or {}).response()
     return None

@@ -93,13 +93,15 @@ class ArmError(Exception):
     """Raised anywhere in request handling; becomes ARM's error envelope."""
 
     def __init__(self, status: int, code: str, message: str, target: str | None = None,
-                 details: list | None = None, headers: dict | None = None, body: dict | None = None):
+                 details: list | None = None, headers: dict | None = None, body: dict | None = None,
+                 additional_info: list | None = None):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.target = target
         self.details = details
+        self.additional_info = additional_info
         self.headers = headers or {}
         self.body = body
 
@@ -111,6 +113,8 @@ class ArmError(Exception):
             err["target"] = self.target
         if self.details:
             err["details"] = self.details
+        if self.additional_info:
+            err["additionalInfo"] = self.additional_info
         return {"error": err}
 
     def response(self) -> Response:

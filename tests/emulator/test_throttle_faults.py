@@ -100,6 +100,20 @@ def test_lost_answer_fault_handles_then_resets(emu, rg):
     assert log[-1]["error_code"] == "fault:lost_answer" and log[-1]["action"] == "reset"
 
 
+def test_error_fault_carries_target_details_and_additional_info(emu, rg):
+    info = [{"type": "PolicyViolation", "info": {"policyDefinitionDisplayName": "Allowed locations",
+                                                 "evaluationDetails": {"evaluatedExpressions": []}}}]
+    emu.fault(method="PUT", path_regex="virtualNetworks", kind="error", status=403, code="RequestDisallowedByPolicy",
+              message="Resource 'v' was disallowed by policy.", target="v",
+              details=[{"code": "PolicyViolation", "message": "Location not allowed."}], additionalInfo=info)
+    err = emu.put(f"{net(rg)}/virtualNetworks/v", {"location": "westeurope"}).json()["error"]
+    assert err == {"code": "RequestDisallowedByPolicy", "message": "Resource 'v' was disallowed by policy.",
+                   "target": "v", "details": [{"code": "PolicyViolation", "message": "Location not allowed."}],
+                   "additionalInfo": info}
+    for bad in ({"details": "x"}, {"details": [{"code": "c"}]}, {"additionalInfo": [{"info": {}}]}, {"target": 1}):
+        assert emu.control("POST", "faults", {"kind": "error", **bad}).status_code == 400
+
+
 def test_fault_api_validation_and_removal(emu):
     r = emu.control("POST", "faults", {"kind": "meteor"})
     assert r.status_code == 400
