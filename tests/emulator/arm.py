@@ -23,6 +23,9 @@ API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatep
 RG_TYPE = "Microsoft.Resources/resourceGroups"
 # operation status monitors: any well-formed api-version is accepted
 OP_TYPES = ("operations", "operationresults", "asyncoperations", "operationstatuses")
+# monitors some providers keep in the resource group (private DNS): status, result
+RG_OP_TYPES = ("privatednsoperationstatuses", "privatednsoperationresults")
+STATUS_TYPES = ("operations", "asyncoperations", "operationstatuses", "privatednsoperationstatuses")
 
 
 def _now_iso():
@@ -84,6 +87,8 @@ class ArmService:
         t = ap.target
         if len(t.types) == 2 and t.types[0].lower() == "locations" and t.types[1].lower() in OP_TYPES \
                 and not ap.is_collection:
+            return self._operation(req, ap)
+        if len(t.types) == 1 and t.types[0].lower() in RG_OP_TYPES and not ap.is_collection:
             return self._operation(req, ap)
         if m == "POST":
             res_ap, action = split_action(ap)
@@ -449,6 +454,8 @@ class ArmService:
         lro = spec.put if duration > 0 else "sync"
         if lro == "accepted" and not created:
             lro = "sync"
+        if lro == "accepted_async" and duration <= 0:
+            lro = "sync"
         if fault and lro == "sync":
             raise ArmError(fault.get("status", 400), fault["code"], fault["message"])
         # -- apply
@@ -509,15 +516,23 @@ class ArmService:
                             duration_wall=self.config.wall(duration), poll_interval=spec.poll_s, on_done=done,
                             domains=domains, final_get=res.id,
                             error=({"code": fault["code"], "message": fault["message"]} if fault else None),
-                            fail_status=(fault or {}).get("status", 400))
+                            fail_status=(fault or {}).get("status", 400), monitor=self._monitor(spec, ap))
         res.op_id = op.id
-        headers = self.lro_headers(op, async_header=(lro == "async"))
-        if lro == "accepted":
+        headers = self.lro_headers(op, async_header=(lro in ("async", "accepted_async")))
+        if lro in ("accepted", "accepted_async"):
             return Response(202, None, _hdrs(headers))
         r = json_response(201 if created else 200, self.render(res), headers)
         if res.etag:
             r.headers["ETag"] = res.etag
         return r
+
+    def _monitor(self, spec: TypeSpec, ap: ArmPath) -> tuple | None:
+        """Resource-group operation monitors for the types that use them (private DNS)."""
+        if not spec.rg_monitors or ap.resource_group is None:
+            return None
+        rg = self._rg(ap.subscription, ap.resource_group)
+        return ((rg.id if rg else f"/subscriptions/{ap.subscription}/resourceGroups/{ap.resource_group}"),
+                *spec.rg_monitors)
 
     def lro_headers(self, op: Operation, async_header=True, location=True) -> dict:
         base = self.app.base_url
@@ -700,7 +715,7 @@ class ArmService:
                             api_version=req.q("api-version"), duration_wall=self.config.wall(spec.delete_s),
                             poll_interval=spec.poll_s, on_done=done, domains=domains,
                             error=({"code": fault["code"], "message": fault["message"]} if fault else None),
-                            fail_status=(fault or {}).get("status", 400))
+                            fail_status=(fault or {}).get("status", 400), monitor=self._monitor(spec, ap))
         res.op_id = op.id
         return Response(202, None, _hdrs(self.lro_headers(op, async_header=(lro == "async"))))
 
@@ -861,8 +876,8 @@ class ArmService:
         op = self.ops.get(op_id)
         if op is None:
             raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
-        kind = ap.target.types[1].lower()
-        if kind in ("operations", "asyncoperations", "operationstatuses"):
+        kind = ap.target.types[-1].lower()
+        if kind in STATUS_TYPES:
             return json_response(200, op.status_body(), self._op_retry_headers(op))
         # Location (operationResults)
         if op.status == IN_PROGRESS:

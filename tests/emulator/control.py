@@ -180,11 +180,15 @@ class Control:
     def seed_resource(self, req, body):
         """{"id": ARM id, "location"?, "body"?}: a resource that exists outside the platform under test (of any
         type, e.g. a Service Bus namespace, which the specs do not cover), for references and role assignment
-        scopes. Its resource group must exist; its type's own API stays unserved."""
+        scopes, or a custom role definition at subscription scope. Its resource group (or subscription) must exist;
+        its type's own API stays unserved."""
         ap = parse_id(body["id"])
-        if ap is None or not ap.chain or ap.is_collection or ap.resource_group is None:
-            raise ValueError(f"{body['id']!r} is not a resource ID in a resource group")
-        self.app.arm._require_rg(ap.subscription, ap.resource_group)
+        if ap is None or not ap.chain or ap.is_collection or not ap.subscription:
+            raise ValueError(f"{body['id']!r} is not a resource ID in a subscription")
+        if ap.resource_group is not None:
+            self.app.arm._require_rg(ap.subscription, ap.resource_group)
+        else:
+            self.app.arm._subscription(ap.subscription)
         res = Resource(id=ap.resource_id(), type_name=ap.full_type, name=ap.name, api_version="seeded",
                        body=copy.deepcopy(body.get("body") or {}), location=body.get("location"),
                        scope_id=ap.scope_id(), parent_id=ap.parent_id())

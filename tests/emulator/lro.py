@@ -42,6 +42,9 @@ class Operation:
     name_hint: str = ""           # e.g. PutSubnetOperation, used in conflict messages
     # what the Location URL answers after success
     final_get: str | None = None  # resource ID to render (PUT) or None (DELETE -> 204)
+    # where the status and result monitors live when not at the subscription's locations/{l}/operations:
+    # (scope ID, status type, result type), e.g. private DNS's resource-group privateDnsOperationStatuses
+    monitor: tuple | None = None
 
     @property
     def done(self) -> bool:
@@ -60,10 +63,14 @@ class Operation:
         return b
 
     def status_path(self) -> str:
+        if self.monitor:
+            return f"{self.monitor[0]}/providers/{self.namespace}/{self.monitor[1]}/{self.id}"
         return (f"/subscriptions/{self.subscription}/providers/{self.namespace}/locations/{self.location}"
                 f"/operations/{self.id}")
 
     def result_path(self) -> str:
+        if self.monitor:
+            return f"{self.monitor[0]}/providers/{self.namespace}/{self.monitor[2]}/{self.id}"
         return (f"/subscriptions/{self.subscription}/providers/{self.namespace}/locations/{self.location}"
                 f"/operationResults/{self.id}")
 
@@ -80,13 +87,14 @@ class OperationTable:
 
     def start(self, *, kind, resource_id, namespace, location, subscription, api_version,
               duration_wall: float, poll_interval=10.0, on_done=None, domains=(), name_hint="",
-              final_get=None, error=None, fail_status=400) -> Operation:
+              final_get=None, error=None, fail_status=400, monitor=None) -> Operation:
         t = now()
         op = Operation(id=new_guid(), kind=kind, resource_id=resource_id, namespace=namespace,
                        location=location or "global", subscription=subscription, api_version=api_version,
                        started=t, deadline=t + duration_wall, started_wall=utc_iso(),
                        poll_interval=poll_interval, on_done=on_done, domains=[d.lower() for d in domains],
-                       name_hint=name_hint, final_get=final_get, error=error, fail_status=fail_status)
+                       name_hint=name_hint, final_get=final_get, error=error, fail_status=fail_status,
+                       monitor=monitor)
         self.ops[op.id.lower()] = op
         for d in op.domains:
             self.busy[d] = op.id

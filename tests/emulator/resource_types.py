@@ -6,8 +6,8 @@ multiplied by the configured time scale at run time.
 
 LRO styles for PUT:
   'async'       201/200 + body (provisioningState in progress) + Azure-AsyncOperation + Location + Retry-After
-  'location'    201/200 + body + Location + Retry-After (private DNS: final-state-via location)
   'accepted'    202, no body, Location + Retry-After on create; synchronous 200 on update (storage accounts)
+  'accepted_async'  202, no body, Azure-AsyncOperation + Location + Retry-After on create and update (private DNS)
   'sync'        201/200 + body, Succeeded
 DELETE: 'async' (202 + Location + Azure-AsyncOperation), 'location' (202 + Location), 'sync' (200);
 a missing resource answers 204.
@@ -68,6 +68,9 @@ class TypeSpec:
     name_error: str = "InvalidResourceName"
     weak_etag: bool = True
     rp_not_found: str = "ResourceNotFound"
+    # operation monitors in the resource group instead of the subscription's locations/{l}/operations:
+    # (status type, result type)
+    rg_monitors: tuple = ()
 
     @property
     def lower(self):
@@ -80,6 +83,7 @@ IN_USE_SUBNET = InUse(400, "InUseSubnetCannotBeDeleted",
                       "Subnet {name} is in use by {users} and cannot be deleted. In order to delete the subnet, "
                       "delete all the resources within the subnet. See aka.ms/deletesubnet.")
 
+_PRIVATE_DNS_MONITORS = ("privateDnsOperationStatuses", "privateDnsOperationResults")
 _subnet_ref = dict(target_types=("microsoft.network/virtualnetworks/subnets",))
 _pip_ref = dict(target_types=("microsoft.network/publicipaddresses",))
 
@@ -176,10 +180,11 @@ SPECS = [
     TypeSpec(f"{NET}/networkInterfaces", put="async", delete="async", create_s=5, delete_s=5, tracked=True,
              creating_state="Updating", patch="tags"),
     # ---------------------------------------------------------------- private DNS
-    TypeSpec(f"{NET}/privateDnsZones", put="location", delete="location", create_s=30, update_s=10, delete_s=30,
-             tracked=True, blocking_children=("virtualNetworkLinks",), weak_etag=False),
-    TypeSpec(f"{NET}/privateDnsZones/virtualNetworkLinks", put="location", delete="location", create_s=30,
-             update_s=20, delete_s=30, tracked=True, weak_etag=False,
+    TypeSpec(f"{NET}/privateDnsZones", put="accepted_async", delete="async", create_s=30, update_s=10,
+             delete_s=30, tracked=True, blocking_children=("virtualNetworkLinks",), weak_etag=False,
+             rg_monitors=_PRIVATE_DNS_MONITORS),
+    TypeSpec(f"{NET}/privateDnsZones/virtualNetworkLinks", put="accepted_async", delete="async", create_s=30,
+             update_s=20, delete_s=30, tracked=True, weak_etag=False, rg_monitors=_PRIVATE_DNS_MONITORS,
              refs=(RefRule("properties.virtualNetwork.id", blocks_delete=False,
                            target_types=("microsoft.network/virtualnetworks",)),)),
     # ---------------------------------------------------------------- DNS resolver

@@ -187,7 +187,8 @@ def test_zone_with_links_cannot_be_deleted(emu, rg):
         "virtualNetwork": {"id": vnet["id"]}}})
     assert dup.status_code == 409
     emu.delete_and_wait(link["id"])
-    assert emu.wait(emu.delete(zone["id"])).status_code == 204
+    emu.wait(emu.delete(zone["id"]))
+    assert emu.get(zone["id"]).status_code == 404
 
 
 def test_peering_state_and_gateway_transit(emu, rg):

@@ -96,10 +96,20 @@ def test_async_failed_fault(emu, rg):
     assert emu.wait(emu.put(pid, BODIES["Microsoft.Network/publicIPAddresses"])).json()["status"] == "Succeeded"
 
 
-def test_private_dns_uses_location_polling(emu, rg):
-    r = emu.put(f"{net(rg)}/privateDnsZones/privatelink.azuredatabricks.net", {"location": "global"})
-    assert r.status_code == 201 and "Location" in r.headers and "Azure-AsyncOperation" not in r.headers
-    assert emu.wait(r).status_code == 200
+def test_private_dns_answers_202_with_resource_group_monitors(emu, rg):
+    zone = f"{net(rg)}/privateDnsZones/privatelink.azuredatabricks.net"
+    for _ in ("create", "update"):
+        r = emu.put(zone, {"location": "global"})
+        assert r.status_code == 202 and r.content == b"" and r.headers["Retry-After"]
+        assert f"{net(rg)}/privateDnsOperationStatuses/" in r.headers["Azure-AsyncOperation"]
+        assert f"{net(rg)}/privateDnsOperationResults/" in r.headers["Location"]
+        assert emu.get(r.headers["Azure-AsyncOperation"]).json()["status"] in ("InProgress", "Succeeded")
+        assert emu.wait(r).json()["status"] == "Succeeded"
+        assert emu.get(r.headers["Location"]).json()["name"] == "privatelink.azuredatabricks.net"
+    r = emu.delete(zone)
+    assert r.status_code == 202 and "privateDnsOperationStatuses" in r.headers["Azure-AsyncOperation"]
+    emu.wait(r)
+    assert emu.get(zone).status_code == 404
 
 
 def test_operations_can_be_completed_by_the_test(emu, rg):

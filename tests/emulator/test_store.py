@@ -236,14 +236,14 @@ def test_databricks_workspace(emu, rg):
 def test_if_match_and_if_none_match(emu, rg):
     zid = f"{net(rg)}/privateDnsZones/privatelink.blob.core.windows.net"
     r = emu.put(zid, {"location": "global"}, headers={"If-None-Match": "*"})
-    assert r.status_code == 201 and r.json()["properties"]["provisioningState"] == "Creating"
+    assert r.status_code == 202 and emu.get(zid).json()["properties"]["provisioningState"] == "Creating"
     emu.wait(r)
     assert emu.put(zid, {"location": "global"}, headers={"If-None-Match": "*"}).status_code == 412
     etag = emu.get(zid).json()["etag"]
     r = emu.put(zid, {"location": "global", "tags": {"a": "1"}}, headers={"If-Match": '"bogus"'})
     assert r.status_code == 412 and r.json()["error"]["code"] == "PreconditionFailed"
     r = emu.put(zid, {"location": "global", "tags": {"a": "1"}}, headers={"If-Match": etag})
-    assert r.status_code == 200 and r.json()["etag"] != etag
+    assert r.status_code == 202 and emu.get(zid).json()["etag"] != etag
 
 
 def test_patch_tags_only_for_network(emu, rg):

@@ -12,13 +12,28 @@ KEY_USER_ROLES = {"e147488a-f6f5-4113-8e2d-b22465e65bf6", "12338af0-0e69-4776-be
                   "14b46e9e-c2b7-41b4-b07b-48a6ebf60603", "00482a5a-887f-4fb3-b363-3b7fe8e74483"}
 
 
-def _key_arm_id(ctx, vault_uri: str, key_name: str) -> str | None:
-    """The ARM ID of a key named by its vault URI (https://NAME.vault.azure.net/) and name."""
+def vault_of_uri(store, vault_uri: str):
+    """The vault a URI (https://NAME.vault.azure.net/) names, or None."""
     host = (vault_uri or "").split("//", 1)[-1].split(".", 1)[0].lower()
-    for v in ctx.store.of_type("Microsoft.KeyVault/vaults"):
+    for v in store.of_type("Microsoft.KeyVault/vaults"):
         if v.name.lower() == host:
-            return f"{v.id}/keys/{key_name}"
+            return v
     return None
+
+
+def _key_arm_id(ctx, vault_uri: str, key_name: str) -> str | None:
+    """The ARM ID of a key named by its vault URI and name."""
+    v = vault_of_uri(ctx.store, vault_uri)
+    return f"{v.id}/keys/{key_name}" if v is not None else None
+
+
+def vault_is_recoverable(store, vault_uri: str) -> bool:
+    """Customer-managed keys need a vault with soft delete and purge protection (an unknown vault is not judged)."""
+    v = vault_of_uri(store, vault_uri)
+    if v is None:
+        return True
+    p = v.body.get("properties", {})
+    return p.get("enableSoftDelete", True) is not False and bool(p.get("enablePurgeProtection"))
 
 
 def _key_grant_age(ctx, principal_id: str, key_id: str) -> float | None:

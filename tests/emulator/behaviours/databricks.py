@@ -2,6 +2,7 @@
 group and its DBFS root storage account."""
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 import uuid
@@ -11,8 +12,10 @@ from ..config import AZURE_DATABRICKS_APP_ID, first_party_object_id, utc_iso
 from ..protocol import ArmError, new_guid
 from ..resource_types import RefRule, get_path
 from ..store import Principal, Resource
-from .cmk import cmk_changed, require_key_access
+from .cmk import cmk_changed, require_key_access, vault_is_recoverable
 from .core import REFS, REMOVED, RENDER, VALIDATE, VNETS, WORKSPACES, WRITE, hook
+from .databricks_nip import injected_subnet_params, injected_subnets
+from .network import subnet_prefixes, vnet_prefixes
 
 
 def ws_param(body, name):
@@ -20,14 +23,8 @@ def ws_param(body, name):
 
 
 def _workspace_subnet_refs(svc, ws: Resource):
-    vnet = ws_param(ws.body, "customVirtualNetworkId")
-    out = []
-    if isinstance(vnet, str) and vnet:
-        for pname in ("customPublicSubnetName", "customPrivateSubnetName"):
-            sn = ws_param(ws.body, pname)
-            if isinstance(sn, str) and sn:
-                out.append((RefRule(f"properties.parameters.{pname}.value", must_exist=False), f"{vnet}/subnets/{sn}"))
-    return out
+    return [(RefRule(f"properties.parameters.{pname}.value", must_exist=False), sid)
+            for pname, sid in injected_subnet_params(ws.body)]
 
 
 @hook(RENDER, "Microsoft.Network/virtualNetworks/subnets")
@@ -39,8 +36,6 @@ def _subnet_service_association_links(svc, res, out):
             if target.lower() == res.key:
                 sals.append({"name": f"{ws.name}-sal", "id": f"{res.id}/serviceAssociationLinks/{ws.name}-sal",
                              "type": "Microsoft.Network/virtualNetworks/subnets/serviceAssociationLinks",
-
-
                              "properties": {"linkedResourceType": "Microsoft.Databricks/workspaces",
                                             "link": ws.id, "provisioningState": "Succeeded"}})
     if sals:
@@ -62,12 +57,19 @@ _CREATE_ONLY_WS = ("properties.managedResourceGroupId", "properties.computeMode"
                    "properties.parameters.requireInfrastructureEncryption.value")
 
 
-@hook(VALIDATE, "Microsoft.Databricks/workspaces")
-def _ws_validate(ctx, body):
-    p = body.get("properties", {})
+WS = "Microsoft.Databricks/workspaces"
+
+
+def _props(body) -> dict:
+    return body.get("properties", {})
+
+
+@hook(VALIDATE, WS)
+def _ws_compute_mode(ctx, body):
+    """Hybrid (classic) workspaces need a managed resource group; Serverless ones take no classic settings."""
+    p = _props(body)
     mode = (p.get("computeMode") or "").lower()
-    mrg = p.get("managedResourceGroupId")
-    if mode == "hybrid" and not mrg:
+    if mode == "hybrid" and not p.get("managedResourceGroupId"):
         raise ArmError(400, "InvalidParameter", "The 'managedResourceGroupId' property is required for a workspace "
                                                 "with computeMode 'Hybrid'.", target="properties.managedResourceGroupId")
     if mode == "serverless":
@@ -76,60 +78,190 @@ def _ws_validate(ctx, body):
         if bad:
             raise ArmError(400, "InvalidParameter", f"The property '{bad[0]}' is not allowed for a workspace with "
                                                     f"computeMode 'Serverless'.", target=f"properties.{bad[0]}")
+
+
+@hook(VALIDATE, WS)
+def _ws_storage_firewall_needs_connector(ctx, body):
+    p = _props(body)
     if (p.get("defaultStorageFirewall") or "").lower() == "enabled" and not get_path(p, "accessConnector.id"):
         raise ArmError(400, "InvalidParameter", "An access connector is required when defaultStorageFirewall is "
                                                 "'Enabled': the workspace reaches its root storage through it.",
                        target="properties.accessConnector")
-    if (p.get("publicNetworkAccess") or "").lower() == "disabled" and mode == "hybrid" and \
+
+
+@hook(VALIDATE, WS)
+def _ws_private_link_needs_no_databricks_rules(ctx, body):
+    p = _props(body)
+    if (p.get("publicNetworkAccess") or "").lower() == "disabled" and \
+            (p.get("computeMode") or "").lower() == "hybrid" and \
             (p.get("requiredNsgRules") or "AllRules").lower() == "allrules":
         raise ArmError(400, "InvalidParameter",
                        "When publicNetworkAccess is 'Disabled', requiredNsgRules must be 'NoAzureDatabricksRules'.",
                        target="properties.requiredNsgRules")
-    if mrg:
-        mp = parse_id(mrg)
-        if mp is None or mp.special != "resourceGroup":
-            raise ArmError(400, "InvalidParameter", f"'{mrg}' is not a valid resource group ID.",
-                           target="properties.managedResourceGroupId")
-        existing_rg = ctx.store.get(mrg)
-        if existing_rg is not None and (existing_rg.body.get("managedBy") or "").lower() != ctx.rid.lower():
-            raise ArmError(409, "InvalidParameter",
-                           f"The managed resource group '{mrg}' already exists and is not managed by this workspace. "
-                           f"Provide a resource group that does not exist.", target="properties.managedResourceGroupId")
-    _ws_require_key_access(ctx, body)
-    if ctx.existing is not None:
-        for path in _CREATE_ONLY_WS:
-            old, new = get_path(ctx.existing.body, path), get_path(body, path)
-            if old != new and not (old is None and path.endswith("requireInfrastructureEncryption.value")
-                                   and new is False):
-                raise ArmError(400, "BadRequest",
-                               f"The property '{path}' cannot be changed after the workspace is created "
-                               f"(was '{old}', requested '{new}').", target=path)
+
+
+@hook(VALIDATE, WS)
+def _ws_managed_resource_group(ctx, body):
+    mrg = _props(body).get("managedResourceGroupId")
+    if not mrg:
+        return
+    mp = parse_id(mrg)
+    if mp is None or mp.special != "resourceGroup":
+        raise ArmError(400, "InvalidParameter", f"'{mrg}' is not a valid resource group ID.",
+                       target="properties.managedResourceGroupId")
+    existing_rg = ctx.store.get(mrg)
+    if existing_rg is not None and (existing_rg.body.get("managedBy") or "").lower() != ctx.rid.lower():
+        raise ArmError(409, "InvalidParameter",
+                       f"The managed resource group '{mrg}' already exists and is not managed by this workspace. "
+                       f"Provide a resource group that does not exist.", target="properties.managedResourceGroupId")
+
+
+@hook(VALIDATE, WS)
+def _ws_premium_features(ctx, body):
+    """Customer-managed keys and the workspace storage firewall are Premium-plan features."""
+    p = _props(body)
+    wants = [name for name, on in (
+        ("customer-managed keys for managed services", get_path(p, "encryption.entities.managedServices")),
+        ("customer-managed keys for managed disks", get_path(p, "encryption.entities.managedDisk")),
+        ("customer-managed keys for the DBFS root", ws_param(body, "prepareEncryption") or
+         (ws_param(body, "encryption") or {}).get("keySource", "").lower() == "microsoft.keyvault"),
+        ("the workspace storage firewall", (p.get("defaultStorageFirewall") or "").lower() == "enabled")) if on]
+    sku = (get_path(body, "sku.name") or "").lower()
+    if wants and sku != "premium":
+        raise ArmError(400, "InvalidParameter", f"The workspace uses {wants[0]}, which requires the Premium pricing "
+                                                f"tier (sku '{sku or 'none'}').", target="sku.name")
+
+
+@hook(VALIDATE, WS)
+def _ws_access_connector(ctx, body):
+    """The access connector exists and holds the identity the workspace names."""
+    ac = get_path(body, "properties.accessConnector")
+    if not isinstance(ac, dict) or not ac.get("id"):
+        return
+    conn = ctx.store.get(ac["id"])
+    if conn is None or conn.type_name.lower() != "microsoft.databricks/accessconnectors":
+        raise ArmError(400, "InvalidResourceReference",
+                       f"Resource {ac['id']} referenced by resource {ctx.rid} was not found. Please make sure that the "
+                       f"referenced resource exists, and that both resources are in the same region.",
+                       target="properties.accessConnector.id")
+    kind = (ac.get("identityType") or "").lower()
+    itype = (get_path(conn.body, "identity.type") or "").lower()
+    uais = {u.lower() for u in (get_path(conn.body, "identity.userAssignedIdentities") or {})}
+    if (kind == "systemassigned" and "systemassigned" not in itype) or \
+            (kind == "userassigned" and (ac.get("userAssignedIdentityId") or "").lower() not in uais):
+        raise ArmError(400, "InvalidParameter",
+                       f"The access connector {ac['id']} does not have the {ac.get('identityType')} identity "
+                       f"{ac.get('userAssignedIdentityId') or ''} the workspace names.".replace("  ", " "),
+                       target="properties.accessConnector")
+
+
+@hook(VALIDATE, WS)
+def _ws_cmk_vault_recoverable(ctx, body):
+    """Every key the workspace uses lives in a vault with soft delete and purge protection. The DBFS root is a
+    storage account, so it answers as storage does."""
+    p = _props(body)
+    for entity in ("managedServices", "managedDisk"):
+        uri = get_path(p, f"encryption.entities.{entity}.keyVaultProperties.keyVaultUri")
+        if uri and cmk_changed(ctx, body, f"properties.encryption.entities.{entity}") and \
+                not vault_is_recoverable(ctx.store, uri):
+            raise ArmError(400, "InvalidParameter",
+                           f"The key vault {uri} used for {entity} encryption must have soft delete and purge "
+                           f"protection enabled.", target=f"properties.encryption.entities.{entity}")
+    dbfs = ws_param(body, "encryption")
+    if isinstance(dbfs, dict) and (dbfs.get("keySource") or "").lower() == "microsoft.keyvault" and \
+            cmk_changed(ctx, body, "properties.parameters.encryption") and \
+            not vault_is_recoverable(ctx.store, dbfs.get("keyvaulturi")):
+        raise ArmError(400, "KeyVaultPolicyError", "Keyvault policy recoverable is not set")
+
+
+@hook(VALIDATE, WS)
+def _ws_create_only(ctx, body):
+    if ctx.existing is None:
+        return
+    for path in _CREATE_ONLY_WS:
+        old, new = get_path(ctx.existing.body, path), get_path(body, path)
+        if old != new and not (old is None and path.endswith("requireInfrastructureEncryption.value")
+                               and new is False):
+            raise ArmError(400, "BadRequest",
+                           f"The property '{path}' cannot be changed after the workspace is created "
+                           f"(was '{old}', requested '{new}').", target=path)
+
+
+def _injection(ctx, body):
+    """(parameter name, subnet ID, subnet) for both injected subnets; refuses a missing name or subnet."""
     vnet = ws_param(body, "customVirtualNetworkId")
-    if vnet:
-        for pname in ("customPublicSubnetName", "customPrivateSubnetName"):
-            sn = ws_param(body, pname)
-            if not sn:
-                raise ArmError(400, "InvalidParameter",
-                               f"'{pname}' is required with customVirtualNetworkId.", target=f"properties.parameters."
-                                                                                          f"{pname}")
-            sid = f"{vnet}/subnets/{sn}"
-            sub = ctx.store.get(sid)
-            if sub is None:
-                raise ArmError(400, "InvalidResourceReference",
-                               f"Resource {sid} referenced by resource {ctx.rid} was not found.",
-                               target=f"properties.parameters.{pname}")
-            services = [(get_path(d, "properties.serviceName") or "").lower()
-                        for d in get_path(sub.body, "properties.delegations", []) or []]
-            if "microsoft.databricks/workspaces" not in services:
-                raise ArmError(400, "SubnetMissingRequiredDelegation",
-                               f"Subnet {sid} requires any of the following delegation(s) "
-                               f"[Microsoft.Databricks/workspaces] to reference service association link "
-                               f"{sid}/serviceAssociationLinks/{ctx.name}-sal.")
-            if not get_path(sub.body, "properties.networkSecurityGroup.id"):
-                raise ArmError(400, "InvalidParameter",
-                               f"Subnet {sid} must have a network security group associated for VNet injection.")
+    out = []
+    for pname in ("customPublicSubnetName", "customPrivateSubnetName"):
+        sn = ws_param(body, pname)
+        if not sn:
+            raise ArmError(400, "InvalidParameter", f"'{pname}' is required with customVirtualNetworkId.",
+                           target=f"properties.parameters.{pname}")
+        sid = f"{vnet}/subnets/{sn}"
+        sub = ctx.store.get(sid)
+        if sub is None:
+            raise ArmError(400, "InvalidResourceReference",
+                           f"Resource {sid} referenced by resource {ctx.rid} was not found.",
+                           target=f"properties.parameters.{pname}")
+        out.append((pname, sid, sub))
+    return out
 
 
+@hook(VALIDATE, WS)
+def _ws_subnets_delegated_with_nsg(ctx, body):
+    if not ws_param(body, "customVirtualNetworkId"):
+        return
+    for pname, sid, sub in _injection(ctx, body):
+        services = [(get_path(d, "properties.serviceName") or "").lower()
+                    for d in get_path(sub.body, "properties.delegations", []) or []]
+        if "microsoft.databricks/workspaces" not in services:
+            raise ArmError(400, "SubnetMissingRequiredDelegation",
+                           f"Subnet {sid} requires any of the following delegation(s) "
+                           f"[Microsoft.Databricks/workspaces] to reference service association link "
+                           f"{sid}/serviceAssociationLinks/{ctx.name}-sal.")
+        if not get_path(sub.body, "properties.networkSecurityGroup.id"):
+            raise ArmError(400, "InvalidParameter",
+                           f"Subnet {sid} must have a network security group associated for VNet injection.")
+
+
+@hook(VALIDATE, WS)
+def _ws_injection_sizes(ctx, body):
+    """The VNet's address space between /16 and /24, each workspace subnet /26 or larger."""
+    vnet_id = ws_param(body, "customVirtualNetworkId")
+    if not vnet_id or ctx.existing is not None:
+        return
+    vnet = ctx.store.get(vnet_id)
+    for prefix in vnet_prefixes(vnet.body if vnet else {}):
+        if not 16 <= ipaddress.ip_network(prefix, strict=False).prefixlen <= 24:
+            raise ArmError(400, "InvalidParameter",
+                           f"The address space {prefix} of virtual network {vnet_id} is not supported: Azure "
+                           f"Databricks needs a CIDR block between /16 and /24.",
+                           target="properties.parameters.customVirtualNetworkId")
+    for pname, sid, sub in _injection(ctx, body):
+        for prefix in subnet_prefixes(sub.body):
+            if ipaddress.ip_network(prefix, strict=False).prefixlen > 26:
+                raise ArmError(400, "InvalidParameter",
+                               f"Subnet {sid} ({prefix}) is too small: Azure Databricks needs host and container "
+                               f"subnets of /26 or larger.", target=f"properties.parameters.{pname}")
+
+
+@hook(VALIDATE, WS)
+def _ws_subnets_not_shared(ctx, body):
+    """Two distinct subnets, neither used by another workspace."""
+    if not ws_param(body, "customVirtualNetworkId") or ctx.existing is not None:
+        return
+    subnets = [sid.lower() for _, sid, _ in _injection(ctx, body)]
+    if subnets[0] == subnets[1]:
+        raise ArmError(400, "InvalidParameter", "The host (public) and container (private) subnets must be "
+                                                "different subnets.", target="properties.parameters")
+    for other in ctx.store.of_type(WORKSPACES):
+        shared = [s for s in injected_subnets(other.body) if s.lower() in subnets]
+        if other.key != ctx.rid.lower() and shared:
+            raise ArmError(400, "InvalidParameter",
+                           f"Subnet {shared[0]} is already used by workspace {other.id}: subnets cannot be shared "
+                           f"between workspaces.", target="properties.parameters")
+
+
+@hook(VALIDATE, WS)
 def _ws_require_key_access(ctx, body):
     """Phase two of customer-managed keys: managed services are wrapped by the AzureDatabricks first-party app,
     the DBFS root by the workspace's storage identity (from prepareEncryption). Managed disks get their own

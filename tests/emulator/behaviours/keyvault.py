@@ -56,6 +56,14 @@ def _kv_validate(ctx, body):
                                           "always enabled for new vaults.")
 
 
+@hook(VALIDATE, "Microsoft.KeyVault/vaults")
+def _kv_keeps_rbac_setting(ctx, body):
+    """enableRbacAuthorization defaults to true at create only: a later PUT without it keeps the vault's value."""
+    p = body.setdefault("properties", {})
+    if ctx.existing is not None and "enableRbacAuthorization" not in p:
+        p["enableRbacAuthorization"] = get_path(ctx.existing.body, "properties.enableRbacAuthorization", True)
+
+
 @hook(WRITE, "Microsoft.KeyVault/vaults")
 def _kv_write(ctx, res, created):
     p = res.body.setdefault("properties", {})

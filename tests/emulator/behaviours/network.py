@@ -1,7 +1,6 @@
 """Virtual networks, subnets, peerings, NSGs, public IPs, private IP allocation, DNS resolver endpoints."""
 from __future__ import annotations
 
-import copy
 import ipaddress
 
 from ..protocol import ArmError
@@ -129,8 +128,12 @@ def subnet_of(svc, subnet_id: str) -> Resource | None:
 
 
 # -- peerings ---------------------------------------------------------------------------------------
-@hook(VALIDATE, "Microsoft.Network/virtualNetworks/virtualNetworkPeerings")
-def _peering_validate(ctx, body):
+PEERINGS = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
+PEERING_INFO = "For more information please refer to https://aka.ms/VnetPeeringInfo"
+
+
+@hook(VALIDATE, PEERINGS)
+def _peering_remote_gateways(ctx, body):
     p = body.get("properties", {})
     if p.get("useRemoteGateways"):
         remote = get_path(body, "properties.remoteVirtualNetwork.id")
@@ -151,23 +154,116 @@ def _vnet_has_gateway(svc, vnet_id: str) -> bool:
     return False
 
 
-@hook(RENDER, "Microsoft.Network/virtualNetworks/virtualNetworkPeerings")
+def _overlaps(a: list, b: list) -> list:
+    """Prefixes of ``a`` that overlap some prefix of ``b``."""
+    nb = [ipaddress.ip_network(p, strict=False) for p in b]
+    out = []
+    for p in a:
+        n = ipaddress.ip_network(p, strict=False)
+        if any(n.version == m.version and n.overlaps(m) for m in nb):
+            out.append(p)
+    return out
+
+
+def peered_vnets(store, vnet_id: str) -> list:
+    """IDs of the VNets peered with a VNet, by a peering in either direction."""
+    low = vnet_id.lower()
+    out = {}
+    for pe in store.of_type(PEERINGS):
+        remote = (get_path(pe.body, "properties.remoteVirtualNetwork.id") or "")
+        if pe.parent_id and pe.parent_id.lower() == low and remote:
+            out[remote.lower()] = remote
+        elif remote.lower() == low and pe.parent_id:
+            out[pe.parent_id.lower()] = pe.parent_id
+    return list(out.values())
+
+
+def _check_peering_spaces(store, peering_id: str, local_id: str, remote_id: str):
+    """Peered VNets may not overlap, nor overlap the VNets already peered with the other side."""
+    local, remote = store.get(local_id), store.get(remote_id)
+    if local is None or remote is None:
+        return
+    lp, rp = vnet_prefixes(local.body), vnet_prefixes(remote.body)
+    both = _overlaps(lp, rp)
+    if both:
+        raise ArmError(400, "VnetAddressSpacesOverlap",
+                       f"Cannot create or update peering {peering_id}. Virtual networks {local.id} and {remote.id} "
+                       f"cannot be peered because their address spaces overlap. Overlapping address prefixes: "
+                       f"{', '.join(both)}")
+    for first, second, which in ((local, remote, ("first", "second")), (remote, local, ("second", "first"))):
+        for other_id in peered_vnets(store, second.id):
+            other = store.get(other_id)
+            if other is None or other.key in (local.key, remote.key):
+                continue
+            clash = _overlaps(vnet_prefixes(first.body), vnet_prefixes(other.body))
+            if clash:
+                raise ArmError(400, "VnetAddressSpaceOverlapsWithAlreadyPeeredVnet",
+                               f"Cannot create or update peering {peering_id}. Virtual networks {local.id} and "
+                               f"{remote.id} cannot be peered because address space of the {which[0]} virtual network "
+                               f"overlaps with address space of virtual network {other.id} already peered with the "
+                               f"{which[1]} virtual network. Overlapping address prefixes: {', '.join(clash)}. "
+                               f"{PEERING_INFO}")
+
+
+@hook(VALIDATE, PEERINGS)
+def _peering_address_spaces(ctx, body):
+    remote = get_path(body, "properties.remoteVirtualNetwork.id")
+    if remote:
+        _check_peering_spaces(ctx.store, ctx.rid, ctx.parent.id, remote)
+
+
+@hook(INLINE, "Microsoft.Network/virtualNetworks")
+def _vnet_inline_peerings(ctx, plan):
+    if ctx.existing is None:
+        return
+    for _, kid_body, kid_type, kid_id in plan["upsert"]:
+        remote = get_path(kid_body, "properties.remoteVirtualNetwork.id")
+        if kid_type.lower() == PEERINGS.lower() and remote and ctx.store.get(kid_id) is None:
+            _check_peering_spaces(ctx.store, kid_id, ctx.rid, remote)
+
+
+@hook(WRITE, PEERINGS)
+def _peering_sync(ctx, res, created):
+    """A peering keeps the remote address space it last synced: at create, or on a PUT with
+    ?syncRemoteAddressSpace=true after the remote VNet's address space changed."""
+    if created or (ctx.req.q("syncRemoteAddressSpace") or "").lower() == "true":
+        remote = ctx.store.get(get_path(res.body, "properties.remoteVirtualNetwork.id") or "")
+        res.extra["synced_remote"] = vnet_prefixes(remote.body) if remote else []
+
+
+def _synced(pe: Resource, remote: Resource) -> list:
+    return pe.extra.setdefault("synced_remote", vnet_prefixes(remote.body))
+
+
+def _reverse_peering(store, pe: Resource, remote: Resource) -> Resource | None:
+    for back in store.children(remote.id, PEERINGS):
+        if (get_path(back.body, "properties.remoteVirtualNetwork.id") or "").lower() == (pe.parent_id or "").lower():
+            return back
+    return None
+
+
+def _sync_level(store, pe: Resource, remote: Resource, back: Resource) -> str:
+    local = store.get(pe.parent_id)
+    local_stale = sorted(_synced(pe, remote)) != sorted(vnet_prefixes(remote.body))
+    remote_stale = local is not None and sorted(_synced(back, local)) != sorted(vnet_prefixes(local.body))
+    return {(False, False): "FullyInSync", (True, False): "LocalNotInSync", (False, True): "RemoteNotInSync",
+            (True, True): "LocalAndRemoteNotInSync"}[(local_stale, remote_stale)]
+
+
+@hook(RENDER, PEERINGS)
 def _peering_render(svc, res, out):
     p = out.setdefault("properties", {})
-    remote_id = get_path(res.body, "properties.remoteVirtualNetwork.id") or ""
-    remote = svc.store.get(remote_id)
-    local_vnet = res.parent_id or ""
+    remote = svc.store.get(get_path(res.body, "properties.remoteVirtualNetwork.id") or "")
     if remote is None:
-        state = "Disconnected"
+        state, level = "Disconnected", "RemoteNotInSync"
     else:
-        back = any((get_path(pe.body, "properties.remoteVirtualNetwork.id") or "").lower() == local_vnet.lower()
-                   for pe in svc.store.children(remote.id, remote.type_name + "/virtualNetworkPeerings"))
+        back = _reverse_peering(svc.store, res, remote)
         state = "Connected" if back else "Initiated"
-        space = {"addressPrefixes": vnet_prefixes(remote.body)}
-        p["remoteAddressSpace"] = space
-        p["remoteVirtualNetworkAddressSpace"] = copy.deepcopy(space)
+        level = _sync_level(svc.store, res, remote, back) if back else "RemoteNotInSync"
+        p["remoteAddressSpace"] = {"addressPrefixes": list(_synced(res, remote))}
+        p["remoteVirtualNetworkAddressSpace"] = {"addressPrefixes": vnet_prefixes(remote.body)}
     p["peeringState"] = state
-    p["peeringSyncLevel"] = "FullyInSync" if state == "Connected" else "RemoteNotInSync"
+    p["peeringSyncLevel"] = level
     for k, d in (("allowVirtualNetworkAccess", True), ("allowForwardedTraffic", False),
                  ("allowGatewayTransit", False), ("useRemoteGateways", False)):
         p.setdefault(k, d)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import uuid
 
+from ..protocol import ArmError
 from ..resource_types import get_path
-from .core import RENDER, WRITE, hook
+from .core import RENDER, VALIDATE, WRITE, hook
 from .network import alloc_private_ip, subnet_of, subnet_prefixes
 
 
@@ -50,9 +52,37 @@ def _fwp_render(svc, res, out):
     p.setdefault("childPolicies", [])
 
 
-@hook(RENDER, "Microsoft.Network/firewallPolicies/ruleCollectionGroups")
+RCG = "Microsoft.Network/firewallPolicies/ruleCollectionGroups"
+MAX_RCGS_PER_POLICY = 90
+MAX_RCG_BYTES = 2 * 1024 * 1024
+
+
+def _rcg_bytes(body) -> int:
+    return len(json.dumps(body.get("properties") or {}, separators=(",", ":")))
+
+
+@hook(VALIDATE, RCG)
+def _rcg_count_limit(ctx, body):
+    """A firewall policy holds at most 90 rule collection groups."""
+    if ctx.existing is None and len(ctx.store.children(ctx.parent.id, RCG)) >= MAX_RCGS_PER_POLICY:
+        raise ArmError(400, "FirewallPolicyRuleCollectionGroupLimitReached",
+                       f"Firewall policy {ctx.parent.id} already has {MAX_RCGS_PER_POLICY} rule collection groups, "
+                       f"the maximum for a firewall policy. Rule collection group {ctx.name} cannot be added.")
+
+
+@hook(VALIDATE, RCG)
+def _rcg_size_limit(ctx, body):
+    """The rules of one rule collection group total at most 2 MB."""
+    size = _rcg_bytes(body)
+    if size > MAX_RCG_BYTES:
+        raise ArmError(400, "FirewallPolicyRuleCollectionGroupSizeLimitReached",
+                       f"Rule collection group {ctx.rid} is {size / 1048576:.2f} MB; the total size of the rules in a "
+                       f"rule collection group is limited to 2 MB.", target="properties.ruleCollections")
+
+
+@hook(RENDER, RCG)
 def _rcg_render(svc, res, out):
-    out.setdefault("properties", {})["size"] = f"{max(1, len(str(res.body)) // 1024)} KB"
+    out.setdefault("properties", {})["size"] = f"{_rcg_bytes(res.body) / 1048576:.3f}MB"
 
 
 @hook(RENDER, "Microsoft.Network/bastionHosts")

@@ -9,6 +9,7 @@ from ..store import Resource
 from .core import PROV, REMOVED, RENDER, VALIDATE, WRITE, hook
 from .network import alloc_private_ip, subnet_of
 
+# Private-link group IDs per target type and the FQDN each resolves (for customDnsConfigs and zone records).
 PRIVATE_LINK_GROUPS = {
     "microsoft.databricks/workspaces": {"databricks_ui_api": "{url}",
                                          "browser_authentication": "{region}.pl-auth.azuredatabricks.net"},
@@ -40,25 +41,92 @@ def _target_fqdns(svc, target: Resource, group: str) -> list:
     return [tmpl.format(name=target.name, url=url, region=target.location or "")]
 
 
-@hook(VALIDATE, "Microsoft.Network/privateEndpoints")
-def _pe_validate(ctx, body):
-    for key, c in _pe_connections(body):
-        tid = get_path(c, "properties.privateLinkServiceId")
-        target = ctx.store.get(tid) if tid else None
-        if target is None:
-            continue
-        allowed = PRIVATE_LINK_GROUPS.get(target.type_name.lower())
+PE = "Microsoft.Network/privateEndpoints"
+ZONE_GROUPS = PE + "/privateDnsZoneGroups"
+MAX_ZONE_CONFIGS = 5
+
+
+def _targets(ctx, body):
+    """(connection key, index, connection, target resource or None) for every connection of the endpoint."""
+    out = []
+    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+        for i, c in enumerate(get_path(body, f"properties.{key}", []) or []):
+            tid = get_path(c, "properties.privateLinkServiceId")
+            out.append((key, i, c, ctx.store.get(tid) if tid else None))
+    return out
+
+
+@hook(VALIDATE, PE)
+def _pe_group_id_required(ctx, body):
+    for key, i, c, target in _targets(ctx, body):
+        if target is not None and target.type_name.lower() in PRIVATE_LINK_GROUPS and \
+                not get_path(c, "properties.groupIds"):
+            raise ArmError(400, "MissingParameterOnPrivateLinkServiceConnection",
+                           f"Private link service connection {ctx.rid}/{key}/{c.get('name')} is missing required "
+                           f"parameter 'group Id'.", target=f"properties.{key}[{i}].properties.groupIds")
+
+
+@hook(VALIDATE, PE)
+def _pe_one_group_id_for_first_party(ctx, body):
+    """A connection to an Azure service (not a customer's private link service) names exactly one group."""
+    for key, i, c, target in _targets(ctx, body):
+        groups = get_path(c, "properties.groupIds", []) or []
+        if target is not None and len(groups) > 1 and \
+                target.type_name.lower() != "microsoft.network/privatelinkservices":
+            raise ArmError(400, "OnlyOneGroupIdPermitted",
+                           f"Private link service connection {ctx.rid}/{key}/{c.get('name')} has the following "
+                           f"group Ids: {', '.join(groups)}. Only one group Id is permitted when connecting to a "
+                           f"first-party resource ({target.id}).")
+
+
+@hook(VALIDATE, PE)
+def _pe_group_id_known(ctx, body):
+    for key, i, c, target in _targets(ctx, body):
+        allowed = PRIVATE_LINK_GROUPS.get(target.type_name.lower()) if target is not None else None
         for g in get_path(c, "properties.groupIds", []) or []:
             if allowed is not None and g not in allowed:
                 raise ArmError(400, "PrivateEndpointBadRequest",
                                f"Call to {target.type_name} failed. Error message: The group id '{g}' is not valid "
                                f"for resource type '{target.type_name}'. Valid group ids: "
                                f"{', '.join(sorted(allowed))}.", target=f"properties.{key}")
+
+
+@hook(VALIDATE, PE)
+def _pe_subnet_not_delegated(ctx, body):
     sid = get_path(body, "properties.subnet.id")
     sub = subnet_of(ctx.svc, sid)
     if sub is not None and (get_path(sub.body, "properties.delegations") or []):
         raise ArmError(400, "PrivateEndpointCannotBeCreatedInSubnetThatHasDelegations",
                        f"Private endpoint {ctx.rid} cannot be created in a subnet {sid} since it has delegations.")
+
+
+@hook(VALIDATE, ZONE_GROUPS)
+def _zone_group_one_per_endpoint(ctx, body):
+    others = [k for k in ctx.store.children(ctx.parent.id, ZONE_GROUPS) if k.key != ctx.rid.lower()]
+    if others:
+        raise ArmError(400, "InvalidRequestFormat",
+                       f"Cannot create more than one private dns zone groups in the private endpoint "
+                       f"{ctx.parent.name}. Existing group: {others[0].name}.")
+
+
+@hook(VALIDATE, ZONE_GROUPS)
+def _zone_group_configs(ctx, body):
+    """At most five zones per group, each config named once."""
+    cfgs = get_path(body, "properties.privateDnsZoneConfigs", []) or []
+    if len(cfgs) > MAX_ZONE_CONFIGS:
+        raise ArmError(400, "InvalidRequestFormat",
+                       f"Private DNS zone group {ctx.rid} has {len(cfgs)} private DNS zone configs; a private DNS zone "
+                       f"group supports up to {MAX_ZONE_CONFIGS} DNS zones.",
+                       target="properties.privateDnsZoneConfigs")
+    seen = set()
+    for c in cfgs:
+        name = (c.get("name") or "").lower()
+        if name in seen:
+            raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.",
+                           details=[{"code": "DuplicateResourceName",
+                                     "message": f"Resource {ctx.rid} has two child resources with the same name "
+                                                f"({c.get('name')})."}])
+        seen.add(name)
 
 
 @hook(WRITE, "Microsoft.Network/privateEndpoints")
