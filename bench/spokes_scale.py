@@ -22,6 +22,9 @@ For each N (default 1, 10, 50) in a fresh emulator:
   - then `terraform destroy`, and the hub and spoke resource groups must be
     empty in the emulator.
 
+Each spoke adds its own rule collection group to the hub's firewall policy and Azure caps a policy at 90 groups
+(the hub has one), so N is at most 89 (MAX_SPOKES); larger estates need the shared-group design of issue 16.
+
 usage: python3 bench/spokes_scale.py [--n 1,10,50] [--time-scale 0.001]
            [--reads 250,25] [--writes 200,10] [--deletes 200,10] [--provider BIN] [--json FILE] [--keep]
 """
@@ -54,7 +57,13 @@ HUB_RG, SPOKE_RG = "rg-hub-scale", "rg-spokes-scale"
 CMD_TIMEOUT = 900.0
 
 
+MAX_SPOKES = 90 - 1   # rule collection groups per firewall policy (Azure Firewall limits), minus the hub's own
+
+
 def spokes_tfvars(n: int) -> str:
+    if n > MAX_SPOKES:
+        raise ValueError(f"{n} spokes: Azure caps a firewall policy at 90 rule collection groups, one per spoke "
+                         f"plus the hub's, so at most {MAX_SPOKES}")
     lines = [f'hub_resource_group_name = "{HUB_RG}"', f'spoke_resource_group_name = "{SPOKE_RG}"',
              "spokes = {"]
     for i in range(n):
@@ -217,6 +226,8 @@ def main() -> int:
     a = ap.parse_args()
     print("command: " + " ".join(shlex.quote(x) for x in [sys.executable] + sys.argv), flush=True)
     ns = [int(x) for x in a.n.split(",")]
+    if max(ns) > MAX_SPOKES:
+        ap.error(f"--n: at most {MAX_SPOKES} spokes (Azure's 90 rule collection groups per firewall policy)")
     binary = (a.provider or provider_bin_path()).resolve()
     if not binary.is_file():
         print(f"provider binary {binary} not found", file=sys.stderr)

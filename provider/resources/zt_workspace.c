@@ -1001,6 +1001,17 @@ static void zt_ws_check_containers(zt_res_check *k)
     }
 }
 
+/* Azure does not inject one workspace into a single subnet twice. */
+static void zt_ws_check_subnet_pair(zt_res_check *k)
+{
+    const char *host = zt_res_known_str(k->config, "host_subnet_name");
+    const char *container = zt_res_known_str(k->config, "container_subnet_name");
+    if (host && container && strcasecmp(host, container) == 0)
+        zt_diag_error(k->c->diags, zt_res_path(k, "container_subnet_name"), "Same subnet twice",
+                      "host_subnet_name and container_subnet_name are both \"%s\": VNet injection "
+                      "needs two distinct subnets.", host);
+}
+
 /* Settings that would open the platform up: accepted only with their
  * zero-trust value, so that nobody believes they took effect. */
 static void zt_ws_check_zero_trust(zt_res_check *k)
@@ -1115,6 +1126,7 @@ static zt_rc zt_ws_validate(zt_call *c, const zt_schema *s, const zt_cty_value *
     zt_ws_check_names(&k);
     zt_res_check_rg_name(&k);
     zt_ws_check_containers(&k);
+    zt_ws_check_subnet_pair(&k);
     zt_ws_check_location(&k);
     zt_res_check_tags(&k);
     zt_ws_check_zero_trust(&k);
@@ -1150,6 +1162,35 @@ static bool zt_ws_delegated_to_databricks(const json_t *subnet)
             return true;
     }
     return false;
+}
+
+/* The workspace a subnet's service association link names (VNet injection
+ * in use), or NULL. */
+static const char *zt_ws_injected_workspace(const json_t *subnet)
+{
+    json_t *sal;
+    size_t i;
+    json_array_foreach(zt_res_jget(subnet, "properties/serviceAssociationLinks"), i, sal)
+    {
+        const char *t = zt_res_jstr(sal, "properties/linkedResourceType");
+        if (t && strcasecmp(t, "Microsoft.Databricks/workspaces") == 0)
+            return zt_res_jstr(sal, "properties/link");
+    }
+    return NULL;
+}
+
+/* Whether a workspace ID is the one this configuration names (a replacement
+ * plan reads the subnets while the old workspace still holds them). */
+static bool zt_ws_is_this_workspace(zt_res_check *k, const char *id)
+{
+    const char *rg = zt_res_known_str(k->config, "resource_group_name");
+    const char *name = zt_res_known_str(k->config, "name");
+    if (!rg || !name)
+        return true; /* not known yet: do not accuse another workspace */
+    const char *tail = zt_arena_printf(k->c->arena, "/resourceGroups/%s/providers/"
+                                                    "Microsoft.Databricks/workspaces/dbw-%s", rg, name);
+    size_t n = strlen(id), t = strlen(tail);
+    return n >= t && strcasecmp(id + n - t, tail) == 0;
 }
 
 /* The prefix length of a subnet's (first) IPv4 prefix; -1 if none. */
@@ -1188,6 +1229,28 @@ static void zt_ws_check_dbx_subnet(zt_res_check *k, const json_t *vnet, const ch
         zt_diag_error(k->c->diags, p, "Databricks subnet too small",
                       "Subnet \"%s\" is a /%d; Databricks needs at least a /26 for each of its "
                       "two subnets (each cluster node takes one address in both).", name, len);
+    const char *other = zt_ws_injected_workspace(sn);
+    if (other && !zt_ws_is_this_workspace(k, other))
+        zt_diag_error(k->c->diags, p, "Subnet used by another workspace",
+                      "Subnet \"%s\" already hosts workspace %s: Azure does not share Databricks "
+                      "subnets between workspaces.", name, other);
+}
+
+/* The VNet's address space, /16 to /24 for VNet injection. */
+static void zt_ws_check_vnet_space(zt_res_check *k, const json_t *vnet)
+{
+    json_t *pfx;
+    size_t i;
+    json_array_foreach(zt_res_jget(vnet, "properties/addressSpace/addressPrefixes"), i, pfx)
+    {
+        const char *slash = json_is_string(pfx) ? strchr(json_string_value(pfx), '/') : NULL;
+        int len = slash ? atoi(slash + 1) : -1;
+        if (len >= 0 && (len < 16 || len > 24))
+            zt_diag_error(k->c->diags, zt_res_path(k, "virtual_network_id"),
+                          "VNet address space not supported",
+                          "%s has the address space %s; Databricks VNet injection needs one between "
+                          "/16 and /24.", zt_res_jstr(vnet, "id"), json_string_value(pfx));
+    }
 }
 
 static void zt_ws_check_pe_subnet(zt_res_check *k, const json_t *vnet)
@@ -1233,6 +1296,7 @@ static void zt_ws_plan_check(zt_call *c, const zt_cty_value *config,
         zt_diag_error(c->diags, zt_res_path(&k, "virtual_network_id"), "VNet in another region",
                       "The workspace is in %s but %s is in %s: VNet injection needs both in one "
                       "region.", loc, vnet_id, vloc);
+    zt_ws_check_vnet_space(&k, vnet);
     zt_ws_check_dbx_subnet(&k, vnet, "host_subnet_name");
     zt_ws_check_dbx_subnet(&k, vnet, "container_subnet_name");
     zt_ws_check_pe_subnet(&k, vnet);

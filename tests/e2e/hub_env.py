@@ -235,6 +235,10 @@ def path_template(path: str) -> str:
     return _UUID.sub("{id}", p)
 
 
+_MONITORS = ("/operations/", "/operationresults/", "/privatednsoperationstatuses/", "/privatednsoperationresults/")
+
+
 def is_poll(r: dict) -> bool:
+    """An LRO status or result monitor (private DNS keeps its own in the resource group)."""
     p = r["path"].lower()
-    return r["method"] == "GET" and ("/operations/" in p or "/operationresults/" in p)
+    return r["method"] == "GET" and any(m in p for m in _MONITORS)

@@ -77,8 +77,8 @@ RESOURCES = [
     ("diag_vpn_gateway", f"{NET}/virtualNetworkGateways/vgw-{HUB}{DIAG}"),
 ]
 POLL_REGEX = r"/providers/Microsoft\.Network/locations/[^/]+/operations/[^/]+$"
-# Private DNS zones and links answer 201 + Location: their operation is followed there.
-LOCATION_POLL_REGEX = r"/providers/Microsoft\.Network/locations/[^/]+/operationResults/[^/]+$"
+# Private DNS zones and links answer 202 with their own status monitor in the resource group.
+DNS_POLL_REGEX = r"/providers/Microsoft\.Network/privateDnsOperationStatuses/[^/]+$"
 
 PUT_KINDS = ["429", "500", "503", "reset", "hang", "conflict", "async_failed"]
 READ_KINDS = ["429", "500", "503", "reset", "hang"]
@@ -98,7 +98,7 @@ for node, path in RESOURCES:
     if not node.startswith("diag_"):  # diagnostic settings are synchronous: no read-back
         ROWS.append(Row(f"GET {node}", node, "GET", re.escape(path) + "$", READ_KINDS))
 ROWS.append(Row("GET poll (Azure-AsyncOperation)", None, "GET", POLL_REGEX, READ_KINDS))
-ROWS.append(Row("GET poll (Location)", None, "GET", LOCATION_POLL_REGEX, READ_KINDS))
+ROWS.append(Row("GET poll (private DNS)", None, "GET", DNS_POLL_REGEX, READ_KINDS))
 
 FULL = os.environ.get("ZT_FULL_FAULT_MATRIX") == "1"
 SHIFT = int(os.environ.get("ZT_FAULT_MATRIX_SHIFT", "0"))
@@ -229,7 +229,7 @@ def test_request_classes_cover_a_clean_apply(ws, emu, world):
 def _row_slug(r: Row) -> str:
     if r.node:
         return r.node
-    return "location-poll" if r.regex == LOCATION_POLL_REGEX else "poll"
+    return "dns-poll" if r.regex == DNS_POLL_REGEX else "poll"
 
 
 @pytest.mark.parametrize("row,kind", CELLS, ids=[f"{r.method}-{_row_slug(r)}-{k}" for r, k in CELLS])

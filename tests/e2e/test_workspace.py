@@ -5,7 +5,9 @@ subnet), the private DNS zones and a Log Analytics workspace are created
 through the emulator's API.
 
 plan-time rejection of a zero-trust-breaking setting and of subnets VNet
-injection cannot use (read from the emulator at plan) -> plan (create) ->
+injection cannot use (read from the emulator at plan: not delegated, no
+NSG, missing, held by another team's workspace, one subnet for both
+roles) -> plan (create) ->
 apply while RBAC propagation faults (PrincipalNotFound) and an authorization
 failure on the CMK phase two are injected, and key grants take 2.5 s to
 propagate (the lake's CMK and phase two wait for them) -> root storage
@@ -122,6 +124,8 @@ def world(emulator):
     net = f"{rg_id}/providers/Microsoft.Network"
     nsg = f"{net}/networkSecurityGroups/nsg-dbx"
     c.put_and_wait(nsg, {"location": "westeurope", "tags": TAGS, "properties": {}})
+    other_nsg = f"{net}/networkSecurityGroups/nsg-other"
+    c.put_and_wait(other_nsg, {"location": "westeurope", "tags": TAGS, "properties": {}})
     deleg = [{"name": "databricks", "properties": {"serviceName": "Microsoft.Databricks/workspaces"}}]
     vnet = f"{net}/virtualNetworks/vnet-spoke-e2e"
     c.put_and_wait(vnet, {"location": "westeurope", "tags": TAGS, "properties": {
@@ -134,7 +138,18 @@ def world(emulator):
                                                           "networkSecurityGroup": {"id": nsg},
                                                           "delegations": deleg}},
             {"name": "snet-pe", "properties": {"addressPrefix": "10.20.2.0/26"}},
+            *({"name": f"snet-other-{n}", "properties": {"addressPrefix": f"10.20.3.{64 * i}/26",
+                                                          "networkSecurityGroup": {"id": other_nsg},
+                                                          "delegations": deleg}}
+              for i, n in enumerate(("host", "container"))),
         ]}})
+    # Another team's workspace, injected into two other subnets of the spoke.
+    other = f"{rg_id}/providers/Microsoft.Databricks/workspaces/dbw-other"
+    c.wait(_ok(c.put(other, {"location": "westeurope", "sku": {"name": "premium"}, "properties": {
+        "computeMode": "Hybrid", "managedResourceGroupId": f"{rg_id}-other-managed", "parameters": {
+            "customVirtualNetworkId": {"value": vnet}, "customPublicSubnetName": {"value": "snet-other-host"},
+            "customPrivateSubnetName": {"value": "snet-other-container"},
+            "enableNoPublicIp": {"value": True}}}})))
     zone_ids = {}
     for z in ZONES:
         zid = f"{net}/privateDnsZones/{z}"
@@ -150,7 +165,8 @@ def world(emulator):
     dbx_app = info["first_party"]["AzureDatabricks"]["object_id"]
     tfvars = (f'vnet_id = "{vnet}"\nlaw_id = "{law}"\nzone_ids = {json.dumps(zone_ids)}\n'
               f'service_bus_id = "{sb}"\ndatabricks_app_id = "{dbx_app}"\n')
-    fixtures = {vnet.lower(), nsg.lower(), law.lower(), sb.lower()} | {z.lower() for z in zone_ids.values()}
+    fixtures = {vnet.lower(), nsg.lower(), other_nsg.lower(), other.lower(), law.lower(), sb.lower()} | \
+        {z.lower() for z in zone_ids.values()}
     return {"rg_id": rg_id, "net": net, "vnet": vnet, "tfvars": tfvars, "fixtures": fixtures, "sb": sb,
             "dbx_app": dbx_app, "zone_ids": zone_ids}
 
@@ -214,6 +230,13 @@ class TestWorkspace:
         r = ws.run("plan", "-input=false", "-no-color", "-var", "host_subnet=snet-nope")
         assert r.rc == 1, r.describe()
         assert "Subnet not found" in r.stderr, r.stderr[-3000:]
+        # Azure refuses a subnet another workspace holds, and one subnet for both roles
+        r = ws.run("plan", "-input=false", "-no-color", "-var", "host_subnet=snet-other-host")
+        assert r.rc == 1, r.describe()
+        flat = " ".join(r.stderr.split())
+        assert "Subnet used by another workspace" in flat and "dbw-other" in flat, r.stderr[-3000:]
+        r = ws.run("plan", "-input=false", "-no-color", "-var", "host_subnet=snet-dbx-container")
+        assert r.rc == 1 and "Same subnet twice" in r.stderr, r.stderr[-3000:]
 
     def test_plan_create(self, ws):
         rc, plan = _plan_json(ws)

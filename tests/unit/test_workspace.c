@@ -368,6 +368,18 @@ START_TEST(test_validate_names)
 }
 END_TEST
 
+START_TEST(test_validate_container_names)
+{
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"storage_containers\":[\"raw\",\"Linux_Disk\",\"a--b\","
+                                          "\"ab\",\"unity-catalog\"]"),
+                     ZT_ERR_INVALID);
+    ck_assert_uint_eq(D.errors, 3);
+    tv_expect_error(A, &D, "Invalid container name", "storage_containers", "Linux_Disk");
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate(BASE_INPUTS ",\"storage_containers\":[\"raw\",\"x0-y1\"]"), ZT_OK);
+}
+END_TEST
+
 START_TEST(test_validate_zero_trust)
 {
     ck_assert_int_eq(validate(BASE_INPUTS ",\"public_network_access_enabled\":true,"
@@ -432,6 +444,10 @@ static json_t *fake_get(void *getter, const char *arm_id)
     "{\"name\":\"" name "\",\"properties\":{\"addressPrefix\":\"" prefix "\"" extra "}}"
 #define DELEG ",\"delegations\":[{\"properties\":{\"serviceName\":\"Microsoft.Databricks/workspaces\"}}]"
 #define NSG ",\"networkSecurityGroup\":{\"id\":\"nsg\"}"
+#define SAL(ws)                                                                                \
+    ",\"serviceAssociationLinks\":[{\"properties\":{\"linkedResourceType\":"                    \
+    "\"Microsoft.Databricks/workspaces\",\"link\":\"" ws "\"}}]"
+#define WS_ID(rg, name) "/subscriptions/" SUB "/resourceGroups/" rg "/providers/Microsoft.Databricks/workspaces/" name
 
 static void plan_check(const char *vnet_json)
 {
@@ -468,6 +484,27 @@ START_TEST(test_plan_check_spoke)
 }
 END_TEST
 
+START_TEST(test_plan_check_spoke_held_or_oversized)
+{
+    /* a subnet another workspace holds and a VNet wider than /16 */
+    plan_check("{\"id\":\"" SPOKE "\",\"location\":\"westeurope\",\"properties\":{"
+               "\"addressSpace\":{\"addressPrefixes\":[\"10.0.0.0/15\"]},\"subnets\":["
+               SUBNET("snet-dbx-host", "10.1.0.0/24", DELEG NSG SAL(WS_ID("rg-x", "dbw-other"))) ","
+               SUBNET("snet-dbx-container", "10.1.1.0/24", DELEG NSG) ","
+               SUBNET("snet-pe", "10.1.2.0/26", "") "]}}");
+    tv_expect_error(A, &D, "Subnet used by another workspace", "host_subnet_name", "dbw-other");
+    tv_expect_error(A, &D, "VNet address space not supported", "virtual_network_id", "10.0.0.0/15");
+    ck_assert_uint_eq(D.errors, 2);
+    /* the workspace itself, about to be replaced, still holds them: nothing to say */
+    zt_diags_init(&D, A);
+    plan_check("{\"id\":\"" SPOKE "\",\"location\":\"westeurope\",\"properties\":{\"subnets\":["
+               SUBNET("snet-dbx-host", "10.1.0.0/24", DELEG NSG SAL(WS_ID("rg-dbx", "dbw-analytics"))) ","
+               SUBNET("snet-dbx-container", "10.1.1.0/24", DELEG NSG) ","
+               SUBNET("snet-pe", "10.1.2.0/26", "") "]}}");
+    ck_assert_uint_eq(D.errors, 0);
+}
+END_TEST
+
 START_TEST(test_plan_check_skips_what_it_cannot_read)
 {
     DEF.plan_check(&C, inputs(ALL_ON_INPUTS), fake_get, NULL); /* 404 / read failed */
@@ -498,10 +535,12 @@ int main(int argc, char **argv)
         test_outputs,
         test_validate_ok,
         test_validate_names,
+        test_validate_container_names,
         test_validate_zero_trust,
         test_validate_tags_ids_zones,
         test_validate_unknowns_skipped,
         test_plan_check_spoke,
+        test_plan_check_spoke_held_or_oversized,
         test_plan_check_skips_what_it_cannot_read,
     };
     return zt_test_res_main(argc, argv, "workspace", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
