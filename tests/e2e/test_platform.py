@@ -3,7 +3,9 @@ workspace), with real Terraform (the main one, 1.5.7) and OpenTofu (1.12,
 1.6) where they are installed (tools/install-peers.sh; skipped otherwise),
 each against a fresh ARM emulator: applied from empty
 in ONE apply, a second plan is clean, a refresh reads every underlying
-resource once, destroy leaves nothing (but the soft-deleted Key Vault, as
+resource once, drift on a spoke NSG holding the workspace's network intent
+policy rules is repaired without dropping them (Terraform 1.15 only),
+destroy leaves nothing (but the soft-deleted Key Vault, as
 Azure keeps it under purge protection), and every request body re-validates
 against azure-specs.
 """
@@ -41,6 +43,28 @@ def ws(session_root, mirror, provider_speaks, emu, runner):
     return w
 
 
+NIP_RULE = "Microsoft.Databricks-workspaces_UseOnly_databricks-worker-to-worker-inbound"
+
+
+def _repair_spoke_nsg(ws, emu):
+    """The workspace's network intent policy put its rules into the spoke's Databricks NSGs, and Azure refuses an
+    NSG PUT without them (ConflictWithNetworkIntentPolicy): repairing drift on such an NSG must keep them."""
+    c = emu.client
+    nsgs = [r for r in c.control("GET", "store?type=Microsoft.Network/networkSecurityGroups").json()["resources"]
+            if any(x["name"] == NIP_RULE for x in r["resource"]["properties"].get("securityRules", []))]
+    assert nsgs, "the workspace added no network intent policy rules to the spoke's NSGs"
+    nsg = nsgs[0]["id"]
+    c.control("POST", "drift", {"id": nsg, "set": {"tags.owner": "someone-else"}}).raise_for_status()
+    rc, p = plan_rc(ws)
+    assert rc == 2, p.describe()
+    ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
+    after = c.get(nsg).json()
+    assert after["tags"].get("owner") != "someone-else", after["tags"]
+    assert NIP_RULE in {x["name"] for x in after["properties"]["securityRules"]}
+    rc, p = plan_rc(ws)
+    assert rc == 0, p.describe()
+
+
 def test_platform_lifecycle(ws, emu):
     r = ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
     assert "3 added" in r.stdout, r.describe()
@@ -54,6 +78,8 @@ def test_platform_lifecycle(ws, emu):
     refresh = [q for q in emu.requests(since=seq, kind="arm")]
     assert refresh and all(q["method"] == "GET" for q in refresh), \
         sorted({q["method"] for q in refresh})
+    if ws.runner.id == "terraform":       # once: the behaviour does not depend on the runner
+        _repair_spoke_nsg(ws, emu)
 
     ws.run("destroy", "-input=false", "-auto-approve", "-no-color", check=True)
     assert platform_leftovers(emu) == []

@@ -53,4 +53,4 @@ def test_every_row_names_existing_code_and_tests():
                     cache[f] = _defined(f)
                 assert name in cache[f], f"{path}::{name} does not exist ({rule})"
                 if kind == "test":
-                    assert name.startswith("test_"), f"{path}::{name} is not a test ({rule})"
+                    assert name.rsplit(".", 1)[-1].startswith("test_"), f"{path}::{name} is not a test ({rule})"
