@@ -589,6 +589,18 @@ static void read_guardrails(zt_cfg_ctx *x, const zt_cty_value *config)
  * Entry point.
  * ------------------------------------------------------------------- */
 
+/* azurerm's features.key_vault.recover_soft_deleted_key_vaults, default
+ * true: unset (or unknown while validating) recovers. */
+static void read_recovery(zt_cfg_ctx *x, const zt_cty_value *config)
+{
+    const char *name = "recover_soft_deleted_key_vaults";
+    const zt_cty_value *v = config ? zt_cty_get_attr(config, name) : NULL;
+    x->out->recover_soft_deleted_key_vaults = true;
+    if (v && check_known(x, zt_path_attr(x->c->arena, NULL, name), name, v) && !v->is_null &&
+        v->type->kind == ZT_CTY_BOOL)
+        x->out->recover_soft_deleted_key_vaults = v->u.b;
+}
+
 zt_rc zt_provider_config_parse(zt_call *c, const zt_cty_value *config, bool validate_only,
                                zt_provider_config *out)
 {
@@ -608,6 +620,7 @@ zt_rc zt_provider_config_parse(zt_call *c, const zt_cty_value *config, bool vali
     for (int id = 0; id < F_COUNT; id++)
         read_field(&x, config, (zt_cfg_id)id);
     read_guardrails(&x, config);
+    read_recovery(&x, config);
 
     check_uuid(&x, F_SUBSCRIPTION_ID);
     check_uuid(&x, F_TENANT_ID);

@@ -50,6 +50,9 @@ typedef struct zt_provider_config {
     size_t n_allowed_locations;
     const char **required_tags;
     size_t n_required_tags;
+    /* behaviour: a create whose Key Vault name a soft-deleted vault of this
+     * subscription and location holds recovers it (default true) */
+    bool recover_soft_deleted_key_vaults;
 } zt_provider_config;
 
 /* One configured provider instance (lives for the process). */

@@ -84,10 +84,15 @@ START_TEST(test_empty_config_defaults)
     ck_assert_str_eq(cfg.required_tags[0], "environment");
     ck_assert_str_eq(cfg.required_tags[3], "cost-centre");
     ck_assert_uint_eq(cfg.n_allowed_locations, 0);
+    ck_assert(cfg.recover_soft_deleted_key_vaults);
     ck_assert_uint_eq(D.count, 0);
     /* a null block (no provider block at all) behaves the same */
     cfg = parse_ok(zt_cty_null(A, ptype()), false);
     ck_assert_str_eq(cfg.environment, "public");
+    ck_assert(cfg.recover_soft_deleted_key_vaults);
+    /* switched off */
+    cfg = parse_ok(tv_object(A, ptype(), "recover_soft_deleted_key_vaults", B(false), NULL), false);
+    ck_assert(!cfg.recover_soft_deleted_key_vaults);
 }
 END_TEST
 
