@@ -33,14 +33,26 @@ static const char *node_hint(zt_call *c, const zt_comp_node_def *def, const zt_c
     return zt_buf_cstr(&b);
 }
 
+/* What the next apply does. After a failed create Terraform taints the
+ * resource: the next apply replaces it (deletes everything that exists,
+ * then creates it again) unless it is untainted. */
+static const char *resume_advice(bool create)
+{
+    return create ? "Everything that exists is kept in the state. Terraform marks the resource "
+                    "as tainted after a failed create, so the next apply replaces it: it deletes "
+                    "what exists, then creates it all again. To resume where this apply stopped "
+                    "instead, run `terraform untaint` with the resource's address (shown above) "
+                    "first, then apply again."
+                  : "Everything that exists is kept in the state; run the apply again to resume.";
+}
+
 static void node_error(zt_call *c, const char *verb, const zt_comp_task *t,
-                       const zt_comp_node_def *def)
+                       const zt_comp_node_def *def, bool create)
 {
     zt_diag_error(c->diags, NULL, zt_arena_printf(c->arena, "Failed to %s %s", verb, t->key),
-                  "Node %s (ARM ID %s): %s.%s\n\nEverything that exists is kept in the state; "
-                  "run the apply again to resume.",
-                  t->key, t->id ? t->id : "?", t->error ? t->error : zt_rc_str(t->rc),
-                  node_hint(c, def, t));
+                  "Node %s (ARM ID %s): %s.%s\n\n%s", t->key, t->id ? t->id : "?",
+                  t->error ? t->error : zt_rc_str(t->rc), node_hint(c, def, t),
+                  resume_advice(create));
 }
 
 /* ---- create / update ---------------------------------------------------------- */
@@ -50,6 +62,23 @@ typedef struct apply_ctx {
     zt_comp_task *tasks;
     json_t **create_only;
 } apply_ctx;
+
+/* A create of a type Azure soft-deletes: what recovers a deleted one. */
+static void prepare_recovery(zt_comp_eval *ev, zt_comp_inst *in, zt_comp_task *t)
+{
+    const zt_comp_soft_delete *sd = in->def->soft_delete;
+    if (!sd || (in->action != ZT_COMP_CREATE && in->action != ZT_COMP_REPLACE) ||
+        !ev->c->provider->config.recover_soft_deleted_key_vaults)
+        return;
+    t->recover_id = zt_comp_eval_str(ev, in, sd->deleted_id);
+    if (!t->recover_id)
+        return;
+    t->soft_delete = sd;
+    t->recover_body = json_deep_copy(in->body);
+    json_t *v = json_string(sd->recover_value);
+    zt_comp_json_set(t->recover_body, sd->recover_ptr, v);
+    json_decref(v);
+}
 
 static bool deps_done(const apply_ctx *x, const zt_comp_inst *in)
 {
@@ -85,7 +114,7 @@ static bool apply_ready(void *arg, size_t i)
     in->action = zt_comp_cascade(ev, in,
                                  zt_comp_decide(ev, in, zt_comp_priv_get(&ev->priv, in->key)));
     if (!in->hash)
-        in->hash = zt_comp_body_hash(a, in->body);
+        in->hash = zt_comp_body_hash(a, in->def, in->body);
     x->create_only[i] = zt_comp_create_only(a, in->def, in->body);
     t->serial = zt_arm_serial_key(a, in->id, in->def->arm_type);
     switch (in->action) {
@@ -100,6 +129,7 @@ static bool apply_ready(void *arg, size_t i)
         t->exists_codes = in->def->exists_codes;
         if (in->action == ZT_COMP_UPDATE)
             t->preserve = zt_comp_preserve_list(a, in->def);
+        prepare_recovery(ev, in, t);
         zt_log(ZT_LOG_DEBUG, ZT_COMP_LOG, "starting node", "node", in->key, "action",
                zt_comp_action_name(in->action), "id", in->id, NULL);
     }
@@ -149,7 +179,7 @@ static void set_aside_renamed(zt_comp_eval *ev)
     }
 }
 
-static zt_rc apply_graph(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadline)
+static zt_rc apply_graph(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadline, bool create)
 {
     zt_call *c = ev->c;
     size_t n = ev->graph.n;
@@ -164,11 +194,11 @@ static zt_rc apply_graph(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadline)
     for (size_t i = 0; i < n; i++)
         if (x.tasks[i].complete && x.tasks[i].rc != ZT_OK)
             node_error(c, x.tasks[i].op == ZT_COMP_OP_REPLACE ? "replace" : "apply", &x.tasks[i],
-                       ev->graph.inst[i].def);
+                       ev->graph.inst[i].def, create);
     if (rc == ZT_ERR_CANCELLED)
         zt_diag_error(c->diags, NULL, "Apply cancelled",
                       "Terraform asked the provider to stop; nodes not started yet were left "
-                      "alone. Run the apply again to finish.");
+                      "alone.\n\n%s", resume_advice(create));
     return rc;
 }
 
@@ -262,7 +292,7 @@ static zt_rc delete_records(zt_comp_eval *ev, zt_arm_client *arm, int64_t deadli
     zt_rc rc = zt_comp_run(c, arm, deadline, &s);
     for (size_t i = 0; i < n; i++)
         if (x.tasks[i].complete && x.tasks[i].rc != ZT_OK)
-            node_error(c, "delete", &x.tasks[i], NULL);
+            node_error(c, "delete", &x.tasks[i], NULL, false);
     /* Records deleted for good leave the private state. */
     for (size_t i = 0; i < n; i++)
         if (x.tasks[i].complete && x.tasks[i].rc == ZT_OK)
@@ -363,7 +393,7 @@ zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                                     create ? ZT_COMP_T_CREATE : ZT_COMP_T_UPDATE);
     int64_t deadline = zt_arm_deadline_in(ms);
     set_aside_renamed(&ev);
-    zt_rc rc = apply_graph(&ev, arm, deadline);
+    zt_rc rc = apply_graph(&ev, arm, deadline, create);
     if (rc == ZT_OK)
         rc = delete_records(&ev, arm, deadline, not_enabled);
     if (rc != ZT_OK && create && !zt_comp_priv_any(&ev.priv)) {

@@ -25,14 +25,20 @@ static bool managed_key(const char *k)
     return false;
 }
 
-static bool ignored(const zt_comp_node_def *def, const char *ptr)
+/* ptr is one of list or lies under one. */
+static bool under_any(const char *const *list, const char *ptr)
 {
-    for (size_t i = 0; def->ignore_drift && def->ignore_drift[i]; i++) {
-        size_t n = strlen(def->ignore_drift[i]);
-        if (strncmp(ptr, def->ignore_drift[i], n) == 0 && (ptr[n] == '\0' || ptr[n] == '/'))
+    for (size_t i = 0; list && list[i]; i++) {
+        size_t n = strlen(list[i]);
+        if (strncmp(ptr, list[i], n) == 0 && (ptr[n] == '\0' || ptr[n] == '/'))
             return true;
     }
     return false;
+}
+
+static bool ignored(const zt_comp_node_def *def, const char *ptr)
+{
+    return under_any(def->ignore_drift, ptr) || under_any(def->set_at_create, ptr);
 }
 
 /* "West Europe" == "westeurope". */

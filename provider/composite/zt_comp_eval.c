@@ -205,6 +205,16 @@ const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const c
 
 static void json_release(void *p) { json_decref(p); }
 
+const char *zt_comp_eval_str(zt_comp_eval *ev, zt_comp_inst *in,
+                             const char *(*fn)(const zt_comp_eval *ev))
+{
+    zt_comp_inst *saved = ev->cur;
+    ev->cur = in;
+    const char *s = fn(ev);
+    ev->cur = saved;
+    return s;
+}
+
 json_t *zt_comp_eval_body(zt_comp_eval *ev, zt_comp_inst *in)
 {
     zt_comp_inst *saved = ev->cur;
@@ -218,9 +228,17 @@ json_t *zt_comp_eval_body(zt_comp_eval *ev, zt_comp_inst *in)
 
 /* ---- bodies --------------------------------------------------------------------- */
 
-const char *zt_comp_body_hash(zt_arena *a, const json_t *body)
+const char *zt_comp_body_hash(zt_arena *a, const zt_comp_node_def *def, const json_t *body)
 {
+    json_t *copy = NULL;
+    if (def && def->set_at_create) {
+        copy = json_deep_copy(body);
+        for (size_t i = 0; def->set_at_create[i]; i++)
+            zt_comp_json_del(copy, def->set_at_create[i]);
+        body = copy;
+    }
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(copy);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
@@ -310,9 +328,21 @@ const char **zt_comp_preserve_list(zt_arena *a, const zt_comp_node_def *def)
     return n ? out : NULL;
 }
 
-/* Set body[ptr] = v, creating intermediate objects; arrays are not
- * traversed (inline collections hang off objects). */
-static void ptr_set(json_t *body, const char *ptr, json_t *v)
+void zt_comp_json_del(json_t *doc, const char *ptr)
+{
+    const char *last = strrchr(ptr, '/');
+    if (!last)
+        return;
+    char *parent = strndup(ptr, (size_t)(last - ptr));
+    json_t *p = *parent ? zt_comp_json_ptr(doc, parent) : doc;
+    free(parent);
+    char tok[256];
+    const char *t = last + 1;
+    if (json_is_object(p))
+        json_object_del(p, ptr_token(tok, sizeof(tok), &t));
+}
+
+void zt_comp_json_set(json_t *body, const char *ptr, json_t *v)
 {
     char tok[256];
     const char *p = ptr;
@@ -340,6 +370,6 @@ void zt_comp_preserve(json_t *body, const json_t *current, const char *const *pt
     for (size_t i = 0; ptrs && ptrs[i]; i++) {
         json_t *have = zt_comp_json_ptr(current, ptrs[i]);
         if (have && !zt_comp_json_ptr(body, ptrs[i]))
-            ptr_set(body, ptrs[i], have);
+            zt_comp_json_set(body, ptrs[i], have);
     }
 }

@@ -136,14 +136,22 @@ void zt_comp_eval_init(zt_comp_eval *ev, zt_call *c, const zt_composite_def *def
 zt_rc zt_comp_eval_subscription(zt_comp_eval *ev);
 /* Run a node callback for one instance (sets ev->cur). */
 json_t *zt_comp_eval_body(zt_comp_eval *ev, zt_comp_inst *in);
+const char *zt_comp_eval_str(zt_comp_eval *ev, zt_comp_inst *in,
+                             const char *(*fn)(const zt_comp_eval *ev));
 const char *zt_comp_eval_id(zt_comp_eval *ev, zt_comp_inst *in);
 
 /* ---- bodies ---------------------------------------------------------------- */
 
-/* SHA-256 (hex) of the canonical (sorted, compact) JSON text. */
-const char *zt_comp_body_hash(zt_arena *a, const json_t *body);
+/* SHA-256 (hex) of the canonical (sorted, compact) JSON text, without
+ * the node's set_at_create pointers (def may be NULL). */
+const char *zt_comp_body_hash(zt_arena *a, const zt_comp_node_def *def, const json_t *body);
 /* RFC 6901 pointer lookup; NULL when absent. */
 json_t *zt_comp_json_ptr(const json_t *doc, const char *ptr);
+/* Remove doc[ptr] (object members only), if there. */
+void zt_comp_json_del(json_t *doc, const char *ptr);
+/* body[ptr] = v (body takes a reference of its own), creating intermediate objects; arrays
+ * are not traversed (inline collections hang off objects). */
+void zt_comp_json_set(json_t *body, const char *ptr, json_t *v);
 /* {pointer: value} of the create_only pointers present in body. */
 json_t *zt_comp_create_only(zt_arena *a, const zt_comp_node_def *def, const json_t *body);
 /* Does ARM's actual body differ from the desired one? Only leaves of the
@@ -187,6 +195,11 @@ typedef struct zt_comp_task {
     const char **preserve;      /* pointers to copy from the current resource (update) */
     const char *const *retry_codes;  /* the node's "not yet" codes (PUT retried) */
     const char *const *exists_codes; /* the node's "already exists" codes */
+    /* a create that a soft-deleted resource may block: its ID and the
+     * body that recovers it (NULL: no recovery) */
+    const zt_comp_soft_delete *soft_delete;
+    const char *recover_id;
+    json_t *recover_body;       /* a reference the task drops */
     /* out (valid after completion, in the call arena) */
     zt_rc rc;
     json_t *result;             /* the resource after PUT / GET (owned by the arena) */

@@ -25,7 +25,7 @@ zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_
         if (!json_equal(co, r->create_only))
             return ZT_COMP_REPLACE;
     }
-    in->hash = zt_comp_body_hash(a, in->body);
+    in->hash = zt_comp_body_hash(a, in->def, in->body);
     if (r->drift || !r->hash || strcmp(r->hash, in->hash) != 0)
         return ZT_COMP_UPDATE;
     return ZT_COMP_NONE;
@@ -153,24 +153,61 @@ static void replace_paths(zt_comp_eval *ev, const zt_schema *s, const zt_cty_val
     }
 }
 
-/* The definition's plan_check, its reads reported to a scratch list: a
- * plan never fails because a read did (the apply will say what is wrong). */
+/* Reads for plan-time checks, their failures reported to a scratch list:
+ * a plan never fails because a read did (the apply will say what is
+ * wrong). */
+typedef struct quiet_reads {
+    zt_diags scratch;
+    zt_call call;
+    zt_comp_getter g;
+    bool ok;
+} quiet_reads;
+
+static void quiet_reads_init(quiet_reads *q, zt_call *c, const zt_composite_def *def)
+{
+    zt_diags_init(&q->scratch, c->arena);
+    q->call = *c;
+    q->call.diags = &q->scratch;
+    q->ok = zt_comp_getter_init(&q->g, &q->call, def) == ZT_OK;
+    q->g.deadline = zt_arm_deadline_in(30 * 1000); /* a plan waits this long at most */
+}
+
+static void quiet_reads_done(quiet_reads *q, const zt_composite_def *def)
+{
+    if (q->scratch.count)
+        zt_log(ZT_LOG_DEBUG, ZT_COMP_LOG, "plan check skipped a read", "type", def->type_name,
+               "summary", q->scratch.head->summary, NULL);
+}
+
 static void plan_check(zt_call *c, const zt_composite_def *def, const zt_cty_value *config)
 {
     if (!def->plan_check || !config)
         return;
-    zt_diags scratch;
-    zt_diags_init(&scratch, c->arena);
-    zt_call quiet = *c;
-    quiet.diags = &scratch;
-    zt_comp_getter g;
-    if (zt_comp_getter_init(&g, &quiet, def) == ZT_OK) {
-        g.deadline = zt_arm_deadline_in(30 * 1000); /* a plan waits this long at most */
-        def->plan_check(c, config, zt_comp_get, &g);
+    quiet_reads q;
+    quiet_reads_init(&q, c, def);
+    if (q.ok)
+        def->plan_check(c, config, zt_comp_get, &q.g);
+    quiet_reads_done(&q, def);
+}
+
+/* Deletes the plan would make that Azure refuses on every apply. */
+static void delete_checks(zt_comp_eval *ev)
+{
+    quiet_reads q = {.ok = false};
+    for (size_t i = 0; i < ev->priv.n; i++) {
+        const zt_comp_rec *r = &ev->priv.recs[i];
+        const zt_comp_node_def *nd =
+            zt_comp_def_node(ev->def, zt_comp_key_node(ev->c->arena, r->key));
+        if (!r->exists || !r->id || !nd || !nd->delete_check ||
+            zt_comp_graph_find(&ev->graph, r->key) >= 0)
+            continue;
+        if (!q.call.arena)
+            quiet_reads_init(&q, ev->c, ev->def);
+        if (q.ok)
+            nd->delete_check(ev, r->id, zt_comp_get, &q.g);
     }
-    if (scratch.count)
-        zt_log(ZT_LOG_DEBUG, ZT_COMP_LOG, "plan check skipped a read", "type", def->type_name,
-               "summary", scratch.head->summary, NULL);
+    if (q.call.arena)
+        quiet_reads_done(&q, ev->def);
 }
 
 static zt_rc plan_destroy(zt_call *c, const zt_schema *s, const zt_comp_plan_req *req,
@@ -205,6 +242,7 @@ zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                                    req->prior_private_len, &ev.priv));
     ZT_TRY(zt_comp_graph_build(&ev));
     plan_actions(&ev);
+    delete_checks(&ev);
     if (zt_diags_has_errors(c->diags))
         return ZT_ERR_INVALID;
     bool all_none;

@@ -106,7 +106,7 @@ static void mark_drift(zt_comp_eval *ev, bool import)
                    where, NULL);
         if (import) {
             /* What exists becomes the baseline; drift still forces a PUT. */
-            r->hash = zt_comp_body_hash(a, body);
+            r->hash = zt_comp_body_hash(a, in->def, body);
             r->create_only = zt_comp_create_only(a, in->def, body);
         }
     }

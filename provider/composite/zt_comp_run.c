@@ -49,12 +49,13 @@ static void set_error(task_ctx *x, const zt_arm_resp *resp, zt_rc rc)
         del ? "destroy" : "apply");
 }
 
-static zt_rc arm_call(task_ctx *x, zt_arm_method m, const json_t *body, zt_arm_resp *resp)
+static zt_rc arm_call_at(task_ctx *x, zt_arm_method m, const char *path, const json_t *body,
+                         zt_arm_resp *resp)
 {
     zt_comp_task *t = x->t;
     zt_arm_req req = {
         .method = m,
-        .path = t->id,
+        .path = path,
         .resource_type = t->arm_type,
         .body = body,
         .serial_scope = m == ZT_ARM_GET ? NULL : t->serial,
@@ -62,6 +63,11 @@ static zt_rc arm_call(task_ctx *x, zt_arm_method m, const json_t *body, zt_arm_r
     };
     memset(resp, 0, sizeof(*resp));
     return zt_arm_do(t->arm, x->a, &req, resp);
+}
+
+static zt_rc arm_call(task_ctx *x, zt_arm_method m, const json_t *body, zt_arm_resp *resp)
+{
+    return arm_call_at(x, m, x->t->id, body, resp);
 }
 
 static zt_rc op_delete(task_ctx *x)
@@ -139,6 +145,40 @@ static bool nap(const zt_comp_task *t, int64_t ms)
     return !(t->cancel && atomic_load(t->cancel));
 }
 
+/* Refused because a soft-deleted resource holds the name? */
+static bool held_by_deleted(const zt_comp_task *t, zt_rc rc, const zt_arm_error *e)
+{
+    const zt_comp_soft_delete *sd = t->soft_delete;
+    return sd && rc == ZT_ERR_REMOTE && e && zt_arm_error_has_code(e, sd->code) &&
+           (!*sd->text || (e->message && strcasestr(e->message, sd->text)));
+}
+
+/* Recover the soft-deleted resource holding the node's name, when it is
+ * ours to recover (found in this subscription and location); the caller
+ * then PUTs the node's body over it. Otherwise the refusal stands. */
+static zt_rc op_recover(task_ctx *x, const zt_arm_resp *refused)
+{
+    zt_comp_task *t = x->t;
+    zt_arm_resp resp;
+    zt_rc rc = arm_call_at(x, ZT_ARM_GET, t->recover_id, NULL, &resp);
+    if (rc == ZT_ERR_NOTFOUND) {
+        set_error(x, refused, ZT_ERR_REMOTE);
+        x->error = zt_arena_printf(x->a, "%s\n(no soft-deleted resource of this name in this "
+                                         "subscription and location: %s; it cannot be "
+                                         "recovered from here)", x->error, t->recover_id);
+        return ZT_ERR_REMOTE;
+    }
+    if (rc == ZT_OK) {
+        zt_log(ZT_LOG_WARN, ZT_COMP_LOG, "recovering a soft-deleted resource that holds the name",
+               "node", t->key, "deleted", t->recover_id, NULL);
+        rc = arm_call(x, ZT_ARM_PUT, t->recover_body, &resp);
+        t->maybe_written = t->maybe_written || resp.maybe_written;
+    }
+    if (rc != ZT_OK)
+        set_error(x, &resp, rc);
+    return rc;
+}
+
 static zt_rc op_put(task_ctx *x)
 {
     zt_arm_resp resp;
@@ -154,6 +194,13 @@ static zt_rc op_put(task_ctx *x)
         /* Any attempt of any round that may have reached ARM counts, not
          * only the last answer (zt_arm_resp.maybe_written). */
         t->maybe_written = t->maybe_written || resp.maybe_written;
+        if (held_by_deleted(t, rc, resp.error)) {
+            t->soft_delete = NULL; /* once: the PUT that follows is the body's own */
+            rc = op_recover(x, &resp);
+            if (rc != ZT_OK)
+                return rc;
+            continue;
+        }
         if (rc == ZT_ERR_REMOTE && exists_is_ours(t, resp.error)) {
             zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "resource already exists and is ours", "node",
                    t->key, "code", resp.error->code, NULL);
@@ -225,9 +272,9 @@ static void merge(zt_call *c, zt_comp_task *t, task_ctx *x)
     t->error_code = x->error_code ? zt_arena_strdup(c->arena, x->error_code) : "";
     t->error_message = x->error_message ? zt_arena_strdup(c->arena, x->error_message) : "";
     zt_arena_free(x->a);
-    if (t->body)
-        json_decref(t->body);
-    t->body = NULL;
+    json_decref(t->body);
+    json_decref(t->recover_body);
+    t->body = t->recover_body = NULL;
 }
 
 static bool task_failed(const zt_comp_task *t)

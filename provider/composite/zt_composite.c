@@ -43,21 +43,57 @@ const zt_cty_value *zt_comp_unknown_to_null(zt_arena *a, const zt_cty_value *v)
     }
 }
 
-/* node key -> ARM ID for every enabled instance; unknown when some name
- * depends on an input that is not known yet. */
+/* A record the inputs no longer enable that still exists (its delete
+ * failed): the state keeps naming it until it is gone, except in a plan,
+ * which deletes it. */
+static bool leftover(const zt_comp_eval *ev, const zt_comp_rec *r)
+{
+    return ev->mode != ZT_COMP_PLAN && r->exists && r->id &&
+           zt_comp_graph_find(&ev->graph, r->key) < 0;
+}
+
+/* node key -> ARM ID for every enabled instance and every leftover one;
+ * unknown when some name depends on an input that is not known yet. */
 const zt_cty_value *zt_comp_resources_map(zt_comp_eval *ev)
 {
     zt_arena *a = ev->c->arena;
     const zt_comp_graph *g = &ev->graph;
     if (ev->id_unknown || ev->shape_unknown)
         return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
-    const char **keys = zt_arena_calloc(a, g->n + 1, sizeof(*keys));
-    const zt_cty_value **vals = zt_arena_calloc(a, g->n + 1, sizeof(*vals));
+    size_t n = 0;
+    const char **keys = zt_arena_calloc(a, g->n + ev->priv.n + 1, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, g->n + ev->priv.n + 1, sizeof(*vals));
     for (size_t i = 0; i < g->n; i++) {
-        keys[i] = g->inst[i].key;
-        vals[i] = zt_cty_string(a, g->inst[i].id);
+        keys[n] = g->inst[i].key;
+        vals[n++] = zt_cty_string(a, g->inst[i].id);
     }
-    return zt_cty_map(a, &zt_cty_string_type, g->n, keys, vals);
+    for (size_t i = 0; i < ev->priv.n; i++)
+        if (leftover(ev, &ev->priv.recs[i])) {
+            keys[n] = ev->priv.recs[i].key;
+            vals[n++] = zt_cty_string(a, ev->priv.recs[i].id);
+        }
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
+}
+
+const char **zt_comp_leftovers(const zt_comp_eval *ev, const char *node_key, const char ***ids,
+                               size_t *n)
+{
+    zt_arena *a = ev->c->arena;
+    size_t len = strlen(node_key);
+    const char **out = zt_arena_calloc(a, ev->priv.n + 1, sizeof(*out));
+    *ids = zt_arena_calloc(a, ev->priv.n + 1, sizeof(**ids));
+    *n = 0;
+    for (size_t i = 0; i < ev->priv.n; i++) {
+        const char *k = ev->priv.recs[i].key;
+        const char *close = strchr(k, ']');
+        /* "node[instance]" exactly (not a renamed one set aside: "...~<old ID>") */
+        if (!leftover(ev, &ev->priv.recs[i]) || strncmp(k, node_key, len) != 0 ||
+            k[len] != '[' || !close || close[1])
+            continue;
+        (*ids)[*n] = ev->priv.recs[i].id;
+        out[(*n)++] = zt_arena_strndup(a, k + len + 1, (size_t)(close - k - len - 1));
+    }
+    return out;
 }
 
 static const zt_cty_value *id_value(zt_comp_eval *ev)

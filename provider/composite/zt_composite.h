@@ -11,6 +11,8 @@
  * engine fills them):
  *   id                    computed string: the import ID (e.g. the hub VNet ID)
  *   underlying_resources  computed map(string): node key -> ARM resource ID
+ *                         (after an apply or a read also the instances no
+ *                         longer enabled that still exist: a failed delete)
  *   underlying_changes    computed map(string): node key -> planned action
  *                         ("create", "update", "replace", "delete", "none");
  *                         when every action is "none" the prior value is
@@ -80,6 +82,12 @@ const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const c
  * (Engine extension for zerotrust_databricks_private_workspace.) */
 const char *zt_comp_output_stable(const zt_comp_eval *ev, const char *node_key,
                                   const char *pointer);
+/* The instances of node_key that still exist although the inputs no
+ * longer enable them (their delete failed): at apply and read, so that
+ * outputs keep naming what exists; none at plan, which deletes them.
+ * *n instance keys, their ARM IDs in *ids, in the call arena. */
+const char **zt_comp_leftovers(const zt_comp_eval *ev, const char *node_key, const char ***ids,
+                               size_t *n);
 /* Common ARM scaffolding. */
 const char *zt_comp_subscription(const zt_comp_eval *ev);
 /* The "resource_group_id" input, else /subscriptions/<sub>/resourceGroups/
@@ -91,6 +99,22 @@ const char *zt_comp_resource_group_id(const zt_comp_eval *ev);
 json_t *zt_comp_tags(const zt_comp_eval *ev);
 
 /* ---- the definition tables ----------------------------------------------- */
+
+/* Soft delete: after a DELETE Azure keeps the resource (a Key Vault, with
+ * its keys, for its retention period) and its name stays taken. A create
+ * that ARM refuses because a soft-deleted one holds the name recovers it
+ * instead, when it is in this subscription and location (a GET of
+ * deleted_id answers) and the provider's recover_soft_deleted_key_vaults
+ * is not false: the PUT is sent with recover_ptr set to recover_value,
+ * then again with the node's own body, over what was recovered. */
+typedef struct zt_comp_soft_delete {
+    const char *code;          /* ARM's error code: "a deleted one holds the name" */
+    const char *text;          /* ...with this in its message (case-insensitive; "" : any) */
+    /* The soft-deleted resource's ARM ID for this node; NULL while unknown. */
+    const char *(*deleted_id)(const zt_comp_eval *ev);
+    const char *recover_ptr;   /* e.g. "/properties/createMode" */
+    const char *recover_value; /* e.g. "recover" */
+} zt_comp_soft_delete;
 
 typedef struct zt_comp_node_def {
     const char *key;         /* unique within the composite, e.g. "firewall" */
@@ -121,6 +145,12 @@ typedef struct zt_comp_node_def {
     /* Body JSON pointers excluded from drift comparison (Azure manages
      * them itself). NULL-terminated, or NULL. */
     const char *const *ignore_drift;
+    /* Body JSON pointers ARM takes only when it creates the resource and
+     * never changes afterwards (a Key Vault key's tags: ARM's key PUT
+     * returns an existing key untouched). Sent on create; left out of the
+     * body hash and of drift, so a change plans nothing rather than an
+     * update that could never converge. NULL-terminated, or NULL. */
+    const char *const *set_at_create;
     /* Relative emulated/real duration class, for the plan's critical-path
      * estimate and the bench ("seconds" scale units). 0: unknown. */
     int expected_seconds;
@@ -151,6 +181,15 @@ typedef struct zt_comp_node_def {
      * deleted, which the engine orders before its parent, and ARM removes
      * it with that parent. */
     bool delete_with_parent;
+    /* Azure soft-deletes this type (see zt_comp_soft_delete). NULL: no. */
+    const zt_comp_soft_delete *soft_delete;
+    /* Plan-time check before a plan deletes an instance of this node (it
+     * left the configuration), against Azure's view read with `get` (a
+     * read that fails answers NULL: the check passes, the apply will say
+     * what is wrong). Error diagnostics (zt_comp_diags) refuse the plan:
+     * for what ARM would refuse on every apply. NULL: none. */
+    void (*delete_check)(const zt_comp_eval *ev, const char *arm_id,
+                         json_t *(*get)(void *getter, const char *arm_id), void *getter);
 } zt_comp_node_def;
 
 /* A computed attribute filled from node outputs. */

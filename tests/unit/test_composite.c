@@ -185,7 +185,7 @@ static zt_comp_state fake_apply(const zt_cty_value *planned)
         zt_comp_rec *r = zt_comp_priv_put(A, &ev->priv, in->key);
         r->id = in->id;
         r->exists = true;
-        r->hash = zt_comp_body_hash(A, body);
+        r->hash = zt_comp_body_hash(A, in->def, body);
         r->create_only = zt_comp_create_only(A, in->def, body);
         r->outputs = json_deep_copy(body);
         zt_arena_on_free(A, json_release, r->outputs);
@@ -443,6 +443,29 @@ START_TEST(drift_comparison)
 }
 END_TEST
 
+/* What ARM sets only at create (a key's tags) changes neither the hash
+ * (no update planned) nor counts as drift. */
+START_TEST(set_at_create_pointers)
+{
+    static const char *const once[] = {"/tags", NULL};
+    const zt_comp_node_def key = {.key = "key", .arm_type = "Microsoft.KeyVault/vaults/keys",
+                                  .set_at_create = once};
+    json_t *x = json_loads("{\"tags\":{\"a\":\"1\"},\"properties\":{\"kty\":\"RSA\"}}", 0, NULL);
+    json_t *y = json_loads("{\"tags\":{\"a\":\"2\"},\"properties\":{\"kty\":\"RSA\"}}", 0, NULL);
+    json_t *z = json_loads("{\"tags\":{\"a\":\"1\"},\"properties\":{\"kty\":\"EC\"}}", 0, NULL);
+    ck_assert_str_eq(zt_comp_body_hash(A, &key, x), zt_comp_body_hash(A, &key, y));
+    ck_assert_str_ne(zt_comp_body_hash(A, &key, x), zt_comp_body_hash(A, &key, z));
+    ck_assert_str_ne(zt_comp_body_hash(A, NULL, x), zt_comp_body_hash(A, NULL, y));
+    ck_assert(json_object_get(x, "tags")); /* the body itself is left alone */
+    const char *where;
+    ck_assert(!zt_comp_drifted(A, &key, y, x, &where));
+    ck_assert(zt_comp_drifted(A, &key, z, x, &where));
+    json_decref(x);
+    json_decref(y);
+    json_decref(z);
+}
+END_TEST
+
 /* ---- timeouts --------------------------------------------------------------------- */
 
 START_TEST(durations)
@@ -501,6 +524,7 @@ static Suite *suite(void)
     tcase_add_test(t, plan_drift_flag_updates);
     tcase_add_test(t, private_roundtrip);
     tcase_add_test(t, drift_comparison);
+    tcase_add_test(t, set_at_create_pointers);
     tcase_add_test(t, durations);
     tcase_add_test(t, missing_subscription);
     suite_add_tcase(s, t);
