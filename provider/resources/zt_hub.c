@@ -505,6 +505,43 @@ static json_t *zt_hub_body_diag_other(const zt_comp_eval *ev)
 }
 
 /* ---------------------------------------------------------------------
+ * Deletes Azure refuses.
+ * ------------------------------------------------------------------- */
+
+/* Spokes link their VNets to the hub's zones, and Azure refuses to delete
+ * a zone that has links (409 CannotDeleteResource) - on every apply, as
+ * the hub is applied before the spokes that would drop theirs. */
+static void zt_hub_zone_delete_check(const zt_comp_eval *ev, const char *zone_id,
+                                     json_t *(*get)(void *getter, const char *arm_id),
+                                     void *getter)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    zt_call c = {.arena = a, .diags = zt_comp_diags(ev)};
+    zt_res_reader r = {.c = &c, .get = get, .getter = getter};
+    const char *own = zt_comp_id(ev, "vnet");
+    json_t *links = zt_res_read_list(&r, zt_arena_printf(a, "%s/virtualNetworkLinks", zone_id));
+    zt_buf b;
+    zt_buf_init(&b, a);
+    json_t *link;
+    size_t i;
+    json_array_foreach(links, i, link)
+    {
+        const char *vnet = zt_res_jstr(link, "properties/virtualNetwork/id");
+        if (vnet && !(own && strcasecmp(vnet, own) == 0))
+            zt_buf_printf(&b, "\n  - %s (link %s)", vnet, zt_res_jstr(link, "name"));
+    }
+    if (!b.len)
+        return;
+    zt_diag_error(zt_comp_diags(ev), zt_path_attr(a, NULL, "private_dns_zones"),
+                  "Private DNS zone still linked",
+                  "%s cannot leave private_dns_zones yet: these virtual networks link to it:%s"
+                  "\n\nAzure refuses to delete a zone that has links (409 CannotDeleteResource), "
+                  "and the hub is applied before its spokes. Remove the zone from those spokes "
+                  "first (filter it out of their hub_private_dns_zone_ids), apply, then remove it "
+                  "here.", strrchr(zone_id, '/') + 1, zt_buf_cstr(&b));
+}
+
+/* ---------------------------------------------------------------------
  * The node table, in dependency order.
  * ------------------------------------------------------------------- */
 
@@ -573,7 +610,7 @@ static const zt_comp_node_def zt_hub_nodes[] = {
      .body = zt_hub_body_inbound, .create_only = zt_hub_co_location, .expected_seconds = 60},
     {.key = "zone", .arm_type = "Microsoft.Network/privateDnsZones",
      .for_each = zt_hub_zone_names, .name = zt_hub_name_zone, .body = zt_hub_body_zone,
-     .expected_seconds = 30},
+     .expected_seconds = 30, .delete_check = zt_hub_zone_delete_check},
     {.key = "zone_link", .arm_type = "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
      .depends_on = zt_hub_deps_zone_link, .for_each = zt_hub_zone_names,
      .parent_id = zt_hub_parent_zone, .name = zt_hub_name_zone_link,
@@ -663,20 +700,26 @@ static const zt_cty_value *zt_hub_out_subnet_cidrs(const zt_comp_eval *ev)
     return zt_res_out_subnet_cidrs(ev, "hub", zt_hub_subnets, ZT_ARRAY_LEN(zt_hub_subnets));
 }
 
+/* The zones of the inputs, and those whose delete failed (they exist
+ * and spokes may still link to them). */
 static const zt_cty_value *zt_hub_out_zone_ids(const zt_comp_eval *ev)
 {
     zt_arena *a = zt_comp_arena(ev);
-    size_t n;
+    size_t n, n_left;
     const char **zones = zt_hub_zone_names(ev, &n);
+    const char **left_ids;
+    const char **left = zt_comp_leftovers(ev, "zone", &left_ids, &n_left);
     if (!zones)
         return NULL;
-    const char **ids = zt_arena_calloc(a, n + 1, sizeof(*ids));
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = zt_comp_id(ev, zt_arena_printf(a, "zone[%s]", zones[i]));
+    const char **keys = zt_arena_calloc(a, n + n_left + 1, sizeof(*keys));
+    const char **ids = zt_arena_calloc(a, n + n_left + 1, sizeof(*ids));
+    for (size_t i = 0; i < n + n_left; i++) {
+        keys[i] = i < n ? zones[i] : left[i - n];
+        ids[i] = i < n ? zt_comp_id(ev, zt_arena_printf(a, "zone[%s]", keys[i])) : left_ids[i - n];
         if (!ids[i])
             return NULL;
     }
-    return zt_res_string_map(a, n, zones, ids);
+    return zt_res_string_map(a, n + n_left, keys, ids);
 }
 
 static const zt_comp_output_def zt_hub_outputs[] = {
@@ -1051,6 +1094,39 @@ static const zt_cty_value *zt_hub_imp_dns_zones(zt_hub_import_ctx *m)
     return zt_cty_set(a, &zt_cty_string_type, n, found);
 }
 
+/* What is adopted must be a hub: a VNet with the firewall subnet and the
+ * hub's firewall in it (a spoke's VNet, adopted as a hub, would be
+ * replaced by the next plan). */
+static zt_rc zt_hub_imp_shape(zt_hub_import_ctx *m, const char *id, const json_t *vnet,
+                              const json_t *fw)
+{
+    zt_call *c = m->r.c;
+    const char *fw_subnet = zt_arena_printf(c->arena, "%s/subnets/" ZT_HUB_SN_FIREWALL,
+                                            zt_res_jstr(vnet, "id") ? zt_res_jstr(vnet, "id") : id);
+    bool has_subnet = false;
+    json_t *sn;
+    size_t i;
+    json_array_foreach(zt_res_jget(vnet, "properties/subnets"), i, sn)
+    {
+        const char *n = zt_res_jstr(sn, "name");
+        has_subnet |= n && strcmp(n, ZT_HUB_SN_FIREWALL) == 0;
+    }
+    bool fw_in_it = false;
+    json_array_foreach(zt_res_jget(fw, "properties/ipConfigurations"), i, sn)
+    {
+        const char *s = zt_res_jstr(sn, "properties/subnet/id");
+        fw_in_it |= s && strcasecmp(s, fw_subnet) == 0;
+    }
+    if (has_subnet && fw_in_it)
+        return ZT_OK;
+    return zt_diag_error(c->diags, NULL, "Not a zerotrust_hub VNet",
+                         "%s has %s: it is not the VNet of a hub that zerotrust_hub created "
+                         "(a spoke's VNet is imported as zerotrust_spoke).", id,
+                         !has_subnet ? "no " ZT_HUB_SN_FIREWALL
+                                     : zt_arena_printf(c->arena, "no firewall afw-%s in its "
+                                                       ZT_HUB_SN_FIREWALL, m->hub));
+}
+
 /* /subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Network/
  * virtualNetworks/vnet-<hub>, segments case-insensitive as ARM's are. */
 static zt_rc zt_hub_parse_id(zt_call *c, const char *id, const char **rg_id, const char **rg,
@@ -1093,6 +1169,7 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
                              "The virtual network %s does not exist.", id);
     json_t *policy = zt_hub_imp_get(&m, "%s/firewallPolicies/afwp-%s", m.hub);
     json_t *fw = zt_hub_imp_get(&m, "%s/azureFirewalls/afw-%s", m.hub);
+    ZT_TRY(zt_hub_imp_shape(&m, id, vnet, fw));
     json_t *bastion = zt_hub_imp_get(&m, "%s/bastionHosts/bas-%s", m.hub);
     json_t *resolver = zt_hub_imp_get(&m, "%s/dnsResolvers/dnspr-%s", m.hub);
     json_t *diag = NULL;

@@ -70,9 +70,11 @@ static const char *const zt_ws_exists_codes[] = {"RoleAssignmentExists", NULL};
 
 static const char *const zt_ws_kv_hints[] = {
     "ConflictError", "deleted",
-    "A soft-deleted Key Vault holds this name. Purge it (`az keyvault purge --name NAME`) or "
-    "choose another key_vault_name; with purge protection on (as this platform sets it) the "
-    "name stays taken until the retention period ends (up to 90 days).",
+    "A soft-deleted Key Vault holds this name and was not recovered: it is in another "
+    "subscription or region, or the provider's recover_soft_deleted_key_vaults is false. "
+    "Recover it there (`az keyvault recover --name NAME`), or choose another key_vault_name; "
+    "with purge protection on (as this platform sets it) it cannot be purged and the name stays "
+    "taken until the retention period ends (up to 90 days).",
     "VaultAlreadyExists", "",
     "Key Vault names are global: another vault (possibly soft-deleted, in any subscription) "
     "holds it. Choose another key_vault_name.",
@@ -279,6 +281,27 @@ static json_t *zt_ws_body_kv(const zt_comp_eval *ev)
                           "networkAcls", "defaultAction", "Deny", "bypass", "AzureServices");
     return zt_res_tracked(ev, p);
 }
+
+/* Where Azure keeps the vault once deleted (purge protection: for its
+ * whole retention period), to recover it on create. */
+static const char *zt_ws_kv_deleted_id(const zt_comp_eval *ev)
+{
+    const char *sub = zt_comp_subscription(ev);
+    const char *loc = zt_comp_input_str(ev, "location");
+    const char *name = zt_comp_input_str(ev, "key_vault_name");
+    if (!sub || !loc || !name)
+        return NULL;
+    return zt_arena_printf(zt_comp_arena(ev), "/subscriptions/%s/providers/Microsoft.KeyVault/"
+                           "locations/%s/deletedVaults/%s", sub, loc, name);
+}
+
+static const zt_comp_soft_delete zt_ws_kv_soft_delete = {
+    .code = "ConflictError",
+    .text = "deleted state",
+    .deleted_id = zt_ws_kv_deleted_id,
+    .recover_ptr = "/properties/createMode",
+    .recover_value = "recover",
+};
 
 static json_t *zt_ws_body_key(const zt_comp_eval *ev)
 {
@@ -660,6 +683,10 @@ static const char *const zt_ws_preserve_encryption[] = {
     "/properties/encryption", "/properties/parameters/encryption/value", NULL};
 /* ARM answers a key PUT on an existing key with the key unchanged. */
 static const char *const zt_ws_co_key[] = {"/properties/kty", "/properties/keySize", NULL};
+/* ...tags included: they are the resource's tags when the key is created;
+ * changing them later takes Key Vault's data plane (UpdateKey), which the
+ * vault's private endpoint keeps out of the provider's reach. */
+static const char *const zt_ws_key_once[] = {"/tags", NULL};
 
 #define ZT_WS_TRACKED(k, t, d, en, nm, bd, co, secs)                                           \
     {.key = k, .arm_type = t, .depends_on = d, .enabled = en, .name = nm, .body = bd,        \
@@ -715,16 +742,16 @@ static const zt_comp_node_def zt_ws_nodes[] = {
      .body = zt_ws_body_fic, .expected_seconds = 2},
     {.key = "key_vault", .arm_type = "Microsoft.KeyVault/vaults", .depends_on = DEPS("id_uc"),
      .name = zt_ws_name_kv, .body = zt_ws_body_kv, .create_only = zt_ws_co_location,
-     .expected_seconds = 30, .error_hints = zt_ws_kv_hints},
+     .expected_seconds = 30, .error_hints = zt_ws_kv_hints, .soft_delete = &zt_ws_kv_soft_delete},
     ZT_WS_PE_NODES(vault, "pe_vault", DEPS("key_vault"), NULL),
     {.key = "key_storage", .arm_type = "Microsoft.KeyVault/vaults/keys",
      .depends_on = DEPS("key_vault"), .parent_id = zt_ws_parent_kv, .name = zt_ws_name_key_storage,
-     .body = zt_ws_body_key, .create_only = zt_ws_co_key, .expected_seconds = 2,
-     .delete_with_parent = true},
+     .body = zt_ws_body_key, .create_only = zt_ws_co_key, .set_at_create = zt_ws_key_once,
+     .expected_seconds = 2, .delete_with_parent = true},
     {.key = "key_databricks", .arm_type = "Microsoft.KeyVault/vaults/keys",
      .depends_on = DEPS("key_vault"), .parent_id = zt_ws_parent_kv, .name = zt_ws_name_key_dbx,
-     .body = zt_ws_body_key, .create_only = zt_ws_co_key, .expected_seconds = 2,
-     .delete_with_parent = true},
+     .body = zt_ws_body_key, .create_only = zt_ws_co_key, .set_at_create = zt_ws_key_once,
+     .expected_seconds = 2, .delete_with_parent = true},
     ZT_WS_RA_NODE(uc_key, "ra_uc_key_storage", DEPS("key_storage", "id_uc")),
     {.key = "storage", .arm_type = "Microsoft.Storage/storageAccounts",
      .depends_on = DEPS("id_uc", "key_vault", "key_storage", "ra_uc_key_storage"),

@@ -281,12 +281,17 @@ END_TEST
 static const canned *g_canned;
 
 #define LINK(zone) {NET "/privateDnsZones/" zone "/virtualNetworkLinks/link-vnet-weu", "{}"}
+/* What makes a VNet a hub's: the firewall subnet, and the firewall in it. */
+#define HUB_SUBNETS "\"subnets\":[{\"name\":\"AzureFirewallSubnet\"},{\"name\":\"GatewaySubnet\"}]"
+#define FW_IPCONFIG "\"ipConfigurations\":[{\"properties\":{\"subnet\":{\"id\":\"" VNET_ID \
+                    "/subnets/AzureFirewallSubnet\"}}}]"
 
 static const canned zt_hub_world[] = {
     {VNET_ID, "{\"location\":\"westeurope\",\"tags\":{\"environment\":\"prod\",\"owner\":\"me\"},"
-              "\"properties\":{\"addressSpace\":{\"addressPrefixes\":[\"10.100.0.0/22\"]}}}"},
+              "\"properties\":{\"addressSpace\":{\"addressPrefixes\":[\"10.100.0.0/22\"]},"
+              HUB_SUBNETS "}}"},
     {NET "/firewallPolicies/afwp-weu", "{\"properties\":{\"sku\":{\"tier\":\"Standard\"}}}"},
-    {NET "/azureFirewalls/afw-weu", "{\"zones\":[\"1\",\"2\",\"3\"]}"},
+    {NET "/azureFirewalls/afw-weu", "{\"zones\":[\"1\",\"2\",\"3\"],\"properties\":{" FW_IPCONFIG "}}"},
     {NET "/azureFirewalls/afw-weu/providers/Microsoft.Insights/diagnosticSettings/zerotrust-law",
      "{\"properties\":{\"workspaceId\":\"" WS "\"}}"},
     {NET "/virtualNetworkGateways/vgw-weu",
@@ -305,8 +310,9 @@ static const canned zt_hub_world[] = {
 
 static const canned zt_hub_default_world[] = {
     {VNET_ID, "{\"location\":\"westeurope\",\"tags\":{},\"properties\":{\"addressSpace\":"
-              "{\"addressPrefixes\":[\"10.100.0.0/22\"]}}}"},
+              "{\"addressPrefixes\":[\"10.100.0.0/22\"]}," HUB_SUBNETS "}}"},
     {NET "/firewallPolicies/afwp-weu", "{\"properties\":{\"sku\":{\"tier\":\"Premium\"}}}"},
+    {NET "/azureFirewalls/afw-weu", "{\"zones\":[\"1\",\"2\",\"3\"],\"properties\":{" FW_IPCONFIG "}}"},
     {NET "/bastionHosts/bas-weu", "{\"sku\":{\"name\":\"Standard\"}}"},
     {NET "/dnsResolvers/dnspr-weu", "{}"},
     LINK("privatelink.azuredatabricks.net"),
@@ -370,7 +376,7 @@ START_TEST(test_import_defaults)
     ck_assert(zt_cty_get_attr(v, "vpn_gateway")->is_null);
     ck_assert_uint_eq(zt_cty_get_attr(v, "private_dns_zones")->u.coll.n, 7);
     ck_assert(zt_cty_get_attr(v, "log_analytics_workspace_id")->is_null);
-    ck_assert(zt_cty_get_attr(v, "zones")->is_null); /* no firewall to read them from */
+    ck_assert_uint_eq(zt_cty_get_attr(v, "zones")->u.coll.n, 3);
 }
 END_TEST
 
@@ -390,6 +396,24 @@ START_TEST(test_import_errors)
                                              (void *)g_canned, &v),
                      ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Invalid import ID", "", NULL);
+    /* a spoke's VNet (named vnet-<x> too): no firewall subnet, no firewall */
+    static const canned spoke[] = {
+        {NET "/virtualNetworks/vnet-analytics", "{\"location\":\"westeurope\",\"properties\":{"
+         "\"subnets\":[{\"name\":\"databricks-host\"}]}}"},
+        {NULL, NULL},
+    };
+    ck_assert_int_eq(zt_composite_hub.import(&C, S, NET "/virtualNetworks/vnet-analytics",
+                                             canned_get, (void *)spoke, &v),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Not a zerotrust_hub VNet", "", "no AzureFirewallSubnet");
+    /* the subnet, but no firewall of the hub in it */
+    static const canned bare[] = {
+        {VNET_ID, "{\"location\":\"westeurope\",\"properties\":{" HUB_SUBNETS "}}"},
+        {NULL, NULL},
+    };
+    ck_assert_int_eq(zt_composite_hub.import(&C, S, VNET_ID, canned_get, (void *)bare, &v),
+                     ZT_ERR_INVALID);
+    tv_expect_error(A, &D, "Not a zerotrust_hub VNet", "", "no firewall afw-weu");
 }
 END_TEST
 
