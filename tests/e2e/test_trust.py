@@ -20,9 +20,9 @@ import json
 
 import pytest
 
-from e2e_support import get_runner
-from hub_env import (hub_fixtures, make_platform_world, plan_rc, platform_leftovers,
-                     platform_workspace)
+from e2e_support import get_runner, make_workspace
+from hub_env import (EXAMPLE as HUB_EXAMPLE, PLATFORM_GROUPS, hub_fixtures, make_platform_world,
+                     plan_rc, platform_leftovers, platform_workspace, use_emulator)
 
 RG = "rg-trust"
 NET = rf"/resourceGroups/{RG}/providers/Microsoft\.Network"
@@ -125,11 +125,65 @@ resource "zerotrust_databricks_private_workspace" "analytics" {
 """
 
 
+TAGS_OVERRIDE = """
+resource "zerotrust_databricks_private_workspace" "analytics" {
+  tags = merge(local.tags, { team = "lakehouse" })
+}
+"""
+ZONES_OVERRIDE = """
+resource "zerotrust_hub" "hub" {
+  private_dns_zones = [for z in [
+    "privatelink.azuredatabricks.net", "privatelink.blob.core.windows.net",
+    "privatelink.dfs.core.windows.net", "privatelink.vaultcore.azure.net",
+    "privatelink.azurecr.io", "privatelink.azurewebsites.net",
+    "privatelink.servicebus.windows.net"] : z if z != "%s"]
+}
+"""
+KV = "kv-zt-analytics-weu"
+
+
+def _deleted_vaults(emu) -> list[str]:
+    return [v["name"] for v in emu.client.control("GET", "store").json()["deleted_vaults"]]
+
+
+def _plan_json(ws) -> dict:
+    r = ws.run("plan", "-input=false", "-no-color", "-out=e2e.tfplan")
+    assert r.rc == 0, r.describe()
+    return json.loads(ws.run("show", "-json", "e2e.tfplan", check=True).stdout)
+
+
+def _change(plan: dict, address: str) -> dict:
+    return next(c["change"] for c in plan["resource_changes"] if c["address"] == address)
+
+
+def _converge(ws):
+    r = _apply(ws)
+    assert r.rc == 0, r.describe()
+    rc, p = plan_rc(ws)
+    assert rc == 0, p.describe()
+
+
 @pytest.mark.incremental
 class TestPlatform:
     def test_apply(self, platform):
         r = _apply(platform)
         assert r.rc == 0 and "4 added" in r.stdout, r.describe()
+
+    def test_key_tags_converge_in_one_apply(self, platform):
+        """ARM's key PUT leaves an existing key as it is, tags included: a
+        tag change plans nothing for the keys (their versioned URIs stay
+        known) and one apply converges."""
+        (platform.dir / "tags_override.tf").write_text(TAGS_OVERRIDE)
+        plan = _plan_json(platform)
+        change = _change(plan, WS)
+        changes = change["after"]["underlying_changes"]
+        assert changes["key_vault"] == "update" and changes["key_databricks"] == "none", changes
+        assert not change["after_unknown"].get("key_versioned_uris"), change["after_unknown"]
+        assert platform.run("apply", "-input=false", "-no-color", "e2e.tfplan").rc == 0
+        rc, p = plan_rc(platform)
+        assert rc == 0, p.describe()
+        (platform.dir / "tags_override.tf").unlink()
+        assert _apply(platform).rc == 0
 
     def test_names_unknown_at_plan_are_checked_before_any_request(self, platform, emu):
         """A container name known only at apply (terraform_data): refused
@@ -153,6 +207,56 @@ class TestPlatform:
         (platform.dir / "container.tf").unlink()
         (platform.dir / "containers_override.tf").unlink()
         assert _apply(platform).rc == 0
+
+    def test_import_refuses_a_spoke_vnet_as_hub(self, platform, session_root, mirror, emu):
+        """The next plan would replace the "hub": delete the spoke's VNet."""
+        w = make_workspace(session_root / "trust-import", platform.runner, mirror, config_dir=HUB_EXAMPLE)
+        use_emulator(w, emu.client, PLATFORM_GROUPS)
+        w.run("init", "-input=false", "-no-color", check=True)
+        spoke_vnet = emu.client.rg_id("rg-spokes-weu") + "/providers/Microsoft.Network/virtualNetworks/vnet-analytics"
+        r = w.run("import", "-input=false", "-no-color", "zerotrust_hub.this", spoke_vnet)
+        assert r.rc != 0, r.describe()
+        assert "Not a zerotrust_hub VNet" in _text(r) and "AzureFirewallSubnet" in _text(r), _text(r)[-2000:]
+        assert not _instances(w, "zerotrust_hub")
+
+    def test_linked_zone_is_refused_at_plan_and_a_failed_delete_stays_tracked(self, platform, emu):
+        zone = "privatelink.servicebus.windows.net"
+        (platform.dir / "zones_override.tf").write_text(ZONES_OVERRIDE % zone)
+        r = platform.run("plan", "-input=false", "-no-color")
+        text = _text(r)
+        assert r.rc == 1 and "Private DNS zone still linked" in text, text[-3000:]
+        assert "vnet-analytics" in text and "vnet-ingestion" in text, text[-3000:]
+        # The links cannot be read at plan (the check is skipped): the apply
+        # runs into Azure's refusal, and the zone, which still exists, stays
+        # in the state and in the hub's outputs.
+        emu.client.fault(kind="error", method="GET", path_regex=rf"/privateDnsZones/{zone}/virtualNetworkLinks$",
+                         count=-1, status=403, code="AuthorizationFailed", message="injected")
+        r = _apply(platform)
+        emu.clear_faults()
+        assert r.rc != 0 and "CannotDeleteResource" in _text(r), _text(r)[-3000:]
+        hub = next(i["attributes"] for i in _instances(platform, "zerotrust_hub"))
+        assert f"zone[{zone}]" in hub["underlying_resources"], sorted(hub["underlying_resources"])
+        assert zone in hub["private_dns_zone_ids"], hub["private_dns_zone_ids"]
+        # (private_dns_zones is optional + computed: unset, it would keep the six)
+        (platform.dir / "zones_override.tf").write_text(ZONES_OVERRIDE % "none")
+        _converge(platform)
+        (platform.dir / "zones_override.tf").unlink()
+
+    def test_failed_workspace_create_recovers_its_vault(self, platform, emu):
+        """After a failed create Terraform replaces the workspace: its Key
+        Vault goes into soft delete (purge protection) and the create must
+        recover it, not fail on its name for 90 days."""
+        platform.run("destroy", "-auto-approve", "-input=false", "-no-color", f"-target={WS}", check=True)
+        assert _deleted_vaults(emu) == [KV]
+        emu.client.fault(kind="async_failed", method="PUT", path_regex=r"/workspaces/dbw-analytics$",
+                         code="ZtInjectedFailure", message="Injected by test_trust.")
+        r = _apply(platform)
+        emu.clear_faults()
+        text = _text(r)
+        assert r.rc != 0 and "ZtInjectedFailure" in text, text[-3000:]
+        assert "tainted" in text and "terraform untaint" in text, text[-3000:]
+        assert _deleted_vaults(emu) == [], "the soft-deleted vault was not recovered"
+        _converge(platform)  # a replace: the vault is soft-deleted and recovered once more
 
     def test_destroy(self, platform, emu):
         platform.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
