@@ -16,7 +16,8 @@ changes) -> drift
 (workspace publicNetworkAccess flipped to Enabled, a role assignment
 deleted) -> plan shows it -> apply repairs it -> plan (no changes) ->
 destroy leaves nothing but the soft-deleted Key Vault -> re-apply with the
-same Key Vault name fails with the soft-delete advice -> destroy -> every
+same Key Vault name and recovery switched off fails with the soft-delete
+advice, with it on recovers the vault -> destroy -> every
 request body re-validated against azure-specs.
 """
 from __future__ import annotations
@@ -447,13 +448,19 @@ class TestWorkspace:
                     and re.search(r"/vaults/[^/]+/keys/[^/]+$", q.get("path", ""), re.I)]
 
     def test_soft_deleted_name_is_explained(self, ws, emulator, world):
+        """With recovery switched off the soft-deleted vault's name stops the
+        create, with the way out; switched on (the default) it is recovered."""
         _, c = emulator
+        (ws.dir / "provider_override.tf").write_text(
+            'provider "zerotrust" {\n  recover_soft_deleted_key_vaults = false\n}\n')
         r = ws.run("apply", "-auto-approve", "-input=false", "-no-color")
+        (ws.dir / "provider_override.tf").unlink()
         assert r.rc == 1, r.describe()
         assert "Failed to apply key_vault" in r.stderr, r.stderr[-3000:]
         flat = " ".join(r.stderr.split())
-        assert "soft-deleted Key Vault holds this name" in flat, r.stderr[-3000:]
-        assert "90 days" in flat
+        assert "soft-deleted Key Vault holds this name and was not recovered" in flat, r.stderr[-3000:]
+        assert "recover_soft_deleted_key_vaults is false" in flat and "90 days" in flat
+        ws.run("apply", "-auto-approve", "-input=false", "-no-color", check=True)
         ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
         assert not _left_over(c, world)
 
