@@ -89,6 +89,20 @@ const char *zt_comp_instance(const zt_comp_eval *ev)
 
 const char *zt_comp_subscription(const zt_comp_eval *ev) { return ev->subscription; }
 
+const char *zt_comp_type_name(const zt_comp_eval *ev) { return ev->def->type_name; }
+
+bool zt_comp_instance_at(const zt_comp_eval *ev, size_t i, const char **key, const char **node,
+                         const char **id)
+{
+    if (i >= ev->graph.n)
+        return false;
+    const zt_comp_inst *in = &ev->graph.inst[i];
+    *key = in->key;
+    *node = in->def->key;
+    *id = in->id;
+    return true;
+}
+
 const char *zt_comp_resource_group_id(const zt_comp_eval *ev)
 {
     const char *id = zt_comp_input_str(ev, "resource_group_id");

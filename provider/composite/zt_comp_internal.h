@@ -24,6 +24,7 @@ typedef struct zt_comp_getter {
     zt_call *c;
     zt_arm_client *arm;
     int64_t deadline;
+    bool not_found;   /* the last GET answered 404 */
 } zt_comp_getter;
 
 zt_rc zt_comp_getter_init(zt_comp_getter *g, zt_call *c, const zt_composite_def *def);

@@ -186,6 +186,7 @@ json_t *zt_comp_get(void *arg, const char *arm_id)
     zt_arm_req req = {.method = ZT_ARM_GET, .path = arm_id, .deadline_ms = g->deadline};
     zt_arm_resp resp;
     zt_rc rc = zt_arm_do(g->arm, g->c->arena, &req, &resp);
+    g->not_found = rc == ZT_ERR_NOTFOUND;
     if (rc == ZT_ERR_NOTFOUND)
         return NULL;
     if (rc != ZT_OK) {
@@ -198,6 +199,11 @@ json_t *zt_comp_get(void *arg, const char *arm_id)
         zt_arena_on_free(g->c->arena, json_release, resp.body);
     }
     return resp.body;
+}
+
+bool zt_comp_get_was_404(void *getter)
+{
+    return ((zt_comp_getter *)getter)->not_found;
 }
 
 static const zt_cty_value *none_changes(zt_comp_eval *ev)

@@ -88,6 +88,13 @@ const char *zt_comp_output_stable(const zt_comp_eval *ev, const char *node_key,
  * *n instance keys, their ARM IDs in *ids, in the call arena. */
 const char **zt_comp_leftovers(const zt_comp_eval *ev, const char *node_key, const char ***ids,
                                size_t *n);
+/* The composite's type name ("zerotrust_hub"). */
+const char *zt_comp_type_name(const zt_comp_eval *ev);
+/* The i-th node instance under the current inputs: its key ("zone[x]"),
+ * its node definition's key ("zone") and its ARM ID (NULL while unknown);
+ * false past the last. */
+bool zt_comp_instance_at(const zt_comp_eval *ev, size_t i, const char **key, const char **node,
+                         const char **id);
 /* Common ARM scaffolding. */
 const char *zt_comp_subscription(const zt_comp_eval *ev);
 /* The "resource_group_id" input, else /subscriptions/<sub>/resourceGroups/
@@ -228,6 +235,10 @@ typedef struct zt_composite_def {
     /* Default timeouts (milliseconds) when the timeouts block is absent. */
     int64_t default_create_ms, default_update_ms, default_delete_ms, default_read_ms;
 } zt_composite_def;
+
+/* After `get` (import, plan_check) answered NULL: whether ARM said 404,
+ * rather than the read failing. */
+bool zt_comp_get_was_404(void *getter);
 
 /* NULL-terminated table of composites (zt_registry.c). */
 extern const zt_composite_def *const zt_composites[];

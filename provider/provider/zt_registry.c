@@ -25,11 +25,14 @@ extern const zt_composite_def zt_composite_hub;   /* provider/resources/zt_hub.c
 /* provider/resources/zt_workspace.c */
 extern const zt_composite_def zt_composite_databricks_private_workspace;
 extern const zt_composite_def zt_composite_spoke; /* provider/resources/zt_spoke.c */
+/* provider/resources/zt_governance.c */
+extern const zt_composite_def zt_composite_governance;
 
 const zt_composite_def *const zt_composites[] = {
     &zt_composite_hub,
     &zt_composite_spoke,
     &zt_composite_databricks_private_workspace,
+    &zt_composite_governance,
     NULL,
 };
 

@@ -250,6 +250,20 @@ static bool zt_hub_diag_gateway_on(const zt_comp_eval *ev)
     return zt_hub_diag_on(ev) && zt_hub_vpn_on(ev);
 }
 
+/* Public IPs log DDoS protection events and have metrics. */
+#define ZT_HUB_PIP_DIAG(fn, node, on)                                                         \
+    static const char *fn(const zt_comp_eval *ev) { return zt_comp_id(ev, node); }           \
+    static bool fn##_on(const zt_comp_eval *ev) { return zt_hub_diag_on(ev) && on(ev); }
+static bool zt_hub_always(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    return true;
+}
+ZT_HUB_PIP_DIAG(zt_hub_parent_pip_fw, "pip_firewall", zt_hub_always)
+ZT_HUB_PIP_DIAG(zt_hub_parent_pip_fw_mgmt, "pip_firewall_mgmt", zt_hub_always)
+ZT_HUB_PIP_DIAG(zt_hub_parent_pip_bastion, "pip_bastion", zt_hub_bastion_on)
+ZT_HUB_PIP_DIAG(zt_hub_parent_pip_gateway, "pip_gateway", zt_hub_vpn_on)
+
 /* ---------------------------------------------------------------------
  * Body builders. Each returns NULL when something it needs is not known
  * yet (plan of a create); the engine then plans the node as unknown.
@@ -483,15 +497,11 @@ static json_t *zt_hub_body_zone_link(const zt_comp_eval *ev)
 }
 
 /* Every log and metric to the workspace. `dedicated`: resource-specific
- * tables (AZFW*), which Microsoft recommends for the firewall. */
+ * tables (AZFW*), which Microsoft recommends for the firewall and the
+ * governance alerts query. */
 static json_t *zt_hub_diag(const zt_comp_eval *ev, bool dedicated)
 {
-    json_t *p = json_pack("{s:s,s:[{s:s,s:b}],s:[{s:s,s:b}]}", "workspaceId",
-                          zt_hub_workspace(ev), "logs", "categoryGroup", "allLogs", "enabled", 1,
-                          "metrics", "category", "AllMetrics", "enabled", 1);
-    if (p && dedicated)
-        json_object_set_new(p, "logAnalyticsDestinationType", json_string("Dedicated"));
-    return p ? json_pack("{s:o}", "properties", p) : NULL;
+    return zt_res_diag_body(zt_hub_workspace(ev), true, true, dedicated);
 }
 
 static json_t *zt_hub_body_diag_firewall(const zt_comp_eval *ev)
@@ -559,6 +569,13 @@ static const char *const zt_hub_deps_zone_link[] = {"zone", "vnet", NULL};
 static const char *const zt_hub_deps_diag_fw[] = {"firewall", NULL};
 static const char *const zt_hub_deps_diag_bas[] = {"bastion", NULL};
 static const char *const zt_hub_deps_diag_gw[] = {"vpn_gateway", NULL};
+/* After the VNet (the id_node): nothing new may exist before it. */
+static const char *const zt_hub_deps_diag_pip[] = {"vnet", NULL};
+
+#define ZT_HUB_DIAG_PIP_NODE(k, parent)                                                       \
+    {.key = k, .arm_type = "Microsoft.Insights/diagnosticSettings",                           \
+     .depends_on = zt_hub_deps_diag_pip, .enabled = parent##_on, .parent_id = parent,        \
+     .name = zt_hub_name_diag, .body = zt_hub_body_diag_other, .expected_seconds = 5}
 
 /* What ARM cannot change in place (the engine re-creates the node). */
 static const char *const zt_hub_co_location[] = {"/location", NULL};
@@ -627,6 +644,10 @@ static const zt_comp_node_def zt_hub_nodes[] = {
      .depends_on = zt_hub_deps_diag_gw, .enabled = zt_hub_diag_gateway_on,
      .parent_id = zt_hub_parent_gateway, .name = zt_hub_name_diag,
      .body = zt_hub_body_diag_other, .expected_seconds = 5},
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_firewall", zt_hub_parent_pip_fw),
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_firewall_mgmt", zt_hub_parent_pip_fw_mgmt),
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_bastion", zt_hub_parent_pip_bastion),
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_gateway", zt_hub_parent_pip_gateway),
 };
 
 /* ---------------------------------------------------------------------
@@ -741,56 +762,11 @@ static const zt_comp_output_def zt_hub_outputs[] = {
  * Plan-time checks.
  * ------------------------------------------------------------------- */
 
-/* Azure regions (programmatic names) of the public, US Government and
- * China clouds. */
-static const char *const zt_hub_regions[] = {
-    "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast",
-    "austriaeast", "belgiumcentral", "brazilsouth", "brazilsoutheast", "canadacentral",
-    "canadaeast", "centralindia", "centralus", "chilecentral", "eastasia", "eastus", "eastus2",
-    "francecentral", "francesouth", "germanynorth", "germanywestcentral", "indonesiacentral",
-    "israelcentral", "italynorth", "japaneast", "japanwest", "jioindiacentral", "jioindiawest",
-    "koreacentral", "koreasouth", "malaysiawest", "mexicocentral", "newzealandnorth",
-    "northcentralus", "northeurope", "norwayeast", "norwaywest", "polandcentral", "qatarcentral",
-    "southafricanorth", "southafricawest", "southcentralus", "southeastasia", "southindia",
-    "spaincentral", "swedencentral", "swedensouth", "switzerlandnorth", "switzerlandwest",
-    "uaecentral", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westindia",
-    "westus", "westus2", "westus3",
-    "usgovarizona", "usgovtexas", "usgovvirginia", "usdodcentral", "usdodeast",
-    "chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3",
-};
-
 static const char *const zt_hub_tiers[] = {"Standard", "Premium", NULL};
 static const char *const zt_hub_bastion_skus[] = {"Basic", "Standard", "Premium", NULL};
 static const char *const zt_hub_vpn_skus[] = {
     "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ",
     "VpnGw1",   "VpnGw2",   "VpnGw3",   "VpnGw4",   "VpnGw5",   NULL};
-
-static bool zt_hub_in_list(const char *const *list, const char *s)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (strcmp(list[i], s) == 0)
-            return true;
-    return false;
-}
-
-static const char *zt_hub_join(zt_arena *a, const char *const *list)
-{
-    zt_buf b;
-    zt_buf_init(&b, a);
-    for (size_t i = 0; list[i]; i++)
-        zt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", list[i]);
-    return zt_buf_cstr(&b);
-}
-
-static void zt_hub_check_enum(zt_res_check *k, const zt_cty_value *obj, const zt_path *base,
-                              const char *attr, const char *const *allowed, const char *what)
-{
-    const char *v = zt_res_known_str(obj, attr);
-    if (v && !zt_hub_in_list(allowed, v))
-        zt_diag_error(k->c->diags, zt_path_attr(k->c->arena, base, attr), "Unsupported SKU",
-                      "\"%s\" is not a %s; use one of %s.", v, what,
-                      zt_hub_join(k->c->arena, allowed));
-}
 
 static void zt_hub_check_names(zt_res_check *k)
 {
@@ -803,33 +779,6 @@ static void zt_hub_check_names(zt_res_check *k)
                       "ending with a letter or digit: every Azure resource name of the hub "
                       "derives from it.", name);
     zt_res_check_rg_name(k);
-}
-
-static void zt_hub_check_location(zt_res_check *k)
-{
-    const char *loc = zt_res_known_str(k->config, "location");
-    const zt_provider_config *cfg = &k->c->provider->config;
-    if (!loc)
-        return;
-    bool known = false;
-    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_hub_regions); i++)
-        known |= strcmp(zt_hub_regions[i], loc) == 0;
-    if (!known) {
-        zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Unknown Azure region",
-                      "\"%s\" is not an Azure region's programmatic name. Use the lower-case "
-                      "name without spaces, as `az account list-locations -o table` shows it "
-                      "(e.g. \"westeurope\", not \"West Europe\").", loc);
-        return;
-    }
-    if (zt_res_location_allowed(k, loc))
-        return;
-    zt_buf b;
-    zt_buf_init(&b, k->c->arena);
-    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
-        zt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", cfg->allowed_locations[i]);
-    zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Region not allowed",
-                  "\"%s\" is not one of the provider's allowed_locations (%s).", loc,
-                  zt_buf_cstr(&b));
 }
 
 /* RFC 1918 and the shared address space (RFC 6598) Azure also accepts. */
@@ -886,7 +835,8 @@ static void zt_hub_check_vpn(zt_res_check *k, const zt_addrplan *plan, bool zone
     const zt_cty_value *en = zt_cty_get_attr(vpn, "enabled");
     if (en && !en->is_null && (!zt_cty_is_known(en) || !en->u.b))
         return; /* settings of a disabled gateway are kept, not checked */
-    zt_hub_check_enum(k, vpn, base, "sku", zt_hub_vpn_skus, "VPN gateway SKU");
+    zt_res_check_enum(k, vpn, base, "sku", zt_hub_vpn_skus, "Unsupported SKU",
+                      "VPN gateway SKU");
     const char *sku = zt_res_known_str(vpn, "sku");
     if (zones_empty && (!sku || strstr(sku, "AZ")))
         zt_diag_error(k->c->diags, zt_path_attr(a, base, "sku"), "Zone-redundant SKU without zones",
@@ -984,12 +934,14 @@ static zt_rc zt_hub_validate(zt_call *c, const zt_schema *s, const zt_cty_value 
     if (!config || config->is_null || !zt_cty_is_known(config))
         return ZT_OK;
     zt_hub_check_names(&k);
-    zt_hub_check_location(&k);
+    zt_res_check_location(&k);
     zt_res_check_tags(&k);
     const zt_addrplan *plan = zt_hub_check_space(&k);
     bool zones_empty = zt_hub_check_zones(&k);
-    zt_hub_check_enum(&k, config, NULL, "firewall_sku_tier", zt_hub_tiers, "firewall tier");
-    zt_hub_check_enum(&k, config, NULL, "bastion_sku", zt_hub_bastion_skus, "Bastion SKU");
+    zt_res_check_enum(&k, config, NULL, "firewall_sku_tier", zt_hub_tiers, "Unsupported SKU",
+                      "firewall tier");
+    zt_res_check_enum(&k, config, NULL, "bastion_sku", zt_hub_bastion_skus, "Unsupported SKU",
+                      "Bastion SKU");
     zt_hub_check_vpn(&k, plan, zones_empty);
     zt_hub_check_dns_zones(&k);
     zt_hub_check_workspace(&k);

@@ -2,6 +2,7 @@
 #include "zt_res.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,23 @@ json_t *zt_res_set(json_t *body, const char *key, json_t *v)
     return body;
 }
 
+json_t *zt_res_diag_body(const char *workspace_id, bool logs, bool metrics, bool dedicated)
+{
+    if (!workspace_id)
+        return NULL;
+    json_t *p = json_pack("{s:s}", "workspaceId", workspace_id);
+    if (logs)
+        json_object_set_new(p, "logs",
+                            json_pack("[{s:s,s:b},{s:s,s:b}]", "categoryGroup", "allLogs",
+                                      "enabled", 1, "categoryGroup", "audit", "enabled", 0));
+    if (metrics)
+        json_object_set_new(p, "metrics",
+                            json_pack("[{s:s,s:b}]", "category", "AllMetrics", "enabled", 1));
+    if (dedicated)
+        json_object_set_new(p, "logAnalyticsDestinationType", json_string("Dedicated"));
+    return json_pack("{s:o}", "properties", p);
+}
+
 const char **zt_res_strings(const zt_comp_eval *ev, const char *attr, const char *const *fallback,
                             size_t n_fallback, size_t *n)
 {
@@ -59,6 +77,22 @@ const char **zt_res_strings(const zt_comp_eval *ev, const char *attr, const char
 }
 
 /* ---- Names, address plan, outputs ------------------------------------- */
+
+const char *zt_res_uuid(zt_arena *a, const char *text)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    char *lower = zt_arena_strdup(a, text);
+    for (char *p = lower; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (!EVP_Digest(lower, strlen(lower), md, &len, EVP_sha1(), NULL) || len < 16)
+        return NULL;
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+    return zt_arena_printf(a, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                           md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9],
+                           md[10], md[11], md[12], md[13], md[14], md[15]);
+}
 
 const char *zt_res_named(const zt_comp_eval *ev, const char *prefix, const char *suffix)
 {
@@ -215,6 +249,84 @@ void zt_res_check_tags(zt_res_check *k)
                           "Empty required tag", "The required tag \"%s\" must not be empty.",
                           req[i]);
     }
+}
+
+/* Azure regions (programmatic names) of the public, US Government and
+ * China clouds. */
+static const char *const zt_res_regions[] = {
+    "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast",
+    "austriaeast", "belgiumcentral", "brazilsouth", "brazilsoutheast", "canadacentral",
+    "canadaeast", "centralindia", "centralus", "chilecentral", "eastasia", "eastus", "eastus2",
+    "francecentral", "francesouth", "germanynorth", "germanywestcentral", "indonesiacentral",
+    "israelcentral", "italynorth", "japaneast", "japanwest", "jioindiacentral", "jioindiawest",
+    "koreacentral", "koreasouth", "malaysiawest", "mexicocentral", "newzealandnorth",
+    "northcentralus", "northeurope", "norwayeast", "norwaywest", "polandcentral", "qatarcentral",
+    "southafricanorth", "southafricawest", "southcentralus", "southeastasia", "southindia",
+    "spaincentral", "swedencentral", "swedensouth", "switzerlandnorth", "switzerlandwest",
+    "uaecentral", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westindia",
+    "westus", "westus2", "westus3",
+    "usgovarizona", "usgovtexas", "usgovvirginia", "usdodcentral", "usdodeast",
+    "chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3",
+};
+
+bool zt_res_in_list(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+const char *zt_res_join(zt_arena *a, const char *const *list)
+{
+    zt_buf b;
+    zt_buf_init(&b, a);
+    for (size_t i = 0; list[i]; i++)
+        zt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", list[i]);
+    return zt_buf_cstr(&b);
+}
+
+void zt_res_check_enum(zt_res_check *k, const zt_cty_value *obj, const zt_path *base,
+                       const char *attr, const char *const *allowed, const char *summary,
+                       const char *what)
+{
+    const char *v = zt_res_known_str(obj, attr);
+    if (v && !zt_res_in_list(allowed, v))
+        zt_diag_error(k->c->diags, zt_path_attr(k->c->arena, base, attr), summary,
+                      "\"%s\" is not a %s; use one of %s.", v, what,
+                      zt_res_join(k->c->arena, allowed));
+}
+
+bool zt_res_region_known(const char *loc)
+{
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_res_regions); i++)
+        if (strcmp(zt_res_regions[i], loc) == 0)
+            return true;
+    return false;
+}
+
+void zt_res_check_location(zt_res_check *k)
+{
+    const char *loc = zt_res_known_str(k->config, "location");
+    const zt_provider_config *cfg = &k->c->provider->config;
+    if (!loc)
+        return;
+    if (!zt_res_region_known(loc)) {
+        zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Unknown Azure region",
+                      "\"%s\" is not an Azure region's programmatic name. Use the lower-case "
+                      "name without spaces, as `az account list-locations -o table` shows it "
+                      "(e.g. \"westeurope\", not \"West Europe\").", loc);
+        return;
+    }
+    if (zt_res_location_allowed(k, loc))
+        return;
+    zt_buf b;
+    zt_buf_init(&b, k->c->arena);
+    for (size_t i = 0; i < cfg->n_allowed_locations; i++)
+        zt_buf_printf(&b, "%s\"%s\"", i ? ", " : "", cfg->allowed_locations[i]);
+    zt_diag_error(k->c->diags, zt_res_path(k, "location"), "Region not allowed",
+                  "\"%s\" is not one of the provider's allowed_locations (%s).", loc,
+                  zt_buf_cstr(&b));
 }
 
 bool zt_res_location_allowed(const zt_res_check *k, const char *loc)

@@ -20,6 +20,14 @@ json_t *zt_res_tracked(const zt_comp_eval *ev, json_t *properties);
 /* Steals `v`; a NULL v (an unknown part) makes the whole body unknown. */
 json_t *zt_res_set(json_t *body, const char *key, json_t *v);
 
+/* A diagnostic setting sending to a Log Analytics workspace: every log
+ * (category group allLogs, with the audit group listed as off, the shape
+ * Azure Policy's category-group DeployIfNotExists definitions recognise as
+ * theirs) and, with `metrics`, AllMetrics; `dedicated`: resource-specific
+ * tables (AZFW*, AZKVAuditLogs, Databricks*) instead of AzureDiagnostics,
+ * for the alerts' queries. NULL when workspace_id is. */
+json_t *zt_res_diag_body(const char *workspace_id, bool logs, bool metrics, bool dedicated);
+
 /* A list/set(string) input as a NULL-terminated array (*n elements): a
  * copy of `fallback` when null, NULL while unknown. */
 const char **zt_res_strings(const zt_comp_eval *ev, const char *attr, const char *const *fallback,
@@ -27,6 +35,9 @@ const char **zt_res_strings(const zt_comp_eval *ev, const char *attr, const char
 
 /* ---- Names, address plan, outputs ------------------------------------- */
 
+/* A UUIDv5-style (SHA-1) name from text, case-insensitive: role
+ * assignment names that are known at plan and stable across applies. */
+const char *zt_res_uuid(zt_arena *a, const char *text);
 /* prefix + the "name" input + suffix; NULL while the name is unknown. */
 const char *zt_res_named(const zt_comp_eval *ev, const char *prefix, const char *suffix);
 /* The address planner's plan of `layout` for `space`; NULL while the space
@@ -75,6 +86,20 @@ bool zt_res_id_ok(const char *id, const char *segment);
 /* Every required tag (the provider's required_tags once configured, else
  * the platform's defaults) present and not empty. */
 void zt_res_check_tags(zt_res_check *k);
+/* The "location" input: an Azure region's programmatic name, and one of
+ * the provider's allowed_locations when those are set. */
+void zt_res_check_location(zt_res_check *k);
+/* Whether loc is an Azure region's programmatic name. */
+bool zt_res_region_known(const char *loc);
+/* Whether the NULL-terminated list holds s (case-sensitive), and the list
+ * as "\"a\", \"b\"" for messages. */
+bool zt_res_in_list(const char *const *list, const char *s);
+const char *zt_res_join(zt_arena *a, const char *const *list);
+/* A known string attribute of obj (base: its path) outside `allowed`:
+ * an error (`summary`) naming `what` and the allowed values. */
+void zt_res_check_enum(zt_res_check *k, const zt_cty_value *obj, const zt_path *base,
+                       const char *attr, const char *const *allowed, const char *summary,
+                       const char *what);
 /* Whether the provider's allowed_locations (once configured, when set)
  * admit loc. */
 bool zt_res_location_allowed(const zt_res_check *k, const char *loc);

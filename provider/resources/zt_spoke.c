@@ -51,6 +51,7 @@ static const char *const zt_spoke_nsg_nodes[] = {"nsg_databricks_host", "nsg_dat
 static const char *const zt_spoke_default_fw_subnets[] = {ZT_SPOKE_SN_HOST, ZT_SPOKE_SN_CONTAINER,
                                                           ZT_SPOKE_SN_FUNC};
 
+#define ZT_SPOKE_DIAG_NAME "zerotrust-law"
 #define ZT_SPOKE_DNS_ZONE_LINKS "zone_links"
 #define ZT_SPOKE_DNS_RESOLVER "resolver"
 #define ZT_SPOKE_DNS_FIREWALL "firewall"
@@ -180,6 +181,17 @@ static bool zt_spoke_nat_on(const zt_comp_eval *ev)
     if (!v || v->is_null)
         return false;
     return !zt_cty_is_known(v) || v->u.coll.n > 0;
+}
+
+/* A workspace ID not known yet (created in the same apply) counts as set. */
+static bool zt_spoke_diag_on(const zt_comp_eval *ev)
+{
+    return zt_comp_input_set(ev, "log_analytics_workspace_id");
+}
+
+static bool zt_spoke_flow_logs_on(const zt_comp_eval *ev)
+{
+    return zt_comp_input_set(ev, "flow_logs");
 }
 
 static const char **zt_spoke_zone_names(const zt_comp_eval *ev, size_t *n)
@@ -490,6 +502,90 @@ static json_t *zt_spoke_body_hub_route(const zt_comp_eval *ev)
                      "VirtualAppliance", "nextHopIpAddress", fw_ip);
 }
 
+/* NSG logs (rule events and counters); NSGs have no metrics. */
+static json_t *zt_spoke_body_diag_nsg(const zt_comp_eval *ev)
+{
+    return zt_res_diag_body(zt_comp_input_str(ev, "log_analytics_workspace_id"), true, false,
+                            false);
+}
+
+/* The flow_logs block (NULL while unknown or absent). */
+static const zt_cty_value *zt_spoke_flow_logs(const zt_comp_eval *ev)
+{
+    const zt_cty_value *v = zt_comp_input(ev, "flow_logs");
+    return v && !v->is_null && zt_cty_is_wholly_known(v) ? v : NULL;
+}
+
+static int64_t zt_spoke_flow_int(const zt_cty_value *fl, const char *attr, int64_t dflt)
+{
+    const zt_cty_value *v = zt_cty_get_attr(fl, attr);
+    int64_t i;
+    return v && !v->is_null && zt_cty_number_to_int64(v, &i) ? i : dflt;
+}
+
+/* Azure's default watcher: NetworkWatcher_<region> in NetworkWatcherRG. */
+static const char *zt_spoke_parent_watcher(const zt_comp_eval *ev)
+{
+    const char *w = zt_res_known_str(zt_spoke_flow_logs(ev), "network_watcher_id");
+    const char *loc = zt_comp_input_str(ev, "location");
+    if (w || !loc || !zt_spoke_flow_logs(ev))
+        return w;
+    return zt_arena_printf(zt_comp_arena(ev), "/subscriptions/%s/resourceGroups/NetworkWatcherRG/"
+                                              "providers/Microsoft.Network/networkWatchers/"
+                                              "NetworkWatcher_%s", zt_comp_subscription(ev), loc);
+}
+
+/* VNet flow logs to the storage account, with traffic analytics in the
+ * Log Analytics workspace when its customer ID is given. */
+static json_t *zt_spoke_body_flow_log(const zt_comp_eval *ev)
+{
+    const zt_cty_value *fl = zt_spoke_flow_logs(ev);
+    const char *vnet = zt_comp_id(ev, "vnet");
+    const char *storage = zt_res_known_str(fl, "storage_account_id");
+    if (!fl || !vnet || !storage)
+        return NULL;
+    json_t *p = json_pack("{s:s,s:s,s:b,s:{s:s,s:i},s:{s:I,s:b}}", "targetResourceId", vnet,
+                          "storageId", storage, "enabled", 1, "format", "type", "JSON", "version",
+                          2, "retentionPolicy", "days",
+                          (json_int_t)zt_spoke_flow_int(fl, "retention_days", 90), "enabled", 1);
+    const char *customer = zt_res_known_str(fl, "log_analytics_customer_id");
+    const char *law = zt_comp_input_str(ev, "log_analytics_workspace_id");
+    if (customer) {
+        if (!law) {
+            json_decref(p);
+            return NULL;
+        }
+        const char *region = zt_res_known_str(fl, "log_analytics_location");
+        json_object_set_new(
+            p, "flowAnalyticsConfiguration",
+            json_pack("{s:{s:b,s:s,s:s,s:s,s:I}}", "networkWatcherFlowAnalyticsConfiguration",
+                      "enabled", 1, "workspaceId", customer, "workspaceRegion",
+                      region ? region : zt_comp_input_str(ev, "location"), "workspaceResourceId",
+                      law, "trafficAnalyticsInterval",
+                      (json_int_t)zt_spoke_flow_int(fl, "traffic_analytics_interval_minutes",
+                                                    10)));
+    }
+    return zt_res_tracked(ev, p);
+}
+
+static const char *zt_spoke_name_flow_log(const zt_comp_eval *ev)
+{
+    return zt_res_named(ev, "fl-vnet-", "");
+}
+
+static const char *zt_spoke_name_diag(const zt_comp_eval *ev)
+{
+    ZT_UNUSED(ev);
+    return ZT_SPOKE_DIAG_NAME;
+}
+
+#define ZT_SPOKE_NSG_PARENT(fn, node) \
+    static const char *fn(const zt_comp_eval *ev) { return zt_comp_id(ev, node); }
+ZT_SPOKE_NSG_PARENT(zt_spoke_parent_nsg_host, "nsg_databricks_host")
+ZT_SPOKE_NSG_PARENT(zt_spoke_parent_nsg_container, "nsg_databricks_container")
+ZT_SPOKE_NSG_PARENT(zt_spoke_parent_nsg_pe, "nsg_private_endpoints")
+ZT_SPOKE_NSG_PARENT(zt_spoke_parent_nsg_func, "nsg_functions")
+
 /* ---------------------------------------------------------------------
  * The node table.
  * ------------------------------------------------------------------- */
@@ -508,6 +604,15 @@ static const char *const zt_spoke_deps_hub_route[] = {"peering", NULL};
 static const char *const zt_spoke_co_location[] = {"/location", NULL};
 static const char *const zt_spoke_co_pip[] = {"/location", "/sku/name", NULL};
 static const char *const zt_spoke_co_peering[] = {"/properties/remoteVirtualNetwork/id", NULL};
+static const char *const zt_spoke_co_flow_log[] = {"/location", "/properties/targetResourceId",
+                                                   NULL};
+/* After the VNet (the id_node): nothing new may exist before it. */
+static const char *const zt_spoke_deps_diag[] = {"vnet", NULL};
+
+#define ZT_SPOKE_DIAG_NODE(k, parent)                                                         \
+    {.key = k, .arm_type = "Microsoft.Insights/diagnosticSettings",                           \
+     .depends_on = zt_spoke_deps_diag, .enabled = zt_spoke_diag_on, .parent_id = parent,      \
+     .name = zt_spoke_name_diag, .body = zt_spoke_body_diag_nsg, .expected_seconds = 5}
 
 #define ZT_SPOKE_TRACKED(k, t, d, en, nm, bd, co, secs)                                       \
     {.key = k, .arm_type = t, .depends_on = d, .enabled = en, .name = nm, .body = bd,         \
@@ -549,6 +654,15 @@ static const zt_comp_node_def zt_spoke_nodes[] = {
     {.key = "hub_route", .arm_type = "Microsoft.Network/routeTables/routes",
      .depends_on = zt_spoke_deps_hub_route, .parent_id = zt_spoke_parent_hub_rt,
      .name = zt_spoke_name_hub_route, .body = zt_spoke_body_hub_route, .expected_seconds = 5},
+    ZT_SPOKE_DIAG_NODE("diag_nsg_databricks_host", zt_spoke_parent_nsg_host),
+    ZT_SPOKE_DIAG_NODE("diag_nsg_databricks_container", zt_spoke_parent_nsg_container),
+    ZT_SPOKE_DIAG_NODE("diag_nsg_private_endpoints", zt_spoke_parent_nsg_pe),
+    ZT_SPOKE_DIAG_NODE("diag_nsg_functions", zt_spoke_parent_nsg_func),
+    {.key = "flow_log", .arm_type = "Microsoft.Network/networkWatchers/flowLogs",
+     .depends_on = zt_spoke_deps_diag, .enabled = zt_spoke_flow_logs_on,
+     .parent_id = zt_spoke_parent_watcher, .name = zt_spoke_name_flow_log,
+     .body = zt_spoke_body_flow_log, .create_only = zt_spoke_co_flow_log,
+     .expected_seconds = 30},
 };
 
 /* ---------------------------------------------------------------------
@@ -853,6 +967,46 @@ static void zt_spoke_check_zone_ids(zt_res_check *k)
     }
 }
 
+/* log_analytics_workspace_id and the flow_logs block. */
+static void zt_spoke_check_monitoring(zt_res_check *k)
+{
+    zt_arena *a = k->c->arena;
+    const char *law = zt_res_known_str(k->config, "log_analytics_workspace_id");
+    const zt_cty_value *lawv = zt_cty_get_attr(k->config, "log_analytics_workspace_id");
+    if (law && !zt_res_id_ok(law, "/providers/Microsoft.OperationalInsights/workspaces/"))
+        zt_diag_error(k->c->diags, zt_res_path(k, "log_analytics_workspace_id"),
+                      "Invalid workspace ID",
+                      "\"%s\" is not a Log Analytics workspace resource ID; pass "
+                      "zerotrust_governance's log_analytics_workspace_id.", law);
+    const zt_cty_value *fl = zt_cty_get_attr(k->config, "flow_logs");
+    if (!fl || fl->is_null || !zt_cty_is_known(fl))
+        return;
+    zt_path *base = zt_res_path(k, "flow_logs");
+    const char *sa = zt_res_known_str(fl, "storage_account_id");
+    if (sa && !zt_res_id_ok(sa, "/providers/Microsoft.Storage/storageAccounts/"))
+        zt_diag_error(k->c->diags, zt_path_attr(a, base, "storage_account_id"),
+                      "Invalid storage account ID",
+                      "\"%s\" is not a storage account resource ID (flow logs are written to a "
+                      "storage account in the spoke's region).", sa);
+    const zt_cty_value *cust = zt_cty_get_attr(fl, "log_analytics_customer_id");
+    if (cust && !cust->is_null && lawv && lawv->is_null)
+        zt_diag_error(k->c->diags, zt_path_attr(a, base, "log_analytics_customer_id"),
+                      "Traffic analytics without a workspace",
+                      "Traffic analytics writes to the Log Analytics workspace: set "
+                      "log_analytics_workspace_id too.");
+    const zt_cty_value *iv = zt_cty_get_attr(fl, "traffic_analytics_interval_minutes");
+    int64_t i;
+    if (iv && !iv->is_null && zt_cty_is_known(iv) &&
+        (!zt_cty_number_to_int64(iv, &i) || (i != 10 && i != 60)))
+        zt_diag_error(k->c->diags, zt_path_attr(a, base, "traffic_analytics_interval_minutes"),
+                      "Unsupported interval", "Traffic analytics runs every 10 or 60 minutes.");
+    const zt_cty_value *rd = zt_cty_get_attr(fl, "retention_days");
+    if (rd && !rd->is_null && zt_cty_is_known(rd) &&
+        (!zt_cty_number_to_int64(rd, &i) || i < 0 || i > 365))
+        zt_diag_error(k->c->diags, zt_path_attr(a, base, "retention_days"), "Out of range",
+                      "retention_days must be from 0 (keep forever) to 365.");
+}
+
 static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
 {
     ZT_UNUSED(s);
@@ -871,6 +1025,7 @@ static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_valu
     zt_spoke_check_id(&k, "hub_vnet_id", "Microsoft.Network/virtualNetworks");
     zt_spoke_check_id(&k, "hub_firewall_policy_id", "Microsoft.Network/firewallPolicies");
     zt_spoke_check_id(&k, "hub_gateway_route_table_id", "Microsoft.Network/routeTables");
+    zt_spoke_check_monitoring(&k);
     return c->diags->errors > errors ? ZT_ERR_INVALID : ZT_OK;
 }
 
@@ -909,6 +1064,46 @@ static const char *zt_spoke_imp_find(zt_spoke_imp *m, const char *collection, co
         }
     }
     return NULL;
+}
+
+/* The NSG diagnostics' workspace, and the flow log under the region's
+ * default network watcher (one elsewhere is not found). */
+static void zt_spoke_imp_monitoring(zt_spoke_imp *m, const zt_schema *s, const char *net,
+                                    const char *name, const char *location)
+{
+    zt_arena *a = m->r.c->arena;
+    json_t *diag = zt_spoke_imp_get(m, zt_arena_printf(
+        a, "%s/networkSecurityGroups/nsg-%s-dbw-host/providers/Microsoft.Insights/"
+           "diagnosticSettings/" ZT_SPOKE_DIAG_NAME, net, name));
+    const char *law = zt_res_jstr(diag, "properties/workspaceId");
+    zt_res_inputs_set(&m->in, "log_analytics_workspace_id", zt_res_str_or_null(a, law));
+    const char *sub = strchr(net + 1, '/') + 1;
+    json_t *fl = location ? zt_spoke_imp_get(m, zt_arena_printf(
+        a, "/subscriptions/%.*s/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/"
+           "networkWatchers/NetworkWatcher_%s/flowLogs/fl-vnet-%s",
+        (int)strcspn(sub, "/"), sub, location, name)) : NULL;
+    ssize_t idx = zt_cty_type_attr_index(s->type, "flow_logs");
+    if (!fl || idx < 0)
+        return;
+    const json_t *ta = zt_res_jget(fl, "properties/flowAnalyticsConfiguration/"
+                                       "networkWatcherFlowAnalyticsConfiguration");
+    json_t *days = zt_res_jget(fl, "properties/retentionPolicy/days");
+    json_t *iv = json_object_get(ta, "trafficAnalyticsInterval");
+    const char *region = zt_res_jstr(ta, "workspaceRegion");
+    const char *names[] = {"storage_account_id", "log_analytics_customer_id",
+                           "log_analytics_location", "retention_days",
+                           "traffic_analytics_interval_minutes"};
+    const zt_cty_value *vals[] = {
+        zt_res_str_or_null(a, zt_res_jstr(fl, "properties/storageId")),
+        zt_res_str_or_null(a, zt_res_jstr(ta, "workspaceId")),
+        zt_res_str_or_null(a, region && strcasecmp(region, location) ? region : NULL),
+        json_is_integer(days) && json_integer_value(days) != 90
+            ? zt_cty_number_int(a, json_integer_value(days)) : zt_cty_null(a, &zt_cty_number_type),
+        json_is_integer(iv) && json_integer_value(iv) != 10
+            ? zt_cty_number_int(a, json_integer_value(iv)) : zt_cty_null(a, &zt_cty_number_type),
+    };
+    zt_res_inputs in = {.names = names, .vals = vals, .n = ZT_ARRAY_LEN(names)};
+    zt_res_inputs_set(&m->in, "flow_logs", zt_res_inputs_object(a, s->type->types[idx], &in));
 }
 
 static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
@@ -1037,6 +1232,8 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
         zt_res_inputs_set(&m.in, "dns_mode", zt_cty_string(a, fw_ip && strcmp(dns, fw_ip) == 0
                                                               ? ZT_SPOKE_DNS_FIREWALL
                                                               : ZT_SPOKE_DNS_RESOLVER));
+
+    zt_spoke_imp_monitoring(&m, s, net, name, zt_res_jstr(vnet, "location"));
 
     /* Everything else null, in the schema's attribute order. */
     *inputs = zt_res_inputs_object(a, s->type, &m.in);

@@ -38,7 +38,6 @@
 #include "zt_workspace.h"
 
 #include <ctype.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +382,40 @@ static json_t *zt_ws_str_param(const char *v)
     return v ? json_pack("{s:s}", "value", v) : NULL;
 }
 
+static const char *zt_ws_on_off(bool on) { return on ? "Enabled" : "Disabled"; }
+
+/* The enhanced security and compliance add-on: the compliance security
+ * profile (with its standards), enhanced security monitoring and automatic
+ * cluster update; the last two follow the profile unless set, as the
+ * profile requires both. NULL while an input is unknown. */
+static json_t *zt_ws_compliance(const zt_comp_eval *ev)
+{
+    static const char *const attrs[] = {"compliance_security_profile_enabled",
+                                        "enhanced_security_monitoring_enabled",
+                                        "automatic_cluster_update_enabled",
+                                        "compliance_standards"};
+    for (size_t i = 0; i < ZT_ARRAY_LEN(attrs); i++) {
+        const zt_cty_value *v = zt_comp_input(ev, attrs[i]);
+        if (v && !zt_cty_is_wholly_known(v))
+            return NULL;
+    }
+    bool csp = zt_comp_input_bool(ev, attrs[0], false);
+    json_t *profile = json_pack("{s:s}", "value", zt_ws_on_off(csp));
+    size_t n;
+    const char **std = zt_res_strings(ev, attrs[3], NULL, 0, &n);
+    if (csp) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_string(std[i]));
+        json_object_set_new(profile, "complianceStandards", arr);
+    }
+    return json_pack("{s:o,s:{s:s},s:{s:s}}", "complianceSecurityProfile", profile,
+                     "enhancedSecurityMonitoring", "value",
+                     zt_ws_on_off(zt_comp_input_bool(ev, attrs[1], csp)),
+                     "automaticClusterUpdate", "value",
+                     zt_ws_on_off(zt_comp_input_bool(ev, attrs[2], csp)));
+}
+
 /* Phase one: VNet injection, no public IP, front end private,
  * prepareEncryption for the DBFS storage identity. */
 static json_t *zt_ws_body_workspace(const zt_comp_eval *ev)
@@ -394,8 +427,11 @@ static json_t *zt_ws_body_workspace(const zt_comp_eval *ev)
     const char *sub = zt_comp_subscription(ev);
     const char *ac = zt_comp_id(ev, "access_connector");
     const char *uai = zt_comp_id(ev, "id_uc");
-    if (!vnet || !host || !cont || !mrg || !sub || !ac || !uai)
+    json_t *esc = zt_ws_compliance(ev);
+    if (!vnet || !host || !cont || !mrg || !sub || !ac || !uai || !esc) {
+        json_decref(esc);
         return NULL;
+    }
     json_t *params = json_pack(
         "{s:o,s:o,s:o,s:{s:b},s:{s:b},s:{s:b}}", "customVirtualNetworkId", zt_ws_str_param(vnet),
         "customPublicSubnetName", zt_ws_str_param(host), "customPrivateSubnetName",
@@ -403,11 +439,13 @@ static json_t *zt_ws_body_workspace(const zt_comp_eval *ev)
         "requireInfrastructureEncryption", "value",
         zt_comp_input_bool(ev, "infrastructure_encryption_enabled", true));
     json_t *p = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "computeMode", "Hybrid", "managedResourceGroupId",
+        "{s:s,s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:o}", "computeMode", "Hybrid",
+        "managedResourceGroupId",
         zt_arena_printf(zt_comp_arena(ev), "/subscriptions/%s/resourceGroups/%s", sub, mrg),
         "publicNetworkAccess", "Disabled", "requiredNsgRules", "NoAzureDatabricksRules",
-        "defaultStorageFirewall", "Enabled", "parameters", params, "accessConnector", "id", ac, "identityType", "UserAssigned",
-        "userAssignedIdentityId", uai);
+        "defaultStorageFirewall", "Enabled", "parameters", params, "accessConnector", "id", ac,
+        "identityType", "UserAssigned", "userAssignedIdentityId", uai,
+        "enhancedSecurityCompliance", esc);
     return zt_res_set(zt_res_tracked(ev, p), "sku", json_pack("{s:s}", "name", "premium"));
 }
 
@@ -559,24 +597,6 @@ static const char *zt_ws_ra_principal(const zt_comp_eval *ev, const zt_ws_ra *ra
                                  ra->principal_ptr ? ra->principal_ptr : "/properties/principalId");
 }
 
-/* UUIDv5 layout over SHA-1 of "scope|principal resource|role" (lower
- * case: ARM IDs are case-insensitive). */
-static const char *zt_ws_uuid(zt_arena *a, const char *text)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    char *lower = zt_arena_strdup(a, text);
-    for (char *p = lower; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    if (!EVP_Digest(lower, strlen(lower), md, &len, EVP_sha1(), NULL) || len < 16)
-        return NULL;
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
-    return zt_arena_printf(a, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                           md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9],
-                           md[10], md[11], md[12], md[13], md[14], md[15]);
-}
-
 static const char *zt_ws_ra_name(const zt_comp_eval *ev, const zt_ws_ra *ra)
 {
     const char *scope = zt_ws_ra_scope(ev, ra);
@@ -586,7 +606,7 @@ static const char *zt_ws_ra_name(const zt_comp_eval *ev, const zt_ws_ra *ra)
         return NULL;
     zt_arena *a = zt_comp_arena(ev);
     /* the principal is named by its resource (+ which identity of it) */
-    return zt_ws_uuid(a, zt_arena_printf(a, "%s|%s%s%s|%s", scope, principal,
+    return zt_res_uuid(a, zt_arena_printf(a, "%s|%s%s%s|%s", scope, principal,
                                          ra->principal_ptr ? "#" : "",
                                          ra->principal_ptr ? ra->principal_ptr : "", ra->role));
 }
@@ -639,21 +659,22 @@ static const char *zt_ws_parent_storage(const zt_comp_eval *ev)
 
 /* ---- diagnostics ---- */
 
+/* Key Vault and Databricks logs go to their resource-specific tables
+ * (AZKVAuditLogs, Databricks*), which the governance alerts query; blob
+ * logs have no other. */
 static json_t *zt_ws_diag(const zt_comp_eval *ev, bool metrics)
 {
-    const char *law = zt_ws_in(ev, "log_analytics_workspace_id");
-    if (!law)
-        return NULL;
-    json_t *p = json_pack("{s:s,s:[{s:s,s:b}]}", "workspaceId", law, "logs", "categoryGroup",
-                          "allLogs", "enabled", 1);
-    if (metrics)
-        json_object_set_new(p, "metrics",
-                            json_pack("[{s:s,s:b}]", "category", "AllMetrics", "enabled", 1));
-    return json_pack("{s:o}", "properties", p);
+    return zt_res_diag_body(zt_ws_in(ev, "log_analytics_workspace_id"), true, metrics, true);
 }
 
 static json_t *zt_ws_body_diag_metrics(const zt_comp_eval *ev) { return zt_ws_diag(ev, true); }
 static json_t *zt_ws_body_diag_logs(const zt_comp_eval *ev) { return zt_ws_diag(ev, false); }
+
+/* The account level has metrics only; its logs are per service (blob). */
+static json_t *zt_ws_body_diag_account(const zt_comp_eval *ev)
+{
+    return zt_res_diag_body(zt_ws_in(ev, "log_analytics_workspace_id"), false, true, false);
+}
 
 /* ---------------------------------------------------------------------
  * The node table.
@@ -716,6 +737,7 @@ static const char *zt_ws_diag_parent_key_vault(const zt_comp_eval *ev)
 {
     return zt_comp_id(ev, "key_vault");
 }
+static const char *zt_ws_parent_sa(const zt_comp_eval *ev) { return zt_comp_id(ev, "storage"); }
 static const char *zt_ws_diag_parent_storage(const zt_comp_eval *ev)
 {
     return zt_ws_parent_blob_service(ev);
@@ -796,6 +818,9 @@ static const zt_comp_node_def zt_ws_nodes[] = {
                      zt_ws_service_bus_on),
     ZT_WS_DIAG_NODE("diag_key_vault", key_vault, zt_ws_diag_on, zt_ws_body_diag_metrics),
     ZT_WS_DIAG_NODE("diag_storage", storage, zt_ws_diag_on, zt_ws_body_diag_metrics),
+    {.key = "diag_storage_account", .arm_type = "Microsoft.Insights/diagnosticSettings",
+     .depends_on = DEPS("storage"), .enabled = zt_ws_diag_on, .parent_id = zt_ws_parent_sa,
+     .name = zt_ws_name_diag, .body = zt_ws_body_diag_account, .expected_seconds = 5},
     ZT_WS_DIAG_NODE("diag_workspace", workspace_cmk, zt_ws_diag_on, zt_ws_body_diag_logs),
     ZT_WS_DIAG_NODE("diag_registry", registry, zt_ws_diag_registry_on, zt_ws_body_diag_metrics),
 };
@@ -1143,6 +1168,44 @@ static void zt_ws_check_zones(zt_res_check *k)
                           "private endpoints register in).", need[i]);
 }
 
+/* The compliance standards Azure Databricks' compliance security profile
+ * certifies (ARM template reference, Microsoft.Databricks/workspaces). */
+static const char *const zt_ws_standards[] = {
+    "C5", "CANADA_PROTECTED_B", "CYBER_ESSENTIAL_PLUS", "FEDRAMP_HIGH", "FEDRAMP_IL5",
+    "FEDRAMP_MODERATE", "HIPAA", "HITRUST", "IRAP_PROTECTED", "ISMAP", "ITAR_EAR", "K_FSI",
+    "NONE", "PCI_DSS", NULL};
+
+static void zt_ws_check_compliance(zt_res_check *k)
+{
+    const zt_cty_value *csp = zt_cty_get_attr(k->config, "compliance_security_profile_enabled");
+    const zt_cty_value *std = zt_cty_get_attr(k->config, "compliance_standards");
+    bool on = csp && !csp->is_null && zt_cty_is_known(csp) && csp->u.b;
+    bool off = !csp || csp->is_null || (zt_cty_is_known(csp) && !csp->u.b);
+    static const char *const needed[] = {"enhanced_security_monitoring_enabled",
+                                         "automatic_cluster_update_enabled"};
+    for (size_t i = 0; on && i < ZT_ARRAY_LEN(needed); i++) {
+        const zt_cty_value *v = zt_cty_get_attr(k->config, needed[i]);
+        if (v && !v->is_null && zt_cty_is_known(v) && !v->u.b)
+            zt_diag_error(k->c->diags, zt_res_path(k, needed[i]), "Required by the compliance "
+                          "security profile", "The compliance security profile needs %s: "
+                          "leave it out (it follows the profile) or set it to true.", needed[i]);
+    }
+    if (!std || std->is_null || !zt_cty_is_known(std))
+        return;
+    if (off && std->u.coll.n)
+        zt_diag_error(k->c->diags, zt_res_path(k, "compliance_standards"),
+                      "Standards without the compliance security profile",
+                      "Compliance standards apply to the compliance security profile: set "
+                      "compliance_security_profile_enabled = true.");
+    for (size_t i = 0; i < std->u.coll.n; i++) {
+        const zt_cty_value *e = std->u.coll.elems[i];
+        if (zt_cty_is_known(e) && !e->is_null && !zt_res_in_list(zt_ws_standards, e->u.str.ptr))
+            zt_diag_error(k->c->diags, zt_res_path(k, "compliance_standards"),
+                          "Unknown compliance standard", "\"%s\" is not one of %s.",
+                          e->u.str.ptr, zt_res_join(k->c->arena, zt_ws_standards));
+    }
+}
+
 static zt_rc zt_ws_validate(zt_call *c, const zt_schema *s, const zt_cty_value *config)
 {
     ZT_UNUSED(s);
@@ -1159,6 +1222,7 @@ static zt_rc zt_ws_validate(zt_call *c, const zt_schema *s, const zt_cty_value *
     zt_ws_check_zero_trust(&k);
     zt_ws_check_ids(&k);
     zt_ws_check_zones(&k);
+    zt_ws_check_compliance(&k);
     return c->diags->errors > errors ? ZT_ERR_INVALID : ZT_OK;
 }
 

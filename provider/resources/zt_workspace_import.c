@@ -121,6 +121,40 @@ static zt_rc zt_ws_imp_parse(zt_call *c, const char *id, const char **sub, const
 }
 
 /* ---------------------------------------------------------------------
+ * Enhanced security and compliance: each setting only when it differs
+ * from its default (off; monitoring and updates follow the profile).
+ * ------------------------------------------------------------------- */
+
+static bool zt_ws_imp_on(const json_t *esc, const char *path)
+{
+    const char *v = zt_res_jstr(esc, path);
+    return v && strcasecmp(v, "Enabled") == 0;
+}
+
+static void zt_ws_imp_compliance(zt_ws_imp *m)
+{
+    zt_arena *a = m->c->arena;
+    const json_t *esc = zt_res_jget(m->ws, "properties/enhancedSecurityCompliance");
+    bool csp = zt_ws_imp_on(esc, "complianceSecurityProfile/value");
+    bool esm = zt_ws_imp_on(esc, "enhancedSecurityMonitoring/value");
+    bool acu = zt_ws_imp_on(esc, "automaticClusterUpdate/value");
+    if (csp)
+        zt_ws_imp_set(m, "compliance_security_profile_enabled", zt_cty_bool(a, true));
+    if (esm != csp)
+        zt_ws_imp_set(m, "enhanced_security_monitoring_enabled", zt_cty_bool(a, esm));
+    if (acu != csp)
+        zt_ws_imp_set(m, "automatic_cluster_update_enabled", zt_cty_bool(a, acu));
+    const json_t *std = zt_res_jget(esc, "complianceSecurityProfile/complianceStandards");
+    size_t n = json_array_size(std), k = 0;
+    const char **v = zt_arena_calloc(a, n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        if (json_string_value(json_array_get(std, i)))
+            v[k++] = zt_arena_strdup(a, json_string_value(json_array_get(std, i)));
+    if (k)
+        zt_ws_imp_set(m, "compliance_standards", zt_res_string_set(a, v, k));
+}
+
+/* ---------------------------------------------------------------------
  * The workspace's own inputs.
  * ------------------------------------------------------------------- */
 
@@ -155,6 +189,7 @@ static void zt_ws_imp_workspace(zt_ws_imp *m, const char *rg)
                                        "value");
     if (json_is_false(infra))
         zt_ws_imp_set(m, "infrastructure_encryption_enabled", zt_cty_bool(a, false));
+    zt_ws_imp_compliance(m);
 }
 
 /* ---------------------------------------------------------------------

@@ -78,7 +78,8 @@ START_TEST(test_expand_options_toggled)
                                "zone[privatelink.vaultcore.azure.net] "
                                "zone_link[privatelink.postgres.database.azure.com] "
                                "zone_link[privatelink.vaultcore.azure.net] "
-                               "diag_firewall diag_vpn_gateway");
+                               "diag_firewall diag_vpn_gateway diag_pip_firewall "
+                               "diag_pip_firewall_mgmt diag_pip_gateway");
     ck_assert_str_eq(id_of(ev, "diag_firewall"),
                      NET "/azureFirewalls/afw-weu/providers/Microsoft.Insights/diagnosticSettings/"
                          "zerotrust-law");

@@ -404,6 +404,63 @@ START_TEST(test_import_errors)
 }
 END_TEST
 
+/* ---- diagnostics and flow logs ------------------------------------------------------ */
+
+#define LAW "/subscriptions/" SUB "/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/" \
+            "workspaces/log-platform"
+#define SA "/subscriptions/" SUB "/resourceGroups/rg-ops/providers/Microsoft.Storage/" \
+           "storageAccounts/stflowlogs"
+#define MONITORING_INPUTS                                                                   \
+    BASE_INPUTS ",\"log_analytics_workspace_id\":\"" LAW "\",\"flow_logs\":{"              \
+    "\"storage_account_id\":\"" SA "\",\"log_analytics_customer_id\":"                       \
+    "\"cccccccc-1111-2222-3333-444444444444\",\"retention_days\":30}"
+
+START_TEST(test_monitoring)
+{
+    zt_comp_eval *ev = expand(MONITORING_INPUTS);
+    ck_assert_ptr_nonnull(strstr(keys(ev), "hub_route diag_nsg_databricks_host "
+                                           "diag_nsg_databricks_container "
+                                           "diag_nsg_private_endpoints diag_nsg_functions "
+                                           "flow_log"));
+    ck_assert_str_eq(zt_comp_id(ev, "diag_nsg_functions"),
+                     NET "/networkSecurityGroups/nsg-analytics-func/providers/"
+                         "Microsoft.Insights/diagnosticSettings/zerotrust-law");
+    ck_assert_str_eq(zt_comp_id(ev, "flow_log"),
+                     "/subscriptions/" SUB "/resourceGroups/NetworkWatcherRG/providers/"
+                     "Microsoft.Network/networkWatchers/NetworkWatcher_westeurope/flowLogs/"
+                     "fl-vnet-analytics");
+    json_t *d = body_of(ev, "diag_nsg_databricks_host");
+    ck_assert_str_eq(jstr(d, "/properties/workspaceId"), LAW);
+    ck_assert_ptr_null(zt_comp_json_ptr(d, "/properties/metrics"));
+    json_t *fl = body_of(ev, "flow_log");
+    ck_assert_str_eq(jstr(fl, "/properties/targetResourceId"), VNET_ID);
+    ck_assert_str_eq(jstr(fl, "/properties/storageId"), SA);
+    ck_assert_int_eq(json_integer_value(zt_comp_json_ptr(fl, "/properties/retentionPolicy/days")),
+                     30);
+    const char *ta = "/properties/flowAnalyticsConfiguration/networkWatcherFlowAnalyticsConfiguration";
+    ck_assert_str_eq(jstr(fl, zt_arena_printf(A, "%s/workspaceResourceId", ta)), LAW);
+    ck_assert_str_eq(jstr(fl, zt_arena_printf(A, "%s/workspaceRegion", ta)), "westeurope");
+    /* off by default */
+    ck_assert_ptr_null(strstr(keys(expand(BASE_INPUTS)), "diag_"));
+    ck_assert_ptr_null(strstr(keys(expand(BASE_INPUTS)), "flow_log"));
+    /* plan-time checks */
+    ck_assert_int_ne(validate(BASE_INPUTS ",\"log_analytics_workspace_id\":\"law\","
+                              "\"flow_logs\":{\"storage_account_id\":\"x\","
+                              "\"traffic_analytics_interval_minutes\":5,\"retention_days\":400}"),
+                     ZT_OK);
+    tv_expect_error(A, &D, "Invalid workspace ID", "log_analytics_workspace_id", NULL);
+    tv_expect_error(A, &D, "Invalid storage account ID", "flow_logs.storage_account_id", NULL);
+    tv_expect_error(A, &D, "Unsupported interval", "flow_logs.traffic_analytics_interval_minutes",
+                    NULL);
+    tv_expect_error(A, &D, "Out of range", "flow_logs.retention_days", NULL);
+    zt_diags_init(&D, A);
+    ck_assert_int_ne(validate(BASE_INPUTS ",\"flow_logs\":{\"storage_account_id\":\"" SA "\","
+                              "\"log_analytics_customer_id\":\"x\"}"), ZT_OK);
+    tv_expect_error(A, &D, "Traffic analytics without a workspace",
+                    "flow_logs.log_analytics_customer_id", NULL);
+}
+END_TEST
+
 /* ---- body dump for the validator ---------------------------------------------------- */
 
 START_TEST(test_dump_bodies)
@@ -415,6 +472,7 @@ START_TEST(test_dump_bodies)
                     "\"nat_gateway_subnets\":[\"databricks-host\",\"databricks-container\"]",
         BASE_INPUTS ",\"address_space\":\"10.2.0.0/24\",\"dns_mode\":\"resolver\","
                     "\"hub_resolver_inbound_ip\":\"10.100.0.228\"",
+        MONITORING_INPUTS,
     };
     zt_test_res_dump_bodies(sets, ZT_ARRAY_LEN(sets));
 }
@@ -437,6 +495,7 @@ int main(int argc, char **argv)
         test_validate_dns_and_ids,
         test_import,
         test_import_errors,
+        test_monitoring,
     };
     return zt_test_res_main(argc, argv, "spoke", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }

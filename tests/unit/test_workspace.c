@@ -171,7 +171,7 @@ START_TEST(test_expand_options)
     ck_assert_msg(strstr(k, "container[bronze] container[gold] pe_blob") != NULL, "%s", k);
     ck_assert_ptr_nonnull(strstr(k, "registry pe_registry pe_registry_dns"));
     ck_assert_ptr_nonnull(strstr(k, "pe_browser_authentication pe_browser_authentication_dns"));
-    ck_assert_ptr_nonnull(strstr(k, "diag_key_vault diag_storage diag_workspace diag_registry"));
+    ck_assert_ptr_nonnull(strstr(k, "diag_key_vault diag_storage diag_storage_account diag_workspace diag_registry"));
     ck_assert_str_eq(zt_comp_id(ev, "diag_storage"),
                      RG_ID "/providers/Microsoft.Storage/storageAccounts/stdbxlakeweu/blobServices/"
                            "default/providers/Microsoft.Insights/diagnosticSettings/zerotrust-law");
@@ -512,6 +512,45 @@ START_TEST(test_plan_check_skips_what_it_cannot_read)
 }
 END_TEST
 
+/* ---- enhanced security and compliance ------------------------------------------------- */
+
+START_TEST(test_compliance_settings)
+{
+    const char *esc = "/properties/enhancedSecurityCompliance";
+    json_t *off = body_of(expand(BASE_INPUTS), "workspace");
+    ck_assert_str_eq(jstr(off, zt_arena_printf(A, "%s/complianceSecurityProfile/value", esc)),
+                     "Disabled");
+    ck_assert_ptr_null(zt_comp_json_ptr(off, zt_arena_printf(A, "%s/complianceSecurityProfile/"
+                                                                 "complianceStandards", esc)));
+    ck_assert_str_eq(jstr(off, zt_arena_printf(A, "%s/automaticClusterUpdate/value", esc)),
+                     "Disabled");
+    zt_comp_eval *ev = expand(BASE_INPUTS ",\"compliance_security_profile_enabled\":true,"
+                              "\"compliance_standards\":[\"HIPAA\"]");
+    /* both phases carry it: phase two must not undo it */
+    for (int i = 0; i < 2; i++) {
+        json_t *b = body_of(ev, i ? "workspace_cmk" : "workspace");
+        ck_assert_str_eq(jstr(b, zt_arena_printf(A, "%s/complianceSecurityProfile/value", esc)),
+                         "Enabled");
+        ck_assert_str_eq(jstr(b, zt_arena_printf(A, "%s/complianceSecurityProfile/"
+                                                    "complianceStandards/0", esc)), "HIPAA");
+        ck_assert_str_eq(jstr(b, zt_arena_printf(A, "%s/enhancedSecurityMonitoring/value", esc)),
+                         "Enabled");
+        ck_assert_str_eq(jstr(b, zt_arena_printf(A, "%s/automaticClusterUpdate/value", esc)),
+                         "Enabled");
+    }
+    ck_assert_int_ne(validate(BASE_INPUTS ",\"compliance_security_profile_enabled\":true,"
+                              "\"automatic_cluster_update_enabled\":false,"
+                              "\"compliance_standards\":[\"SOC2\"]"), ZT_OK);
+    tv_expect_error(A, &D, "Required by the compliance security profile",
+                    "automatic_cluster_update_enabled", NULL);
+    tv_expect_error(A, &D, "Unknown compliance standard", "compliance_standards", "HIPAA");
+    zt_diags_init(&D, A);
+    ck_assert_int_ne(validate(BASE_INPUTS ",\"compliance_standards\":[\"HIPAA\"]"), ZT_OK);
+    tv_expect_error(A, &D, "Standards without the compliance security profile",
+                    "compliance_standards", NULL);
+}
+END_TEST
+
 /* ---- body dump for the validator ---------------------------------------------------- */
 
 START_TEST(test_dump_bodies)
@@ -519,6 +558,8 @@ START_TEST(test_dump_bodies)
     static const char *const sets[] = {
         BASE_INPUTS,
         ALL_ON_INPUTS,
+        BASE_INPUTS ",\"compliance_security_profile_enabled\":true,"
+                    "\"compliance_standards\":[\"HIPAA\",\"PCI_DSS\"]",
     };
     zt_test_res_dump_bodies(sets, ZT_ARRAY_LEN(sets));
 }
@@ -542,6 +583,7 @@ int main(int argc, char **argv)
         test_plan_check_spoke,
         test_plan_check_spoke_held_or_oversized,
         test_plan_check_skips_what_it_cannot_read,
+        test_compliance_settings,
     };
     return zt_test_res_main(argc, argv, "workspace", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }

@@ -38,7 +38,10 @@ static const canned ws_world[] = {
             "\"storageAccountIdentity\":{\"principalId\":\"p-storage\"},"
             "\"managedDiskIdentity\":{\"principalId\":\"p-disk\"},"
             "\"encryption\":{\"entities\":{\"managedServices\":{\"keyVaultProperties\":{"
-            "\"keyVaultUri\":\"https://kv-lake.vault.azure.net/\"}}}}}}"},
+            "\"keyVaultUri\":\"https://kv-lake.vault.azure.net/\"}}}},"
+            "\"enhancedSecurityCompliance\":{\"complianceSecurityProfile\":{\"value\":\"Enabled\","
+            "\"complianceStandards\":[\"HIPAA\",\"PCI_DSS\"]},\"enhancedSecurityMonitoring\":{"
+            "\"value\":\"Enabled\"},\"automaticClusterUpdate\":{\"value\":\"Disabled\"}}}}"},
     {UAMI "uc", "{\"properties\":{\"principalId\":\"p-uc\"}}"},
     {UAMI "func", "{\"properties\":{\"principalId\":\"p-func\"}}"},
     {UAMI "cicd/federatedIdentityCredentials/github-actions",
@@ -115,6 +118,12 @@ START_TEST(test_import_options)
     ck_assert_str_eq(attr_str(v, "service_bus_namespace_id"), SB_ID);
     ck_assert(zt_cty_get_attr(v, "public_network_access_enabled")->is_null);
     ck_assert_str_eq(zt_cty_map_get(zt_cty_get_attr(v, "tags"), "owner")->u.str.ptr, "me");
+    /* the compliance profile on; monitoring follows it (null), updates off */
+    ck_assert(zt_cty_get_attr(v, "compliance_security_profile_enabled")->u.b);
+    ck_assert(zt_cty_get_attr(v, "enhanced_security_monitoring_enabled")->is_null);
+    ck_assert(!zt_cty_get_attr(v, "automatic_cluster_update_enabled")->u.b);
+    ck_assert(!zt_cty_get_attr(v, "automatic_cluster_update_enabled")->is_null);
+    ck_assert_uint_eq(zt_cty_get_attr(v, "compliance_standards")->u.coll.n, 2);
 }
 END_TEST
 
@@ -149,7 +158,9 @@ START_TEST(test_import_defaults_null)
         "managed_resource_group_name", "infrastructure_encryption_enabled",
         "hierarchical_namespace_enabled", "storage_containers", "container_registry_name",
         "browser_authentication_enabled", "log_analytics_workspace_id",
-        "azure_databricks_principal_id", "service_bus_namespace_id", "timeouts"};
+        "azure_databricks_principal_id", "service_bus_namespace_id", "timeouts",
+        "compliance_security_profile_enabled", "compliance_standards",
+        "enhanced_security_monitoring_enabled", "automatic_cluster_update_enabled"};
     for (size_t i = 0; i < ZT_ARRAY_LEN(nulls); i++)
         ck_assert_msg(zt_cty_get_attr(v, nulls[i])->is_null, "%s not null", nulls[i]);
 }
