@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""examples/platform (zerotrust_hub + zerotrust_spoke +
+"""examples/platform (zerotrust_governance + zerotrust_hub + zerotrust_spoke +
 zerotrust_databricks_private_workspace) applied from empty with real Terraform
 against the ARM emulator (tests/emulator) on 127.0.0.1: wall time of the whole
 apply against the critical path of the combined dependency graph, the sum of
@@ -14,15 +14,15 @@ propagation is an edge weight: a node that uses a customer-managed key
 (`storage`, `workspace_cmk`) can succeed only rbac_propagation_seconds (the
 emulator's, 120 Azure s) after the role assignments it depends on, as in Azure.
 
-Graph (method): the nodes and their `depends_on` are parsed from the three
-node tables in provider/resources/zt_{hub,spoke,workspace}.c; which nodes
+Graph (method): the nodes and their `depends_on` are parsed from the four
+node tables in provider/resources/zt_{governance,hub,spoke,workspace}.c; which nodes
 exist and how many instances a for_each node has is read from each
 resource's `underlying_resources` in the state after the apply. Between the
-three resources, Terraform's graph: the spoke starts when the whole hub is
-done, the workspace when the whole spoke (and hub) is done, so every spoke
-node depends on every hub node and every workspace node on every spoke node.
-Critical path = longest weighted path through that combined graph (= the sum
-of the three per-resource critical paths). Sum = every underlying resource's
+four resources, Terraform's graph: the hub starts when the whole governance
+layer is done (it needs its workspace ID), the spoke when the whole hub is,
+the workspace when the whole spoke is, so every node of a layer depends on
+every node of the layers before. Critical path = longest weighted path
+through that combined graph (= the sum of the per-resource critical paths). Sum = every underlying resource's
 duration added up (for_each instances counted each).
 
 Wall: first ARM request of the apply -> last answer (emulator request log),
@@ -67,11 +67,13 @@ KEY_USERS = {"workspace.storage", "workspace.workspace_cmk"}
 RBAC_PROPAGATION_S = Config().rbac_propagation_seconds
 
 EXAMPLE = REPO / "examples" / "platform"
-GROUPS = {"hub": "rg-hub-weu", "spoke": "rg-spokes-weu", "workspace": "rg-dbx-weu"}
-TABLES = {"hub": ("zt_hub.c", "zt_hub_nodes"), "spoke": ("zt_spoke.c", "zt_spoke_nodes"),
-          "workspace": ("zt_workspace.c", "zt_ws_nodes")}
-TF_TYPES = {"hub": "zerotrust_hub", "spoke": "zerotrust_spoke",
+GROUPS = {"governance": "rg-ops-weu", "hub": "rg-hub-weu", "spoke": "rg-spokes-weu",
+          "workspace": "rg-dbx-weu"}
+TABLES = {"governance": ("zt_governance.c", "zt_gov_nodes"), "hub": ("zt_hub.c", "zt_hub_nodes"),
+          "spoke": ("zt_spoke.c", "zt_spoke_nodes"), "workspace": ("zt_workspace.c", "zt_ws_nodes")}
+TF_TYPES = {"governance": "zerotrust_governance", "hub": "zerotrust_hub", "spoke": "zerotrust_spoke",
             "workspace": "zerotrust_databricks_private_workspace"}
+LAYERS = ("governance", "hub", "spoke", "workspace")
 CMD_TIMEOUT = 900.0
 
 
@@ -152,6 +154,8 @@ def parse_table(source: str, table: str) -> dict[str, dict]:
             nodes[args[1].strip('"')] = {"type": "Microsoft.Authorization/roleAssignments", "deps": deps(args[2])}
         elif macro == "ZT_WS_DIAG_NODE":
             nodes[args[0].strip('"')] = {"type": "Microsoft.Insights/diagnosticSettings", "deps": [args[1].strip()]}
+        elif macro in ("ZT_HUB_DIAG_PIP_NODE", "ZT_SPOKE_DIAG_NODE"):   # after the VNet
+            nodes[args[0].strip('"')] = {"type": "Microsoft.Insights/diagnosticSettings", "deps": ["vnet"]}
         else:
             raise RuntimeError(f"{source}: unknown node macro {macro}")
     for k, n in nodes.items():
@@ -174,7 +178,7 @@ def combined_graph(instances: dict[str, dict[str, int]]):
     """Nodes 'res.key' with weight (Azure s, one instance) and deps, over the present nodes."""
     graph = {}
     prev_all: list[str] = []
-    for res in ("hub", "spoke", "workspace"):
+    for res in LAYERS:
         nodes = parse_table(*TABLES[res])
         present = instances[res]
         unknown = set(present) - set(nodes)
@@ -359,7 +363,7 @@ def main() -> int:
     r0 = runs[0]
     wall, crit, total = med(lambda r: r["apply_wall_s"]), r0["critical_s"], r0["sum_s"]
     print()
-    print(f"examples/platform (hub + spoke + workspace), apply from empty, time scale {a.time_scale}, "
+    print(f"examples/platform (governance + hub + spoke + workspace), apply from empty, time scale {a.time_scale}, "
           f"{len(runs)} runs, medians; {r0['underlying']} underlying resources "
           f"({', '.join(f'{k} {sum(v.values())}' for k, v in r0['instances'].items())})")
     print("critical path: " + " -> ".join(r0["critical_path"]))
@@ -371,7 +375,7 @@ def main() -> int:
         ("wall / critical path", f"{wall / crit:.2f}"),
         ("wall / sum", f"{wall / total:.2f}"),
     ]
-    for res in ("hub", "spoke", "workspace"):
+    for res in LAYERS:
         s = med(lambda r, res=res: r["windows"].get(res, (0, 0))[0])
         e = med(lambda r, res=res: r["windows"].get(res, (0, 0))[1])
         rows.append((f"  {res} requests window", f"{s:.2f} -> {e:.2f} s ({e - s:.2f} s)"))

@@ -1,14 +1,17 @@
-# The whole zero-trust Azure Databricks platform in one apply: the hub
-# (firewall, Bastion, DNS resolver, private DNS zones), a workload spoke whose
-# egress goes through the hub firewall, and a private Databricks workspace
-# injected into the spoke with customer-managed keys, private endpoints and
-# least-privilege identities.
+# The whole zero-trust Azure Databricks platform in one apply: the governance
+# layer first (Log Analytics, alerts, Azure Policy guardrails, budget), then
+# the hub (firewall, Bastion, DNS resolver, private DNS zones), a workload
+# spoke whose egress goes through the hub firewall, and a private Databricks
+# workspace injected into the spoke with customer-managed keys, private
+# endpoints and least-privilege identities. Every layer sends its logs and
+# metrics to the governance layer's workspace.
 #
 #   export ARM_SUBSCRIPTION_ID=... ARM_TENANT_ID=... ARM_CLIENT_ID=...
 #   export ARM_USE_OIDC=true          # or ARM_USE_MSI, ARM_CLIENT_CERTIFICATE_PATH, ARM_USE_CLI
 #   terraform init && terraform apply
 #
-# The three resource groups must exist; nothing here creates or deletes them.
+# The four resource groups must exist; nothing here creates or deletes them.
+# The guardrails are assigned to the subscription (policy_scope_ids).
 
 terraform {
   required_version = ">= 1.5"
@@ -24,6 +27,17 @@ provider "zerotrust" {}
 variable "location" {
   type    = string
   default = "westeurope"
+}
+
+variable "governance_resource_group_name" {
+  type    = string
+  default = "rg-ops-weu"
+}
+
+variable "alert_email_addresses" {
+  description = "Who the alerts and budget notifications e-mail."
+  type        = list(string)
+  default     = ["platform-team@example.com"]
 }
 
 variable "hub_resource_group_name" {
@@ -67,12 +81,21 @@ locals {
   }
 }
 
+resource "zerotrust_governance" "platform" {
+  name                  = "platform-weu"
+  location              = var.location
+  resource_group_name   = var.governance_resource_group_name
+  alert_email_addresses = var.alert_email_addresses
+  tags                  = local.tags
+}
+
 resource "zerotrust_hub" "hub" {
-  name                = "weu"
-  location            = var.location
-  resource_group_name = var.hub_resource_group_name
-  address_space       = "10.100.0.0/22"
-  tags                = local.tags
+  name                       = "weu"
+  location                   = var.location
+  resource_group_name        = var.hub_resource_group_name
+  address_space              = "10.100.0.0/22"
+  log_analytics_workspace_id = zerotrust_governance.platform.log_analytics_workspace_id
+  tags                       = local.tags
 }
 
 resource "zerotrust_spoke" "analytics" {
@@ -90,8 +113,9 @@ resource "zerotrust_spoke" "analytics" {
   hub_private_dns_zone_ids   = zerotrust_hub.hub.private_dns_zone_ids
   hub_resolver_inbound_ip    = zerotrust_hub.hub.resolver_inbound_ip
 
-  firewall_rule_priority = 200
-  tags                   = local.tags
+  firewall_rule_priority     = 200
+  log_analytics_workspace_id = zerotrust_governance.platform.log_analytics_workspace_id
+  tags                       = local.tags
 }
 
 resource "zerotrust_databricks_private_workspace" "analytics" {
@@ -113,6 +137,7 @@ resource "zerotrust_databricks_private_workspace" "analytics" {
   # One browser_authentication endpoint per region is enough; this is the first.
   browser_authentication_enabled = true
   azure_databricks_principal_id  = var.azure_databricks_principal_id
+  log_analytics_workspace_id     = zerotrust_governance.platform.log_analytics_workspace_id
 
   tags = local.tags
 }
@@ -146,4 +171,17 @@ output "key_vault_uri" {
 
 output "storage_dfs_endpoint" {
   value = zerotrust_databricks_private_workspace.analytics.storage_dfs_endpoint
+}
+
+output "log_analytics_workspace_id" {
+  value = zerotrust_governance.platform.log_analytics_workspace_id
+}
+
+output "policy_assignment_ids" {
+  value = zerotrust_governance.platform.policy_assignment_ids
+}
+
+output "application_insights_connection_string" {
+  value     = zerotrust_governance.platform.application_insights_connection_string
+  sensitive = true
 }

@@ -156,7 +156,18 @@ def hub_workspace(root: Path, runner, mirror, emu: Emulator, world: dict):
 # ------------------------------------------------------------------------------
 
 PLATFORM_EXAMPLE = REPO / "examples" / "platform"
-PLATFORM_GROUPS = ("rg-hub-weu", "rg-spokes-weu", "rg-dbx-weu")
+PLATFORM_GROUPS = ("rg-ops-weu", "rg-hub-weu", "rg-spokes-weu", "rg-dbx-weu")
+# What zerotrust_governance keeps at the subscription itself (the initiative,
+# its assignment and role assignments, the budget): audited and checked
+# for leftovers like the groups.
+PLATFORM_SUB_PROVIDERS = ("Microsoft.Authorization", "Microsoft.Consumption")
+
+
+def platform_scopes(emu_or_client) -> list[str]:
+    """The platform's resource groups and subscription-level provider prefixes (IDs)."""
+    c = getattr(emu_or_client, "client", emu_or_client)
+    return ([c.rg_id(rg) for rg in PLATFORM_GROUPS] +
+            [f"/subscriptions/{c.subscription}/providers/{ns}" for ns in PLATFORM_SUB_PROVIDERS])
 
 
 def second_spoke_tf() -> str:
@@ -175,7 +186,7 @@ def second_spoke_tf() -> str:
 
 
 def make_platform_world(emu: Emulator) -> list[str]:
-    """The three resource groups examples/platform expects; their IDs."""
+    """The four resource groups examples/platform expects; their IDs."""
     for rg in PLATFORM_GROUPS:
         emu.client.put_and_wait(emu.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
     return [emu.client.rg_id(rg) for rg in PLATFORM_GROUPS]
@@ -186,12 +197,13 @@ def platform_workspace(root: Path, runner, mirror, emu: Emulator, two_spokes: bo
     against emu, audited over the platform's resource groups."""
     ws = make_workspace(root, runner, mirror, config_dir=PLATFORM_EXAMPLE,
                         files={"spoke2.tf": second_spoke_tf()} if two_spokes else None)
-    return use_emulator(ws, emu.client, PLATFORM_GROUPS, platform_vars(emu.info))
+    return use_emulator(ws, emu.client, platform_scopes(emu), platform_vars(emu.info))
 
 
 def platform_leftovers(emu: Emulator) -> list[str]:
-    """What is left in the platform's groups (destroy must leave nothing)."""
-    return [i for rg in PLATFORM_GROUPS for i in emu.store_ids_under(emu.client.rg_id(rg))]
+    """What is left in the platform's groups and its subscription-level scopes (destroy must
+    leave nothing; the Log Analytics workspace is the platform's own)."""
+    return [i for scope in platform_scopes(emu) for i in emu.store_ids_under(scope, ignore=())]
 
 
 def hub_fixtures(name: str, rg: str, time_scale: float = 0.001):

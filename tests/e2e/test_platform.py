@@ -1,16 +1,20 @@
-"""examples/platform, the whole design (hub + spoke + private Databricks
-workspace), with real Terraform (the main one, 1.5.7) and OpenTofu (1.12,
-1.6) where they are installed (tools/install-peers.sh; skipped otherwise),
-each against a fresh ARM emulator: applied from empty
-in ONE apply, a second plan is clean, a refresh reads every underlying
-resource once, drift on a spoke NSG holding the workspace's network intent
-policy rules is repaired without dropping them (Terraform 1.15 only),
-destroy leaves nothing (but the soft-deleted Key Vault, as
-Azure keeps it under purge protection), and every request body re-validates
-against azure-specs.
+"""examples/platform, the whole design (governance + hub + spoke + private Databricks
+workspace), with real Terraform (the main one, 1.5.7) and OpenTofu (1.12, 1.6) where they
+are installed (tools/install-peers.sh; skipped otherwise), each against a fresh ARM
+emulator: applied from empty in ONE apply, a second plan is clean, a refresh reads every
+underlying resource once per node, destroy leaves nothing (but the soft-deleted Key Vault,
+as Azure keeps it under purge protection) and deletes policy assignments before their set
+definition and diagnostic settings before the Log Analytics workspace, and every request
+body re-validates against azure-specs.
+
+With the main Terraform also: drift on a spoke NSG holding the workspace's network intent
+policy rules is repaired without dropping them; drift (a diagnostic setting and a policy
+assignment deleted out of band) is found by refresh and repaired by the next apply, and
+the governance layer imported by its Log Analytics workspace ID plans no change.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -19,7 +23,7 @@ import pytest
 from e2e_support import REPO, get_runner, runner_param
 from hub_env import make_platform_world, plan_rc, platform_leftovers, platform_workspace, start_emulator
 
-
+GOVERNANCE = "zerotrust_governance.platform"
 RUNNERS = ["terraform", "terraform-1.5", "tofu", "tofu-legacy"]
 
 
@@ -65,24 +69,94 @@ def _repair_spoke_nsg(ws, emu):
     assert rc == 0, p.describe()
 
 
+def _underlying(ws) -> dict[str, str]:
+    """node key (prefixed with the resource address) -> ARM ID, from the state."""
+    state = json.loads(ws.run("state", "pull", check=True).stdout)
+    out = {}
+    for r in state["resources"]:
+        for inst in r["instances"]:
+            for key, rid in (inst["attributes"].get("underlying_resources") or {}).items():
+                out[f"{r['type']}.{r['name']}:{key}"] = rid
+    return out
+
+
+def _path(q: dict) -> str:
+    return q["path"].split("?")[0].lower()
+
+
+def _check_refresh_reads_each_once(ws, reads: list[dict]):
+    ids = _underlying(ws)
+    assert reads and all(q["method"] == "GET" for q in reads), sorted({q["method"] for q in reads})
+    counts: dict[str, int] = {}
+    for q in reads:
+        counts[_path(q)] = counts.get(_path(q), 0) + 1
+    nodes: dict[str, int] = {}      # two nodes may share a resource (workspace, workspace_cmk)
+    for rid in ids.values():
+        nodes[rid.lower()] = nodes.get(rid.lower(), 0) + 1
+    for key, rid in ids.items():
+        assert counts.get(rid.lower()) == nodes[rid.lower()], (key, rid, counts.get(rid.lower()))
+    assert len(reads) == len(ids), (len(reads), len(ids))
+
+
+def _check_delete_order(deletes: list[dict]):
+    last: dict[str, int] = {}
+    for q in deletes:
+        last[_path(q)] = max(last.get(_path(q), 0), q["seq"])
+
+    def when(part):
+        return [s for p, s in last.items() if part in p]
+
+    assignments, sets = when("/policyassignments/"), when("/policysetdefinitions/")
+    assert assignments and sets and max(assignments) < min(sets), (assignments, sets)
+    diags = when("/diagnosticsettings/")
+    law = [s for p, s in last.items() if p.endswith("/workspaces/log-platform-weu")]
+    assert diags and law and max(diags) < min(law), (max(diags), law)
+
+
+def _drift_is_repaired(ws, emu):
+    ids = _underlying(ws)
+    diag = ids["zerotrust_hub.hub:diag_firewall"]
+    assignment = next(v for k, v in ids.items() if k.startswith(f"{GOVERNANCE}:policy_assignment["))
+    for rid in (diag, assignment):
+        emu.client.control("POST", "drift", {"id": rid, "action": "delete"}).raise_for_status()
+    rc, p = plan_rc(ws)
+    assert rc == 2, p.describe()
+    assert "zerotrust_hub.hub" in p.stdout and GOVERNANCE in p.stdout, p.stdout[-3000:]
+    ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
+    for rid in (diag, assignment):
+        assert emu.client.get(rid).status_code == 200, rid
+    rc, p = plan_rc(ws)
+    assert rc == 0, p.describe()
+
+
+def _import_plans_clean(ws):
+    law = _underlying(ws)[f"{GOVERNANCE}:log_analytics"]
+    ws.run("state", "rm", GOVERNANCE, "-no-color", check=True)
+    ws.run("import", "-input=false", "-no-color", GOVERNANCE, law, check=True)
+    rc, p = plan_rc(ws)
+    assert rc == 0, p.describe()
+
+
 def test_platform_lifecycle(ws, emu):
     r = ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
-    assert "3 added" in r.stdout, r.describe()
+    assert "4 added" in r.stdout, r.describe()
     out = ws.run("output", "-json", check=True).stdout
     assert "azuredatabricks.net" in out and "databricks_ui_api" in out and "dbfs_dfs" in out
+    assert "log-platform-weu" in out and "zt-platform-weu-guardrails" in out
 
     seq = emu.last_seq()
     rc, p = plan_rc(ws)
     assert rc == 0, p.describe()
-    # The refresh reads each underlying resource once: no writes, no polls.
-    refresh = [q for q in emu.requests(since=seq, kind="arm")]
-    assert refresh and all(q["method"] == "GET" for q in refresh), \
-        sorted({q["method"] for q in refresh})
+    _check_refresh_reads_each_once(ws, emu.requests(since=seq, kind="arm"))
     if ws.runner.id == "terraform":       # once: the behaviour does not depend on the runner
         _repair_spoke_nsg(ws, emu)
+        _drift_is_repaired(ws, emu)
+        _import_plans_clean(ws)
 
+    seq = emu.last_seq()
     ws.run("destroy", "-input=false", "-auto-approve", "-no-color", check=True)
     assert platform_leftovers(emu) == []
+    _check_delete_order([q for q in emu.requests(since=seq, kind="arm") if q["method"] == "DELETE"])
     log = emu.info.get("request_log") or str(emu.state_dir / "requests.jsonl")
     v = subprocess.run([sys.executable, "-m", "tests.emulator.validate", log], cwd=REPO,
                        capture_output=True, text=True)

@@ -9,13 +9,13 @@ import copy
 import json
 import re
 
-from . import behaviours, resource_types
+from . import behaviours, governance, policy, resource_types  # noqa: F401 (governance: hooks)
 from .arm_ids import ArmPath, parse_id, segment_path, split_action
 from .config import utc_iso
 from .lro import FAILED, IN_PROGRESS, SUCCEEDED, Operation
 from .protocol import ArmError, Request, Response, json_response
 from .resource_types import TypeSpec, path_values, spec_for
-from .specs import FLAG_REQUIRED, ResourceTypeVersion
+from .specs import FLAG_READONLY, FLAG_REQUIRED, ResourceTypeVersion
 from .store import Resource, deep_merge, system_data
 from . import validator as validator_mod
 
@@ -82,7 +82,7 @@ class ArmService:
                 return self._list(rgs, req)
             return self._resource(req, ap, RG_TYPE, claims)
         if sp == "tenant":
-            raise ArmError(404, "InvalidResourceType", "Tenant-level resources are not emulated.")
+            return policy.tenant_request(self, req, ap)
         # operation status monitors
         t = ap.target
         if len(t.types) == 2 and t.types[0].lower() == "locations" and t.types[1].lower() in OP_TYPES \
@@ -439,7 +439,9 @@ class ArmService:
         if existing is not None and existing.state == "Deleting":
             raise self._conflict(existing, self.ops.busy_op(existing.id), spec)
         ctx = behaviours.Ctx(self, req, ap, spec, rtv, claims, existing, parent, rid, name, type_name)
+        ctx.location = location
         behaviours.validate(ctx, clean)
+        policy.enforce(ctx, clean, location, _indexed(rtv, type_name))
         # inline children checks (subnets inside a VNet PUT etc.)
         inline_plan = self._plan_inline(ctx, clean)
         # references must exist and be provisioned
@@ -816,6 +818,9 @@ class ArmService:
         if len(ap.chain) > 1 and not self.store.get(scope):
             raise ArmError(404, "ResourceNotFound", f"The scope '{scope}' was not found.")
         low = scope.lower()
+        if type_name.lower() == policy.ASSIGNMENTS:
+            at_scope = "atscope()" in (req.q("$filter") or "").replace(" ", "").lower()
+            return self._list([self.render(r) for r in policy.assignments_at(self, scope, at_scope)], req)
         items = []
         for r in self.store.of_type(type_name):
             if len(ap.chain) > 1 or type_name.lower().startswith("microsoft.authorization/"):
@@ -824,6 +829,8 @@ class ArmService:
                 ok = r.key.startswith(low + "/")
             if ok:
                 items.append(self.render(r))
+        if type_name.lower() == policy.DEFS and ap.resource_group is None and len(ap.chain) == 1:
+            items = policy.list_builtins_under_subscription(items)
         return self._list(items, req)
 
     def _rg_resources(self, req, ap) -> Response:
@@ -936,6 +943,16 @@ def _has_prop(rtv: ResourceTypeVersion | None, *path) -> bool:
             return False
         node = tf.resolve(props[p]["type"])
     return True
+
+
+def _indexed(rtv: ResourceTypeVersion | None, type_name: str) -> bool:
+    """Whether Azure Policy's Indexed mode covers the type: it takes tags and a location of its own
+    (a read-only location, as Key Vault keys report their vault's, does not count; nor do resource
+    groups)."""
+    if rtv is None or type_name == RG_TYPE or not _has_prop(rtv, "tags"):
+        return False
+    prop = rtv.body.get("properties", {}).get("location")
+    return bool(prop) and not prop.get("flags", 0) & FLAG_READONLY
 
 
 def _location_required(rtv: ResourceTypeVersion | None) -> bool:

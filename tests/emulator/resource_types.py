@@ -226,14 +226,25 @@ SPECS = [
              weak_etag=False),
     TypeSpec("Microsoft.Authorization/roleAssignments", name_error="InvalidRoleAssignmentId", weak_etag=False),
     TypeSpec("Microsoft.Authorization/policyAssignments", weak_etag=False),
+    TypeSpec("Microsoft.Authorization/policyDefinitions", weak_etag=False),
+    TypeSpec("Microsoft.Authorization/policySetDefinitions", weak_etag=False),
     # ---------------------------------------------------------------- monitoring and the rest
     TypeSpec("Microsoft.OperationalInsights/workspaces", put="async", delete="async", create_s=20, update_s=10,
              delete_s=20, tracked=True, creating_state="Creating", weak_etag=False),
     TypeSpec("Microsoft.Insights/components", tracked=True, weak_etag=False),
     TypeSpec("Microsoft.Insights/diagnosticSettings", weak_etag=False),
-    TypeSpec("Microsoft.Insights/scheduledQueryRules", tracked=True, weak_etag=False),
+    TypeSpec("Microsoft.Insights/scheduledQueryRules", tracked=True, weak_etag=False,
+             refs=(RefRule("properties.scopes[*]", blocks_delete=False),
+                   RefRule("properties.actions.actionGroups[*]", blocks_delete=False,
+                           target_types=("microsoft.insights/actiongroups",)))),
     TypeSpec("Microsoft.Insights/actionGroups", tracked=True, weak_etag=False),
-    TypeSpec("Microsoft.Consumption/budgets", weak_etag=False),
+    # Azure requires a location though the definitions do not (LocationRequired).
+    TypeSpec("Microsoft.Insights/activityLogAlerts", tracked=True, weak_etag=False,
+             refs=(RefRule("properties.actions.actionGroups[*].actionGroupId", blocks_delete=False,
+                           target_types=("microsoft.insights/actiongroups",)),)),
+    TypeSpec("Microsoft.Consumption/budgets", weak_etag=False,
+             refs=(RefRule("properties.notifications.*.contactGroups[*]", blocks_delete=False,
+                           target_types=("microsoft.insights/actiongroups",)),)),
     TypeSpec("Microsoft.ContainerRegistry/registries", put="async", delete="async", create_s=30, update_s=10,
              delete_s=30, tracked=True, creating_state="Creating", weak_etag=False),
 ]
@@ -266,7 +277,9 @@ def path_values(obj, path: str) -> list:
         key, star = m.group(1), m.group(2)
         nxt = []
         for c in cur:
-            if isinstance(c, dict):
+            if isinstance(c, dict) and key == "*":      # every value of a map
+                nxt.extend(x for x in c.values() if x is not None)
+            elif isinstance(c, dict):
                 v = c.get(key)
                 if v is None:   # case-insensitive fallback
                     for k in c:
