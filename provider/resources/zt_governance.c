@@ -550,7 +550,7 @@ static json_t *zt_gov_body_law(const zt_comp_eval *ev)
 /* The workspace's own audit logs (queries, ingestion problems). */
 static json_t *zt_gov_body_diag_law(const zt_comp_eval *ev)
 {
-    return zt_res_diag_body(zt_gov_law_id(ev), true, true, true);
+    return zt_res_diag_body(zt_gov_law_id(ev), ZT_RES_DIAG_LOGS | ZT_RES_DIAG_METRICS);
 }
 
 static json_t *zt_gov_body_appi(const zt_comp_eval *ev)

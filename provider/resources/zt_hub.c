@@ -501,7 +501,8 @@ static json_t *zt_hub_body_zone_link(const zt_comp_eval *ev)
  * governance alerts query. */
 static json_t *zt_hub_diag(const zt_comp_eval *ev, bool dedicated)
 {
-    return zt_res_diag_body(zt_hub_workspace(ev), true, true, dedicated);
+    return zt_res_diag_body(zt_hub_workspace(ev), ZT_RES_DIAG_LOGS | ZT_RES_DIAG_METRICS |
+                                                     (dedicated ? ZT_RES_DIAG_DEDICATED : 0));
 }
 
 static json_t *zt_hub_body_diag_firewall(const zt_comp_eval *ev)

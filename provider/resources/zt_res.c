@@ -42,19 +42,22 @@ json_t *zt_res_set(json_t *body, const char *key, json_t *v)
     return body;
 }
 
-json_t *zt_res_diag_body(const char *workspace_id, bool logs, bool metrics, bool dedicated)
+json_t *zt_res_diag_body(const char *workspace_id, unsigned what)
 {
     if (!workspace_id)
         return NULL;
     json_t *p = json_pack("{s:s}", "workspaceId", workspace_id);
-    if (logs)
-        json_object_set_new(p, "logs",
-                            json_pack("[{s:s,s:b},{s:s,s:b}]", "categoryGroup", "allLogs",
-                                      "enabled", 1, "categoryGroup", "audit", "enabled", 0));
-    if (metrics)
+    if (what & ZT_RES_DIAG_LOGS) {
+        json_t *logs = json_pack("[{s:s,s:b}]", "categoryGroup", "allLogs", "enabled", 1);
+        if (what & ZT_RES_DIAG_AUDIT_OFF)
+            json_array_append_new(logs, json_pack("{s:s,s:b}", "categoryGroup", "audit",
+                                                  "enabled", 0));
+        json_object_set_new(p, "logs", logs);
+    }
+    if (what & ZT_RES_DIAG_METRICS)
         json_object_set_new(p, "metrics",
                             json_pack("[{s:s,s:b}]", "category", "AllMetrics", "enabled", 1));
-    if (dedicated)
+    if (what & ZT_RES_DIAG_DEDICATED)
         json_object_set_new(p, "logAnalyticsDestinationType", json_string("Dedicated"));
     return json_pack("{s:o}", "properties", p);
 }

@@ -20,13 +20,21 @@ json_t *zt_res_tracked(const zt_comp_eval *ev, json_t *properties);
 /* Steals `v`; a NULL v (an unknown part) makes the whole body unknown. */
 json_t *zt_res_set(json_t *body, const char *key, json_t *v);
 
-/* A diagnostic setting sending to a Log Analytics workspace: every log
- * (category group allLogs, with the audit group listed as off, the shape
- * Azure Policy's category-group DeployIfNotExists definitions recognise as
- * theirs) and, with `metrics`, AllMetrics; `dedicated`: resource-specific
- * tables (AZFW*, AZKVAuditLogs, Databricks*) instead of AzureDiagnostics,
- * for the alerts' queries. NULL when workspace_id is. */
-json_t *zt_res_diag_body(const char *workspace_id, bool logs, bool metrics, bool dedicated);
+/* What a diagnostic setting sends (zt_res_diag_body). */
+enum {
+    ZT_RES_DIAG_LOGS = 1 << 0,      /* every log: category group allLogs */
+    /* ... with the audit group listed as off: the shape Azure Policy's
+     * category-group DeployIfNotExists definitions check for on types that
+     * have an audit group (Key Vault, Container Registry) */
+    ZT_RES_DIAG_AUDIT_OFF = 1 << 1,
+    ZT_RES_DIAG_METRICS = 1 << 2,   /* AllMetrics */
+    /* resource-specific tables (AZFW*, AZKVAuditLogs, Databricks*) instead
+     * of AzureDiagnostics: the governance alerts query them */
+    ZT_RES_DIAG_DEDICATED = 1 << 3,
+};
+/* A diagnostic setting sending to a Log Analytics workspace; NULL when
+ * workspace_id is. */
+json_t *zt_res_diag_body(const char *workspace_id, unsigned what);
 
 /* A list/set(string) input as a NULL-terminated array (*n elements): a
  * copy of `fallback` when null, NULL while unknown. */

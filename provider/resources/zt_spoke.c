@@ -505,8 +505,7 @@ static json_t *zt_spoke_body_hub_route(const zt_comp_eval *ev)
 /* NSG logs (rule events and counters); NSGs have no metrics. */
 static json_t *zt_spoke_body_diag_nsg(const zt_comp_eval *ev)
 {
-    return zt_res_diag_body(zt_comp_input_str(ev, "log_analytics_workspace_id"), true, false,
-                            false);
+    return zt_res_diag_body(zt_comp_input_str(ev, "log_analytics_workspace_id"), ZT_RES_DIAG_LOGS);
 }
 
 /* The flow_logs block (NULL while unknown or absent). */

@@ -659,22 +659,23 @@ static const char *zt_ws_parent_storage(const zt_comp_eval *ev)
 
 /* ---- diagnostics ---- */
 
-/* Key Vault and Databricks logs go to their resource-specific tables
- * (AZKVAuditLogs, Databricks*), which the governance alerts query; blob
- * logs have no other. */
-static json_t *zt_ws_diag(const zt_comp_eval *ev, bool metrics)
+/* Logs go to resource-specific tables (AZKVAuditLogs, Databricks*,
+ * StorageBlobLogs), which the governance alerts query. */
+static json_t *zt_ws_diag(const zt_comp_eval *ev, unsigned what)
 {
-    return zt_res_diag_body(zt_ws_in(ev, "log_analytics_workspace_id"), true, metrics, true);
+    return zt_res_diag_body(zt_ws_in(ev, "log_analytics_workspace_id"), what);
 }
 
-static json_t *zt_ws_body_diag_metrics(const zt_comp_eval *ev) { return zt_ws_diag(ev, true); }
-static json_t *zt_ws_body_diag_logs(const zt_comp_eval *ev) { return zt_ws_diag(ev, false); }
-
+#define ZT_WS_DIAG_FN(fn, what) \
+    static json_t *fn(const zt_comp_eval *ev) { return zt_ws_diag(ev, what); }
+/* Key Vault and the registry have an audit category group. */
+ZT_WS_DIAG_FN(zt_ws_body_diag_audited, ZT_RES_DIAG_LOGS | ZT_RES_DIAG_AUDIT_OFF |
+                                           ZT_RES_DIAG_METRICS | ZT_RES_DIAG_DEDICATED)
+ZT_WS_DIAG_FN(zt_ws_body_diag_metrics, ZT_RES_DIAG_LOGS | ZT_RES_DIAG_METRICS |
+                                           ZT_RES_DIAG_DEDICATED)
+ZT_WS_DIAG_FN(zt_ws_body_diag_logs, ZT_RES_DIAG_LOGS | ZT_RES_DIAG_DEDICATED)
 /* The account level has metrics only; its logs are per service (blob). */
-static json_t *zt_ws_body_diag_account(const zt_comp_eval *ev)
-{
-    return zt_res_diag_body(zt_ws_in(ev, "log_analytics_workspace_id"), false, true, false);
-}
+ZT_WS_DIAG_FN(zt_ws_body_diag_account, ZT_RES_DIAG_METRICS)
 
 /* ---------------------------------------------------------------------
  * The node table.
@@ -816,13 +817,13 @@ static const zt_comp_node_def zt_ws_nodes[] = {
     ZT_WS_RA_NODE_IF(func_sb_sender, "ra_func_sb_sender", DEPS("id_func"), zt_ws_service_bus_on),
     ZT_WS_RA_NODE_IF(func_sb_receiver, "ra_func_sb_receiver", DEPS("id_func"),
                      zt_ws_service_bus_on),
-    ZT_WS_DIAG_NODE("diag_key_vault", key_vault, zt_ws_diag_on, zt_ws_body_diag_metrics),
+    ZT_WS_DIAG_NODE("diag_key_vault", key_vault, zt_ws_diag_on, zt_ws_body_diag_audited),
     ZT_WS_DIAG_NODE("diag_storage", storage, zt_ws_diag_on, zt_ws_body_diag_metrics),
     {.key = "diag_storage_account", .arm_type = "Microsoft.Insights/diagnosticSettings",
      .depends_on = DEPS("storage"), .enabled = zt_ws_diag_on, .parent_id = zt_ws_parent_sa,
      .name = zt_ws_name_diag, .body = zt_ws_body_diag_account, .expected_seconds = 5},
     ZT_WS_DIAG_NODE("diag_workspace", workspace_cmk, zt_ws_diag_on, zt_ws_body_diag_logs),
-    ZT_WS_DIAG_NODE("diag_registry", registry, zt_ws_diag_registry_on, zt_ws_body_diag_metrics),
+    ZT_WS_DIAG_NODE("diag_registry", registry, zt_ws_diag_registry_on, zt_ws_body_diag_audited),
 };
 
 /* ---------------------------------------------------------------------
