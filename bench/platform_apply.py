@@ -154,7 +154,10 @@ def parse_table(source: str, table: str) -> dict[str, dict]:
             nodes[args[1].strip('"')] = {"type": "Microsoft.Authorization/roleAssignments", "deps": deps(args[2])}
         elif macro == "ZT_WS_DIAG_NODE":
             nodes[args[0].strip('"')] = {"type": "Microsoft.Insights/diagnosticSettings", "deps": [args[1].strip()]}
-        elif macro in ("ZT_HUB_DIAG_PIP_NODE", "ZT_SPOKE_DIAG_NODE"):   # after the VNet
+        elif macro == "ZT_HUB_DIAG_PIP_NODE":      # after the VNet and its public IP
+            nodes[args[0].strip('"')] = {"type": "Microsoft.Insights/diagnosticSettings",
+                                         "deps": ["vnet", args[1].strip('"')]}
+        elif macro == "ZT_SPOKE_DIAG_NODE":        # after the VNet (and so its NSGs)
             nodes[args[0].strip('"')] = {"type": "Microsoft.Insights/diagnosticSettings", "deps": ["vnet"]}
         else:
             raise RuntimeError(f"{source}: unknown node macro {macro}")

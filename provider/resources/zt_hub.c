@@ -570,13 +570,13 @@ static const char *const zt_hub_deps_zone_link[] = {"zone", "vnet", NULL};
 static const char *const zt_hub_deps_diag_fw[] = {"firewall", NULL};
 static const char *const zt_hub_deps_diag_bas[] = {"bastion", NULL};
 static const char *const zt_hub_deps_diag_gw[] = {"vpn_gateway", NULL};
-/* After the VNet (the id_node): nothing new may exist before it. */
-static const char *const zt_hub_deps_diag_pip[] = {"vnet", NULL};
-
-#define ZT_HUB_DIAG_PIP_NODE(k, parent)                                                       \
+/* A public IP's setting waits for it, and for the VNet (the id_node:
+ * nothing new may exist before it). */
+#define ZT_HUB_DIAG_PIP_NODE(k, pip, parent)                                                  \
     {.key = k, .arm_type = "Microsoft.Insights/diagnosticSettings",                           \
-     .depends_on = zt_hub_deps_diag_pip, .enabled = parent##_on, .parent_id = parent,        \
-     .name = zt_hub_name_diag, .body = zt_hub_body_diag_other, .expected_seconds = 5}
+     .depends_on = (const char *const[]){"vnet", pip, NULL}, .enabled = parent##_on,         \
+     .parent_id = parent, .name = zt_hub_name_diag, .body = zt_hub_body_diag_other,          \
+     .expected_seconds = 5}
 
 /* What ARM cannot change in place (the engine re-creates the node). */
 static const char *const zt_hub_co_location[] = {"/location", NULL};
@@ -645,10 +645,11 @@ static const zt_comp_node_def zt_hub_nodes[] = {
      .depends_on = zt_hub_deps_diag_gw, .enabled = zt_hub_diag_gateway_on,
      .parent_id = zt_hub_parent_gateway, .name = zt_hub_name_diag,
      .body = zt_hub_body_diag_other, .expected_seconds = 5},
-    ZT_HUB_DIAG_PIP_NODE("diag_pip_firewall", zt_hub_parent_pip_fw),
-    ZT_HUB_DIAG_PIP_NODE("diag_pip_firewall_mgmt", zt_hub_parent_pip_fw_mgmt),
-    ZT_HUB_DIAG_PIP_NODE("diag_pip_bastion", zt_hub_parent_pip_bastion),
-    ZT_HUB_DIAG_PIP_NODE("diag_pip_gateway", zt_hub_parent_pip_gateway),
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_firewall", "pip_firewall", zt_hub_parent_pip_fw),
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_firewall_mgmt", "pip_firewall_mgmt",
+                         zt_hub_parent_pip_fw_mgmt),
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_bastion", "pip_bastion", zt_hub_parent_pip_bastion),
+    ZT_HUB_DIAG_PIP_NODE("diag_pip_gateway", "pip_gateway", zt_hub_parent_pip_gateway),
 };
 
 /* ---------------------------------------------------------------------

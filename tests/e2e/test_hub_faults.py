@@ -75,6 +75,10 @@ RESOURCES = [
     ("diag_firewall", f"{NET}/azureFirewalls/afw-{HUB}{DIAG}"),
     ("diag_bastion", f"{NET}/bastionHosts/bas-{HUB}{DIAG}"),
     ("diag_vpn_gateway", f"{NET}/virtualNetworkGateways/vgw-{HUB}{DIAG}"),
+    ("diag_pip_firewall", f"{NET}/publicIPAddresses/pip-{HUB}-afw{DIAG}"),
+    ("diag_pip_firewall_mgmt", f"{NET}/publicIPAddresses/pip-{HUB}-afw-mgmt{DIAG}"),
+    ("diag_pip_bastion", f"{NET}/publicIPAddresses/pip-{HUB}-bas{DIAG}"),
+    ("diag_pip_gateway", f"{NET}/publicIPAddresses/pip-{HUB}-vgw{DIAG}"),
 ]
 POLL_REGEX = r"/providers/Microsoft\.Network/locations/[^/]+/operations/[^/]+$"
 # Private DNS zones and links answer 202 with their own status monitor in the resource group.

@@ -18,7 +18,6 @@ property that is not in the body is null: ``exists: false`` holds, ``equals ''``
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from pathlib import Path
@@ -46,8 +45,10 @@ class Context:
     parameter values, the request's api-version, the resource group and subscription."""
 
     def __init__(self, resource: dict, params: dict, api_version: str = "", resource_group=None,
-                 subscription=None, indexed: bool = True):
+                 subscription=None, indexed: bool = True, primary: dict | None = None):
         self.resource = resource
+        # In an existenceCondition, the field() function reads the resource the `if` matched.
+        self.primary = primary
         self.params = params
         self.api_version = api_version
         self.resource_group = resource_group or {}
@@ -220,7 +221,10 @@ def _call(ctx: Context, name: str, args: list):
             raise Unevaluable(f"parameter {args[0]} has no value")
         return ctx.params[args[0]]
     if n == "field":
-        kind, v = field_value(ctx, args[0])
+        src = ctx
+        if ctx.primary is not None:
+            src = Context(ctx.primary, ctx.params, ctx.api_version, ctx.resource_group, ctx.subscription)
+        kind, v = field_value(src, args[0])
         return v
     if n == "current":
         if not ctx.counts:
@@ -313,9 +317,11 @@ def _order(a, b) -> int:
 
 
 def _like(v, pattern) -> bool:
+    """'*' is like's only wildcard; case-insensitive."""
     if v is None:
         return False
-    return fnmatch.fnmatchcase(_str(v).lower(), _str(pattern).lower().replace("[", "[[]"))
+    parts = [re.escape(x) for x in _str(pattern).split("*")]
+    return re.fullmatch(".*".join(parts), _str(v), re.I | re.S) is not None
 
 
 def _match(v, pattern, insensitive) -> bool:
@@ -484,6 +490,14 @@ def parameter_values(definition: dict, given: dict) -> dict:
 def effect_of(definition: dict, ctx: Context) -> str:
     then = definition["properties"]["policyRule"]["then"]
     return _str(resolve(ctx, then.get("effect")))
+
+
+def existence_holds(definition: dict, ctx: Context) -> bool:
+    """An *IfNotExists definition's existenceCondition on a related resource (ctx.resource; the
+    matched resource in ctx.primary); no condition: any related resource of the type will do."""
+    details = definition["properties"]["policyRule"]["then"].get("details") or {}
+    cond = details.get("existenceCondition")
+    return True if cond is None else holds(cond, ctx)
 
 
 def matches(definition: dict, ctx: Context) -> bool:

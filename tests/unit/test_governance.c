@@ -461,7 +461,11 @@ static json_t *scope_get(void *arg, const char *id)
 {
     zt_comp_getter *g = arg;
     g->not_found = strcasecmp(id, SUB_ID) != 0;
-    return g->not_found ? NULL : json_pack("{s:s}", "id", SUB_ID);
+    if (g->not_found)
+        return NULL;
+    json_t *b = json_pack("{s:s}", "id", SUB_ID); /* borrowed, as the engine's */
+    zt_arena_on_free(A, (void (*)(void *))json_decref, b);
+    return b;
 }
 
 static json_t *failing_get(void *arg, const char *id)
