@@ -65,29 +65,19 @@ static const zt_cty_value *zt_gov_imp_int(zt_gov_imp *m, int64_t v, int64_t dflt
                      : zt_cty_number_int(m->c->arena, v);
 }
 
-/* /subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.OperationalInsights/workspaces/
- * log-<name>, segments case-insensitive as ARM's are. */
+static const zt_res_id_shape zt_gov_imp_shape = {
+    "Microsoft.OperationalInsights", "workspaces", "log-", "Log Analytics workspace",
+    "zerotrust_governance workspace", "zerotrust_governance"};
+
 static zt_rc zt_gov_imp_parse(zt_gov_imp *m, const char *id)
 {
-    char sub[128], group[128], ws[128];
-    int used = 0;
-    zt_call *c = m->c;
-    if (sscanf(id, "/subscriptions/%127[^/]/%*1[rR]esource%*1[gG]roups/%127[^/]/providers/"
-                   "%*[^/]/%*[^/]/%127[^/]%n", sub, group, ws, &used) != 3 ||
-        id[used] != '\0' || !strcasestr(id, "/providers/Microsoft.OperationalInsights/workspaces/"))
-        return zt_diag_error(c->diags, NULL, "Invalid import ID",
-                             "\"%s\" is not a Log Analytics workspace resource ID "
-                             "(/subscriptions/<id>/resourceGroups/<group>/providers/"
-                             "Microsoft.OperationalInsights/workspaces/log-<name>).", id);
-    if (strncmp(ws, "log-", 4) != 0 || ws[4] == '\0')
-        return zt_diag_error(c->diags, NULL, "Not a zerotrust_governance workspace",
-                             "The workspace is named log-<name>; \"%s\" was not created by "
-                             "zerotrust_governance.", ws);
-    m->sub = zt_arena_strdup(c->arena, sub);
-    m->rg_id = zt_arena_printf(c->arena, "/subscriptions/%s/resourceGroups/%s", sub, group);
-    m->name = zt_arena_strdup(c->arena, ws + 4);
-    zt_gov_imp_set(m, "name", zt_cty_string(c->arena, m->name));
-    zt_gov_imp_set(m, "resource_group_name", zt_cty_string(c->arena, group));
+    zt_res_import_id pid;
+    ZT_TRY(zt_res_parse_import_id(m->c, id, &zt_gov_imp_shape, &pid));
+    m->sub = pid.sub;
+    m->rg_id = pid.rg_id;
+    m->name = pid.name;
+    zt_gov_imp_set(m, "name", zt_cty_string(m->c->arena, m->name));
+    zt_gov_imp_set(m, "resource_group_name", zt_cty_string(m->c->arena, pid.rg));
     return ZT_OK;
 }
 

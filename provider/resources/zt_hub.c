@@ -1081,29 +1081,9 @@ static zt_rc zt_hub_imp_shape(zt_hub_import_ctx *m, const char *id, const json_t
                                                        ZT_HUB_SN_FIREWALL, m->hub));
 }
 
-/* /subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.Network/
- * virtualNetworks/vnet-<hub>, segments case-insensitive as ARM's are. */
-static zt_rc zt_hub_parse_id(zt_call *c, const char *id, const char **rg_id, const char **rg,
-                             const char **hub)
-{
-    char sub[128], group[128], vnet[128];
-    int used = 0;
-    if (sscanf(id, "/subscriptions/%127[^/]/%*1[rR]esource%*1[gG]roups/%127[^/]/providers/"
-                   "%*[^/]/%*[^/]/%127[^/]%n", sub, group, vnet, &used) != 3 ||
-        id[used] != '\0' || !strcasestr(id, "/providers/Microsoft.Network/virtualNetworks/"))
-        return zt_diag_error(c->diags, NULL, "Invalid import ID",
-                             "\"%s\" is not a virtual network resource ID "
-                             "(/subscriptions/<id>/resourceGroups/<group>/providers/"
-                             "Microsoft.Network/virtualNetworks/vnet-<hub name>).", id);
-    if (strncmp(vnet, "vnet-", 5) != 0 || vnet[5] == '\0')
-        return zt_diag_error(c->diags, NULL, "Not a zerotrust_hub VNet",
-                             "The hub VNet is named vnet-<hub name>; \"%s\" was not created by "
-                             "zerotrust_hub.", vnet);
-    *rg_id = zt_arena_printf(c->arena, "/subscriptions/%s/resourceGroups/%s", sub, group);
-    *rg = zt_arena_strdup(c->arena, group);
-    *hub = zt_arena_strdup(c->arena, vnet + 5);
-    return ZT_OK;
-}
+static const zt_res_id_shape zt_hub_id_shape = {
+    "Microsoft.Network", "virtualNetworks", "vnet-", "virtual network", "zerotrust_hub VNet",
+    "zerotrust_hub"};
 
 static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
                            json_t *(*get)(void *getter, const char *arm_id), void *getter,
@@ -1111,9 +1091,12 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
 {
     zt_arena *a = c->arena;
     zt_hub_import_ctx m = {.r = {.c = c, .get = get, .getter = getter}, .s = s};
-    const char *rg = NULL;
     size_t errors = c->diags->errors;
-    ZT_TRY(zt_hub_parse_id(c, id, &m.rg_id, &rg, &m.hub));
+    zt_res_import_id pid;
+    ZT_TRY(zt_res_parse_import_id(c, id, &zt_hub_id_shape, &pid));
+    const char *rg = pid.rg;
+    m.rg_id = pid.rg_id;
+    m.hub = pid.name;
     m.net = zt_arena_printf(a, "%s/providers/Microsoft.Network", m.rg_id);
     zt_res_inputs_init(&m.in, a, s->type->n);
 

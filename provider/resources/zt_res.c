@@ -440,6 +440,40 @@ const zt_cty_value *zt_res_imp_tags(zt_arena *a, const json_t *resource)
 
 #define ZT_RES_MAX_PAGES 200 /* a bound on nextLink chains */
 
+zt_rc zt_res_parse_import_id(zt_call *c, const char *id, const zt_res_id_shape *shape,
+                             zt_res_import_id *out)
+{
+    const char *fixed[] = {"subscriptions", NULL, "resourceGroups", NULL, "providers",
+                           shape->ns, shape->type, NULL};
+    const char *seg[ZT_ARRAY_LEN(fixed)];
+    size_t n = 0;
+    char *copy = zt_arena_strdup(c->arena, id ? id : "");
+    bool ok = copy[0] == '/';
+    for (char *save = NULL, *t = strtok_r(copy + ok, "/", &save); ok && t;
+         t = strtok_r(NULL, "/", &save)) {
+        ok = n < ZT_ARRAY_LEN(fixed) && (!fixed[n] || strcasecmp(t, fixed[n]) == 0);
+        if (ok)
+            seg[n++] = t;
+    }
+    /* no empty segment ("//"), no trailing slash, all eight segments */
+    ok = ok && n == ZT_ARRAY_LEN(fixed) && !strstr(id, "//") && id[strlen(id) - 1] != '/';
+    size_t pn = strlen(shape->prefix);
+    if (!ok)
+        return zt_diag_error(c->diags, NULL, "Invalid import ID",
+                             "\"%s\" is not the ID of a %s (/subscriptions/<id>/resourceGroups/"
+                             "<group>/providers/%s/%s/%s<name>).", id ? id : "", shape->what,
+                             shape->ns, shape->type, shape->prefix);
+    if (strncmp(seg[7], shape->prefix, pn) != 0 || seg[7][pn] == '\0')
+        return zt_diag_error(c->diags, NULL, zt_arena_printf(c->arena, "Not a %s", shape->not_ours),
+                             "The %s is named %s<name>; \"%s\" was not created by %s.", shape->what,
+                             shape->prefix, seg[7], shape->composite);
+    out->sub = seg[1];
+    out->rg = seg[3];
+    out->rg_id = zt_arena_printf(c->arena, "/subscriptions/%s/resourceGroups/%s", seg[1], seg[3]);
+    out->name = seg[7] + pn;
+    return ZT_OK;
+}
+
 json_t *zt_res_read(const zt_res_reader *r, const char *id)
 {
     return id ? r->get(r->getter, id) : NULL;

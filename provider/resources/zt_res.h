@@ -139,6 +139,24 @@ typedef struct zt_res_reader {
     void *getter;
 } zt_res_reader;
 
+/* An import ID /subscriptions/<sub>/resourceGroups/<rg>/providers/<ns>/
+ * <type>/<prefix><name> (fixed segments case-insensitive, as ARM's are).
+ * Error diagnostics "Invalid import ID" naming `what` ("virtual network")
+ * and "Not a <not_ours>" when the name lacks the prefix. */
+typedef struct zt_res_id_shape {
+    const char *ns, *type, *prefix;
+    const char *what;      /* "virtual network" */
+    const char *not_ours;  /* "zerotrust_hub VNet" */
+    const char *composite; /* "zerotrust_hub" */
+} zt_res_id_shape;
+
+typedef struct zt_res_import_id {
+    const char *sub, *rg, *rg_id, *name; /* name without the prefix */
+} zt_res_import_id;
+
+zt_rc zt_res_parse_import_id(zt_call *c, const char *id, const zt_res_id_shape *shape,
+                             zt_res_import_id *out);
+
 /* A GET: NULL for a NULL id, on 404, or after an error diagnostic. */
 json_t *zt_res_read(const zt_res_reader *r, const char *id);
 /* Every item of a collection, following ARM's nextLink paging; NULL when

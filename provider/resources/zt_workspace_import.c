@@ -86,39 +86,9 @@ static void zt_ws_imp_set(zt_ws_imp *m, const char *attr, const zt_cty_value *v)
  * The import ID.
  * ------------------------------------------------------------------- */
 
-/* /subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.Databricks/
- * workspaces/dbw-<name>; fixed segments case-insensitive, as ARM's are. */
-static zt_rc zt_ws_imp_parse(zt_call *c, const char *id, const char **sub, const char **rg,
-                             const char **name)
-{
-    static const char *const fixed[] = {"subscriptions", NULL, "resourceGroups", NULL,
-                                        "providers", "Microsoft.Databricks", "workspaces", NULL};
-    const char *seg[ZT_ARRAY_LEN(fixed)];
-    size_t n = 0;
-    char *copy = zt_arena_strdup(c->arena, id ? id : "");
-    bool ok = copy[0] == '/';
-    for (char *save = NULL, *t = strtok_r(copy + ok, "/", &save); ok && t;
-         t = strtok_r(NULL, "/", &save)) {
-        ok = n < ZT_ARRAY_LEN(fixed) && (!fixed[n] || strcasecmp(t, fixed[n]) == 0);
-        if (ok)
-            seg[n++] = t;
-    }
-    /* no empty segment ("//"), no trailing slash, all eight segments */
-    ok = ok && n == ZT_ARRAY_LEN(fixed) && !strstr(id, "//") && id[strlen(id) - 1] != '/';
-    if (!ok)
-        return zt_diag_error(c->diags, NULL, "Invalid import ID",
-                             "\"%s\" is not the ID of a Databricks workspace (/subscriptions/<id>/"
-                             "resourceGroups/<group>/providers/Microsoft.Databricks/workspaces/"
-                             "dbw-<name>).", id ? id : "");
-    if (strncmp(seg[7], "dbw-", 4) != 0 || seg[7][4] == '\0')
-        return zt_diag_error(c->diags, NULL, "Not a zerotrust_databricks_private_workspace",
-                             "The workspace is named dbw-<name>; \"%s\" was not created by "
-                             "zerotrust_databricks_private_workspace.", seg[7]);
-    *sub = seg[1];
-    *rg = seg[3];
-    *name = seg[7] + 4;
-    return ZT_OK;
-}
+static const zt_res_id_shape zt_ws_imp_shape = {
+    "Microsoft.Databricks", "workspaces", "dbw-", "Databricks workspace",
+    "zerotrust_databricks_private_workspace", "zerotrust_databricks_private_workspace"};
 
 /* ---------------------------------------------------------------------
  * Enhanced security and compliance: each setting only when it differs
@@ -494,8 +464,12 @@ zt_rc zt_ws_import(zt_call *c, const zt_schema *s, const char *id,
     zt_ws_imp m = {.r = {.c = c, .get = get, .getter = getter}, .c = c};
     const char *rg = NULL;
     size_t errors = c->diags->errors;
-    ZT_TRY(zt_ws_imp_parse(c, id, &m.sub, &rg, &m.name));
-    m.rg_id = zt_arena_printf(a, "/subscriptions/%s/resourceGroups/%s", m.sub, rg);
+    zt_res_import_id pid;
+    ZT_TRY(zt_res_parse_import_id(c, id, &zt_ws_imp_shape, &pid));
+    m.sub = pid.sub;
+    m.name = pid.name;
+    rg = pid.rg;
+    m.rg_id = pid.rg_id;
     m.ws_id = zt_arena_printf(a, "%s/providers/Microsoft.Databricks/workspaces/dbw-%s", m.rg_id,
                               m.name);
     zt_res_inputs_init(&m.in, a, s->type->n);

@@ -51,15 +51,6 @@ static void fake_outputs(zt_comp_eval *ev);
     "\"frequency_minutes\":15,\"threshold\":500},\"databricks_job_failures\":{"               \
     "\"enabled\":false}}"
 
-static void fake(zt_comp_eval *ev, const char *key, const char *json)
-{
-    zt_comp_rec *r = zt_comp_priv_put(A, &ev->priv, key);
-    r->exists = true;
-    r->outputs = json_loads(json, 0, NULL);
-    ck_assert_ptr_nonnull(r->outputs);
-    zt_arena_on_free(A, (void (*)(void *))json_decref, r->outputs);
-}
-
 /* What ARM returns for the nodes other bodies and outputs read from. */
 static void fake_outputs(zt_comp_eval *ev)
 {

@@ -388,7 +388,7 @@ START_TEST(test_import_errors)
     ck_assert_int_eq(zt_composite_hub.import(&C, S, NET "/virtualNetworks/other", canned_get,
                                              NULL, &v),
                      ZT_ERR_INVALID);
-    tv_expect_error(A, &D, "Not a zerotrust_hub VNet", "", "vnet-<hub name>");
+    tv_expect_error(A, &D, "Not a zerotrust_hub VNet", "", "vnet-<name>");
     ck_assert_int_eq(zt_composite_hub.import(&C, S, NET "/virtualNetworks/vnet-gone", canned_get,
                                              NULL, &v),
                      ZT_ERR_INVALID);

@@ -49,15 +49,6 @@ static void fake_outputs(zt_comp_eval *ev);
     "\"log_analytics_workspace_id\":\"" WS "\",\"storage_containers\":[\"bronze\",\"gold\"],"  \
     "\"managed_resource_group_name\":\"rg-dbx-managed\",\"infrastructure_encryption_enabled\":false"
 
-static void fake(zt_comp_eval *ev, const char *key, const char *json)
-{
-    zt_comp_rec *r = zt_comp_priv_put(A, &ev->priv, key);
-    r->exists = true;
-    r->outputs = json_loads(json, 0, NULL);
-    ck_assert_ptr_nonnull(r->outputs);
-    zt_arena_on_free(A, (void (*)(void *))json_decref, r->outputs);
-}
-
 /* What ARM returns for the nodes other bodies read from. */
 static void fake_outputs(zt_comp_eval *ev)
 {
