@@ -100,7 +100,7 @@ def test_lost_answer_then_refusal_is_tracked(ws, emu, world):
 
 
 # ------------------------------------------------------------------------------
-# The whole platform (hub, two spokes, workspace), one step after another
+# The whole platform (governance, hub, two spokes, workspace), one step after another
 # ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def _converge(ws):
 class TestPlatform:
     def test_apply(self, platform):
         r = _apply(platform)
-        assert r.rc == 0 and "4 added" in r.stdout, r.describe()
+        assert r.rc == 0 and "5 added" in r.stdout, r.describe()
 
     def test_key_tags_converge_in_one_apply(self, platform):
         """ARM's key PUT leaves an existing key as it is, tags included: a
