@@ -9,7 +9,7 @@ import copy
 import json
 import re
 
-from . import behaviours, governance, policy, resource_types  # noqa: F401 (governance: hooks)
+from . import behaviours, policy, resource_types
 from .arm_ids import ArmPath, parse_id, segment_path, split_action
 from .config import utc_iso
 from .lro import FAILED, IN_PROGRESS, SUCCEEDED, Operation
@@ -438,8 +438,7 @@ class ArmService:
         self.check_busy(domains, spec, existing)
         if existing is not None and existing.state == "Deleting":
             raise self._conflict(existing, self.ops.busy_op(existing.id), spec)
-        ctx = behaviours.Ctx(self, req, ap, spec, rtv, claims, existing, parent, rid, name, type_name)
-        ctx.location = location
+        ctx = behaviours.Ctx(self, req, ap, spec, rtv, claims, existing, parent, rid, name, type_name, location)
         behaviours.validate(ctx, clean)
         policy.enforce(ctx, clean, location, _indexed(rtv, type_name))
         # inline children checks (subnets inside a VNet PUT etc.)

@@ -46,6 +46,7 @@ class Ctx:
     rid: str
     name: str
     type_name: str
+    location: str | None = None     # the PUT's location, normalised ("westeurope")
 
     @property
     def store(self):

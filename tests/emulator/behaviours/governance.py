@@ -1,19 +1,16 @@
 """Monitoring, cost and policy types: Azure's rules for action groups, activity log and scheduled query
 alerts, budgets, and policy (set) definitions and assignments (the latter via ``policy``).
 
-Registers its hooks on import (``behaviours``' tables); every rule is a row of FIDELITY.md.
+Registers its hooks on import; every rule is a row of FIDELITY.md.
 """
 from __future__ import annotations
 
 import re
 import time
 
-from . import behaviours as bh
-from . import policy
-from .protocol import ArmError, new_guid
-
-VALIDATE, WRITE, RENDER = bh._VALIDATE, bh._WRITE, bh._RENDER
-hook = bh.hook
+from .. import policy
+from ..protocol import ArmError, new_guid
+from .core import RENDER, VALIDATE, WRITE, hook
 
 # Regions a type is offered in, where that is not every region (ARM: LocationNotAvailableForResourceType).
 REGIONS = {
@@ -24,7 +21,7 @@ REGIONS = {
 
 def _check_region(ctx):
     allowed = REGIONS[ctx.type_name.lower()]
-    loc = getattr(ctx, "location", None)
+    loc = ctx.location
     if loc and loc.lower() not in allowed:
         raise ArmError(400, "LocationNotAvailableForResourceType",
                        f"The provided location '{loc}' is not available for resource type "
