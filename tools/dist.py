@@ -4,10 +4,15 @@
     tools/dist.py package    --binary B --version V --out build/dist
         terraform-provider-zerotrust_V_linux_amd64.zip   (executable at the root, mode 0755,
                                                           fixed timestamps: reproducible)
-        terraform-provider-zerotrust_V_SHA256SUMS
+        terraform-provider-zerotrust_V_manifest.json     (registry manifest: protocol_versions)
+        terraform-provider-zerotrust_V_SHA256SUMS         (the zips and the manifest)
         terraform-provider-zerotrust_V_SHA256SUMS.sig     (binary detached OpenPGP signature)
+      The binary is stripped (--strip-program, default strip; --no-strip keeps it as it is);
+      --changelog FILE refuses a version without its "## [V]" section; --arch arm64 (and
+      --strip-program aarch64-linux-gnu-strip) for the other platform, into the same --out.
       Signed with gpg by the key ZT_SIGNING_KEY (key id, fingerprint or user id in $GNUPGHOME,
-      or the path of an exported secret key, imported into a throw-away keyring);
+      or the path of an exported secret key, imported into a throw-away keyring), which must be
+      an RSA key (Terraform before 1.10 cannot verify other signatures);
       ZT_SIGNING_PASSPHRASE if it has one. Without ZT_SIGNING_KEY, `package` fails unless
       ZT_DIST_UNSIGNED=1 (then no .sig is written).
 
@@ -43,6 +48,7 @@ from pathlib import Path
 DEFAULT_HOSTNAME = "registry.terraform.io"
 DEFAULT_NAMESPACE = "zerotrust"
 DEFAULT_TYPE = "zerotrust"
+# Plugin protocol versions the binary speaks: the registry manifest and the registry API.
 PROTOCOLS = ["6.0"]
 # 1980-01-01 00:00:00, the earliest time a zip can record; SOURCE_DATE_EPOCH is not
 # used on purpose: the bytes must depend on the binary only.
@@ -58,6 +64,10 @@ def zip_name(ptype: str, version: str, os_: str, arch: str) -> str:
 
 def sums_name(ptype: str, version: str) -> str:
     return f"terraform-provider-{ptype}_{version}_SHA256SUMS"
+
+
+def manifest_name(ptype: str, version: str) -> str:
+    return f"terraform-provider-{ptype}_{version}_manifest.json"
 
 
 def exe_name(ptype: str, version: str) -> str:
@@ -132,6 +142,7 @@ class Gpg:
                 raise SystemExit(f"dist.py: no secret key in {key}")
             key = fprs[0]
         self.key = key
+        require_rsa(self._run(["--list-keys", "--with-colons", key]).stdout, key)
 
     def _run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
         argv = ["gpg", "--batch", "--no-tty", "--quiet"]
@@ -167,6 +178,27 @@ class Gpg:
             self.home = None
 
 
+# OpenPGP public-key algorithms 1-3 are RSA. Terraform before 1.10 verifies signatures with
+# golang.org/x/crypto/openpgp, which knows no EdDSA: an ed25519-signed SHA256SUMS installs
+# on Terraform 1.11 and fails on 1.5 with "unsupported public key algorithm".
+RSA_ALGOS = {"1", "2", "3"}
+GPG_ALGO_NAMES = {"16": "ElGamal", "17": "DSA", "18": "ECDH", "19": "ECDSA", "22": "EdDSA (ed25519)"}
+
+
+def require_rsa(colons: str, key: str) -> None:
+    """Refuse a key whose primary key or any usable signing subkey is not RSA (gpg may sign
+    with either)."""
+    for ln in colons.splitlines():
+        f = ln.split(":")
+        if f[0] not in ("pub", "sub") or f[1] in ("r", "e", "i"):   # revoked, expired, invalid
+            continue
+        if (f[0] == "pub" or "s" in f[11]) and f[3] not in RSA_ALGOS:
+            algo = GPG_ALGO_NAMES.get(f[3], f"algorithm {f[3]}")
+            raise SystemExit(f"dist.py: signing key {key} has a {algo} {'sub' if f[0] == 'sub' else ''}key "
+                             f"{f[4]}: Terraform before 1.10 verifies only RSA signatures; "
+                             "use an RSA key (gpg --quick-gen-key UID rsa4096 sign)")
+
+
 def signer_from_env() -> Gpg | None:
     key = os.environ.get("ZT_SIGNING_KEY")
     if not key:
@@ -174,25 +206,55 @@ def signer_from_env() -> Gpg | None:
     return Gpg(key, os.environ.get("ZT_SIGNING_PASSPHRASE"))
 
 
+def stripped(binary: Path, program: str | None, tmp: Path) -> bytes:
+    """The binary without symbols or debug information (what ships), or as it is."""
+    if not program:
+        return binary.read_bytes()
+    dst = tmp / binary.name
+    p = subprocess.run([program, "--strip-all", "-o", str(dst), str(binary)], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"dist.py: {program} {binary} failed:\n{p.stderr}")
+    return dst.read_bytes()
+
+
+def require_changelog(path: Path, version: str) -> None:
+    if not re.search(rf"^## \[{re.escape(version)}\]", path.read_text(), re.M):
+        raise SystemExit(f"dist.py: {path} has no \"## [{version}]\" section: say what changed "
+                         "before releasing it")
+
+
+def manifest_bytes() -> bytes:
+    """The registry manifest (HashiCorp's terraform-registry-manifest.json, renamed as the
+    registry expects it beside the zips)."""
+    return (json.dumps({"version": 1, "metadata": {"protocol_versions": PROTOCOLS}}, indent=2)
+            + "\n").encode()
+
+
 def cmd_package(a) -> int:
     if not SEMVER.match(a.version):
         raise SystemExit(f"dist.py: version {a.version!r} is not semver")
+    if a.changelog:
+        require_changelog(Path(a.changelog), a.version)
     if not os.environ.get("ZT_SIGNING_KEY") and os.environ.get("ZT_DIST_UNSIGNED") != "1":
         raise SystemExit("dist.py: ZT_SIGNING_KEY is not set (a key id in $GNUPGHOME or a secret "
                          "key file); set ZT_DIST_UNSIGNED=1 to build unsigned packages")
+    signer = signer_from_env()      # refuses a non-RSA key before anything is written
     binary = Path(a.binary)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     z = out / zip_name(a.type, a.version, a.os, a.arch)
-    write_zip(z, [(exe_name(a.type, a.version), binary.read_bytes(), 0o755)]
+    with tempfile.TemporaryDirectory(prefix="ztdist") as tmp:
+        exe = stripped(binary, None if a.no_strip else a.strip_program, Path(tmp))
+    write_zip(z, [(exe_name(a.type, a.version), exe, 0o755)]
               + [(Path(f).name, Path(f).read_bytes(), 0o644) for f in a.extra])
+    manifest = out / manifest_name(a.type, a.version)
+    manifest.write_bytes(manifest_bytes())
     # SHA256SUMS lists every zip of this version in out (other platforms built elsewhere
-    # and copied in are kept), sorted like HashiCorp's.
-    zips = sorted(p for p in out.glob(f"terraform-provider-{a.type}_{a.version}_*.zip"))
+    # and copied in are kept) and the manifest, sorted like HashiCorp's.
+    listed = sorted(list(out.glob(f"terraform-provider-{a.type}_{a.version}_*.zip")) + [manifest])
     sums = out / sums_name(a.type, a.version)
-    sums.write_text("".join(f"{sha256_hex(p.read_bytes())}  {p.name}\n" for p in zips))
+    sums.write_text("".join(f"{sha256_hex(p.read_bytes())}  {p.name}\n" for p in listed))
     sig = sums.with_name(sums.name + ".sig")
-    signer = signer_from_env()
     if signer is None:
         if sig.exists():
             sig.unlink()
@@ -202,7 +264,7 @@ def cmd_package(a) -> int:
             signer.sign_detached(sums, sig)
         finally:
             signer.close()
-    for p in [z, sums] + ([sig] if sig.exists() else []):
+    for p in [z, manifest, sums] + ([sig] if sig.exists() else []):
         print(p)
     return 0
 
@@ -219,6 +281,7 @@ class Release:
         self.platform = f"{self.os}_{self.arch}"
         self.sums = zip_path.with_name(sums_name(self.type, self.version))
         self.sig = self.sums.with_name(self.sums.name + ".sig")
+        self.manifest = zip_path.with_name(manifest_name(self.type, self.version))
         self.h1 = h1_zip(zip_path)
         self.zh = zh_zip(zip_path)
 
@@ -231,7 +294,7 @@ def releases(dist: Path, ptype: str, version: str | None) -> list[Release]:
             out.append(r)
     if not out:
         raise SystemExit(f"dist.py: no terraform-provider-{ptype}_{version or '*'}_*.zip in {dist} "
-                         "(run: ninja -C build dist)")
+                         "(run: ninja -C build release)")
     return out
 
 
@@ -316,14 +379,14 @@ def cmd_registry(a) -> int:
     for r in releases(Path(a.dist), a.type, a.version):
         if not r.sig.exists():
             raise SystemExit(f"dist.py registry: {r.sig} is missing: the registry protocol needs "
-                             "signed SHA256SUMS (set ZT_SIGNING_KEY when running `ninja dist`)")
+                             "signed SHA256SUMS (set ZT_SIGNING_KEY when running `ninja -C build release`)")
         rel = root / "releases" / a.namespace / a.type / r.version
         rel.mkdir(parents=True, exist_ok=True)
-        for f in (r.zip, r.sums, r.sig):
+        for f in (r.zip, r.sums, r.sig) + ((r.manifest,) if r.manifest.exists() else ()):
             shutil.copyfile(f, rel / f.name)
         url = f"{base_url}/releases/{a.namespace}/{a.type}/{r.version}"
         write_json(api / r.version / "download" / r.os / r.arch, {
-            "protocols": PROTOCOLS,
+            "protocols": protocols_of(r),
             "os": r.os,
             "arch": r.arch,
             "filename": r.zip.name,
@@ -341,16 +404,31 @@ def cmd_registry(a) -> int:
     for vdir in sorted((p for p in api.iterdir() if p.is_dir() and SEMVER.match(p.name)),
                        key=lambda p: semver_key(p.name)):
         plats = sorted((f.parent.name, f.name) for f in (vdir / "download").glob("*/*") if f.is_file())
-        versions.append({"version": vdir.name, "protocols": PROTOCOLS,
+        versions.append({"version": vdir.name, "protocols": protocols_in(api / vdir.name),
                          "platforms": [{"os": o, "arch": ar} for o, ar in plats]})
     write_json(api / "versions", {"versions": versions})
     print(api / "versions")
     return 0
 
 
+def protocols_of(r: Release) -> list[str]:
+    """The release's own manifest says which protocols it speaks (older packages had none)."""
+    if r.manifest.exists():
+        return json.loads(r.manifest.read_text())["metadata"]["protocol_versions"]
+    return PROTOCOLS
+
+
+def protocols_in(vdir: Path) -> list[str]:
+    """Protocols of a published version, from the download documents written for it."""
+    for f in sorted((vdir / "download").glob("*/*")):
+        return json.loads(f.read_text())["protocols"]
+    return PROTOCOLS
+
+
 def gpg_key_id_of(armor: str) -> str:
     p = subprocess.run(["gpg", "--batch", "--with-colons", "--import-options", "show-only",
                         "--import"], input=armor.encode(), capture_output=True)
+    require_rsa(p.stdout.decode(), "given with --public-key")
     for ln in p.stdout.decode().splitlines():
         if ln.startswith("pub:"):
             return ln.split(":")[4].upper()
@@ -447,6 +525,10 @@ def main(argv=None) -> int:
     p.add_argument("--os", default="linux")
     p.add_argument("--arch", default="amd64")
     p.add_argument("--extra", action="append", default=[], help="another file for the zip root")
+    p.add_argument("--strip-program", default=os.environ.get("STRIP", "strip"),
+                   help="strip for the binary's architecture (default $STRIP or strip)")
+    p.add_argument("--no-strip", action="store_true", help="ship the binary with its symbols")
+    p.add_argument("--changelog", help="CHANGELOG.md that must have a section for --version")
     common(p, dist=False)
     p.set_defaults(fn=cmd_package)
 

@@ -25,6 +25,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tools"))
+import pydeps  # noqa: E402
+
+pydeps.check()   # one line naming a missing package, not an ImportError traceback
 from tests.emulator.client import EmulatorClient  # noqa: E402
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"

@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Install everything the build and the tests need on a fresh Debian machine.
 # Idempotent; run as root (or with sudo available).
+#   tools/setup.sh [--apt] [--pip]     (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+do_apt=0 do_pip=0
+for arg in "${@:---apt --pip}"; do
+  for a in $arg; do
+    case "$a" in
+      --apt) do_apt=1 ;;
+      --pip) do_pip=1 ;;
+      *) echo "usage: tools/setup.sh [--apt] [--pip]" >&2; exit 2 ;;
+    esac
+  done
+done
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -17,13 +29,22 @@ APT_PACKAGES=(
   nginx gnupg zip unzip ca-certificates curl
 )
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+if [ $do_apt = 1 ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  else
+    echo "setup: the ${#APT_PACKAGES[@]} Debian packages are installed"
+  fi
 fi
 
-python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+if [ $do_pip = 1 ]; then
+  echo "setup: Python packages from tests/requirements.txt"
+  python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+  python3 tools/pydeps.py
+fi

@@ -12,7 +12,8 @@
 # "NAME: N passed, N failed[, N skipped]".
 #
 # Environment: ZT_SKIP_SETUP=1 skips stages 1-2; ZT_SKIP_ASAN=1 skips 4;
-# PYTEST_ARGS adds pytest arguments (e.g. "-k host -x").
+# PYTEST_ARGS adds pytest arguments, split like a shell command line
+# (e.g. PYTEST_ARGS="-k 'host or hub' -x").
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -84,13 +85,21 @@ if [ -z "${ZT_SKIP_ASAN:-}" ]; then
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
+# PYTEST_ARGS as words, quotes honoured (shlex: nothing in it is executed).
+pytest_args=()
+if [ -n "${PYTEST_ARGS:-}" ]; then
+  if ! mapfile -d '' -t pytest_args < <(python3 -c \
+      'import os, shlex, sys; sys.stdout.write("".join(w + "\0" for w in shlex.split(os.environ["PYTEST_ARGS"])))'); then
+    echo "test.sh: cannot split PYTEST_ARGS: $PYTEST_ARGS" >&2; exit 2
+  fi
+fi
+
 # One pytest run per suite: a closing line each, and test modules of the
 # same name in both folders (rootdir-relative imports) cannot collide.
 run_pytest() {  # $1 = label, $2 = dir, $3 = 1 if "no tests collected" is fine
   local rc=0
   stage "pytest: $1 ($2)"
-  # shellcheck disable=SC2086
-  python3 -m pytest "$2" -q -rfEs -p no:cacheprovider ${PYTEST_ARGS:-} || rc=$?
+  python3 -m pytest "$2" -q -rfEs -p no:cacheprovider "${pytest_args[@]}" || rc=$?
   if [ $rc -eq 5 ]; then
     echo "$1: no tests collected"
     [ "$3" = 1 ] || failed+=("$1-none")
@@ -101,6 +110,9 @@ run_pytest() {  # $1 = label, $2 = dir, $3 = 1 if "no tests collected" is fine
 
 if [ $build_ok -ne 0 ]; then
   echo "(the provider did not build: the end-to-end tests will fail)"
+fi
+if ! python3 tools/pydeps.py; then
+  failed+=(python-packages)
 fi
 run_pytest e2e tests/e2e 0
 [ -d tests/emulator ] && run_pytest emulator tests/emulator 1

@@ -18,6 +18,7 @@ terraform {
   required_providers {
     zerotrust = {
       source = "registry.terraform.io/zerotrust/zerotrust"
+      version = "~> 0.1.0"
     }
   }
 }

@@ -9,6 +9,7 @@ hashes, and its checksum and signature errors for a tampered package.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from e2e_support import (COMMAND_TIMEOUT, PLATFORM, PROVIDER_SOURCE, REPO, clean_env,
-                         dirhash_h1, get_runner)
+                         dirhash_h1, get_runner, provider_handshake_problem)
 
 DIST_PY = REPO / "tools" / "dist.py"
 _spec = importlib.util.spec_from_file_location("zt_dist", DIST_PY)
@@ -108,6 +109,7 @@ class Dist:
     zip: Path
     sums: Path
     sig: Path
+    manifest: Path
     h1: str
     zh: str
 
@@ -119,6 +121,7 @@ def dist_pkg(tmp_path_factory, binary, provider_version, keys) -> Dist:
     z = d / f"terraform-provider-{TYPE}_{provider_version}_{PLATFORM}.zip"
     sums = d / f"terraform-provider-{TYPE}_{provider_version}_SHA256SUMS"
     return Dist(d, provider_version, z, sums, sums.with_name(sums.name + ".sig"),
+                d / f"terraform-provider-{TYPE}_{provider_version}_manifest.json",
                 dist.h1_zip(z), dist.zh_zip(z))
 
 
@@ -135,7 +138,7 @@ def test_meson_release_target_uses_project_version():
 
 def test_package_layout(dist_pkg, binary, keys):
     assert sorted(p.name for p in dist_pkg.dir.iterdir()) == sorted(
-        [dist_pkg.zip.name, dist_pkg.sums.name, dist_pkg.sig.name])
+        [dist_pkg.zip.name, dist_pkg.sums.name, dist_pkg.sig.name, dist_pkg.manifest.name])
     with zipfile.ZipFile(dist_pkg.zip) as z:
         infos = z.infolist()
         assert [i.filename for i in infos] == [f"terraform-provider-{TYPE}_v{dist_pkg.version}"]
@@ -143,11 +146,70 @@ def test_package_layout(dist_pkg, binary, keys):
         assert not i.is_dir() and i.create_system == 3
         assert stat.S_IMODE(i.external_attr >> 16) == 0o755 and stat.S_ISREG(i.external_attr >> 16)
         assert i.date_time == (1980, 1, 1, 0, 0, 0)
-        assert z.read(i) == binary.read_bytes()
-    assert dist_pkg.sums.read_text() == f"{dist_pkg.zh[3:]}  {dist_pkg.zip.name}\n"
+        shipped = z.read(i)
+    # stripped: no symbol table, no debug information; otherwise the same program
+    assert len(shipped) < binary.stat().st_size
+    tmp = dist_pkg.dir.parent / "shipped.bin"
+    tmp.write_bytes(shipped)
+    sections = run(["readelf", "-S", "-W", tmp]).stdout
+    assert ".symtab" not in sections and ".debug_info" not in sections, sections
+    assert ".symtab" in run(["readelf", "-S", "-W", binary]).stdout
+    # the registry manifest, and SHA256SUMS over the zip and the manifest
+    assert json.loads(dist_pkg.manifest.read_text()) == {"version": 1,
+                                                         "metadata": {"protocol_versions": ["6.0"]}}
+    assert dist_pkg.sums.read_text() == "".join(sorted(
+        f"{dist.sha256_hex(p.read_bytes())}  {p.name}\n" for p in (dist_pkg.zip, dist_pkg.manifest)))
     # a binary (not armoured) detached signature that gpg accepts
     assert not dist_pkg.sig.read_bytes().startswith(b"-----BEGIN")
     run(["gpg", "--homedir", keys["release"].home, "--batch", "--verify", dist_pkg.sig, dist_pkg.sums])
+
+
+def test_shipped_binary_runs(dist_pkg, tmp_path):
+    """The stripped binary still serves: it prints its go-plugin handshake line."""
+    with zipfile.ZipFile(dist_pkg.zip) as z:
+        z.extractall(tmp_path)
+    exe = tmp_path / f"terraform-provider-{TYPE}_v{dist_pkg.version}"
+    exe.chmod(0o755)
+    problem = provider_handshake_problem(exe)
+    assert problem is None, problem
+
+
+def test_non_rsa_signing_key_is_refused(tmp_path, binary, dist_pkg):
+    """Terraform 1.5 cannot verify an ed25519 signature: dist.py refuses such a key before
+    writing anything."""
+    home = tmp_path / "g"
+    home.mkdir(mode=0o700)
+    run(["gpg", "--homedir", home, "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
+         "ed <ed@zerotrust.invalid>", "ed25519", "sign", "never"])
+    try:
+        env = dict(os.environ, GNUPGHOME=str(home), ZT_SIGNING_KEY="ed@zerotrust.invalid")
+        p = subprocess.run([sys.executable, DIST_PY, "package", "--binary", binary, "--version",
+                            dist_pkg.version, "--out", tmp_path / "d"], capture_output=True, text=True, env=env)
+        assert p.returncode != 0 and "EdDSA" in p.stderr and "RSA" in p.stderr, p.stderr
+        assert not (tmp_path / "d").exists()
+        pub = tmp_path / "ed.asc"
+        pub.write_text(run(["gpg", "--homedir", home, "--batch", "--armor", "--export",
+                            "ed@zerotrust.invalid"]).stdout)
+        p = subprocess.run([sys.executable, DIST_PY, "registry", "--dist", dist_pkg.dir, "--out",
+                            tmp_path / "srv", "--base-url", "https://r.example", "--public-key", pub],
+                           capture_output=True, text=True)
+        assert p.returncode != 0 and "EdDSA" in p.stderr, p.stderr
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True)
+
+
+def test_release_needs_a_changelog_section(tmp_path, binary, dist_pkg):
+    log = tmp_path / "CHANGELOG.md"
+    log.write_text("# Changelog\n\n## [0.0.1]\n\n- older\n")
+    env = dict(os.environ, ZT_DIST_UNSIGNED="1")
+    argv = [sys.executable, DIST_PY, "package", "--binary", binary, "--version", dist_pkg.version,
+            "--out", tmp_path / "d", "--changelog", log]
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env)
+    assert p.returncode != 0 and f"## [{dist_pkg.version}]" in p.stderr, p.stderr
+    log.write_text(log.read_text() + f"\n## [{dist_pkg.version}]\n\n- this one\n")
+    run(argv, env=env)
+    # and the project's own CHANGELOG.md has a section for the version meson.build declares
+    assert re.search(rf"^## \[{re.escape(dist_pkg.version)}\]", (REPO / "CHANGELOG.md").read_text(), re.M)
 
 
 def test_package_is_reproducible(tmp_path, dist_pkg, binary, keys):
@@ -191,7 +253,8 @@ def test_publishing_a_new_version_keeps_the_old(tmp_path, keys):
     for v in ("0.9.0", "0.10.0"):   # semver order, not string order
         fake.write_bytes(b"#!/bin/sh\necho " + v.encode() + b"\n")
         d = tmp_path / f"dist-{v}"
-        run([sys.executable, DIST_PY, "package", "--binary", fake, "--version", v, "--out", d], env=env)
+        run([sys.executable, DIST_PY, "package", "--binary", fake, "--version", v, "--out", d,
+             "--no-strip"], env=env)
         _dist("net-mirror", "--dist", d, "--out", srv / "mirror")
         run([sys.executable, DIST_PY, "registry", "--dist", d, "--out", srv,
              "--base-url", "https://registry.example"], env=env)
@@ -203,6 +266,8 @@ def test_publishing_a_new_version_keeps_the_old(tmp_path, keys):
         assert doc["archives"][PLATFORM]["hashes"] == [dist.h1_zip(z), dist.zh_zip(z)]
     vers = json.loads((srv / "v1" / "providers" / GOOD_NS / TYPE / "versions").read_text())
     assert [x["version"] for x in vers["versions"]] == ["0.9.0", "0.10.0"]
+    assert all(x["protocols"] == ["6.0"] for x in vers["versions"])
+    assert (srv / "releases" / GOOD_NS / TYPE / "0.10.0" / "terraform-provider-zerotrust_0.10.0_manifest.json").is_file()
     assert vers["versions"][0]["platforms"] == [{"os": "linux", "arch": "amd64"}]
     dl = json.loads((srv / "v1" / "providers" / GOOD_NS / TYPE / "0.10.0" / "download" / "linux"
                      / "amd64").read_text())

@@ -9,6 +9,7 @@ DIR/emulator.json (plus DIR/url and DIR/ca.pem). SIGTERM/SIGINT shut it down cle
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -182,6 +183,20 @@ class Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class PortInUse(OSError):
+    pass
+
+
+def _listen(host: str, port: int, ssl_ctx, verbose: bool, what: str) -> Server:
+    try:
+        return Server((host, port), None, ssl_ctx, verbose)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise PortInUse(e.errno, f"the {what} port {host}:{port} is in use by another program "
+                                     f"(give another one, or 0 for a free one)") from None
+        raise
+
+
 class EmulatorServer:
     """Owns the listeners; usable in-process (tests) or from main()."""
 
@@ -192,15 +207,24 @@ class EmulatorServer:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         pki = certs.make_pki(self.state_dir)
         log_path = log_path or str(self.state_dir / "requests.jsonl")
-        lib = SpecLibrary(specs_dir) if specs_dir else None
-        self.app = Emulator(config or Config(), lib=lib, log_path=log_path)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(pki["cert"], pki["key"])
         ctx.set_alpn_protocols(["http/1.1"])
-        self.https = Server((host, port), self.app, ctx, verbose)
-        self.http = Server((host, http_port), self.app, None, verbose) if http_port is not None and http_port >= 0 \
-            else None
+        # The ports first: the emulator starts key-generation threads, and a busy port must
+        # end the process with its message before any of them runs.
+        self.https = _listen(host, port, ctx, verbose, "HTTPS")
+        try:
+            self.http = _listen(host, http_port, None, verbose, "HTTP") \
+                if http_port is not None and http_port >= 0 else None
+        except OSError:
+            self.https.server_close()
+            raise
+        lib = SpecLibrary(specs_dir) if specs_dir else None
+        self.app = Emulator(config or Config(), lib=lib, log_path=log_path)
+        for srv in (self.https, self.http):
+            if srv is not None:
+                srv.app = self.app
         h, p = self.https.server_address[:2]
         self.url = f"https://{h}:{p}"
         self.app.default_base_url = self.url
@@ -285,8 +309,12 @@ def main(argv=None):
         cfg.tenant_id = a.tenant
     if a.subscription:
         cfg.subscription_id = a.subscription
-    srv = EmulatorServer(host=a.host, port=a.port, http_port=a.http_port, state_dir=a.state_dir, config=cfg,
-                         specs_dir=a.specs_dir, log_path=a.log, verbose=a.verbose)
+    try:
+        srv = EmulatorServer(host=a.host, port=a.port, http_port=a.http_port, state_dir=a.state_dir,
+                             config=cfg, specs_dir=a.specs_dir, log_path=a.log, verbose=a.verbose)
+    except PortInUse as e:
+        print(f"emulator: {e.strerror}", file=sys.stderr)
+        return 2
     srv.start()
     stop = threading.Event()
 

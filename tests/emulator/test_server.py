@@ -104,3 +104,18 @@ def test_case_insensitive_paths_echo_creation_casing(emu, rg):
     assert r.status_code == 200
     assert r.json()["name"] == "Vnet-Case" and r.json()["id"].endswith("/providers/Microsoft.Network/virtualNetworks/"
                                                                         "Vnet-Case")
+
+
+def test_busy_port_is_one_clear_line():
+    """Another program on the port: exit 2 with a sentence, no traceback, no native abort."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "tests.emulator", "--port", str(port)],
+                           cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                           timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip() == (f"emulator: the HTTPS port 127.0.0.1:{port} is in use by another "
+                                "program (give another one, or 0 for a free one)"), p.stderr
