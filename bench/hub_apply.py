@@ -166,7 +166,7 @@ def window(reqs: list[dict]) -> float:
 def make_mirror(root: Path, binary: Path) -> Mirror:
     version = project_version()
     base = root / "mirror"
-    pkg = base / "registry.terraform.io" / "zerotrust" / "zerotrust" / version / PLATFORM
+    pkg = base / PROVIDER_SOURCE / version / PLATFORM
     pkg.mkdir(parents=True)
     exe = pkg / f"terraform-provider-zerotrust_v{version}"
     shutil.copy2(binary, exe)

@@ -26,7 +26,7 @@
 
 The publishing subcommands add to an existing tree: index.json / versions are rebuilt from
 every version present under --out, so publishing 0.2.0 keeps 0.1.0 available.
-Common options: --hostname (registry.terraform.io), --namespace (zerotrust), --type (zerotrust).
+Common options: --hostname (registry.zerotrust.internal), --namespace (zerotrust), --type (zerotrust).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-DEFAULT_HOSTNAME = "registry.terraform.io"
+DEFAULT_HOSTNAME = "registry.zerotrust.internal"   # the canonical source address (docs/guides/installation.md)
 DEFAULT_NAMESPACE = "zerotrust"
 DEFAULT_TYPE = "zerotrust"
 # Plugin protocol versions the binary speaks: the registry manifest and the registry API.

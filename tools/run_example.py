@@ -86,17 +86,17 @@ def prepare_azure(info: dict, resource_groups: list[str]) -> str:
 
 
 def mirror_and_cli_config(work: Path, provider: Path, version: str) -> Path:
-    pkg = work / "mirror/registry.terraform.io/zerotrust/zerotrust" / version / "linux_amd64"
+    pkg = work / "mirror/registry.zerotrust.internal/zerotrust/zerotrust" / version / "linux_amd64"
     pkg.mkdir(parents=True)
     shutil.copy2(provider, pkg / f"terraform-provider-zerotrust_v{version}")
     rc = work / "terraformrc"
     rc.write_text(f'''provider_installation {{
   filesystem_mirror {{
     path    = "{work / 'mirror'}"
-    include = ["registry.terraform.io/zerotrust/*"]
+    include = ["registry.zerotrust.internal/zerotrust/*"]
   }}
   direct {{
-    exclude = ["registry.terraform.io/zerotrust/*"]
+    exclude = ["registry.zerotrust.internal/zerotrust/*"]
   }}
 }}
 ''')

@@ -13,7 +13,7 @@ terraform {
   required_version = ">= 1.5"
   required_providers {
     zerotrust = {
-      source = "registry.terraform.io/zerotrust/zerotrust"
+      source = "registry.zerotrust.internal/zerotrust/zerotrust"
       version = "~> 0.1.0"
     }
   }

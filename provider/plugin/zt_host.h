@@ -8,7 +8,7 @@
 
 #define ZT_MAGIC_COOKIE_KEY "TF_PLUGIN_MAGIC_COOKIE"
 #define ZT_MAGIC_COOKIE_VALUE "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
-#define ZT_PROVIDER_ADDRESS "registry.terraform.io/zerotrust/zerotrust"
+#define ZT_PROVIDER_ADDRESS "registry.zerotrust.internal/zerotrust/zerotrust"
 
 /* Entry point; returns the process exit code. */
 int zt_host_main(int argc, char **argv);

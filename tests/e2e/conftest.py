@@ -48,7 +48,7 @@ def session_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mirror(session_root, provider_bin, provider_version) -> Mirror:
     base = session_root / "mirror"
-    pkg = base / "registry.terraform.io" / "zerotrust" / "zerotrust" / provider_version / PLATFORM
+    pkg = base / PROVIDER_SOURCE / provider_version / PLATFORM
     pkg.mkdir(parents=True)
     exe = pkg / f"terraform-provider-zerotrust_v{provider_version}"
     shutil.copy2(provider_bin, exe)

@@ -37,7 +37,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 E2E = Path(__file__).resolve().parent
 
-PROVIDER_SOURCE = "registry.terraform.io/zerotrust/zerotrust"
+PROVIDER_SOURCE = "registry.zerotrust.internal/zerotrust/zerotrust"
 PROVIDER_TYPE = "zerotrust"
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
 MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"

@@ -41,7 +41,7 @@ class TestAddressPlanExample:
         r = ws.run("init", "-input=false", "-no-color", check=True)
         assert "zerotrust/zerotrust" in r.stdout, r.describe()
         lock = (ws.dir / ".terraform.lock.hcl").read_text()
-        m = re.search(r'provider\s+"registry\.terraform\.io/zerotrust/zerotrust"\s*{(.*?)\n}', lock, re.S)
+        m = re.search(r'provider\s+"%s"\s*{(.*?)\n}' % re.escape(PROVIDER_SOURCE), lock, re.S)
         assert m, f"no block for {PROVIDER_SOURCE} in the lock file:\n{lock}"
         body = m.group(1)
         assert re.search(rf'version\s*=\s*"{re.escape(mirror.version)}"', body), lock
@@ -165,7 +165,7 @@ class TestAddressPlanExample:
 def test_example_uses_full_source_address():
     """OpenTofu resolves a short source (zerotrust/zerotrust) against
     registry.opentofu.org, where the mirror has nothing: the example must
-    say registry.terraform.io/zerotrust/zerotrust."""
+    say registry.zerotrust.internal/zerotrust/zerotrust."""
     main_tf = EXAMPLE_DIR / "main.tf"
     if not main_tf.exists():
         pytest.skip("examples/address-plan/main.tf does not exist yet")

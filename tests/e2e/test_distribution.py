@@ -607,3 +607,36 @@ def test_bad_signature_is_rejected(rid, ns, tmp_path, site, dist_pkg):
         # ("hash tag doesn't match" from Terraform 1.5's older openpgp)
         assert "error checking signature: openpgp: invalid signature" in err, p.describe
     assert not tf.installed_exe(source, dist_pkg.version).exists()
+
+
+OLD_SOURCE = "registry.terraform.io/zerotrust/zerotrust"   # what mirror users wrote before
+
+
+@pytest.mark.parametrize("rid", ["terraform", "terraform-1.5"])
+def test_state_moves_to_the_canonical_address(rid, tmp_path, dist_pkg):
+    """docs/guides/installation.md: a state written under the public-registry address moves to
+    the canonical one with `terraform state replace-provider`, and then plans no change."""
+    mirror = tmp_path / "mirror"
+    for host in (OLD_SOURCE.split("/")[0], PROVIDER_SOURCE.split("/")[0]):
+        _dist("fs-mirror", "--dist", dist_pkg.dir, "--out", mirror, "--hostname", host)
+    tf = make_tf(rid, tmp_path, OLD_SOURCE, fs_mirror_config(mirror))
+    body = ('data "zerotrust_address_plan" "hub" {\n  address_space = "10.0.0.0/22"\n'
+            '  layout        = "hub"\n}\noutput "fw" {\n'
+            '  value = data.zerotrust_address_plan.hub.cidrs["AzureFirewallSubnet"]\n}\n')
+    main = tf.dir / "main.tf"
+    main.write_text(main.read_text() + body)
+    for args in (["init"], ["apply", "-auto-approve"]):
+        p = tf(*args)
+        assert p.returncode == 0, p.describe
+    main.write_text(main.read_text().replace(OLD_SOURCE, PROVIDER_SOURCE))
+    p = tf("plan")
+    assert p.returncode != 0 and "init" in p.stderr, p.describe   # the new source is not installed
+    p = tf("init")
+    assert p.returncode == 0, p.describe
+    p = tf("state", "replace-provider", "-auto-approve", OLD_SOURCE, PROVIDER_SOURCE)
+    assert p.returncode == 0 and "Successfully replaced provider" in p.stdout, p.describe
+    state = json.loads((tf.dir / "terraform.tfstate").read_text())
+    assert {r["provider"] for r in state["resources"]} == {f'provider["{PROVIDER_SOURCE}"]'}
+    assert list(tf.dir.glob("terraform.tfstate.*backup"))    # the state before the move
+    p = tf("plan", "-detailed-exitcode")
+    assert p.returncode == 0, p.describe

@@ -56,7 +56,7 @@ def test_strip_provider_functions():
     src = '''terraform {
   required_version = ">= 1.8"
   required_providers {
-    zerotrust = { source = "registry.terraform.io/zerotrust/zerotrust" }
+    zerotrust = { source = "registry.zerotrust.internal/zerotrust/zerotrust" }
   }
 }
 data "zerotrust_address_plan" "hub" {

@@ -72,3 +72,20 @@ def test_examples_pin_the_provider_version():
         v = re.search(r'version\s*=\s*"([^"]+)"', m.group(1))
         assert v, f"{f}: required_providers.zerotrust has no version constraint"
         assert _constraint_admits(v.group(1), version), f"{f}: {v.group(1)!r} excludes {version}"
+
+
+def test_links_in_the_docs_lead_somewhere():
+    """Relative links and `path` mentions of repository files in README.md and docs/ exist."""
+    broken = []
+    pages = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").rglob("*.md"))]
+    for page in pages:
+        text = page.read_text()
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(REPO)}: link {target}")
+        for path in re.findall(r"`((?:docs|examples|tools|tests|schemas|templates|bench|third_party)/[^`*<>\s]+)`", text):
+            if not (REPO / path.split(" ")[0]).exists():
+                broken.append(f"{page.relative_to(REPO)}: names {path}")
+    assert not broken, "\n".join(broken)

@@ -47,7 +47,7 @@ ZONES = ["privatelink.vaultcore.azure.net", "privatelink.blob.core.windows.net",
 MAIN_TF = """
 terraform {
   required_providers {
-    zerotrust = { source = "registry.terraform.io/zerotrust/zerotrust" }
+    zerotrust = { source = "registry.zerotrust.internal/zerotrust/zerotrust" }
   }
 }
 provider "zerotrust" {}

@@ -34,7 +34,7 @@ ZONES = ["privatelink.vaultcore.azure.net", "privatelink.blob.core.windows.net",
 HEAD = """
 terraform {
   required_providers {
-    zerotrust = { source = "registry.terraform.io/zerotrust/zerotrust" }
+    zerotrust = { source = "registry.zerotrust.internal/zerotrust/zerotrust" }
   }
 }
 provider "zerotrust" {}

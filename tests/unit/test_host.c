@@ -54,7 +54,7 @@ START_TEST(test_reattach_json)
     json_error_t err;
     json_t *root = json_loads(s, 0, &err);
     ck_assert_ptr_nonnull(root);
-    json_t *e = json_object_get(root, "registry.terraform.io/zerotrust/zerotrust");
+    json_t *e = json_object_get(root, "registry.zerotrust.internal/zerotrust/zerotrust");
     ck_assert_ptr_nonnull(e);
     ck_assert_str_eq(json_string_value(json_object_get(e, "Protocol")), "grpc");
     ck_assert_int_eq(json_integer_value(json_object_get(e, "ProtocolVersion")), 6);
