@@ -9,8 +9,8 @@ terraform {
   required_version = ">= 1.8"
   required_providers {
     zerotrust = {
-      source = "registry.zerotrust.internal/zerotrust/zerotrust"
-      version = "~> 0.1.0"
+      source  = "registry.zerotrust.internal/zerotrust/zerotrust"
+      version = "~> 0.2.0"
     }
   }
 }

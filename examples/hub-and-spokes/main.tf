@@ -16,8 +16,8 @@ terraform {
   required_version = ">= 1.5"
   required_providers {
     zerotrust = {
-      source = "registry.zerotrust.internal/zerotrust/zerotrust"
-      version = "~> 0.1.0"
+      source  = "registry.zerotrust.internal/zerotrust/zerotrust"
+      version = "~> 0.2.0"
     }
   }
 }
@@ -93,7 +93,7 @@ resource "zerotrust_spoke" "this" {
   address_space       = each.value.address_space
 
   # The hub, by its outputs.
-  hub_vnet_id                = zerotrust_hub.this.vnet_id
+  hub_virtual_network_id     = zerotrust_hub.this.virtual_network_id
   hub_address_space          = zerotrust_hub.this.address_space
   hub_firewall_private_ip    = zerotrust_hub.this.firewall_private_ip
   hub_firewall_policy_id     = zerotrust_hub.this.firewall_policy_id
@@ -109,8 +109,8 @@ resource "zerotrust_spoke" "this" {
   tags = local.tags
 }
 
-output "hub_vnet_id" {
-  value = zerotrust_hub.this.vnet_id
+output "hub_virtual_network_id" {
+  value = zerotrust_hub.this.virtual_network_id
 }
 
 output "firewall_private_ip" {
@@ -118,7 +118,7 @@ output "firewall_private_ip" {
 }
 
 output "spoke_vnet_ids" {
-  value = { for k, s in zerotrust_spoke.this : k => s.vnet_id }
+  value = { for k, s in zerotrust_spoke.this : k => s.virtual_network_id }
 }
 
 output "spoke_subnet_ids" {

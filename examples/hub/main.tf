@@ -13,8 +13,8 @@ terraform {
   required_version = ">= 1.5"
   required_providers {
     zerotrust = {
-      source = "registry.zerotrust.internal/zerotrust/zerotrust"
-      version = "~> 0.1.0"
+      source  = "registry.zerotrust.internal/zerotrust/zerotrust"
+      version = "~> 0.2.0"
     }
   }
 }
@@ -99,8 +99,8 @@ output "hub_id" {
   value = zerotrust_hub.this.id
 }
 
-output "vnet_id" {
-  value = zerotrust_hub.this.vnet_id
+output "virtual_network_id" {
+  value = zerotrust_hub.this.virtual_network_id
 }
 
 output "subnet_cidrs" {

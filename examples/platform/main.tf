@@ -17,8 +17,8 @@ terraform {
   required_version = ">= 1.5"
   required_providers {
     zerotrust = {
-      source = "registry.zerotrust.internal/zerotrust/zerotrust"
-      version = "~> 0.1.0"
+      source  = "registry.zerotrust.internal/zerotrust/zerotrust"
+      version = "~> 0.2.0"
     }
   }
 }
@@ -105,7 +105,7 @@ resource "zerotrust_spoke" "analytics" {
   resource_group_name = var.spoke_resource_group_name
   address_space       = "10.1.0.0/22"
 
-  hub_vnet_id                = zerotrust_hub.hub.vnet_id
+  hub_virtual_network_id     = zerotrust_hub.hub.virtual_network_id
   hub_address_space          = zerotrust_hub.hub.address_space
   hub_firewall_private_ip    = zerotrust_hub.hub.firewall_private_ip
   hub_firewall_policy_id     = zerotrust_hub.hub.firewall_policy_id
@@ -124,7 +124,7 @@ resource "zerotrust_databricks_private_workspace" "analytics" {
   location            = var.location
   resource_group_name = var.workspace_resource_group_name
 
-  virtual_network_id         = zerotrust_spoke.analytics.vnet_id
+  virtual_network_id         = zerotrust_spoke.analytics.virtual_network_id
   host_subnet_name           = zerotrust_spoke.analytics.subnet_names["databricks_host"]
   container_subnet_name      = zerotrust_spoke.analytics.subnet_names["databricks_container"]
   private_endpoint_subnet_id = zerotrust_spoke.analytics.subnet_ids[zerotrust_spoke.analytics.subnet_names["private_endpoints"]]

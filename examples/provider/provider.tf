@@ -2,7 +2,7 @@ terraform {
   required_providers {
     zerotrust = {
       source  = "registry.zerotrust.internal/zerotrust/zerotrust"
-      version = "~> 0.1.0"
+      version = "~> 0.2.0"
     }
   }
 }

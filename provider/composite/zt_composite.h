@@ -216,6 +216,10 @@ typedef struct zt_composite_def {
     size_t n_outputs;
     /* The node whose ARM ID is the composite's id and import ID. */
     const char *id_node;
+    /* State upgrades, one step per schema version (from 0 up to the schema's
+     * version - 1), applied in order by UpgradeResourceState. */
+    const struct zt_state_upgrade *upgrades;
+    size_t n_upgrades;
     /* Plan-time checks of the configuration (unknowns possible: check what
      * is known). Diagnostics with attribute paths. May be NULL. */
     zt_rc (*validate)(zt_call *c, const zt_schema *s, const zt_cty_value *config);
@@ -239,6 +243,37 @@ typedef struct zt_composite_def {
 /* After `get` (import, plan_check) answered NULL: whether ARM said 404,
  * rather than the read failing. */
 bool zt_comp_get_was_404(void *getter);
+
+/* ---- state upgrades ---------------------------------------------------------- */
+
+/* What one step does to the stored state (its JSON object), as data. */
+typedef enum zt_upgrade_op_kind {
+    ZT_UPGRADE_RENAME, /* the value moves from `from` to `to` */
+    ZT_UPGRADE_COPY,   /* `to` gets a copy of `from` (which stays) */
+    ZT_UPGRADE_DROP,   /* `from` goes (a computed attribute the next refresh fills anew) */
+} zt_upgrade_op_kind;
+
+typedef struct zt_upgrade_op {
+    zt_upgrade_op_kind kind;
+    const char *from;
+    const char *to;
+} zt_upgrade_op;
+
+/* Turns a state written with schema version `from_version` into one of
+ * from_version + 1: the ops in order, then `fn` (may be NULL) for what ops
+ * cannot say. Attributes the newer schema does not have are dropped, and
+ * those it adds are null, when the result is decoded. */
+typedef struct zt_state_upgrade {
+    int64_t from_version;
+    const zt_upgrade_op *ops;
+    size_t n_ops;
+    zt_rc (*fn)(zt_arena *a, json_t *state, zt_diags *d);
+} zt_state_upgrade;
+
+/* The state of `version` (raw JSON) as a value of the current schema. */
+zt_rc zt_comp_upgrade_state(zt_call *c, const zt_composite_def *def, const zt_schema *s,
+                            int64_t version, const char *json, size_t len,
+                            const zt_cty_value **out);
 
 /* NULL-terminated table of composites (zt_registry.c). */
 extern const zt_composite_def *const zt_composites[];

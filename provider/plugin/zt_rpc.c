@@ -398,10 +398,11 @@ static void h_upgrade_resource_state(void *ctx, zt_arena *a, const void *data, s
                tfplugin6__upgrade_resource_state__request__descriptor, data, len);
     Tfplugin6__UpgradeResourceState__Response resp =
         TFPLUGIN6__UPGRADE_RESOURCE_STATE__RESPONSE__INIT;
-    const zt_schema *s = zt_schema_find(ZT_SCHEMA_RESOURCE, req->type_name);
+    const zt_composite_def *def;
+    const zt_schema *s;
     const zt_cty_value *state = NULL;
-    if (!s) {
-        unknown_type(&r, "resource", req->type_name);
+    if (!resource_lookup(&r, req->type_name, &def, &s)) {
+        /* said why */
     } else if (!req->raw_state || !req->raw_state->json.len) {
         zt_diag_error(&r.diags, NULL, "Unsupported state format",
                       "The stored state of this %s is in the pre-0.12 flatmap format, which "
@@ -412,6 +413,10 @@ static void h_upgrade_resource_state(void *ctx, zt_arena *a, const void *data, s
                       "The state was written with schema version %lld, newer than this "
                       "provider's %lld. Upgrade the provider.",
                       (long long)req->version, (long long)s->version);
+    } else if (req->version < s->version) {
+        zt_comp_upgrade_state(&r.call, def, s, req->version,
+                              (const char *)req->raw_state->json.data, req->raw_state->json.len,
+                              &state);
     } else {
         /* Same schema: re-encode, dropping attributes the schema no longer has. */
         zt_diags local;
@@ -422,9 +427,9 @@ static void h_upgrade_resource_state(void *ctx, zt_arena *a, const void *data, s
             zt_diags_append(&r.diags, &local);
             state = NULL;
         }
-        if (state)
-            resp.upgraded_state = zt_proto_encode_value(&r.call, state, s->type);
     }
+    if (state)
+        resp.upgraded_state = zt_proto_encode_value(&r.call, state, s->type);
     RPC_SET_DIAGS(&r, resp);
     rpc_reply(&r, &resp.base);
 }

@@ -746,7 +746,7 @@ static const zt_cty_value *zt_hub_out_zone_ids(const zt_comp_eval *ev)
 }
 
 static const zt_comp_output_def zt_hub_outputs[] = {
-    {"vnet_id", zt_hub_out_vnet_id},
+    {"virtual_network_id", zt_hub_out_vnet_id},
     {"subnet_ids", zt_hub_out_subnet_ids},
     {"subnet_cidrs", zt_hub_out_subnet_cidrs},
     {"firewall_id", zt_hub_out_firewall_id},
@@ -1145,6 +1145,15 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
  * The definition.
  * ------------------------------------------------------------------- */
 
+/* Schema version 1: virtual_network_id, as azurerm names it. */
+static const zt_upgrade_op zt_hub_v0_ops[] = {
+    {ZT_UPGRADE_RENAME, "vnet_id", "virtual_network_id"},
+};
+
+static const zt_state_upgrade zt_hub_upgrades[] = {
+    {0, zt_hub_v0_ops, ZT_ARRAY_LEN(zt_hub_v0_ops), NULL},
+};
+
 const zt_composite_def zt_composite_hub = {
     .type_name = "zerotrust_hub",
     .nodes = zt_hub_nodes,
@@ -1152,6 +1161,8 @@ const zt_composite_def zt_composite_hub = {
     .outputs = zt_hub_outputs,
     .n_outputs = ZT_ARRAY_LEN(zt_hub_outputs),
     .id_node = "vnet",
+    .upgrades = zt_hub_upgrades,
+    .n_upgrades = ZT_ARRAY_LEN(zt_hub_upgrades),
     .validate = zt_hub_validate,
     .import = zt_hub_import,
     /* A VPN gateway alone takes up to 45 minutes. */

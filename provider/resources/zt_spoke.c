@@ -149,7 +149,7 @@ static const char *zt_spoke_parent_vnet(const zt_comp_eval *ev)
 
 static const char *zt_spoke_parent_hub_vnet(const zt_comp_eval *ev)
 {
-    return zt_comp_input_str(ev, "hub_vnet_id");
+    return zt_comp_input_str(ev, "hub_virtual_network_id");
 }
 
 static const char *zt_spoke_parent_policy(const zt_comp_eval *ev)
@@ -351,7 +351,7 @@ static int zt_spoke_gateway(const zt_comp_eval *ev)
 
 static json_t *zt_spoke_body_peering(const zt_comp_eval *ev)
 {
-    const char *hub = zt_comp_input_str(ev, "hub_vnet_id");
+    const char *hub = zt_comp_input_str(ev, "hub_virtual_network_id");
     int gw = zt_spoke_gateway(ev);
     if (!hub || gw < 0)
         return NULL;
@@ -745,7 +745,7 @@ static const zt_cty_value *zt_spoke_out_zone_link_ids(const zt_comp_eval *ev)
 }
 
 static const zt_comp_output_def zt_spoke_outputs[] = {
-    {"vnet_id", zt_spoke_out_vnet_id},
+    {"virtual_network_id", zt_spoke_out_vnet_id},
     {"subnet_ids", zt_spoke_out_subnet_ids},
     {"subnet_cidrs", zt_spoke_out_subnet_cidrs},
     {"subnet_names", zt_spoke_out_subnet_names},
@@ -1021,7 +1021,7 @@ static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_valu
     zt_spoke_check_fqdns(&k);
     zt_spoke_check_dns(&k);
     zt_spoke_check_zone_ids(&k);
-    zt_spoke_check_id(&k, "hub_vnet_id", "Microsoft.Network/virtualNetworks");
+    zt_spoke_check_id(&k, "hub_virtual_network_id", "Microsoft.Network/virtualNetworks");
     zt_spoke_check_id(&k, "hub_firewall_policy_id", "Microsoft.Network/firewallPolicies");
     zt_spoke_check_id(&k, "hub_gateway_route_table_id", "Microsoft.Network/routeTables");
     zt_spoke_check_monitoring(&k);
@@ -1151,7 +1151,7 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
     zt_res_inputs_set(&m.in, "address_space",
                       zt_res_str_or_null(a, zt_res_jstr(vnet, "properties/addressSpace/"
                                                              "addressPrefixes/0")));
-    zt_res_inputs_set(&m.in, "hub_vnet_id", zt_cty_string(a, hub_vnet));
+    zt_res_inputs_set(&m.in, "hub_virtual_network_id", zt_cty_string(a, hub_vnet));
     zt_res_inputs_set(&m.in, "hub_address_space",
                       zt_res_str_or_null(a, zt_res_jstr(hub, "properties/addressSpace/"
                                                             "addressPrefixes/0")));
@@ -1243,6 +1243,16 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
  * The definition.
  * ------------------------------------------------------------------- */
 
+/* Schema version 1: virtual_network_id, as azurerm names it. */
+static const zt_upgrade_op zt_spoke_v0_ops[] = {
+    {ZT_UPGRADE_RENAME, "vnet_id", "virtual_network_id"},
+    {ZT_UPGRADE_RENAME, "hub_vnet_id", "hub_virtual_network_id"},
+};
+
+static const zt_state_upgrade zt_spoke_upgrades[] = {
+    {0, zt_spoke_v0_ops, ZT_ARRAY_LEN(zt_spoke_v0_ops), NULL},
+};
+
 const zt_composite_def zt_composite_spoke = {
     .type_name = "zerotrust_spoke",
     .nodes = zt_spoke_nodes,
@@ -1250,6 +1260,8 @@ const zt_composite_def zt_composite_spoke = {
     .outputs = zt_spoke_outputs,
     .n_outputs = ZT_ARRAY_LEN(zt_spoke_outputs),
     .id_node = "vnet",
+    .upgrades = zt_spoke_upgrades,
+    .n_upgrades = ZT_ARRAY_LEN(zt_spoke_upgrades),
     .validate = zt_spoke_validate,
     .import = zt_spoke_import,
     .default_create_ms = 30 * 60 * 1000,

@@ -848,7 +848,8 @@ static const zt_cty_value *zt_ws_null(const zt_comp_eval *ev)
         return zt_ws_str(ev, zt_comp_output(ev, node, ptr));                                   \
     }
 
-ZT_WS_OUT_ID(zt_ws_out_workspace_id, "workspace")
+ZT_WS_OUT_ID(zt_ws_out_workspace_resource_id, "workspace")
+ZT_WS_OUT_PTR(zt_ws_out_workspace_number, "workspace_cmk", "/properties/workspaceId")
 ZT_WS_OUT_PTR(zt_ws_out_workspace_url, "workspace_cmk", "/properties/workspaceUrl")
 ZT_WS_OUT_ID(zt_ws_out_connector_id, "access_connector")
 ZT_WS_OUT_PTR(zt_ws_out_connector_principal, "id_uc", "/properties/principalId")
@@ -951,7 +952,8 @@ static const zt_cty_value *zt_ws_out_pe_ips(const zt_comp_eval *ev)
 }
 
 static const zt_comp_output_def zt_ws_outputs[] = {
-    {"workspace_id", zt_ws_out_workspace_id},
+    {"workspace_resource_id", zt_ws_out_workspace_resource_id},
+    {"workspace_id", zt_ws_out_workspace_number},
     {"workspace_url", zt_ws_out_workspace_url},
     {"managed_resource_group_id", zt_ws_out_mrg_id},
     {"access_connector_id", zt_ws_out_connector_id},
@@ -1398,16 +1400,27 @@ static void zt_ws_plan_check(zt_call *c, const zt_cty_value *config,
  * The definition.
  * ------------------------------------------------------------------- */
 
+/* Schema version 1: names as azurerm's (id is the workspace, the import
+ * ID; the numeric workspace_id comes with the next refresh). */
+static const zt_upgrade_op zt_ws_v0_ops[] = {
+    {ZT_UPGRADE_RENAME, "workspace_id", "workspace_resource_id"},
+    {ZT_UPGRADE_COPY, "workspace_resource_id", "id"},
+};
+
+static const zt_state_upgrade zt_ws_upgrades[] = {
+    {0, zt_ws_v0_ops, ZT_ARRAY_LEN(zt_ws_v0_ops), NULL},
+};
+
 const zt_composite_def zt_composite_databricks_private_workspace = {
     .type_name = "zerotrust_databricks_private_workspace",
     .nodes = zt_ws_nodes,
     .n_nodes = ZT_ARRAY_LEN(zt_ws_nodes),
     .outputs = zt_ws_outputs,
     .n_outputs = ZT_ARRAY_LEN(zt_ws_outputs),
-    /* The first node created: the engine treats a missing id_node as "the
-     * whole composite is gone", so it must exist as soon as anything does
-     * (a failed first apply keeps its partial state for destroy/resume). */
-    .id_node = "id_uc",
+    /* id = the import ID, as azurerm's */
+    .id_node = "workspace",
+    .upgrades = zt_ws_upgrades,
+    .n_upgrades = ZT_ARRAY_LEN(zt_ws_upgrades),
     .validate = zt_ws_validate,
     .import = zt_ws_import,
     .plan_check = zt_ws_plan_check,

@@ -433,9 +433,8 @@ static void zt_ws_imp_service_bus(zt_ws_imp *m)
  * The hook.
  * ------------------------------------------------------------------- */
 
-/* The workspace, and that it is ours: the composite's first node (its
- * id_node, the Unity Catalog identity) must exist, or the engine would
- * only say "non-existent". */
+/* The workspace, and that it is ours: the composite's first node (the
+ * Unity Catalog identity) beside it says so. */
 static zt_rc zt_ws_imp_find(zt_ws_imp *m, const char *id)
 {
     zt_call *c = m->c;

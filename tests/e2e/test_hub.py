@@ -108,7 +108,7 @@ class TestHubExample:
         assert out["resolver_inbound_ip"]["value"].startswith("10.100."), out
         assert out["gateway_enabled"]["value"] is True
         assert len(out["private_dns_zone_ids"]["value"]) == 8
-        assert out["vnet_id"]["value"].endswith(f"/virtualNetworks/vnet-{HUB}")
+        assert out["virtual_network_id"]["value"].endswith(f"/virtualNetworks/vnet-{HUB}")
         assert "firewall" in out["underlying_resources"]["value"]
 
     def test_plan_clean(self, ws):

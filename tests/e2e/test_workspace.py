@@ -286,7 +286,9 @@ class TestWorkspace:
         print(f"apply with faults: {time.monotonic() - t0:.1f}s")
         out = json.loads(ws.run("output", "-json", check=True).stdout)["ws"]["value"]
         assert out["workspace_url"].endswith(".azuredatabricks.net"), out
-        assert out["workspace_id"].endswith(f"/workspaces/dbw-{NAME}")
+        assert out["workspace_resource_id"].endswith(f"/workspaces/dbw-{NAME}")
+        # the numeric ID of the Databricks control plane, as in the workspace URL
+        assert out["workspace_id"].isdigit() and f"adb-{out['workspace_id']}." in out["workspace_url"], out
         assert out["managed_resource_group_id"].endswith(f"/resourceGroups/rg-{NAME}-dbx-managed")
         assert set(out["identity_client_ids"]) == {"access_connector", "functions", "cicd"}
         assert out["access_connector_principal_id"] == out["identity_principal_ids"]["access_connector"]
@@ -298,7 +300,7 @@ class TestWorkspace:
         for ip in out["private_endpoint_ips"].values():
             assert ip.startswith("10.20.2."), out
         # phase two landed: the workspace carries the Databricks key
-        w = c.get(out["workspace_id"]).json()
+        w = c.get(out["workspace_resource_id"]).json()
         ent = w["properties"]["encryption"]["entities"]
         assert ent["managedServices"]["keyVaultProperties"]["keyName"] == "cmk-databricks", w
         assert w["properties"]["publicNetworkAccess"] == "Disabled"

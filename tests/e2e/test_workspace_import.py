@@ -216,7 +216,8 @@ class TestWorkspaceImport:
         ws = _workspace(session_root, mirror, emu, world, scenario)
         state = json.loads(ws.run("show", "-json", check=True).stdout)
         res = [r for r in state["values"]["root_module"]["resources"] if r["address"] == ADDR][0]
-        ws_id = res["values"]["workspace_id"]
+        ws_id = res["values"]["id"]          # the import ID
+        assert ws_id == res["values"]["workspace_resource_id"]
         before = {k: v for k, v in res["values"].items() if k != "timeouts"}
         ws.run("state", "rm", ADDR, check=True)
         # pages of two: the lists the import reads (role assignments of the

@@ -102,6 +102,109 @@ START_TEST(registered_composites_are_valid)
 }
 END_TEST
 
+/* ---- state upgrades -------------------------------------------------------------- */
+
+START_TEST(every_schema_version_has_an_upgrade)
+{
+    for (size_t i = 0; zt_composites[i]; i++) {
+        const zt_composite_def *def = zt_composites[i];
+        const zt_schema *s = zt_schema_find(ZT_SCHEMA_RESOURCE, def->type_name);
+        for (int64_t v = 0; v < s->version; v++) {
+            bool found = false;
+            for (size_t k = 0; k < def->n_upgrades; k++)
+                found |= def->upgrades[k].from_version == v;
+            ck_assert_msg(found, "%s: no upgrade from schema version %lld", def->type_name,
+                          (long long)v);
+        }
+    }
+}
+END_TEST
+
+static zt_rc add_location(zt_arena *a, json_t *state, zt_diags *d)
+{
+    ZT_UNUSED(a);
+    ZT_UNUSED(d);
+    json_object_set_new(state, "location", json_string("northeurope"));
+    return ZT_OK;
+}
+
+static const zt_upgrade_op v0_ops[] = {
+    {ZT_UPGRADE_RENAME, "nom", "name"},
+    {ZT_UPGRADE_COPY, "name", "resource_group_name"},
+    {ZT_UPGRADE_DROP, "id", NULL},
+};
+
+START_TEST(upgrade_chain_runs_each_step_in_order)
+{
+    static const zt_state_upgrade steps[] = {
+        {1, NULL, 0, add_location}, /* order in the table does not matter */
+        {0, v0_ops, ZT_ARRAY_LEN(v0_ops), NULL},
+    };
+    zt_composite_def def = zt_test_composite;
+    def.upgrades = steps;
+    def.n_upgrades = ZT_ARRAY_LEN(steps);
+    zt_schema s2 = *S;
+    s2.version = 2;
+    const char *v0 = "{\"nom\":\"t1\",\"id\":\"x\",\"location\":\"westeurope\","
+                     "\"removed_long_ago\":true,\"tags\":{\"owner\":\"me\"}}";
+    const zt_cty_value *out = NULL;
+    ck_assert_msg(zt_comp_upgrade_state(&C, &def, &s2, 0, v0, strlen(v0), &out) == ZT_OK, "%s",
+                  diag_text());
+    ck_assert_str_eq(zt_cty_get_attr(out, "name")->u.str.ptr, "t1");
+    ck_assert_str_eq(zt_cty_get_attr(out, "resource_group_name")->u.str.ptr, "t1");
+    ck_assert_str_eq(zt_cty_get_attr(out, "location")->u.str.ptr, "northeurope");
+    ck_assert(zt_cty_get_attr(out, "id")->is_null);
+    ck_assert_str_eq(map_str(out, "tags", "owner"), "me");
+    /* from version 1 only the second step runs */
+    const char *v1 = "{\"name\":\"t2\"}";
+    ck_assert_int_eq(zt_comp_upgrade_state(&C, &def, &s2, 1, v1, strlen(v1), &out), ZT_OK);
+    ck_assert_str_eq(zt_cty_get_attr(out, "location")->u.str.ptr, "northeurope");
+    ck_assert(zt_cty_get_attr(out, "resource_group_name")->is_null);
+    /* a gap in the chain, and a state that is not an object, are errors */
+    def.n_upgrades = 1;
+    ck_assert_int_ne(zt_comp_upgrade_state(&C, &def, &s2, 0, v0, strlen(v0), &out), ZT_OK);
+    ck_assert_msg(strstr(diag_text(), "no upgrade from schema version 0 to 1") != NULL, "%s",
+                  diag_text());
+    ck_assert_int_ne(zt_comp_upgrade_state(&C, &def, &s2, 1, "[1]", 3, &out), ZT_OK);
+}
+END_TEST
+
+/* Version 0 states as the 0.1.0 release wrote them (the attributes that moved). */
+static const zt_cty_value *upgrade_v0(const char *type, const char *json)
+{
+    const zt_composite_def *def = zt_composite_find(type);
+    const zt_schema *s = zt_schema_find(ZT_SCHEMA_RESOURCE, type);
+    const zt_cty_value *out = NULL;
+    ck_assert_msg(zt_comp_upgrade_state(&C, def, s, 0, json, strlen(json), &out) == ZT_OK,
+                  "%s: %s", type, diag_text());
+    return out;
+}
+
+START_TEST(v0_states_take_azurerm_names)
+{
+    const char *vnet = RG "/providers/Microsoft.Network/virtualNetworks/vnet-weu";
+    const char *dbw = RG "/providers/Microsoft.Databricks/workspaces/dbw-a";
+    const zt_cty_value *h = upgrade_v0(
+        "zerotrust_hub", zt_arena_printf(A, "{\"id\":\"%s\",\"vnet_id\":\"%s\",\"name\":\"weu\"}",
+                                         vnet, vnet));
+    ck_assert_str_eq(zt_cty_get_attr(h, "virtual_network_id")->u.str.ptr, vnet);
+    ck_assert_str_eq(zt_cty_get_attr(h, "name")->u.str.ptr, "weu");
+    const zt_cty_value *sp = upgrade_v0(
+        "zerotrust_spoke", zt_arena_printf(A, "{\"vnet_id\":\"%s-s\",\"hub_vnet_id\":\"%s\"}",
+                                           vnet, vnet));
+    ck_assert_str_eq(zt_cty_get_attr(sp, "hub_virtual_network_id")->u.str.ptr, vnet);
+    ck_assert_str_eq(zt_cty_get_attr(sp, "virtual_network_id")->u.str.ptr,
+                     zt_arena_printf(A, "%s-s", vnet));
+    const zt_cty_value *w = upgrade_v0(
+        "zerotrust_databricks_private_workspace",
+        zt_arena_printf(A, "{\"id\":\"" RG "/providers/Microsoft.ManagedIdentity/"
+                           "userAssignedIdentities/id-a-uc\",\"workspace_id\":\"%s\"}", dbw));
+    ck_assert_str_eq(zt_cty_get_attr(w, "id")->u.str.ptr, dbw);
+    ck_assert_str_eq(zt_cty_get_attr(w, "workspace_resource_id")->u.str.ptr, dbw);
+    ck_assert(zt_cty_get_attr(w, "workspace_id")->is_null); /* the next refresh reads it */
+}
+END_TEST
+
 static const char *cyc_name(const zt_comp_eval *ev) { ZT_UNUSED(ev); return "x"; }
 static json_t *cyc_body(const zt_comp_eval *ev) { ZT_UNUSED(ev); return json_object(); }
 
@@ -515,6 +618,9 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, registered_composites_are_valid);
     tcase_add_test(t, cycles_are_detected);
+    tcase_add_test(t, every_schema_version_has_an_upgrade);
+    tcase_add_test(t, upgrade_chain_runs_each_step_in_order);
+    tcase_add_test(t, v0_states_take_azurerm_names);
     tcase_add_test(t, graph_expands_instances_and_orders);
     tcase_add_test(t, plan_create);
     tcase_add_test(t, plan_is_deterministic);

@@ -173,7 +173,7 @@ START_TEST(test_outputs)
                            "privateIPAddress", "10.100.0.4");
     zt_arena_on_free(A, (void (*)(void *))json_decref, r->outputs);
     ck_assert_str_eq(output(ev, "firewall_private_ip")->u.str.ptr, "10.100.0.4");
-    ck_assert_str_eq(output(ev, "vnet_id")->u.str.ptr, VNET_ID);
+    ck_assert_str_eq(output(ev, "virtual_network_id")->u.str.ptr, VNET_ID);
     ck_assert_str_eq(zt_cty_map_get(output(ev, "subnet_ids"), "GatewaySubnet")->u.str.ptr,
                      VNET_ID "/subnets/GatewaySubnet");
     ck_assert_str_eq(zt_cty_map_get(output(ev, "subnet_cidrs"), "dns-resolver-inbound")->u.str.ptr,

@@ -27,7 +27,7 @@
 
 #define BASE_INPUTS                                                                        \
     "\"name\":\"analytics\",\"location\":\"westeurope\",\"resource_group_name\":\"rg-spoke\"," \
-    "\"address_space\":\"10.1.0.0/16\",\"hub_vnet_id\":\"" HUB_VNET "\","                  \
+    "\"address_space\":\"10.1.0.0/16\",\"hub_virtual_network_id\":\"" HUB_VNET "\","                  \
     "\"hub_address_space\":\"10.100.0.0/22\",\"hub_firewall_private_ip\":\"10.100.0.4\","   \
     "\"hub_firewall_policy_id\":\"" HUB_POLICY "\",\"hub_gateway_route_table_id\":\"" HUB_RT \
     "\",\"hub_private_dns_zone_ids\":{\"privatelink.azuredatabricks.net\":\""              \
@@ -228,7 +228,7 @@ END_TEST
 START_TEST(test_outputs)
 {
     zt_comp_eval *ev = expand(BASE_INPUTS);
-    ck_assert_str_eq(output(ev, "vnet_id")->u.str.ptr, VNET_ID);
+    ck_assert_str_eq(output(ev, "virtual_network_id")->u.str.ptr, VNET_ID);
     ck_assert_str_eq(zt_cty_map_get(output(ev, "subnet_ids"), "functions")->u.str.ptr,
                      VNET_ID "/subnets/functions");
     ck_assert_str_eq(zt_cty_map_get(output(ev, "subnet_cidrs"), "databricks-host")->u.str.ptr,
@@ -308,11 +308,11 @@ END_TEST
 START_TEST(test_validate_dns_and_ids)
 {
     ck_assert_int_eq(validate(BASE_INPUTS ",\"dns_mode\":\"resolver\",\"allowed_fqdns\":"
-                                          "[\"not a name\"],\"hub_vnet_id\":\"/nope\""),
+                                          "[\"not a name\"],\"hub_virtual_network_id\":\"/nope\""),
                      ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Missing hub DNS setting", "hub_resolver_inbound_ip", NULL);
     tv_expect_error(A, &D, "Invalid FQDN", "allowed_fqdns", NULL);
-    tv_expect_error(A, &D, "Invalid resource ID", "hub_vnet_id", NULL);
+    tv_expect_error(A, &D, "Invalid resource ID", "hub_virtual_network_id", NULL);
     /* IDs that become request URLs: no dot segments, no query */
     zt_diags_init(&D, A);
     ck_assert_int_eq(validate(BASE_INPUTS ",\"hub_firewall_policy_id\":\"/subscriptions/s/"
@@ -367,7 +367,7 @@ START_TEST(test_import)
     ck_assert_str_eq(attr_str(v, "name"), "analytics");
     ck_assert_str_eq(attr_str(v, "resource_group_name"), "rg-spoke");
     ck_assert_str_eq(attr_str(v, "address_space"), "10.1.0.0/16");
-    ck_assert_str_eq(attr_str(v, "hub_vnet_id"), HUB_VNET);
+    ck_assert_str_eq(attr_str(v, "hub_virtual_network_id"), HUB_VNET);
     ck_assert_str_eq(attr_str(v, "hub_address_space"), "10.100.0.0/22");
     ck_assert_str_eq(attr_str(v, "hub_firewall_private_ip"), "10.100.0.4");
     ck_assert_str_eq(attr_str(v, "hub_firewall_policy_id"), HUB_POLICY);

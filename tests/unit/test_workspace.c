@@ -68,6 +68,7 @@ static void fake_outputs(zt_comp_eval *ev)
                           "\"bbbbbbbb-0000-0000-0000-000000000001\"},\"parameters\":{"
                           "\"storageAccountName\":{\"type\":\"String\",\"value\":\"dbstorageabc123\"}}}}");
     fake(ev, "workspace_cmk", "{\"properties\":{\"workspaceUrl\":\"adb-1.2.azuredatabricks.net\","
+                              "\"workspaceId\":\"1234567890123456\","
                               "\"managedDiskIdentity\":{\"principalId\":"
                               "\"dddddddd-0000-0000-0000-000000000001\"}}}");
     fake(ev, "storage", "{\"properties\":{\"primaryEndpoints\":{\"dfs\":"
@@ -303,7 +304,8 @@ END_TEST
 START_TEST(test_outputs)
 {
     zt_comp_eval *ev = expand(ALL_ON_INPUTS);
-    ck_assert_str_eq(output(ev, "workspace_id")->u.str.ptr, DBW_ID);
+    ck_assert_str_eq(output(ev, "workspace_resource_id")->u.str.ptr, DBW_ID);
+    ck_assert_str_eq(output(ev, "workspace_id")->u.str.ptr, "1234567890123456");
     ck_assert_str_eq(output(ev, "workspace_url")->u.str.ptr, "adb-1.2.azuredatabricks.net");
     ck_assert_str_eq(output(ev, "managed_resource_group_id")->u.str.ptr,
                      "/subscriptions/" SUB "/resourceGroups/rg-dbx-managed");

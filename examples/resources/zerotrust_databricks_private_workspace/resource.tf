@@ -5,7 +5,7 @@ resource "zerotrust_databricks_private_workspace" "analytics" {
   location            = "westeurope"
   resource_group_name = "rg-dbx-weu"
 
-  virtual_network_id         = zerotrust_spoke.analytics.vnet_id
+  virtual_network_id         = zerotrust_spoke.analytics.virtual_network_id
   host_subnet_name           = zerotrust_spoke.analytics.subnet_names["databricks_host"]
   container_subnet_name      = zerotrust_spoke.analytics.subnet_names["databricks_container"]
   private_endpoint_subnet_id = zerotrust_spoke.analytics.subnet_ids[zerotrust_spoke.analytics.subnet_names["private_endpoints"]]
@@ -42,7 +42,7 @@ resource "zerotrust_spoke" "analytics" {
   location                   = "westeurope"
   resource_group_name        = "rg-spokes-weu"
   address_space              = "10.1.0.0/22"
-  hub_vnet_id                = zerotrust_hub.this.vnet_id
+  hub_virtual_network_id     = zerotrust_hub.this.virtual_network_id
   hub_firewall_private_ip    = zerotrust_hub.this.firewall_private_ip
   hub_firewall_policy_id     = zerotrust_hub.this.firewall_policy_id
   hub_gateway_route_table_id = zerotrust_hub.this.gateway_route_table_id

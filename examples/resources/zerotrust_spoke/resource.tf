@@ -5,7 +5,7 @@ resource "zerotrust_spoke" "analytics" {
   address_space       = "10.1.0.0/22"
 
   # The hub, by its outputs (Terraform creates the hub first).
-  hub_vnet_id                = zerotrust_hub.this.vnet_id
+  hub_virtual_network_id     = zerotrust_hub.this.virtual_network_id
   hub_address_space          = zerotrust_hub.this.address_space
   hub_firewall_private_ip    = zerotrust_hub.this.firewall_private_ip
   hub_firewall_policy_id     = zerotrust_hub.this.firewall_policy_id

@@ -1,0 +1,129 @@
+"""States written by the previous release move to the current schema: examples/platform
+applied with release 0.1.0 (built from its tagged commit, cached under ~/.cache/zerotrust),
+then the same platform under the current provider with the azurerm-style names: Terraform
+calls UpgradeResourceState (schema version 0 -> 1), the plan is clean, and the state holds
+the new attributes (workspace id = import ID, the numeric workspace_id, virtual_network_id).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from e2e_support import (PLATFORM, PROVIDER_SOURCE, REPO, Mirror, dirhash_h1, get_runner,
+                         make_workspace, project_version)
+from hub_env import TAGS, arm_env, plan_rc, platform_vars, start_emulator
+
+# The commit tagged v0.1.0 (a clone may not carry tags; the history has the commit).
+RELEASE_0_1_0 = "a6e8698de2e550cc6a5fd505c05d40d90d4ce3a4"
+GROUPS = ("rg-hub-weu", "rg-spokes-weu", "rg-dbx-weu")
+TYPES = ("zerotrust_hub", "zerotrust_spoke", "zerotrust_databricks_private_workspace")
+
+
+def release_binary(commit: str, version: str) -> Path:
+    """The provider as released at `commit`, built once and cached by commit."""
+    cache = Path(os.environ.get("ZT_PEERS_DIR", Path.home() / ".cache" / "zerotrust")) / "releases"
+    exe = cache / f"terraform-provider-zerotrust_{version}_{commit[:12]}"
+    if exe.is_file():
+        return exe
+    if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{commit}^{{commit}}"],
+                      capture_output=True).returncode != 0:
+        pytest.skip(f"release {version} ({commit[:12]}) is not in this clone's history (shallow?)")
+    work = cache / f"build-{commit[:12]}"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "src").mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(work / "src")], input=archive, check=True)
+    for argv in (["meson", "setup", str(work / "build"), str(work / "src"), "-Dtests=false"],
+                 ["ninja", "-C", str(work / "build"), "terraform-provider-zerotrust"]):
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+        assert p.returncode == 0, f"building release {version}: {' '.join(argv)}\n{p.stdout[-3000:]}{p.stderr[-3000:]}"
+    tmp = exe.with_suffix(".tmp")
+    shutil.copy2(work / "build" / "terraform-provider-zerotrust", tmp)
+    tmp.replace(exe)
+    shutil.rmtree(work, ignore_errors=True)
+    return exe
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory, provider_speaks) -> tuple[Mirror, str, str]:
+    """A filesystem mirror with release 0.1.0 and the provider under test."""
+    old, new = "0.1.0", project_version()
+    assert old != new, "the current version must differ from the release whose states it upgrades"
+    base = tmp_path_factory.mktemp("zt-upgrade-mirror")
+    for version, binary in ((old, release_binary(RELEASE_0_1_0, old)), (new, provider_speaks)):
+        pkg = base / PROVIDER_SOURCE / version / PLATFORM
+        pkg.mkdir(parents=True)
+        shutil.copy2(binary, pkg / f"terraform-provider-zerotrust_v{version}")
+    cfg = base / "terraform.rc"
+    cfg.write_text(f'disable_checkpoint = true\nprovider_installation {{\n  filesystem_mirror {{\n'
+                   f'    path    = "{base}"\n    include = ["{PROVIDER_SOURCE}"]\n  }}\n}}\n')
+    pkg = base / PROVIDER_SOURCE / new / PLATFORM
+    return Mirror(base, pkg, pkg / f"terraform-provider-zerotrust_v{new}", new, dirhash_h1(pkg), cfg), old, new
+
+
+def as_released(text: str, version: str) -> str:
+    """examples/platform as a 0.1.0 user wrote it: the old names, that version pinned."""
+    text = re.sub(r"\bhub_virtual_network_id(\s*)=", r"hub_vnet_id\1=", text)
+    text = re.sub(r"\.virtual_network_id\b", ".vnet_id", text)
+    return pin(text, version)
+
+
+def pin(text: str, version: str) -> str:
+    """The provider's version constraint (not required_version) set to exactly `version`."""
+    out, n = re.subn(r'(\bversion\s*=\s*)"~>[^"]*"', rf'\g<1>"{version}"', text, count=1)
+    assert n == 1, "no provider version constraint in examples/platform"
+    return out
+
+
+def resources(ws) -> dict[str, dict]:
+    state = json.loads((ws.dir / "terraform.tfstate").read_text())
+    return {r["type"]: r["instances"][0] for r in state["resources"] if r["type"] in TYPES}
+
+
+def test_platform_state_of_the_previous_release_upgrades(session_root, two_versions):
+    mirror, old, new = two_versions
+    emu = start_emulator(session_root / "upgrade-emulator", time_scale=0.001)
+    try:
+        for rg in GROUPS:
+            emu.client.put_and_wait(emu.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
+        example = (REPO / "examples" / "platform" / "main.tf").read_text()
+        ws = make_workspace(session_root / "upgrade", get_runner("terraform"), mirror,
+                            files={"main.tf": as_released(example, old)})
+        ws.extra_env.update(arm_env(emu.info) | platform_vars(emu.info))
+        ws.run("init", "-input=false", "-no-color", check=True)
+        ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
+        before = resources(ws)
+        assert {t: r["schema_version"] for t, r in before.items()} == dict.fromkeys(TYPES, 0)
+        uc_identity = before["zerotrust_databricks_private_workspace"]["attributes"]["id"]
+        assert "/userAssignedIdentities/" in uc_identity
+
+        # the current provider, the configuration with its names
+        (ws.dir / "main.tf").write_text(pin(example, new))
+        ws.run("init", "-upgrade", "-input=false", "-no-color", check=True)
+        rc, p = plan_rc(ws)
+        assert rc == 0, p.describe()
+        ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
+        after = resources(ws)
+        assert {t: r["schema_version"] for t, r in after.items()} == dict.fromkeys(TYPES, 1)
+        hub, spoke = after["zerotrust_hub"]["attributes"], after["zerotrust_spoke"]["attributes"]
+        assert hub["virtual_network_id"] == before["zerotrust_hub"]["attributes"]["vnet_id"]
+        assert "vnet_id" not in hub and "vnet_id" not in spoke and "hub_vnet_id" not in spoke
+        assert spoke["hub_virtual_network_id"] == hub["virtual_network_id"]
+        w = after["zerotrust_databricks_private_workspace"]["attributes"]
+        old_w = before["zerotrust_databricks_private_workspace"]["attributes"]
+        assert w["id"] == w["workspace_resource_id"] == old_w["workspace_id"]
+        assert w["workspace_id"].isdigit() and f"adb-{w['workspace_id']}." in w["workspace_url"]
+        assert w["identity_ids"]["access_connector"] == uc_identity
+        # nothing was created, replaced or deleted by the move
+        rc, p = plan_rc(ws)
+        assert rc == 0, p.describe()
+        assert not ws.leftovers, ws.leftovers
+    finally:
+        emu.stop()
