@@ -27,6 +27,8 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   python3 python3-pip
   nginx gnupg zip unzip ca-certificates curl
+  # portable releases (tools/portable.py): Debian chroots, arm64 cross toolchain, qemu-user
+  debootstrap dpkg-dev g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
 )
 
 if [ $do_apt = 1 ]; then

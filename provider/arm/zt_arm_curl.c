@@ -9,6 +9,14 @@ zt_curl_api zt_curl;
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static const char *g_error; /* NULL once loaded */
+
+#ifdef ZT_CURL_STATIC
+static bool load_library(void)
+{
+    zt_curl = zt_curl_linked;
+    return true;
+}
+#else
 static char g_error_buf[512];
 
 typedef struct symbol {
@@ -44,7 +52,7 @@ static const symbol g_symbols[] = {
     SYM(slist_free_all, "curl_slist_free_all"),
 };
 
-static void load_once(void)
+static bool load_library(void)
 {
     /* The SONAME of libcurl 7.x and 8.x (Debian package libcurl4). */
     void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
@@ -52,7 +60,7 @@ static void load_once(void)
         snprintf(g_error_buf, sizeof(g_error_buf),
                  "cannot load libcurl (install the libcurl4 package): %s", dlerror());
         g_error = g_error_buf;
-        return;
+        return false;
     }
     for (size_t i = 0; i < ZT_ARRAY_LEN(g_symbols); i++) {
         *g_symbols[i].slot = dlsym(lib, g_symbols[i].name);
@@ -60,9 +68,17 @@ static void load_once(void)
             snprintf(g_error_buf, sizeof(g_error_buf), "libcurl lacks %s (libcurl >= 7.84 needed)",
                      g_symbols[i].name);
             g_error = g_error_buf;
-            return;
+            return false;
         }
     }
+    return true;
+}
+#endif
+
+static void load_once(void)
+{
+    if (!load_library())
+        return;
     if (zt_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         g_error = "curl_global_init failed";
         return;

@@ -47,7 +47,8 @@ struct zt_arm_http {
     xfer *active;               /* in the multi */
     STACK_OF(X509) *extra_ca;   /* ca_bundle_path, added to each TLS context */
     zt_arm_http_stats stats;
-    bool bundle_only;           /* curl has a default CA file: skip the CA dir */
+    const char *ca_file;        /* the system CA bundle file, when curl's default is not it */
+    bool bundle_only;           /* a CA file is known: skip the CA dir */
     CURL *idle[IDLE_HANDLES];   /* easy handles kept for reuse */
     size_t n_idle;
     char *user_agent;
@@ -367,6 +368,26 @@ static bool default_bundle_readable(void)
     return ok;
 }
 
+/* Where distributions keep the system CA bundle (the list Go's crypto/x509
+ * searches). A libcurl built into the portable release knows no default:
+ * the same binary runs on Debian, RHEL, SUSE and others. */
+static const char *const zt_system_ca_files[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Gentoo, Arch */
+    "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL 6 */
+    "/etc/ssl/ca-bundle.pem",                            /* openSUSE */
+    "/etc/pki/tls/cacert.pem",                           /* OpenELEC */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* CentOS, RHEL 7 */
+    "/etc/ssl/cert.pem",                                 /* Alpine */
+};
+
+static const char *system_ca_file(void)
+{
+    for (size_t i = 0; i < ZT_ARRAY_LEN(zt_system_ca_files); i++)
+        if (access(zt_system_ca_files[i], R_OK) == 0)
+            return zt_system_ca_files[i];
+    return NULL; /* OpenSSL's default directory, as before */
+}
+
 static bool curl_uses_openssl(void)
 {
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
@@ -403,6 +424,10 @@ zt_rc zt_arm_http_new(const zt_arm_http_options *o, zt_diags *d, zt_arm_http **o
         }
     }
     h->bundle_only = default_bundle_readable();
+    if (!h->bundle_only) {
+        h->ca_file = system_ca_file();
+        h->bundle_only = h->ca_file != NULL;
+    }
     h->multi = curl_multi_init();
     h->share = curl_share_init();
     if (!h->multi || !h->share)
@@ -506,6 +531,8 @@ static void xfer_setup(zt_arm_http *h, xfer *x, const zt_arm_http_req *req)
     /* The system bundle file alone: with a CA directory as well, curl
      * re-reads and parses the whole bundle (~150 certificates, several ms
      * of CPU) for every new connection instead of caching the store. */
+    if (h->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (h->bundle_only)
         curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
     if (h->extra_ca) {

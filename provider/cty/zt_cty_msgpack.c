@@ -541,7 +541,7 @@ static zt_rc mp_decode_primitive(mp_dec *x, const zt_cty_type *t, const zt_cty_v
         *out = v;
         return ZT_OK;
     }
-    bool b;
+    bool b = false;
     ZT_TRY(mp_read_bool(x, &b));
     *out = zt_cty_bool(x->a, b);
     return ZT_OK;

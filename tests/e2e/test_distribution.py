@@ -545,8 +545,11 @@ def test_init_from_registry(rid, tmp_path, site, dist_pkg, keys):
     p = tf("init")
     assert_installed(tf, p, source, dist_pkg)
     assert keys["release"].key_id in p.stdout, p.describe   # "(self-signed, key ID ...)"
-    # the locally computed h1: plus every zh: of the signed SHA256SUMS
-    assert tf.lock_hashes(source) == sorted([dist_pkg.h1, dist_pkg.zh])
+    # the locally computed h1: plus a zh: for every line of the signed SHA256SUMS: the zip
+    # and, as for HashiCorp's own releases, the manifest (hashicorp/terraform#33599)
+    sums = ["zh:" + ln.split()[0] for ln in dist_pkg.sums.read_text().splitlines()]
+    assert dist_pkg.zh in sums and len(sums) == 2
+    assert tf.lock_hashes(source) == sorted([dist_pkg.h1, *sums])
     if rid == "terraform":   # the installed package runs
         s = tf("providers", "schema", "-json")
         assert s.returncode == 0 and source in s.stdout, s.describe

@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""Portable release binaries: linux_amd64 and linux_arm64 zips whose binary needs only the
+C runtime (glibc 2.31 or later: libc, libm, libdl, libpthread, and GCC's libgcc_s, which
+glibc itself loads), with everything else linked in: gRPC core, Abseil, protobuf-c, OpenSSL 3,
+jansson, msgpack, zlib, and libcurl (built from Debian's source package, HTTPS only).
+
+    tools/portable.py build --arch amd64|arm64 [--out DIR]     release zip into DIR
+    tools/portable.py test  --arch amd64|arm64 --suite bullseye|bookworm|trixie --zip Z
+        Real Terraform runs `providers schema -json` against the zipped binary inside a
+        debootstrap'd chroot of that Debian release (arm64: under qemu-user, in the chroot).
+
+How (everything from Debian's packages, fetched with apt through a private configuration
+that leaves the machine's sources alone, and cached under ~/.cache/zerotrust/portable keyed
+by what went in):
+  * objects: compiled here (Debian 12's compilers and headers; arm64 with the cross
+    toolchain) against Debian 12's static libraries (unpacked .debs for arm64);
+  * the final link: against a sysroot of Debian 11's glibc 2.31 (unpacked libc6-dev), with
+    libstdc++ linked in; two symbols newer than 2.31 that Debian 12's static libraries use
+    are defined in tools/portable/glibc_compat.c;
+  * checked: no NEEDED library beyond the C runtime, no glibc symbol version above 2.31,
+    no path of the build machine; then packaged by tools/dist.py (stripped, reproducible).
+macOS and Windows cannot be built here (docs/index.md, "Supported platforms").
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("ZT_CACHE_DIR", Path.home() / ".cache" / "zerotrust")) / "portable"
+GLIBC_MAX = (2, 31)
+SYSROOT_SUITE = "bullseye"       # Debian 11: glibc 2.31
+LIBS_SUITE = "bookworm"          # Debian 12: OpenSSL 3, gRPC, the compilers of this machine
+ARCHES = {
+    "amd64": {"triplet": "x86_64-linux-gnu", "loader": ("lib64", "ld-linux-x86-64.so.2"),
+              "qemu": None},
+    "arm64": {"triplet": "aarch64-linux-gnu", "loader": ("lib", "ld-linux-aarch64.so.1"),
+              "qemu": "qemu-aarch64-static"},
+}
+SYSROOT_PACKAGES = ["libc6", "libc6-dev", "linux-libc-dev", "libcrypt1", "libcrypt-dev", "libgcc-s1"]
+# Debian 12 -dev packages whose static archives the binary links (both architectures).
+LIB_PACKAGES = ["libgrpc-dev", "libabsl-dev", "libre2-dev", "libc-ares-dev",
+                "zlib1g-dev", "libprotobuf-c-dev", "libssl-dev", "libmsgpack-dev",
+                "libjansson-dev", "libnghttp2-dev"]
+# The C runtime: what the binary may still load from the system.
+ALLOWED_NEEDED = {"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1",
+                  "libgcc_s.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+CURL_CONFIGURE = [
+    "--disable-shared", "--enable-static", "--with-pic", "--with-zlib", "--with-nghttp2",
+    "--without-ca-bundle", "--without-ca-path", "--without-libpsl", "--without-libidn2",
+    "--without-brotli", "--without-zstd", "--without-librtmp", "--without-libssh2",
+    "--without-libgsasl", "--disable-ldap", "--disable-ldaps", "--disable-rtsp", "--disable-dict",
+    "--disable-telnet", "--disable-tftp", "--disable-pop3", "--disable-imap", "--disable-smb",
+    "--disable-smtp", "--disable-gopher", "--disable-mqtt", "--disable-manual", "--disable-ntlm",
+    "--disable-ftp", "--disable-file", "--disable-unix-sockets", "--disable-alt-svc",
+]
+
+
+def log(msg: str) -> None:
+    print(f"portable: {msg}", flush=True)
+
+
+def run(argv, **kw) -> subprocess.CompletedProcess:
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit(f"portable: $ {' '.join(map(str, argv))} -> {p.returncode}\n"
+                         f"{p.stdout[-4000:]}\n{p.stderr[-4000:]}")
+    return p
+
+
+def key_of(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def ensure_tools(arch: str, testing: bool = False) -> None:
+    need = {"debootstrap": "debootstrap", "dpkg-source": "dpkg-dev", "make": "make"}
+    if arch == "arm64":
+        need |= {"aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu",
+                 "aarch64-linux-gnu-strip": "binutils-aarch64-linux-gnu"}
+        if testing:
+            need["qemu-aarch64-static"] = "qemu-user-static"
+    missing = sorted({pkg for prog, pkg in need.items() if not shutil.which(prog)})
+    if missing:
+        log(f"installing {' '.join(missing)}")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        if subprocess.run(["apt-get", "install", "-y", "-qq", *missing], env=env,
+                          capture_output=True).returncode != 0:
+            run(["apt-get", "update", "-qq"])
+            run(["apt-get", "install", "-y", "-qq", *missing], env=env)
+
+
+# ---------------------------------------------------------------- Debian packages
+
+def debian_mirror() -> str:
+    """The machine's own Debian mirror (its apt sources), so nothing else is contacted."""
+    if os.environ.get("ZT_DEBIAN_MIRROR"):
+        return os.environ["ZT_DEBIAN_MIRROR"]
+    texts = [p.read_text() for p in [Path("/etc/apt/sources.list"),
+                                      *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+             if p.is_file()]
+    for url in re.findall(r"(?:URIs:\s*|^deb\s+(?:\[[^]]*\]\s+)?)(\S+)", "\n".join(texts), re.M):
+        if not url.rstrip("/").endswith("-security"):
+            return url.rstrip("/")
+    raise SystemExit("portable: no Debian mirror in /etc/apt (set ZT_DEBIAN_MIRROR)")
+
+
+class Apt:
+    """apt-get with its own sources, lists and status: one suite, one architecture."""
+
+    def __init__(self, suite: str, arch: str):
+        self.dir = CACHE / "apt" / f"{suite}-{arch}"
+        for d in ("lists/partial", "archives/partial"):
+            (self.dir / d).mkdir(parents=True, exist_ok=True)
+        (self.dir / "status").touch()
+        mirror = debian_mirror()
+        (self.dir / "sources.list").write_text(f"deb [arch={arch}] {mirror} {suite} main\n"
+                                               f"deb-src {mirror} {suite} main\n")
+        self.opts = []
+        for k, v in {"Dir::Etc::SourceList": self.dir / "sources.list",
+                     "Dir::Etc::SourceParts": "/nonexistent", "Dir::State::Lists": self.dir / "lists",
+                     "Dir::State::status": self.dir / "status", "Dir::Cache": self.dir,
+                     "Dir::Etc::Preferences": "/dev/null", "Dir::Etc::PreferencesParts": "/nonexistent",
+                     "APT::Architecture": arch, "APT::Architectures": arch, "Debug::NoLocking": "1",
+                     "APT::Sandbox::User": "root", "Acquire::Languages": "none"}.items():
+            self.opts += ["-o", f"{k}={v}"]
+        self.updated = False
+
+    def update(self) -> None:
+        if not self.updated:
+            run(["apt-get", *self.opts, "-qq", "update"])
+            self.updated = True
+
+    def versions(self, packages: list[str]) -> dict[str, str]:
+        self.update()
+        out = run(["apt-cache", *self.opts, "show", "--no-all-versions", *packages]).stdout
+        return dict(re.findall(r"^Package: (\S+)\n(?:.*\n)*?Version: (\S+)", out, re.M))
+
+    def unpack(self, packages: list[str], dst: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="zt-debs-") as tmp:
+            run(["apt-get", *self.opts, "-qq", "download", *packages], cwd=tmp)
+            for deb in sorted(Path(tmp).glob("*.deb")):
+                run(["dpkg-deb", "-x", deb, dst])
+
+    def source(self, package: str, dst: Path) -> Path:
+        self.update()
+        dst.mkdir(parents=True, exist_ok=True)
+        run(["apt-get", *self.opts, "-qq", "source", "--download-only", package], cwd=dst)
+        dsc = next(dst.glob(f"{package}_*.dsc"))
+        out = dst / "src"
+        run(["dpkg-source", "--no-check", "-x", dsc, out], cwd=dst)
+        return out
+
+
+def relative_symlinks(root: Path) -> None:
+    """Absolute symlinks in an unpacked tree point into the tree, not at the machine."""
+    for p in root.rglob("*"):
+        if p.is_symlink() and os.readlink(p).startswith("/"):
+            target = root / os.readlink(p).lstrip("/")
+            p.unlink()
+            p.symlink_to(os.path.relpath(target, p.parent))
+
+
+def cached_tree(kind: str, key: str, make) -> Path:
+    """CACHE/kind/key, made once by make(dir) in place (some trees name their own path);
+    a tree without its .done marker was interrupted and is made again."""
+    dst = CACHE / kind / key
+    if (dst / ".done").exists():
+        return dst
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    make(dst)
+    (dst / ".done").touch()
+    return dst
+
+
+def sysroot(arch: str) -> Path:
+    """Debian 11's glibc for the final link."""
+    apt = Apt(SYSROOT_SUITE, arch)
+    vers = apt.versions(SYSROOT_PACKAGES)
+
+    def make(d: Path):
+        log(f"sysroot: glibc of Debian 11 ({arch})")
+        apt.unpack(SYSROOT_PACKAGES, d)
+        relative_symlinks(d)
+        sub, name = ARCHES[arch]["loader"]
+        (d / sub).mkdir(exist_ok=True)
+        link = d / sub / name
+        if not link.exists():
+            link.symlink_to(os.path.relpath(d / "lib" / ARCHES[arch]["triplet"] / name, link.parent))
+    return cached_tree("sysroot", f"{SYSROOT_SUITE}-{arch}-{key_of(vers)}", make)
+
+
+def libs_root(arch: str) -> Path:
+    """Debian 12's static libraries (and headers) for arch, unpacked."""
+    apt = Apt(LIBS_SUITE, arch)
+    vers = apt.versions(LIB_PACKAGES)
+
+    def make(d: Path):
+        log(f"libraries: Debian 12 static archives ({arch})")
+        apt.unpack(LIB_PACKAGES, d)
+        relative_symlinks(d)
+    return cached_tree("libs", f"{LIBS_SUITE}-{arch}-{key_of(vers)}", make)
+
+
+# ---------------------------------------------------------------- libcurl
+
+def toolchain(arch: str) -> dict:
+    t = ARCHES[arch]["triplet"]
+    if arch == "amd64":
+        return {"CC": "gcc", "CXX": "g++", "AR": "ar", "STRIP": "strip", "host": None}
+    return {"CC": f"{t}-gcc", "CXX": f"{t}-g++", "AR": f"{t}-ar", "STRIP": f"{t}-strip", "host": t}
+
+
+def curl(arch: str, libs: Path) -> Path:
+    """libcurl.a from Debian 12's curl source package: HTTPS (HTTP/2) with OpenSSL 3."""
+    apt = Apt(LIBS_SUITE, arch)
+    version = apt.versions(["libcurl4-openssl-dev"])["libcurl4-openssl-dev"]
+    t = ARCHES[arch]["triplet"]
+    tc = toolchain(arch)
+
+    def make(prefix: Path):
+        log(f"libcurl {version}: building from the Debian source package ({arch}, a few minutes)")
+        with tempfile.TemporaryDirectory(prefix="zt-curl-") as tmp:
+            src = Apt(LIBS_SUITE, "amd64").source("curl", Path(tmp))
+            inc = f"-I{libs}/usr/include -I{libs}/usr/include/{t}"
+            lib = f"-L{libs}/usr/lib/{t}"
+            env = dict(os.environ, CC=tc["CC"], AR=tc["AR"], CPPFLAGS=inc, LDFLAGS=lib,
+                       CFLAGS="-O2 -fPIC", PKG_CONFIG_LIBDIR=f"{libs}/usr/lib/{t}/pkgconfig",
+                       PKG_CONFIG_SYSROOT_DIR=str(libs), LIBS="-lpthread -ldl")
+            argv = ["./configure", f"--prefix={prefix}", f"--with-openssl={libs}/usr",
+                    f"--with-nghttp2={libs}/usr", *CURL_CONFIGURE]
+            if tc["host"]:
+                argv.append(f"--host={tc['host']}")
+            if not (src / "configure").exists():
+                run(["autoreconf", "-fi"], cwd=src)
+            run(argv, cwd=src, env=env)
+            run(["make", f"-j{os.cpu_count() or 2}", "-C", "lib"], cwd=src, env=env)
+            run(["make", "-C", "lib", "install"], cwd=src, env=env)
+            run(["make", "-C", "include", "install"], cwd=src, env=env)
+            (prefix / "lib" / "pkgconfig").mkdir(parents=True, exist_ok=True)
+            shutil.copy(src / "libcurl.pc", prefix / "lib" / "pkgconfig" / "libcurl.pc")
+    return cached_tree("curl", f"{arch}-{key_of(version, CURL_CONFIGURE, toolchain(arch))}", make)
+
+
+# ---------------------------------------------------------------- the provider
+
+def cross_file(arch: str, libs: Path, build: Path) -> list[str]:
+    if arch == "amd64":
+        return []
+    t = ARCHES[arch]["triplet"]
+    f = CACHE / "cross" / f"{build.name}.ini"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(f"""[binaries]
+c = '{t}-gcc'
+cpp = '{t}-g++'
+ar = '{t}-ar'
+strip = '{t}-strip'
+pkgconfig = 'pkg-config'
+
+[built-in options]
+c_args = ['-I{libs}/usr/include', '-I{libs}/usr/include/{t}']
+c_link_args = ['-L{libs}/usr/lib/{t}']
+
+[properties]
+# no sys_root: it would prefix libcurl's own (absolute) prefix too; the libraries'
+# headers come from c_args, pkg-config drops their /usr/include as a system path
+pkg_config_libdir = ['{libs}/usr/lib/{t}/pkgconfig', '{libs}/usr/share/pkgconfig']
+
+[host_machine]
+system = 'linux'
+cpu_family = 'aarch64'
+cpu = 'aarch64'
+endian = 'little'
+""")
+    return ["--cross-file", str(f)]
+
+
+def static_libs(arch: str, libs: Path, curl_prefix: Path) -> list[str]:
+    """The archives of the link, in dependency order (gRPC's from its pkg-config files)."""
+    t = ARCHES[arch]["triplet"]
+    libdir = libs / "usr" / "lib" / t
+    env = dict(os.environ, PKG_CONFIG_LIBDIR=f"{libdir}/pkgconfig:{libs}/usr/share/pkgconfig",
+               PKG_CONFIG_SYSROOT_DIR=str(libs))
+    names = run(["pkg-config", "--static", "--libs-only-l", "grpc", "gpr"], env=env).stdout.split()
+    out = []
+    for n in [x[2:] for x in names] + ["protobuf-c", "msgpackc", "jansson", "nghttp2", "ssl",
+                                      "crypto", "z"]:
+        if n in ("m", "rt", "dl", "pthread", "stdc++", "atomic") or str(libdir / f"lib{n}.a") in out:
+            continue
+        a = libdir / f"lib{n}.a"
+        if not a.exists():
+            raise SystemExit(f"portable: no static {a.name} for {arch} in {libdir}")
+        out.append(str(a))
+    return [str(curl_prefix / "lib" / "libcurl.a")] + out
+
+
+def build(arch: str, out: Path) -> Path:
+    ensure_tools(arch)
+    tc = toolchain(arch)
+    t = ARCHES[arch]["triplet"]
+    libs, root = libs_root(arch), sysroot(arch)
+    curl_prefix = curl(arch, libs)
+    bdir = REPO / f"build-portable-{arch}"
+    env = dict(os.environ, PKG_CONFIG_PATH=f"{curl_prefix}/lib/pkgconfig")
+    if not (bdir / "build.ninja").exists():
+        log(f"provider: meson setup {bdir.name}")
+        # static_deps=false: meson only compiles; the link below names every archive
+        run(["meson", "setup", bdir, "-Dtests=false", "-Dreproducible=true", "-Dcurl=static",
+             "-Dstatic_deps=false",
+             *cross_file(arch, libs, bdir)], cwd=REPO, env=env)
+    log(f"provider: compiling ({arch})")
+    run(["ninja", "-C", bdir, "libzt.a", "libztproto.a",
+         "terraform-provider-zerotrust.p/provider_main.c.o"], env=env)
+    compat = bdir / "glibc_compat.o"
+    run([tc["CC"], "-O2", "-c", "-o", compat, REPO / "tools" / "portable" / "glibc_compat.c"])
+    exe = bdir / "terraform-provider-zerotrust"
+    log(f"provider: linking against glibc 2.31 ({arch})")
+    run([tc["CXX"], "-o", exe, bdir / "terraform-provider-zerotrust.p" / "provider_main.c.o",
+         bdir / "libzt.a", bdir / "libztproto.a", "-Wl,--start-group",
+         *static_libs(arch, libs, curl_prefix), "-Wl,--end-group", compat,
+         f"--sysroot={root}", f"-B{root}/usr/lib/{t}/", f"-L{root}/usr/lib/{t}",
+         f"-L{root}/lib/{t}", "-static-libstdc++", "-Wl,--as-needed", "-lpthread", "-ldl",
+         "-lm", "-lrt", "-Wl,--build-id=sha1"])
+    stripped = bdir / "stripped"
+    run([tc["STRIP"], "--strip-all", "-o", stripped, exe])
+    check_binary(stripped, arch)
+    out.mkdir(parents=True, exist_ok=True)
+    version = run(["meson", "introspect", "--projectinfo", bdir]).stdout
+    version = json.loads(version)["version"]
+    env = dict(os.environ)
+    if not env.get("ZT_SIGNING_KEY"):
+        env["ZT_DIST_UNSIGNED"] = "1"
+    run([sys.executable, REPO / "tools" / "dist.py", "package", "--binary", exe, "--version",
+         version, "--os", "linux", "--arch", arch, "--strip-program", tc["STRIP"], "--out", out],
+        env=env)
+    z = out / f"terraform-provider-zerotrust_{version}_linux_{arch}.zip"
+    log(f"{z}")
+    return z
+
+
+def check_binary(exe: Path, arch: str) -> None:
+    """Only the C runtime, glibc <= 2.31, no path of this machine."""
+    dyn = run(["readelf", "-d", "-W", exe]).stdout
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", dyn))
+    extra = needed - ALLOWED_NEEDED
+    if extra:
+        raise SystemExit(f"portable: {exe.name} needs {sorted(extra)} beyond the C runtime")
+    syms = run(["readelf", "--dyn-syms", "-W", exe]).stdout
+    newest = max((tuple(int(x) for x in v.split(".")) for v in re.findall(r"@GLIBC_([0-9.]+)", syms)),
+                 default=(0,))
+    if newest > GLIBC_MAX:
+        bad = sorted({m for m in re.findall(r"(\S+@GLIBC_[0-9.]+)", syms)
+                      if tuple(int(x) for x in m.rsplit("_", 1)[1].split(".")) > GLIBC_MAX})
+        raise SystemExit(f"portable: {exe.name} uses glibc symbols newer than 2.31: {bad[:10]}")
+    data = exe.read_bytes()
+    for path in {str(REPO), str(CACHE), str(Path.home())}:
+        if (path + "/").encode() in data:
+            raise SystemExit(f"portable: the shipped binary names {path}/")
+    log(f"{arch}: needs {sorted(needed)}, glibc symbols up to {'.'.join(map(str, newest))}")
+
+
+# ---------------------------------------------------------------- the proof
+
+def chroot(suite: str, arch: str) -> Path:
+    """A minimal Debian `suite` for arch: nothing but its base system."""
+    mirror = debian_mirror()
+
+    def make(d: Path):
+        log(f"chroot: debootstrap {suite} ({arch})")
+        argv = ["debootstrap", "--variant=minbase", f"--arch={arch}"]
+        if arch != "amd64":
+            argv.append("--foreign")     # unpacked only: the binaries run under qemu-user
+        run(argv + [suite, d, mirror])
+    return cached_tree("chroot", f"{suite}-{arch}", make)
+
+
+def test(arch: str, suite: str, zip_path: Path) -> dict:
+    """Terraform (on this machine) asks the zipped provider, started inside the chroot, for
+    its schema: the go-plugin handshake, mTLS and GetProviderSchema over gRPC."""
+    ensure_tools(arch, testing=True)
+    root = chroot(suite, arch)
+    with tempfile.TemporaryDirectory(prefix="zt-portable-") as tmp:
+        tmp = Path(tmp)
+        # The provider's socket directory: one absolute path, the same inside and outside.
+        sock_dir = Path(tempfile.mkdtemp(prefix="zt-sock-", dir=root / "tmp"))
+        inside = Path("/tmp") / sock_dir.name
+        outside = Path("/tmp") / f"{sock_dir.name}"
+        made_link = False
+        if not outside.exists():
+            outside.symlink_to(sock_dir)
+            made_link = True
+        try:
+            import zipfile
+            with zipfile.ZipFile(zip_path) as z:
+                names = z.namelist()
+                exe_name = names[0]
+                (sock_dir / exe_name).write_bytes(z.read(exe_name))
+                (sock_dir / exe_name).chmod(0o755)
+            runner = []
+            if ARCHES[arch]["qemu"]:
+                q = shutil.which(ARCHES[arch]["qemu"])
+                shutil.copy2(q, root / "usr" / "bin" / Path(q).name)
+                runner = [f"/usr/bin/{Path(q).name}"]
+            wrapper = tmp / "plugins" / "terraform-provider-zerotrust"
+            wrapper.parent.mkdir()
+            wrapper.write_text("#!/bin/sh\nexport TMPDIR=" + str(inside) + "\nexec chroot "
+                               + str(root) + " " + " ".join(runner + [str(inside / exe_name)])
+                               + ' "$@"\n')
+            wrapper.chmod(0o755)
+            source = "registry.zerotrust.internal/zerotrust/zerotrust"
+            (tmp / "main.tf").write_text('terraform {\n  required_providers {\n'
+                                         f'    zerotrust = {{ source = "{source}" }}\n  }}\n}}\n')
+            rc = tmp / "cli.tfrc"
+            rc.write_text(f'provider_installation {{\n  dev_overrides {{ "{source}" = '
+                          f'"{wrapper.parent}" }}\n  direct {{}}\n}}\n')
+            env = dict(os.environ, TF_CLI_CONFIG_FILE=str(rc), TF_IN_AUTOMATION="1",
+                       HOME=str(tmp), TMPDIR=str(outside))
+            p = subprocess.run([str(REPO / "tools" / "terraform"), f"-chdir={tmp}", "providers",
+                                "schema", "-json"], capture_output=True, text=True, env=env,
+                               timeout=300)
+            if p.returncode != 0:
+                raise SystemExit(f"portable: {arch} in {suite}: terraform providers schema failed:\n"
+                                 f"{p.stderr[-3000:]}")
+            schema = json.loads(p.stdout)["provider_schemas"][source]
+            found = {"resources": sorted(schema["resource_schemas"]),
+                     "data_sources": sorted(schema["data_source_schemas"]),
+                     "functions": sorted(schema.get("functions", {}))}
+            # glibc's libc.so.6 prints its version when run
+            libc = subprocess.run(["chroot", str(root), *runner,
+                                   f"/lib/{ARCHES[arch]['triplet']}/libc.so.6"],
+                                  capture_output=True, text=True).stdout
+            m = re.search(r"release version (\d+\.\d+)", libc)
+            found["glibc"] = m.group(1) if m else None
+            log(f"{arch} in {suite}: {found}")
+            return found
+        finally:
+            if made_link:
+                outside.unlink()
+            shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--arch", choices=sorted(ARCHES), required=True)
+    b.add_argument("--out", default=str(REPO / "build-portable-dist"))
+    t = sub.add_parser("test")
+    t.add_argument("--arch", choices=sorted(ARCHES), required=True)
+    t.add_argument("--suite", required=True)
+    t.add_argument("--zip", required=True)
+    a = ap.parse_args(argv)
+    if a.cmd == "build":
+        build(a.arch, Path(a.out))
+    else:
+        print(json.dumps(test(a.arch, a.suite, Path(a.zip))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
