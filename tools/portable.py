@@ -181,33 +181,35 @@ def cached_tree(kind: str, key: str, make) -> Path:
     return dst
 
 
-def sysroot(arch: str) -> Path:
-    """Debian 11's glibc for the final link."""
-    apt = Apt(SYSROOT_SUITE, arch)
-    vers = apt.versions(SYSROOT_PACKAGES)
+def unpacked(kind: str, suite: str, arch: str, packages: list[str], what: str, finish=None) -> Path:
+    """Debian packages of suite/arch unpacked into a tree, cached by their versions."""
+    apt = Apt(suite, arch)
+    versions = apt.versions(packages)
 
     def make(d: Path):
-        log(f"sysroot: glibc of Debian 11 ({arch})")
-        apt.unpack(SYSROOT_PACKAGES, d)
+        log(f"{kind}: {what} ({arch})")
+        apt.unpack(packages, d)
         relative_symlinks(d)
+        if finish:
+            finish(d)
+    return cached_tree(kind, f"{suite}-{arch}-{key_of(versions)}", make)
+
+
+def sysroot(arch: str) -> Path:
+    """Debian 11's glibc for the final link (with the dynamic loader where libc.so says)."""
+    def loader_link(d: Path):
         sub, name = ARCHES[arch]["loader"]
         (d / sub).mkdir(exist_ok=True)
         link = d / sub / name
         if not link.exists():
             link.symlink_to(os.path.relpath(d / "lib" / ARCHES[arch]["triplet"] / name, link.parent))
-    return cached_tree("sysroot", f"{SYSROOT_SUITE}-{arch}-{key_of(vers)}", make)
+    return unpacked("sysroot", SYSROOT_SUITE, arch, SYSROOT_PACKAGES, "glibc of Debian 11",
+                    loader_link)
 
 
 def libs_root(arch: str) -> Path:
-    """Debian 12's static libraries (and headers) for arch, unpacked."""
-    apt = Apt(LIBS_SUITE, arch)
-    vers = apt.versions(LIB_PACKAGES)
-
-    def make(d: Path):
-        log(f"libraries: Debian 12 static archives ({arch})")
-        apt.unpack(LIB_PACKAGES, d)
-        relative_symlinks(d)
-    return cached_tree("libs", f"{LIBS_SUITE}-{arch}-{key_of(vers)}", make)
+    """Debian 12's static libraries (and headers) for arch."""
+    return unpacked("libs", LIBS_SUITE, arch, LIB_PACKAGES, "Debian 12 static archives")
 
 
 # ---------------------------------------------------------------- libcurl
