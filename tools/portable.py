@@ -384,69 +384,89 @@ def chroot(suite: str, arch: str) -> Path:
     return cached_tree("chroot", f"{suite}-{arch}", make)
 
 
+SOURCE = "registry.zerotrust.internal/zerotrust/zerotrust"
+
+
+class ChrootProvider:
+    """Terraform on this machine, the zipped provider inside the chroot: dev_overrides name
+    a wrapper that starts it with chroot (and qemu-user for arm64, itself inside the chroot).
+    `shared` has the same absolute path inside and outside (the provider's socket goes
+    there, and whatever files it must read, such as a CA)."""
+
+    def __init__(self, arch: str, suite: str, zip_path: Path):
+        ensure_tools(arch, testing=True)
+        self.arch, self.suite = arch, suite
+        self.root = chroot(suite, arch)
+        self.work = Path(tempfile.mkdtemp(prefix="zt-portable-"))
+        self.shared = Path(tempfile.mkdtemp(prefix="zt-shared-", dir=self.root / "tmp"))
+        self.inside = Path("/tmp") / self.shared.name
+        self.inside.symlink_to(self.shared)          # /tmp/X outside -> ROOT/tmp/X
+        import zipfile
+        with zipfile.ZipFile(zip_path) as z:
+            exe = z.namelist()[0]
+            (self.shared / exe).write_bytes(z.read(exe))
+            (self.shared / exe).chmod(0o755)
+        self.runner = []
+        if ARCHES[arch]["qemu"]:
+            q = Path(shutil.which(ARCHES[arch]["qemu"]))
+            shutil.copy2(q, self.root / "usr" / "bin" / q.name)
+            self.runner = [f"/usr/bin/{q.name}"]
+        wrapper = self.work / "plugins" / "terraform-provider-zerotrust"
+        wrapper.parent.mkdir()
+        wrapper.write_text(f"#!/bin/sh\nexport TMPDIR={self.inside}\nexec chroot {self.root} "
+                           + " ".join(self.runner + [str(self.inside / exe)]) + ' "$@"\n')
+        wrapper.chmod(0o755)
+        self.main_tf("")
+        rc = self.work / "cli.tfrc"
+        rc.write_text(f'provider_installation {{\n  dev_overrides {{ "{SOURCE}" = '
+                      f'"{wrapper.parent}" }}\n  direct {{}}\n}}\n')
+        self.env = dict(os.environ, TF_CLI_CONFIG_FILE=str(rc), TF_IN_AUTOMATION="1",
+                        HOME=str(self.work), TMPDIR=str(self.inside))
+
+    def main_tf(self, body: str) -> None:
+        (self.work / "main.tf").write_text('terraform {\n  required_providers {\n'
+                                           f'    zerotrust = {{ source = "{SOURCE}" }}\n  }}\n}}\n'
+                                           + body)
+
+    def terraform(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([str(REPO / "tools" / "terraform"), f"-chdir={self.work}", *args,
+                               "-no-color"], capture_output=True, text=True,
+                              env=dict(self.env, **(env or {})), timeout=300)
+
+    def glibc(self) -> str | None:
+        """The chroot's own glibc version (libc.so.6 prints it when run)."""
+        out = subprocess.run(["chroot", str(self.root), *self.runner,
+                              f"/lib/{ARCHES[self.arch]['triplet']}/libc.so.6"],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"release version (\d+\.\d+)", out)
+        return m.group(1) if m else None
+
+    def close(self) -> None:
+        self.inside.unlink(missing_ok=True)
+        shutil.rmtree(self.shared, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def test(arch: str, suite: str, zip_path: Path) -> dict:
-    """Terraform (on this machine) asks the zipped provider, started inside the chroot, for
-    its schema: the go-plugin handshake, mTLS and GetProviderSchema over gRPC."""
-    ensure_tools(arch, testing=True)
-    root = chroot(suite, arch)
-    with tempfile.TemporaryDirectory(prefix="zt-portable-") as tmp:
-        tmp = Path(tmp)
-        # The provider's socket directory: one absolute path, the same inside and outside.
-        sock_dir = Path(tempfile.mkdtemp(prefix="zt-sock-", dir=root / "tmp"))
-        inside = Path("/tmp") / sock_dir.name
-        outside = Path("/tmp") / f"{sock_dir.name}"
-        made_link = False
-        if not outside.exists():
-            outside.symlink_to(sock_dir)
-            made_link = True
-        try:
-            import zipfile
-            with zipfile.ZipFile(zip_path) as z:
-                names = z.namelist()
-                exe_name = names[0]
-                (sock_dir / exe_name).write_bytes(z.read(exe_name))
-                (sock_dir / exe_name).chmod(0o755)
-            runner = []
-            if ARCHES[arch]["qemu"]:
-                q = shutil.which(ARCHES[arch]["qemu"])
-                shutil.copy2(q, root / "usr" / "bin" / Path(q).name)
-                runner = [f"/usr/bin/{Path(q).name}"]
-            wrapper = tmp / "plugins" / "terraform-provider-zerotrust"
-            wrapper.parent.mkdir()
-            wrapper.write_text("#!/bin/sh\nexport TMPDIR=" + str(inside) + "\nexec chroot "
-                               + str(root) + " " + " ".join(runner + [str(inside / exe_name)])
-                               + ' "$@"\n')
-            wrapper.chmod(0o755)
-            source = "registry.zerotrust.internal/zerotrust/zerotrust"
-            (tmp / "main.tf").write_text('terraform {\n  required_providers {\n'
-                                         f'    zerotrust = {{ source = "{source}" }}\n  }}\n}}\n')
-            rc = tmp / "cli.tfrc"
-            rc.write_text(f'provider_installation {{\n  dev_overrides {{ "{source}" = '
-                          f'"{wrapper.parent}" }}\n  direct {{}}\n}}\n')
-            env = dict(os.environ, TF_CLI_CONFIG_FILE=str(rc), TF_IN_AUTOMATION="1",
-                       HOME=str(tmp), TMPDIR=str(outside))
-            p = subprocess.run([str(REPO / "tools" / "terraform"), f"-chdir={tmp}", "providers",
-                                "schema", "-json"], capture_output=True, text=True, env=env,
-                               timeout=300)
-            if p.returncode != 0:
-                raise SystemExit(f"portable: {arch} in {suite}: terraform providers schema failed:\n"
-                                 f"{p.stderr[-3000:]}")
-            schema = json.loads(p.stdout)["provider_schemas"][source]
-            found = {"resources": sorted(schema["resource_schemas"]),
-                     "data_sources": sorted(schema["data_source_schemas"]),
-                     "functions": sorted(schema.get("functions", {}))}
-            # glibc's libc.so.6 prints its version when run
-            libc = subprocess.run(["chroot", str(root), *runner,
-                                   f"/lib/{ARCHES[arch]['triplet']}/libc.so.6"],
-                                  capture_output=True, text=True).stdout
-            m = re.search(r"release version (\d+\.\d+)", libc)
-            found["glibc"] = m.group(1) if m else None
-            log(f"{arch} in {suite}: {found}")
-            return found
-        finally:
-            if made_link:
-                outside.unlink()
-            shutil.rmtree(sock_dir, ignore_errors=True)
+    """Terraform asks the zipped provider, inside the chroot, for its schema: the go-plugin
+    handshake, AutoMTLS and GetProviderSchema over gRPC."""
+    with ChrootProvider(arch, suite, zip_path) as cp:
+        p = cp.terraform("providers", "schema", "-json")
+        if p.returncode != 0:
+            raise SystemExit(f"portable: {arch} in {suite}: terraform providers schema failed:\n"
+                             f"{p.stderr[-3000:]}")
+        schema = json.loads(p.stdout)["provider_schemas"][SOURCE]
+        found = {"resources": sorted(schema["resource_schemas"]),
+                 "data_sources": sorted(schema["data_source_schemas"]),
+                 "functions": sorted(schema.get("functions", {})), "glibc": cp.glibc()}
+        log(f"{arch} in {suite}: {found}")
+        return found
 
 
 def main(argv=None) -> int:

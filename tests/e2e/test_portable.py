@@ -5,6 +5,8 @@ started inside a debootstrap'd chroot of that release (arm64: under qemu-user in
 chroot), for its schema: go-plugin handshake, AutoMTLS, GetProviderSchema over gRPC.
 
 Cells: Debian 11 (glibc 2.31, OpenSSL 1.1: the oldest the release supports), 12 and 13.
+In Debian 11 each binary also signs in and calls the ARM emulator over HTTPS (the linked-in
+libcurl and OpenSSL 3).
 CI runs Debian 11 for both architectures and one more cell, chosen by
 ZT_PORTABLE_SHIFT (a rotating subset as in test_hub_faults.py); ZT_PORTABLE_FULL=1 runs all
 six. Builds, sysroots, libcurl and chroots are cached under ~/.cache/zerotrust/portable,
@@ -16,6 +18,7 @@ import importlib.util
 import json
 import os
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +88,32 @@ def test_zip_serves_its_schema_in_debian(arch, suite, dist):
     assert found["data_sources"] == want["data_sources"]
     assert found["functions"] == ["cidr_layout"]
     assert found["glibc"] == GLIBC[suite]     # the chroot's own C library served it
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_zip_reaches_azure_from_debian_11(arch, dist, session_root):
+    """The linked-in libcurl and OpenSSL 3 at work on glibc 2.31: importing a hub that does
+    not exist signs in (client secret, token endpoint) and GETs its VNet over HTTPS from
+    inside the chroot; the emulator's CA is the only trust anchor there (no ca-certificates)."""
+    from hub_env import arm_env, start_emulator
+    _, zips = dist
+    emu = start_emulator(session_root / f"portable-emulator-{arch}", time_scale=0.001)
+    try:
+        with portable.ChrootProvider(arch, SUITES[0], zips[arch]) as cp:
+            ca = cp.inside / "emulator-ca.pem"
+            ca.write_bytes(Path(emu.info["ca_cert"]).read_bytes())
+            env = arm_env(emu.info) | {"ARM_CA_BUNDLE_PATH": str(ca)}
+            cp.main_tf((REPO / "examples" / "resources" / "zerotrust_hub" / "resource.tf").read_text())
+            vnet = (f"/subscriptions/{emu.info['subscription_id']}/resourceGroups/rg-none"
+                    "/providers/Microsoft.Network/virtualNetworks/vnet-none")
+            seq = emu.last_seq()
+            p = cp.terraform("import", "zerotrust_hub.this", vnet, env=env)
+            assert p.returncode != 0
+            err = " ".join(p.stderr.split())
+            # ARM's 404, read over TLS: not a TLS, DNS or libcurl error
+            assert f"Hub not found The virtual network {vnet} does not exist." in err, err
+            gets = [r for r in emu.requests(since=seq, kind="arm")
+                    if r["method"] == "GET" and "/virtualNetworks/vnet-none" in r["path"]]
+            assert gets, emu.requests(since=seq)
+    finally:
+        emu.stop()
