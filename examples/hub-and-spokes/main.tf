@@ -117,7 +117,7 @@ output "firewall_private_ip" {
   value = zerotrust_hub.this.firewall_private_ip
 }
 
-output "spoke_vnet_ids" {
+output "spoke_virtual_network_ids" {
   value = { for k, s in zerotrust_spoke.this : k => s.virtual_network_id }
 }
 
