@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -184,6 +185,33 @@ def short(type_name_: str) -> str:
     return type_name_[len(PROVIDER) + 1:] if type_name_.startswith(PROVIDER + "_") else type_name_
 
 
+def governance_policies() -> list[str]:
+    """The initiative of zerotrust_governance, from the table the provider assigns
+    (zt_gov_policies[] in provider/resources/zt_governance.c): key, default effect, definition."""
+    src = (REPO / "provider" / "resources" / "zt_governance.c").read_text()
+    m = re.search(r"zt_gov_policies\[\] = \{(.*?)\n\};", src, re.S)
+    if not m:
+        raise Missing("provider/resources/zt_governance.c has no zt_gov_policies[] table")
+    rows = []
+    for entry in re.findall(r"\{(\"[a-z0-9_]+\",.*?)\},?\n", m.group(1), re.S):
+        # adjacent C string literals are one string; NULL is no default effect
+        parts = re.findall(r'((?:"(?:[^"\\]|\\.)*"\s*)+|NULL)', entry)
+        vals = ["".join(re.findall(r'"((?:[^"\\]|\\.)*)"', x)) if x != "NULL" else None
+                for x in parts[:4]]
+        key, guid, name, effect = vals
+        rows.append(f"| `{key}` | {effect or 'none (fixed by the definition)'} | {name} (`{guid}`) |")
+    if not rows:
+        raise Missing("no rows read from zt_gov_policies[]")
+    return ["## Policies of the initiative", "",
+            "Keys for `policy_effects`, the effect each gets by default, and Microsoft's built-in "
+            "definition (display name and definition ID), as the provider assigns them:", "",
+            "| key | default effect | built-in definition |", "|---|---|---|", *rows, ""]
+
+
+# Sections generated from the provider's own data tables, by resource type.
+DATA_SECTIONS = {"zerotrust_governance": governance_policies}
+
+
 def resource_page(doc: dict) -> str:
     name = doc["name"]
     block = doc["block"]
@@ -192,6 +220,8 @@ def resource_page(doc: dict) -> str:
     ex = REPO / "examples" / "resources" / name
     out += ["## Example Usage", ""] + example_block("terraform", need_example(ex / "resource.tf"))
     out += template("resources", short(name))
+    if name in DATA_SECTIONS:
+        out += DATA_SECTIONS[name]()
     out += schema_section(block, resource=True)
     if doc.get("version"):
         out += [f"Schema version {doc['version']}: states written by earlier versions are upgraded "
