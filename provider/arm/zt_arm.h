@@ -239,6 +239,7 @@ typedef struct zt_arm_client_options {
     int64_t retry_cap_ms;               /* 0: 60 s */
     unsigned max_attempts;              /* per request; 0: 12 */
     int64_t poll_interval_ms;           /* LRO poll without Retry-After; 0: 5 s */
+    int64_t min_poll_interval_ms;       /* LRO polls never closer; 0: 1 s */
     int64_t max_retry_after_ms;         /* ceiling on a server's Retry-After; 0: 5 min */
     bool disable_pacing;                /* no client-side token buckets */
     double pace_scale;                  /* bucket sizes and rates x this; 0: 1 */
@@ -273,6 +274,10 @@ typedef struct zt_arm_req {
     const char *if_match;
     const char *if_none_match;
     int64_t deadline_ms;         /* absolute; 0: now + default_timeout_ms */
+    /* Stop (ZT_ERR_CANCELLED) when set: the flag of the RPC the request
+     * serves (zt_call_cancel_flag), which StopProvider raises too. NULL:
+     * the client's own. */
+    const atomic_bool *cancel;
     unsigned flags;
 } zt_arm_req;
 

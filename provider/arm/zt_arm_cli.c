@@ -24,12 +24,14 @@ typedef struct pipe_buf {
     size_t len, cap;
 } pipe_buf;
 
-/* Read what is available; false at EOF or error. */
-static bool pipe_read(pipe_buf *p)
+typedef enum pipe_state { PIPE_OPEN, PIPE_DONE, PIPE_FULL } pipe_state;
+
+/* Read what is available: still open, done (EOF or error), or full. */
+static pipe_state pipe_read(pipe_buf *p)
 {
     if (p->len + 4096 + 1 > p->cap) {
         if (p->cap >= MAX_OUT)
-            return false;
+            return PIPE_FULL;
         size_t ncap = p->cap ? p->cap * 2 : 8192;
         char *nb = malloc(ncap);
         if (!nb)
@@ -43,12 +45,12 @@ static bool pipe_read(pipe_buf *p)
     }
     ssize_t n = read(p->fd, p->data + p->len, p->cap - p->len - 1);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return true;
+        return PIPE_OPEN;
     if (n <= 0)
-        return false;
+        return PIPE_DONE;
     p->len += (size_t)n;
     p->data[p->len] = '\0';
-    return true;
+    return PIPE_OPEN;
 }
 
 static zt_rc spawn_az(const char *az, char *const argv[], pid_t *pid, int *out_fd, int *err_fd)
@@ -66,6 +68,11 @@ static zt_rc spawn_az(const char *az, char *const argv[], pid_t *pid, int *out_f
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* Nothing else of ours reaches az: not the sockets of the ARM client
+     * (with tokens in flight) nor gRPC's (libcurl's are close-on-exec too). */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
     int rc = posix_spawnp(pid, az, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
@@ -80,7 +87,8 @@ static zt_rc spawn_az(const char *az, char *const argv[], pid_t *pid, int *out_f
     return ZT_OK;
 }
 
-/* Collect both pipes until EOF, the timeout or cancel; kill az if needed. */
+/* Collect both pipes until EOF, the deadline, cancel or too much output
+ * (ZT_ERR_DECODE); az is killed rather than waited for in the last three. */
 static zt_rc collect(pid_t pid, pipe_buf *out, pipe_buf *err, int64_t deadline,
                      const atomic_bool *cancel, int *status)
 {
@@ -101,10 +109,14 @@ static zt_rc collect(pid_t pid, pipe_buf *out, pipe_buf *err, int64_t deadline,
         int n = poll(fds, 2, (int)(left < 50 ? left : 50));
         if (n < 0 && errno != EINTR)
             break;
-        if (open_out && fds[0].revents)
-            open_out = pipe_read(out);
-        if (open_err && fds[1].revents)
-            open_err = pipe_read(err);
+        pipe_state so = open_out && fds[0].revents ? pipe_read(out) : PIPE_OPEN;
+        pipe_state se = open_err && fds[1].revents ? pipe_read(err) : PIPE_OPEN;
+        if (so == PIPE_FULL || se == PIPE_FULL) {
+            rc = ZT_ERR_DECODE; /* az would block writing the rest: never exit */
+            break;
+        }
+        open_out = open_out && so == PIPE_OPEN;
+        open_err = open_err && se == PIPE_OPEN;
     }
     if (rc != ZT_OK)
         kill(pid, SIGKILL);
@@ -155,6 +167,9 @@ zt_rc zt_arm_cli_token(zt_arena *a, const char *az_path, const char *resource,
         rc = ZT_ERR_REMOTE;
     } else if (rc == ZT_ERR_TIMEOUT) {
         (*err)->message = "az account get-access-token did not answer in time";
+    } else if (rc == ZT_ERR_DECODE) {
+        (*err)->message = "az account get-access-token printed more than the 256 KiB a token "
+                          "answer takes";
     } else if (rc == ZT_OK) {
         rc = zt_arm_parse_token_response(a, out.data ? out.data : "", out.len,
                                          zt_arm_realtime_s(), token, expires_on);

@@ -28,6 +28,7 @@ struct zt_arm_client {
     int64_t retry_base_ms;
     int64_t retry_cap_ms;
     int64_t poll_interval_ms;
+    int64_t min_poll_interval_ms;
     int64_t max_retry_after_ms;
     unsigned max_attempts;
 };
@@ -41,6 +42,7 @@ typedef struct op {
     const char *url;          /* the resource, with api-version */
     const char *body;
     const char *subscription; /* pacing is per subscription */
+    const atomic_bool *cancel; /* the request's, else the client's */
     int64_t deadline;
     bool idempotent;
     bool lro_failed;          /* ZT_ERR_REMOTE came from a terminal LRO state */
@@ -77,6 +79,7 @@ zt_rc zt_arm_client_new(const zt_arm_client_options *o, zt_diags *d, zt_arm_clie
     c->retry_base_ms = def(o->retry_base_ms, 1000);
     c->retry_cap_ms = def(o->retry_cap_ms, 60 * 1000);
     c->poll_interval_ms = def(o->poll_interval_ms, 5000);
+    c->min_poll_interval_ms = def(o->min_poll_interval_ms, 1000);
     c->max_retry_after_ms = def(o->max_retry_after_ms, 5 * 60 * 1000);
     c->max_attempts = o->max_attempts ? o->max_attempts : 12;
 
@@ -196,7 +199,7 @@ static zt_rc retry_sleep(op *o, int64_t delay)
 {
     if (zt_arm_now_ms() + delay >= o->deadline)
         return ZT_ERR_TIMEOUT;
-    zt_rc rc = zt_arm_sleep(delay, o->deadline, o->c->cancel);
+    zt_rc rc = zt_arm_sleep(delay, o->deadline, o->cancel);
     if (rc == ZT_OK)
         o->resp->retries++;
     return rc;
@@ -232,7 +235,7 @@ static bool attempt_may_write(zt_arm_method m, const zt_arm_http_resp *r)
 static zt_rc authorize(op *o, const char **header, const char **token)
 {
     zt_arm_error *err = NULL;
-    zt_rc rc = zt_arm_cred_token(o->c->cred, o->a, o->deadline, o->c->cancel, token, &err);
+    zt_rc rc = zt_arm_cred_token(o->c->cred, o->a, o->deadline, o->cancel, token, &err);
     if (rc != ZT_OK) {
         if (err) {
             err->message = zt_arena_printf(o->a, "authentication failed: %s", err->message);
@@ -240,8 +243,7 @@ static zt_rc authorize(op *o, const char **header, const char **token)
         }
         return rc;
     }
-    *header = zt_arena_secret_strdup(o->a, zt_arena_printf(o->a, "Authorization: Bearer %s",
-                                                           *token));
+    *header = zt_arena_secret_printf(o->a, "Authorization: Bearer %s", *token);
     return ZT_OK;
 }
 
@@ -258,7 +260,7 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
      * max_attempts: a throttled request is the server setting the pace,
      * bounded by the deadline rather than by a count. */
     for (unsigned tries = 0, charged = 0;;) {
-        ZT_TRY(zt_arm_pace_acquire(c->pacer, o->subscription, bk, o->deadline, c->cancel));
+        ZT_TRY(zt_arm_pace_acquire(c->pacer, o->subscription, bk, o->deadline, o->cancel));
         const char *auth, *token;
         ZT_TRY(authorize(o, &auth, &token));
         char crid[37];
@@ -290,7 +292,7 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
             .fresh_connection = !o->idempotent,
             .deadline_ms = o->deadline,
             .attempt_timeout_ms = c->attempt_timeout_ms,
-            .cancel = c->cancel,
+            .cancel = o->cancel,
         };
         zt_arm_http_do(c->http, o->a, &hr, r);
         resp->maybe_written = resp->maybe_written || attempt_may_write(m, r);
@@ -513,9 +515,13 @@ static zt_rc poll(op *o, zt_arm_lro *lro, const zt_arm_http_resp *first)
     if (wait < 0)
         wait = c->poll_interval_ms;
     for (;;) {
+        /* The server's pace, within bounds: never hot polling, whatever
+         * Retry-After says, nor an endless wait. */
         if (wait > c->max_retry_after_ms)
             wait = c->max_retry_after_ms;
-        ZT_TRY(zt_arm_sleep(wait, o->deadline, c->cancel));
+        if (wait < c->min_poll_interval_ms)
+            wait = c->min_poll_interval_ms;
+        ZT_TRY(zt_arm_sleep(wait, o->deadline, o->cancel));
         bool done;
         wait = c->poll_interval_ms;
         zt_rc rc = poll_once(o, lro, &done, &wait);
@@ -602,6 +608,7 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
         .resp = resp,
         .url = url,
         .subscription = zt_arm_subscription_of(a, req->path),
+        .cancel = req->cancel ? req->cancel : c->cancel,
         .deadline = req->deadline_ms ? req->deadline_ms : start + c->default_timeout_ms,
         .idempotent = req->method != ZT_ARM_POST || (req->flags & ZT_ARM_IDEMPOTENT_POST),
     };
@@ -615,7 +622,7 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
     bool serial = req->serial_scope && *req->serial_scope && is_write(req->method);
     zt_rc rc = ZT_OK;
     if (serial)
-        rc = zt_arm_serial_lock(c->pacer, req->serial_scope, o.deadline, c->cancel);
+        rc = zt_arm_serial_lock(c->pacer, req->serial_scope, o.deadline, o.cancel);
     if (rc == ZT_OK) {
         rc = run(&o);
         if (serial)

@@ -12,6 +12,7 @@
 #include "zt_arm_internal.h"
 #include "zt_log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,7 @@
 #define MAX_TOKEN_FILE (64 * 1024)
 #define ASSERTION_LIFETIME_S 600
 #define CRED_ATTEMPTS 4
+#define CRED_MAX_WAIT_MS (60 * 1000) /* the longest Retry-After honoured */
 #define IMDS_ATTEMPTS 6
 #define IMDS_DEFAULT "http://169.254.169.254/metadata/identity/oauth2/token"
 #define GITHUB_AUDIENCE "api://AzureADTokenExchange"
@@ -103,7 +105,8 @@ static void json_wipe(json_t *v)
     }
 }
 
-/* A number that may arrive as a JSON number or a string (IMDS). */
+/* A number that may arrive as a JSON number or a string (IMDS); out of
+ * int64 range (or not finite) counts as absent. */
 static bool json_int_of(const json_t *v, int64_t *out)
 {
     if (json_is_integer(v)) {
@@ -111,18 +114,33 @@ static bool json_int_of(const json_t *v, int64_t *out)
         return true;
     }
     if (json_is_real(v)) {
-        *out = (int64_t)json_real_value(v);
+        double d = json_real_value(v);
+        if (!(d > -9.2e18 && d < 9.2e18)) /* NaN fails too */
+            return false;
+        *out = (int64_t)d;
         return true;
     }
     if (json_is_string(v)) {
         char *end;
+        errno = 0;
         long long n = strtoll(json_string_value(v), &end, 10);
-        if (end != json_string_value(v) && *end == '\0') {
+        if (end != json_string_value(v) && *end == '\0' && errno != ERANGE) {
             *out = (int64_t)n;
             return true;
         }
     }
     return false;
+}
+
+/* A token is cached for what the server says, within reason: never past
+ * a day (no ARM token lives longer), never with arithmetic that wraps. */
+#define TOKEN_MAX_LIFETIME_S (24 * 3600)
+
+static int64_t clamp_expiry(int64_t now_s, int64_t expires_on)
+{
+    if (expires_on < now_s)
+        return now_s;
+    return expires_on - now_s > TOKEN_MAX_LIFETIME_S ? now_s + TOKEN_MAX_LIFETIME_S : expires_on;
 }
 
 /* az's expiresOn: "2024-06-01 12:34:56.000000", local time. */
@@ -158,12 +176,12 @@ zt_rc zt_arm_parse_token_response(zt_arena *a, const char *body, size_t len, int
     if (json_is_string(t) && json_string_length(t) > 0) {
         *token = zt_arena_secret_strdup(a, json_string_value(t));
         if (json_int_of(json_object_get(root, "expires_on"), &v))
-            *expires_on = v;
+            *expires_on = clamp_expiry(now_s, v);
         else if (json_int_of(json_object_get(root, "expires_in"), &v))
-            *expires_on = now_s + v;
+            *expires_on = clamp_expiry(now_s, zt_arm_sat_add(now_s, v));
         else if (json_is_string(json_object_get(root, "expiresOn")) &&
                  parse_local_time(json_string_value(json_object_get(root, "expiresOn")), &v))
-            *expires_on = v;
+            *expires_on = clamp_expiry(now_s, v);
         else
             *expires_on = now_s + 600; /* unknown: assume short, refresh early */
         rc = ZT_OK;
@@ -248,6 +266,8 @@ static zt_rc cred_http(zt_arm_cred *c, zt_arena *a, const cred_call *call, int64
         int64_t wait = r->rc == ZT_OK ? zt_arm_retry_after_ms(r, zt_arm_realtime_s()) : -1;
         if (wait < 0)
             wait = zt_arm_backoff_ms(i, 500, 8000, zt_arm_random_u64());
+        if (wait > CRED_MAX_WAIT_MS) /* the identity endpoint's advice, within reason */
+            wait = CRED_MAX_WAIT_MS;
         zt_rc rc = zt_arm_sleep(wait, deadline, cancel);
         if (rc != ZT_OK)
             return rc;
@@ -280,9 +300,9 @@ static zt_rc entra_token(zt_arm_cred *c, zt_arena *a, const char *what, const ch
 {
     const char *url = zt_arena_printf(a, "%s/%s/oauth2/v2.0/token", c->cloud.authority_host,
                                       zt_arm_url_encode(a, c->tenant_id));
-    const char *body = zt_arena_printf(a, "grant_type=client_credentials&client_id=%s&scope=%s&%s",
-                                       zt_arm_url_encode(a, c->client_id),
-                                       zt_arm_url_encode(a, c->cloud.scope), credential);
+    const char *body = zt_arena_secret_printf(
+        a, "grant_type=client_credentials&client_id=%s&scope=%s&%s",
+        zt_arm_url_encode(a, c->client_id), zt_arm_url_encode(a, c->cloud.scope), credential);
     char rid[37];
     zt_arm_uuid4(rid);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
@@ -299,10 +319,9 @@ static zt_rc entra_token(zt_arm_cred *c, zt_arena *a, const char *what, const ch
 
 static const char *assertion_form(zt_arena *a, const char *assertion)
 {
-    return zt_arena_secret_strdup(
-        a, zt_arena_printf(a, "client_assertion_type=%s&client_assertion=%s",
-                           zt_arm_url_encode(a, ASSERTION_TYPE),
-                           zt_arm_url_encode(a, assertion)));
+    return zt_arena_secret_printf(a, "client_assertion_type=%s&client_assertion=%s",
+                                  zt_arm_url_encode(a, ASSERTION_TYPE),
+                                  zt_arm_url_encode_secret(a, assertion));
 }
 
 /* ------------------------------------------------------------------ */
@@ -315,8 +334,7 @@ static zt_rc github_token(zt_arm_cred *c, zt_arena *a, int64_t deadline,
     const char *url = zt_arena_printf(a, "%s%saudience=%s", c->oidc_request_url, sep,
                                       zt_arm_url_encode(a, GITHUB_AUDIENCE));
     const char *headers[] = {
-        zt_arena_secret_strdup(a, zt_arena_printf(a, "Authorization: Bearer %s",
-                                                  c->oidc_request_token)),
+        zt_arena_secret_printf(a, "Authorization: Bearer %s", c->oidc_request_token),
         "Accept: application/json"};
     cred_call call = {.what = "GitHub Actions OIDC token", .method = "GET", .url = url,
                       .headers = headers, .n_headers = ZT_ARRAY_LEN(headers)};
@@ -394,8 +412,7 @@ static zt_rc msi_fetch(zt_arm_cred *c, zt_arena *a, int64_t deadline, const atom
             zt_buf_printf(&url, "&principal_id=%s", zt_arm_url_encode(a, c->msi_object_id));
         else if (is_set(c->msi_res_id))
             zt_buf_printf(&url, "&mi_res_id=%s", zt_arm_url_encode(a, c->msi_res_id));
-        headers[0] = zt_arena_secret_strdup(
-            a, zt_arena_printf(a, "X-IDENTITY-HEADER: %s", c->identity_header));
+        headers[0] = zt_arena_secret_printf(a, "X-IDENTITY-HEADER: %s", c->identity_header);
         call.attempts = CRED_ATTEMPTS;
     } else {
         /* VM / VMSS / AKS node: IMDS (api-version 2018-02-01) */
@@ -443,8 +460,8 @@ static zt_rc cert_fetch(zt_arm_cred *c, zt_arena *a, int64_t deadline, const ato
 static zt_rc secret_fetch(zt_arm_cred *c, zt_arena *a, int64_t deadline,
                           const atomic_bool *cancel, fetch_out *out)
 {
-    const char *form = zt_arena_secret_strdup(
-        a, zt_arena_printf(a, "client_secret=%s", zt_arm_url_encode(a, c->client_secret)));
+    const char *form =
+        zt_arena_secret_printf(a, "client_secret=%s", zt_arm_url_encode_secret(a, c->client_secret));
     return entra_token(c, a, "Entra ID token endpoint (client secret)", form, deadline, cancel,
                        out);
 }

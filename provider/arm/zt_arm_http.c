@@ -17,6 +17,7 @@
 #include "zt_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -178,6 +179,18 @@ static int on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_po
     if (x->sends >= 0)
         x->sends++;
     return CURL_PREREQFUNC_OK;
+}
+
+/* Every socket libcurl opens is close-on-exec: a child the provider
+ * starts (az) inherits no connection of ours. */
+static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+    ZT_UNUSED(arg);
+    ZT_UNUSED(purpose);
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    return CURL_SOCKOPT_OK;
 }
 
 /* Keep the handle for the next request: creating one costs several
@@ -552,6 +565,7 @@ static void xfer_setup(zt_arm_http *h, xfer *x, const zt_arm_http_req *req)
     if (curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK) /* < 7.80 */
         x->sends = -1;
     curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     if (req->no_proxy)
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
     if (req->fresh_connection)

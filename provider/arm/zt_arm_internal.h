@@ -15,6 +15,8 @@
 /* Utilities (zt_arm_util.c)                                          */
 
 int64_t zt_arm_realtime_s(void);
+/* a + b, saturating at the int64 limits (server-given times and waits). */
+int64_t zt_arm_sat_add(int64_t a, int64_t b);
 /* A condition variable whose timed waits use CLOCK_MONOTONIC (deadlines
  * are monotonic, see zt_arm_now_ms). */
 void zt_arm_cond_init_monotonic(pthread_cond_t *cond);
@@ -27,6 +29,8 @@ char *zt_arm_b64url(zt_arena *a, const void *data, size_t len);
 unsigned char *zt_arm_b64_decode(zt_arena *a, const char *s, size_t *out_len);
 /* application/x-www-form-urlencoded / query component encoding. */
 char *zt_arm_url_encode(zt_arena *a, const char *s);
+/* The same for a secret: the encoding is wiped with the arena. */
+char *zt_arm_url_encode_secret(zt_arena *a, const char *s);
 /* An ARM resource path ("/subscriptions/...") as a URL path, each segment
  * percent-encoded; NULL with *why when it is not one (no leading '/', an
  * empty, "." or ".." segment, '?', '#', '%' or a control character):

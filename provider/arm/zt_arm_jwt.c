@@ -258,8 +258,6 @@ zt_rc zt_arm_jwt_assertion(zt_arena *a, const zt_arm_cert *c, zt_arm_jwt_alg alg
     json_decref(claims);
     const char *sig;
     ZT_TRY(sign(a, c, alg, input, &sig));
-    char *jwt = zt_arena_printf(a, "%s.%s", input, sig);
-    *out = zt_arena_secret_strdup(a, jwt);
-    OPENSSL_cleanse(jwt, strlen(jwt));
+    *out = zt_arena_secret_printf(a, "%s.%s", input, sig);
     return ZT_OK;
 }

@@ -183,6 +183,13 @@ const char *zt_arm_url_path(zt_arena *a, const char *path, const char **why)
     return *why ? NULL : zt_buf_cstr(&b);
 }
 
+char *zt_arm_url_encode_secret(zt_arena *a, const char *s)
+{
+    char *out = zt_arm_url_encode(a, s);
+    zt_arena_wipe_on_free(a, out, strlen(out));
+    return out;
+}
+
 const char *zt_arm_url_origin(zt_arena *a, const char *url)
 {
     const char *p = strstr(url, "://");
@@ -204,10 +211,19 @@ const char *zt_arm_url_origin(zt_arena *a, const char *url)
     return o;
 }
 
+int64_t zt_arm_sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
 zt_rc zt_arm_sleep(int64_t ms, int64_t deadline_ms, const atomic_bool *cancel)
 {
     int64_t now = zt_arm_now_ms();
-    int64_t until = now + (ms > 0 ? ms : 0);
+    int64_t until = zt_arm_sat_add(now, ms > 0 ? ms : 0);
     zt_rc rc = ZT_OK;
     if (deadline_ms && until > deadline_ms) {
         until = deadline_ms;

@@ -183,7 +183,8 @@ zt_rc zt_comp_getter_init(zt_comp_getter *g, zt_call *c, const zt_composite_def 
 json_t *zt_comp_get(void *arg, const char *arm_id)
 {
     zt_comp_getter *g = arg;
-    zt_arm_req req = {.method = ZT_ARM_GET, .path = arm_id, .deadline_ms = g->deadline};
+    zt_arm_req req = {.method = ZT_ARM_GET, .path = arm_id, .deadline_ms = g->deadline,
+                      .cancel = zt_call_cancel_flag(g->c)};
     zt_arm_resp resp;
     zt_rc rc = zt_arm_do(g->arm, g->c->arena, &req, &resp);
     g->not_found = rc == ZT_ERR_NOTFOUND;

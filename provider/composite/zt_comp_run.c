@@ -60,6 +60,7 @@ static zt_rc arm_call_at(task_ctx *x, zt_arm_method m, const char *path, const j
         .body = body,
         .serial_scope = m == ZT_ARM_GET ? NULL : t->serial,
         .deadline_ms = t->deadline_ms,
+        .cancel = t->cancel,
     };
     memset(resp, 0, sizeof(*resp));
     return zt_arm_do(t->arm, x->a, &req, resp);
@@ -338,7 +339,7 @@ static void start_ready(sched_state *st)
             progress = true;
             t->index = i;
             t->arm = st->arm;
-            t->cancel = &st->c->provider->stop_requested;
+            t->cancel = zt_call_cancel_flag(st->c);
             t->deadline_ms = st->deadline_ms;
             if (!t->op || t->done) {
                 t->started = t->done = true;

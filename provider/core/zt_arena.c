@@ -26,6 +26,7 @@ struct zt_arena {
     zt_chunk *chunks;
     zt_cleanup *cleanups;
     size_t total;
+    bool secret; /* wipe every chunk when freed */
 };
 
 static zt_chunk *chunk_new(size_t size)
@@ -54,6 +55,8 @@ void zt_arena_free(zt_arena *a)
     zt_chunk *c = a->chunks;
     while (c) {
         zt_chunk *next = c->next;
+        if (a->secret)
+            OPENSSL_cleanse(c->data, c->used);
         free(c);
         c = next;
     }
@@ -156,15 +159,43 @@ static void secret_wipe(void *arg)
     OPENSSL_cleanse(s->p, s->n);
 }
 
+void zt_arena_wipe_on_free(zt_arena *a, void *p, size_t n)
+{
+    zt_secret *sec = zt_arena_alloc(a, sizeof(*sec));
+    sec->p = p;
+    sec->n = n;
+    zt_arena_on_free(a, secret_wipe, sec);
+}
+
 char *zt_arena_secret_strdup(zt_arena *a, const char *s)
 {
     if (!s)
         return NULL;
-    zt_secret *sec = zt_arena_alloc(a, sizeof(*sec));
-    sec->n = strlen(s);
-    sec->p = zt_arena_memdup(a, s, sec->n);
-    zt_arena_on_free(a, secret_wipe, sec);
-    return sec->p;
+    size_t n = strlen(s);
+    char *p = zt_arena_memdup(a, s, n);
+    zt_arena_wipe_on_free(a, p, n);
+    return p;
+}
+
+char *zt_arena_secret_printf(zt_arena *a, const char *fmt, ...)
+{
+    va_list ap, aq;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0)
+        zt_panic("bad format string %s", fmt);
+    char *p = zt_arena_alloc(a, (size_t)n + 1);
+    zt_arena_wipe_on_free(a, p, (size_t)n);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void zt_arena_set_secret(zt_arena *a)
+{
+    a->secret = true;
 }
 
 void zt_arena_on_free(zt_arena *a, void (*fn)(void *), void *arg)

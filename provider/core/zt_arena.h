@@ -31,6 +31,14 @@ char *zt_arena_vprintf(zt_arena *a, const char *fmt, va_list ap);
 
 /* Copy of a secret: wiped (OPENSSL_cleanse) when the arena is freed. */
 char *zt_arena_secret_strdup(zt_arena *a, const char *s);
+/* Formatted straight into memory wiped when the arena is freed (a header
+ * or form carrying a token or secret: no unwiped copy is ever made). */
+char *zt_arena_secret_printf(zt_arena *a, const char *fmt, ...) ZT_PRINTF(2, 3);
+/* Wipe n bytes at p (memory of this arena) when the arena is freed. */
+void zt_arena_wipe_on_free(zt_arena *a, void *p, size_t n);
+/* Wipe everything the arena handed out when it is freed: for a call
+ * whose request holds secrets (the provider configuration). */
+void zt_arena_set_secret(zt_arena *a);
 
 void zt_arena_on_free(zt_arena *a, void (*fn)(void *), void *arg);
 

@@ -142,6 +142,7 @@ static int serve(zt_arena *a, bool debug)
         .socket_dir = sock_dir,
         .methods = zt_rpc_methods,
         .ctx = &ctx,
+        .exit_with_parent = !debug,
     };
     const char *network, *address;
     if (zt_server_start(&opts, &g_server, &network, &address) != ZT_OK) {

@@ -21,7 +21,7 @@ typedef struct rpc {
     zt_rpc_result *res;
 } rpc;
 
-static void rpc_begin(rpc *r, void *ctx, zt_arena *a, zt_rpc_result *res)
+static void rpc_begin(rpc *r, void *ctx, zt_arena *a, zt_rpc_result *res, atomic_bool *cancel)
 {
     memset(r, 0, sizeof(*r));
     r->ctx = ctx;
@@ -31,6 +31,9 @@ static void rpc_begin(rpc *r, void *ctx, zt_arena *a, zt_rpc_result *res)
     r->call.arena = a;
     r->call.diags = &r->diags;
     r->call.provider = r->ctx->provider;
+    r->call.cancel = cancel;
+    if (atomic_load(&r->call.provider->stop_requested)) /* StopProvider came first */
+        atomic_store(cancel, true);
 }
 
 static void rpc_reply(rpc *r, ProtobufCMessage *m)
@@ -152,22 +155,23 @@ static void build_schema_response(void)
 }
 
 static void h_get_provider_schema(void *ctx, zt_arena *a, const void *data, size_t len,
-                                  zt_rpc_result *res)
+                                  zt_rpc_result *res, atomic_bool *cancel)
 {
     ZT_UNUSED(ctx);
     ZT_UNUSED(a);
     ZT_UNUSED(data);
     ZT_UNUSED(len);
+    ZT_UNUSED(cancel);
     pthread_once(&g_schema_once, build_schema_response);
     res->data = g_schema_bytes;
     res->len = g_schema_len;
 }
 
 static void h_get_metadata(void *ctx, zt_arena *a, const void *data, size_t len,
-                           zt_rpc_result *res)
+                           zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__GetMetadata__Request, tfplugin6__get_metadata__request__descriptor,
                data, len);
     ZT_UNUSED(req);
@@ -202,10 +206,10 @@ static void h_get_metadata(void *ctx, zt_arena *a, const void *data, size_t len,
 }
 
 static void h_get_resource_identity_schemas(void *ctx, zt_arena *a, const void *data,
-                                            size_t len, zt_rpc_result *res)
+                                            size_t len, zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__GetResourceIdentitySchemas__Request,
                tfplugin6__get_resource_identity_schemas__request__descriptor, data, len);
     ZT_UNUSED(req);
@@ -228,10 +232,11 @@ static void provider_config_value(rpc *r, const Tfplugin6__DynamicValue *dv,
 }
 
 static void h_validate_provider_config(void *ctx, zt_arena *a, const void *data, size_t len,
-                                       zt_rpc_result *res)
+                                       zt_rpc_result *res, atomic_bool *cancel)
 {
+    zt_arena_set_secret(a); /* the request holds the provider block's secrets */
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ValidateProviderConfig__Request,
                tfplugin6__validate_provider_config__request__descriptor, data, len);
     const zt_cty_value *config = NULL;
@@ -264,10 +269,11 @@ static void configure(rpc *r, const zt_cty_value *config, const char *tf_version
 }
 
 static void h_configure_provider(void *ctx, zt_arena *a, const void *data, size_t len,
-                                 zt_rpc_result *res)
+                                 zt_rpc_result *res, atomic_bool *cancel)
 {
+    zt_arena_set_secret(a); /* the request holds the provider block's secrets */
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ConfigureProvider__Request,
                tfplugin6__configure_provider__request__descriptor, data, len);
     const zt_cty_value *config = NULL;
@@ -280,15 +286,16 @@ static void h_configure_provider(void *ctx, zt_arena *a, const void *data, size_
 }
 
 static void h_stop_provider(void *ctx, zt_arena *a, const void *data, size_t len,
-                            zt_rpc_result *res)
+                            zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__StopProvider__Request, tfplugin6__stop_provider__request__descriptor,
                data, len);
     ZT_UNUSED(req);
-    /* In-flight work polls this flag and returns what it has. */
+    /* In-flight work polls these flags and returns what it has. */
     atomic_store(&r.call.provider->stop_requested, true);
+    zt_server_cancel_work(r.ctx->server);
     zt_log(ZT_LOG_INFO, "provider", "stop requested: cancelling in-flight operations", NULL);
     Tfplugin6__StopProvider__Response resp = TFPLUGIN6__STOP_PROVIDER__RESPONSE__INIT;
     resp.error = "";
@@ -309,10 +316,10 @@ static bool data_source_lookup(rpc *r, const char *type_name, const zt_datasourc
 }
 
 static void h_validate_data_resource_config(void *ctx, zt_arena *a, const void *data,
-                                            size_t len, zt_rpc_result *res)
+                                            size_t len, zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ValidateDataResourceConfig__Request,
                tfplugin6__validate_data_resource_config__request__descriptor, data, len);
     const zt_datasource_def *def;
@@ -329,10 +336,10 @@ static void h_validate_data_resource_config(void *ctx, zt_arena *a, const void *
 }
 
 static void h_read_data_source(void *ctx, zt_arena *a, const void *data, size_t len,
-                               zt_rpc_result *res)
+                               zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ReadDataSource__Request, tfplugin6__read_data_source__request__descriptor,
                data, len);
     Tfplugin6__ReadDataSource__Response resp = TFPLUGIN6__READ_DATA_SOURCE__RESPONSE__INIT;
@@ -371,10 +378,10 @@ static bool resource_lookup(rpc *r, const char *type_name, const zt_composite_de
 }
 
 static void h_validate_resource_config(void *ctx, zt_arena *a, const void *data, size_t len,
-                                       zt_rpc_result *res)
+                                       zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ValidateResourceConfig__Request,
                tfplugin6__validate_resource_config__request__descriptor, data, len);
     const zt_composite_def *def;
@@ -390,10 +397,10 @@ static void h_validate_resource_config(void *ctx, zt_arena *a, const void *data,
 }
 
 static void h_upgrade_resource_state(void *ctx, zt_arena *a, const void *data, size_t len,
-                                     zt_rpc_result *res)
+                                     zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__UpgradeResourceState__Request,
                tfplugin6__upgrade_resource_state__request__descriptor, data, len);
     Tfplugin6__UpgradeResourceState__Response resp =
@@ -456,10 +463,10 @@ static ProtobufCBinaryData bytes(const void *p, size_t n)
 }
 
 static void h_read_resource(void *ctx, zt_arena *a, const void *data, size_t len,
-                            zt_rpc_result *res)
+                            zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ReadResource__Request, tfplugin6__read_resource__request__descriptor,
                data, len);
     Tfplugin6__ReadResource__Response resp = TFPLUGIN6__READ_RESOURCE__RESPONSE__INIT;
@@ -479,10 +486,10 @@ static void h_read_resource(void *ctx, zt_arena *a, const void *data, size_t len
 }
 
 static void h_plan_resource_change(void *ctx, zt_arena *a, const void *data, size_t len,
-                                   zt_rpc_result *res)
+                                   zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__PlanResourceChange__Request,
                tfplugin6__plan_resource_change__request__descriptor, data, len);
     Tfplugin6__PlanResourceChange__Response resp =
@@ -510,10 +517,10 @@ static void h_plan_resource_change(void *ctx, zt_arena *a, const void *data, siz
 }
 
 static void h_apply_resource_change(void *ctx, zt_arena *a, const void *data, size_t len,
-                                    zt_rpc_result *res)
+                                    zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ApplyResourceChange__Request,
                tfplugin6__apply_resource_change__request__descriptor, data, len);
     Tfplugin6__ApplyResourceChange__Response resp =
@@ -537,10 +544,10 @@ static void h_apply_resource_change(void *ctx, zt_arena *a, const void *data, si
 }
 
 static void h_import_resource_state(void *ctx, zt_arena *a, const void *data, size_t len,
-                                    zt_rpc_result *res)
+                                    zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__ImportResourceState__Request,
                tfplugin6__import_resource_state__request__descriptor, data, len);
     Tfplugin6__ImportResourceState__Response resp =
@@ -564,10 +571,10 @@ static void h_import_resource_state(void *ctx, zt_arena *a, const void *data, si
 }
 
 static void h_move_resource_state(void *ctx, zt_arena *a, const void *data, size_t len,
-                                  zt_rpc_result *res)
+                                  zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__MoveResourceState__Request,
                tfplugin6__move_resource_state__request__descriptor, data, len);
     zt_diag_error(&r.diags, NULL, "Moving resources is not supported",
@@ -580,10 +587,10 @@ static void h_move_resource_state(void *ctx, zt_arena *a, const void *data, size
 }
 
 static void h_upgrade_resource_identity(void *ctx, zt_arena *a, const void *data, size_t len,
-                                        zt_rpc_result *res)
+                                        zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__UpgradeResourceIdentity__Request,
                tfplugin6__upgrade_resource_identity__request__descriptor, data, len);
     zt_diag_error(&r.diags, NULL, "Resource identity not supported",
@@ -597,10 +604,10 @@ static void h_upgrade_resource_identity(void *ctx, zt_arena *a, const void *data
 /* ---- functions ----------------------------------------------------------- */
 
 static void h_get_functions(void *ctx, zt_arena *a, const void *data, size_t len,
-                            zt_rpc_result *res)
+                            zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__GetFunctions__Request, tfplugin6__get_functions__request__descriptor,
                data, len);
     ZT_UNUSED(req);
@@ -663,10 +670,10 @@ static Tfplugin6__FunctionError *decode_args(rpc *r, const zt_function_def *f,
 }
 
 static void h_call_function(void *ctx, zt_arena *a, const void *data, size_t len,
-                            zt_rpc_result *res)
+                            zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Tfplugin6__CallFunction__Request, tfplugin6__call_function__request__descriptor,
                data, len);
     Tfplugin6__CallFunction__Response resp = TFPLUGIN6__CALL_FUNCTION__RESPONSE__INIT;
@@ -691,23 +698,24 @@ static void h_call_function(void *ctx, zt_arena *a, const void *data, size_t len
 /* ---- go-plugin controller and health -------------------------------------- */
 
 static void h_shutdown(void *ctx, zt_arena *a, const void *data, size_t len,
-                       zt_rpc_result *res)
+                       zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Plugin__Empty, plugin__empty__descriptor, data, len);
     ZT_UNUSED(req);
     atomic_store(&r.call.provider->stop_requested, true);
+    zt_server_cancel_work(r.ctx->server);
     res->stop_server = true; /* after go-plugin has its reply */
     Plugin__Empty resp = PLUGIN__EMPTY__INIT;
     rpc_reply(&r, &resp.base);
 }
 
 static void h_health_check(void *ctx, zt_arena *a, const void *data, size_t len,
-                           zt_rpc_result *res)
+                           zt_rpc_result *res, atomic_bool *cancel)
 {
     rpc r;
-    rpc_begin(&r, ctx, a, res);
+    rpc_begin(&r, ctx, a, res, cancel);
     RPC_UNPACK(&r, Grpc__Health__V1__HealthCheckRequest,
                grpc__health__v1__health_check_request__descriptor, data, len);
     if (req->service[0] && strcmp(req->service, "plugin") != 0) {

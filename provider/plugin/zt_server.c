@@ -25,6 +25,8 @@
 #define ZT_PENDING_REQUESTS 16
 #define ZT_MAX_MESSAGE (256 * 1024 * 1024)
 
+typedef struct zt_slot zt_slot;
+
 struct zt_server {
     grpc_server *server;
     grpc_completion_queue *cq;
@@ -35,19 +37,30 @@ struct zt_server {
     atomic_bool shutting_down;
     atomic_bool shutdown_started;
     atomic_int active;
+    pid_t parent;      /* exit_with_parent: the process that started us; else 0 */
+    pthread_mutex_t calls_lock;
+    zt_slot *calls;    /* unary calls being served */
 };
 
 static int g_shutdown_tag;
 static void begin_shutdown(zt_server *s);
 
 /* One outstanding grpc_server_request_call, then the call it produced. */
-typedef struct zt_slot {
+struct zt_slot {
     zt_server *srv;
     grpc_call *call;
     grpc_call_details details;
     grpc_metadata_array md;
     grpc_completion_queue *cq; /* pluck queue bound to the call */
-} zt_slot;
+    /* the handler's stop flag, and how it is raised when the client goes */
+    atomic_bool cancel;
+    int close_tag;             /* address: RECV_CLOSE_ON_SERVER's tag */
+    int client_cancelled;
+    bool close_started;        /* RECV_CLOSE_ON_SERVER is pending */
+    pthread_t watcher;
+    bool watching;             /* ...and a thread waits for it */
+    zt_slot *prev, *next;      /* in srv->calls while served */
+};
 
 static const char *slice_str(zt_arena *a, grpc_slice s)
 {
@@ -72,6 +85,7 @@ static void finish_call(zt_slot *slot, const void *data, size_t len, grpc_status
     size_t n = 0;
     int cancelled = 0;
     grpc_byte_buffer *bb = NULL;
+    bool close_pending = slot->close_started; /* watch_start's batch receives it */
     ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
     if (code == GRPC_STATUS_OK) {
         grpc_slice body = grpc_slice_from_copied_buffer(data, len);
@@ -84,8 +98,10 @@ static void finish_call(zt_slot *slot, const void *data, size_t len, grpc_status
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = code;
     ops[n++].data.send_status_from_server.status_details = &details;
-    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[n++].data.recv_close_on_server.cancelled = &cancelled;
+    if (!close_pending) {
+        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        ops[n++].data.recv_close_on_server.cancelled = &cancelled;
+    }
     call_batch(slot, ops, n);
     grpc_slice_unref(details);
     if (bb)
@@ -114,6 +130,65 @@ static bool read_request(zt_slot *slot, zt_arena *a, void **data, size_t *len)
     return ok;
 }
 
+/* The client's end of the call: completes when the call is over, early
+ * with `cancelled` when the client cancelled it or its connection went
+ * away (Terraform killed). The handler's work stops with it, as a Go
+ * provider's does through the call's context. */
+static void *watch_close(void *arg)
+{
+    zt_slot *slot = arg;
+    grpc_completion_queue_pluck(slot->cq, &slot->close_tag, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                NULL);
+    if (slot->client_cancelled && !atomic_exchange(&slot->cancel, true))
+        zt_log(ZT_LOG_WARN, "plugin", "the call was cancelled or Terraform went away: stopping "
+               "its work", NULL);
+    return NULL;
+}
+
+static void watch_start(zt_slot *slot)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &slot->client_cancelled;
+    slot->close_started =
+        grpc_call_start_batch(slot->call, &op, 1, &slot->close_tag, NULL) == GRPC_CALL_OK;
+    slot->watching =
+        slot->close_started && pthread_create(&slot->watcher, NULL, watch_close, slot) == 0;
+}
+
+/* After the answer: the close has completed; collect it. */
+static void watch_end(zt_slot *slot)
+{
+    if (slot->watching)
+        pthread_join(slot->watcher, NULL);
+    else if (slot->close_started) /* no thread could be made: the work was not watched */
+        watch_close(slot);
+}
+
+static void calls_link(zt_slot *slot, bool in)
+{
+    zt_server *s = slot->srv;
+    pthread_mutex_lock(&s->calls_lock);
+    if (in) {
+        slot->next = s->calls;
+        if (s->calls)
+            s->calls->prev = slot;
+        s->calls = slot;
+        /* asked to stop before this call arrived: its work stops too */
+        if (atomic_load(&s->shutting_down))
+            atomic_store(&slot->cancel, true);
+    } else {
+        if (slot->prev)
+            slot->prev->next = slot->next;
+        else
+            s->calls = slot->next;
+        if (slot->next)
+            slot->next->prev = slot->prev;
+    }
+    pthread_mutex_unlock(&s->calls_lock);
+}
+
 static void serve_unary(zt_slot *slot, const zt_method *m, zt_arena *a)
 {
     void *req = NULL;
@@ -123,8 +198,12 @@ static void serve_unary(zt_slot *slot, const zt_method *m, zt_arena *a)
         return;
     }
     zt_rpc_result res = {.status = GRPC_STATUS_OK};
-    m->fn(slot->srv->ctx, a, req, len, &res);
+    calls_link(slot, true);
+    watch_start(slot);
+    m->fn(slot->srv->ctx, a, req, len, &res, &slot->cancel);
+    calls_link(slot, false);
     finish_call(slot, res.data, res.len, res.status, res.message);
+    watch_end(slot);
     if (res.stop_server) {
         atomic_store(&slot->srv->shutting_down, true);
         begin_shutdown(slot->srv);
@@ -192,6 +271,7 @@ static void request_next(zt_server *s)
     if (!slot)
         zt_panic("out of memory");
     slot->srv = s;
+    atomic_init(&slot->cancel, false);
     slot->cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_call_details_init(&slot->details);
     grpc_metadata_array_init(&slot->md);
@@ -279,6 +359,8 @@ zt_rc zt_server_start(const zt_server_opts *o, zt_server **out, const char **net
         return ZT_ERR_NOMEM;
     s->methods = o->methods;
     s->ctx = o->ctx;
+    s->parent = o->exit_with_parent ? getppid() : 0;
+    pthread_mutex_init(&s->calls_lock, NULL);
     grpc_arg args[2];
     memset(args, 0, sizeof(args));
     args[0].type = GRPC_ARG_INTEGER;
@@ -336,14 +418,28 @@ static void begin_shutdown(zt_server *s)
     grpc_server_cancel_all_calls(s->server);
 }
 
+/* Terraform gone (killed: the kernel gave us another parent): whatever
+ * is in flight stops, and the process leaves rather than write on its own
+ * while the next apply starts. */
+static void check_parent(zt_server *s)
+{
+    if (!s->parent || getppid() == s->parent || atomic_load(&s->shutting_down))
+        return;
+    zt_log(ZT_LOG_WARN, "plugin", "Terraform went away: cancelling in-flight work and exiting",
+           NULL);
+    atomic_store(&s->shutting_down, true);
+    zt_server_cancel_work(s);
+}
+
 void zt_server_run(zt_server *s)
 {
     for (;;) {
         gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                              gpr_time_from_millis(100, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(s->cq, deadline, NULL);
+        check_parent(s);
         if (atomic_load(&s->shutting_down))
-            begin_shutdown(s); /* a signal asked for it */
+            begin_shutdown(s); /* a signal (or the parent's death) asked for it */
         if (ev.type == GRPC_QUEUE_TIMEOUT)
             continue;
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
@@ -369,6 +465,14 @@ void zt_server_run(zt_server *s)
 void zt_server_shutdown(zt_server *s)
 {
     atomic_store(&s->shutting_down, true);
+}
+
+void zt_server_cancel_work(zt_server *s)
+{
+    pthread_mutex_lock(&s->calls_lock);
+    for (zt_slot *c = s->calls; c; c = c->next)
+        atomic_store(&c->cancel, true);
+    pthread_mutex_unlock(&s->calls_lock);
 }
 
 int zt_server_active_calls(zt_server *s)

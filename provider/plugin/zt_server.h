@@ -11,6 +11,7 @@
 #include "zt_arena.h"
 
 #include <grpc/status.h>
+#include <stdatomic.h>
 
 typedef struct zt_server zt_server;
 
@@ -23,8 +24,11 @@ typedef struct zt_rpc_result {
     bool stop_server;        /* stop serving once this reply is sent */
 } zt_rpc_result;
 
+/* cancel: set when the call's work must stop (the client cancelled the
+ * call or went away, or zt_server_cancel_work); the handler passes it on
+ * to what it starts and returns what it has. */
 typedef void (*zt_unary_fn)(void *ctx, zt_arena *a, const void *req, size_t len,
-                            zt_rpc_result *res);
+                            zt_rpc_result *res, atomic_bool *cancel);
 
 typedef enum zt_method_kind {
     ZT_METHOD_UNARY = 1,
@@ -46,6 +50,10 @@ typedef struct zt_server_opts {
     const char *socket_dir;      /* unix socket directory */
     const zt_method *methods;    /* table, terminated by a NULL path */
     void *ctx;                   /* passed to every handler */
+    /* Stop serving (in-flight work cancelled, then exit) when the process
+     * that started us dies: Terraform killed, nothing left to answer to.
+     * Off in debug mode, where the parent is a shell. */
+    bool exit_with_parent;
 } zt_server_opts;
 
 /* Bind and start listening. *network is "unix" or "tcp"; *address the
@@ -60,6 +68,9 @@ void zt_server_run(zt_server *s);
  * within 100 ms. (A handler sets zt_rpc_result.stop_server instead, which
  * stops at once after its reply.) */
 void zt_server_shutdown(zt_server *s);
+
+/* Raise the cancel flag of every call being served (StopProvider). */
+void zt_server_cancel_work(zt_server *s);
 
 /* Calls being served right now (for tests and logs). */
 int zt_server_active_calls(zt_server *s);

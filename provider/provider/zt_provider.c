@@ -17,6 +17,14 @@ zt_provider *zt_provider_new(void)
     return p;
 }
 
+/* Emulators run Azure's clock faster (tests/emulator): they may allow
+ * polls closer than the one a second real Azure gets. 0 when unset. */
+static int64_t env_ms(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtoll(v, NULL, 10) : 0;
+}
+
 /* Created lazily: ConfigureProvider must not fail for a plan that only
  * uses data sources and functions, and credentials are only needed once
  * a resource talks to ARM. */
@@ -34,6 +42,7 @@ static zt_rc arm_new(zt_call *c, zt_provider *p)
         .config = &p->config,
         .terraform_version = p->terraform_version,
         .cancel = &p->stop_requested,
+        .min_poll_interval_ms = env_ms("ZT_ARM_MIN_POLL_MS"),
     };
     zt_diags local;
     zt_diags_init(&local, c->arena);

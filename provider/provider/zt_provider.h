@@ -75,6 +75,10 @@ typedef struct zt_call {
     zt_arena *arena;
     zt_diags *diags;
     zt_provider *provider;
+    /* Raised when the call's work must stop: StopProvider, or Terraform
+     * cancelled the call or went away. NULL (calls made by tests): the
+     * provider's stop_requested alone. */
+    atomic_bool *cancel;
 } zt_call;
 
 /* The provider's ARM client, created on first use from the configured
@@ -83,9 +87,15 @@ typedef struct zt_call {
  * lacks a subscription or credentials. */
 zt_rc zt_provider_arm(zt_call *c, struct zt_arm_client **out);
 
+/* The flag the call's work watches (ARM requests, sleeps). */
+static inline const atomic_bool *zt_call_cancel_flag(const zt_call *c)
+{
+    return c->cancel ? c->cancel : &c->provider->stop_requested;
+}
+
 static inline bool zt_call_cancelled(const zt_call *c)
 {
-    return atomic_load(&c->provider->stop_requested);
+    return atomic_load(&c->provider->stop_requested) || atomic_load(zt_call_cancel_flag(c));
 }
 
 /* Parse a provider block value (may contain unknowns when only validating:

@@ -97,6 +97,7 @@ static zt_arm_client_options fast_opts(const zt_provider_config *cfg)
         .retry_base_ms = 50,
         .retry_cap_ms = 1000,
         .poll_interval_ms = 100,
+        .min_poll_interval_ms = 10, /* the emulator runs at 1/1000 */
     };
 }
 
@@ -657,6 +658,39 @@ static char *mint_arm_token(int lifetime)
     json_decref(j);
     return t;
 }
+
+/* az runs while the client holds connections (to ARM, with tokens in
+ * flight): none of them may reach it. */
+START_TEST(test_azure_cli_inherits_no_socket)
+{
+    char *tok = mint_arm_token(3600);
+    char script[6000];
+    snprintf(script, sizeof(script),
+             "ls -l /proc/$$/fd/ >> '%s/az-fds.txt'\n"
+             "echo '{\"accessToken\":\"%s\",\"expires_on\":4102444800}'\n", g_dir, tok);
+    zt_provider_config cfg = base_cfg();
+    cfg.use_cli = true;
+    zt_arm_client_options o = fast_opts(&cfg);
+    o.cred.az_path = fake_az("az-fds", script);
+    zt_arm_client *c = client_opts(&o);
+    zt_arena *a = zt_arena_new();
+    zt_arm_resp r;
+    ASSERT_RC(probe(c, a, &r), ZT_OK, a, &r);
+    /* a second token, fetched with the first request's connection open */
+    zt_arm_cred_invalidate(zt_arm_client_cred(c), tok);
+    ASSERT_RC(probe(c, a, &r), ZT_OK, a, &r);
+    ck_assert_uint_eq(zt_arm_cred_fetches(zt_arm_client_cred(c)), 2);
+    char *fds;
+    size_t len;
+    ck_assert_int_eq(zt_arm_read_file(zt_arena_printf(a, "%s/az-fds.txt", g_dir), 1 << 20, &fds, &len),
+                     ZT_OK);
+    ck_assert_msg(strstr(fds, "socket:") == NULL, "az inherited a socket:\n%s", fds);
+    zt_arm_free_secret(fds, len);
+    zt_arm_client_free(c);
+    zt_arena_free(a);
+    free(tok);
+}
+END_TEST
 
 START_TEST(test_azure_cli_and_reauth)
 {
@@ -1320,6 +1354,7 @@ int main(void)
     tcase_add_test(cred, test_managed_identity_imds);
     tcase_add_test(cred, test_managed_identity_app_service);
     tcase_add_test(cred, test_azure_cli_and_reauth);
+    tcase_add_test(cred, test_azure_cli_inherits_no_socket);
     tcase_add_test(cred, test_chain_falls_through_unavailable);
     tcase_add_test(cred, test_token_cache_concurrency_and_expiry);
     tcase_add_test(cred, test_tls_verification_is_on);

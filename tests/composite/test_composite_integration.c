@@ -107,7 +107,8 @@ static void setup(void)
     /* test timings: fast polls and retries (the emulator runs at 1/1000) */
     zt_arm_client_options o = {.config = &P->config, .default_timeout_ms = 120000,
                                .retry_base_ms = 50, .retry_cap_ms = 1000,
-                               .poll_interval_ms = 100, .cancel = &P->stop_requested};
+                               .poll_interval_ms = 100, .min_poll_interval_ms = 10,
+                               .cancel = &P->stop_requested};
     ck_assert_int_eq(zt_arm_client_new(&o, &D, &P->arm), ZT_OK);
     zt_arm_req req = {.method = ZT_ARM_PUT,
                       .path = zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1", g_emu.sub)};

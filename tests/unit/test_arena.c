@@ -77,6 +77,32 @@ START_TEST(test_diag_paths)
 }
 END_TEST
 
+/* Cleanups run in reverse order: one registered first runs after the
+ * secret's wipe and can look at the (still allocated) bytes. */
+static char *g_secret_seen;
+static size_t g_secret_len;
+static bool g_secret_wiped;
+static void check_wiped(void *arg)
+{
+    ZT_UNUSED(arg);
+    g_secret_wiped = true;
+    for (size_t i = 0; i < g_secret_len; i++)
+        g_secret_wiped &= g_secret_seen[i] == 0;
+}
+
+START_TEST(test_secret_printf_is_wiped)
+{
+    zt_arena *a = zt_arena_new();
+    zt_arena_on_free(a, check_wiped, NULL);
+    g_secret_seen = zt_arena_secret_printf(a, "Authorization: Bearer %s", "eyJ-token");
+    ck_assert_str_eq(g_secret_seen, "Authorization: Bearer eyJ-token");
+    g_secret_len = strlen(g_secret_seen);
+    g_secret_wiped = false;
+    zt_arena_free(a);
+    ck_assert(g_secret_wiped);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("arena");
@@ -85,6 +111,7 @@ int main(void)
     tcase_add_test(tc, test_printf_and_buf);
     tcase_add_test(tc, test_cleanups_run_in_reverse);
     tcase_add_test(tc, test_diag_paths);
+    tcase_add_test(tc, test_secret_printf_is_wiped);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
 }

@@ -48,8 +48,8 @@ START_TEST(test_cli_success_and_arguments)
     char body[512];
     snprintf(body, sizeof(body),
              "echo \"$@\" > %s/args\n"
-             "echo '{\"accessToken\":\"tok-cli\",\"expiresOn\":\"2030-01-02 03:04:05.000000\","
-             "\"expires_on\":1893553445,\"subscription\":\"s\",\"tenant\":\"t\",\"tokenType\":\"Bearer\"}'\n",
+             "echo \"{\\\"accessToken\\\":\\\"tok-cli\\\",\\\"expiresOn\\\":\\\"2030-01-02 03:04:05.000000\\\","
+             "\\\"expires_on\\\":$(( $(date +%%s) + 3000 )),\\\"tokenType\\\":\\\"Bearer\\\"}\"\n",
              (ensure_dir(), g_dir));
     const char *az = script("az-ok", body);
     const char *tok = NULL;
@@ -57,7 +57,7 @@ START_TEST(test_cli_success_and_arguments)
     zt_arm_error *err = NULL;
     ck_assert_int_eq(run(az, "tenant-1", 5000, &tok, &exp, &err, a), ZT_OK);
     ck_assert_str_eq(tok, "tok-cli");
-    ck_assert_int_eq(exp, 1893553445);
+    ck_assert_int_le(llabs(exp - (zt_arm_realtime_s() + 3000)), 5);
     char *args;
     size_t len;
     ck_assert_int_eq(zt_arm_read_file(zt_arena_printf(a, "%s/args", g_dir), 4096, &args, &len), ZT_OK);
@@ -82,6 +82,13 @@ START_TEST(test_cli_failures)
 
     az = script("az-garbage", "echo not json\n");
     ck_assert_int_eq(run(az, NULL, 5000, &tok, &exp, &err, a), ZT_ERR_DECODE);
+
+    /* an az that never stops talking is killed at once, not waited for */
+    az = script("az-chatty", "exec yes '{\"accessToken\":\"x\"}'\n");
+    int64_t t_chatty = zt_arm_now_ms();
+    ck_assert_int_eq(run(az, NULL, 20000, &tok, &exp, &err, a), ZT_ERR_DECODE);
+    ck_assert_int_lt(zt_arm_now_ms() - t_chatty, 5000);
+    ck_assert_ptr_nonnull(strstr(err->message, "256 KiB"));
 
     /* a hung az is killed at the timeout */
     az = script("az-hang", "exec sleep 30\n");
@@ -108,6 +115,19 @@ START_TEST(test_token_responses)
     ck_assert_int_eq(zt_arm_parse_token_response(a, imds, strlen(imds), now, &t, &e), ZT_OK);
     ck_assert_str_eq(t, "B");
     ck_assert_int_eq(e, 1700086400);
+    /* what a server says is believed within a day, never wrapping around */
+    static const char *const odd[] = {
+        "{\"access_token\":\"C\",\"expires_in\":9223372036854775807}",
+        "{\"access_token\":\"C\",\"expires_in\":\"99999999999999999999999\"}",
+        "{\"access_token\":\"C\",\"expires_on\":1e300}",
+        "{\"access_token\":\"C\",\"expires_on\":4102444800}",
+        "{\"access_token\":\"C\",\"expires_in\":-5}",
+    };
+    static const int64_t want[] = {now + 86400, now + 600, now + 600, now + 86400, now};
+    for (size_t i = 0; i < ZT_ARRAY_LEN(odd); i++) {
+        ck_assert_int_eq(zt_arm_parse_token_response(a, odd[i], strlen(odd[i]), now, &t, &e), ZT_OK);
+        ck_assert_msg(e == want[i], "%s: expires_on %lld", odd[i], (long long)e);
+    }
     const char *bad[] = {"{}", "[]", "{\"access_token\":\"\"}", "{\"access_token\":5}", "nope"};
     for (size_t i = 0; i < ZT_ARRAY_LEN(bad); i++)
         ck_assert_int_eq(zt_arm_parse_token_response(a, bad[i], strlen(bad[i]), now, &t, &e), ZT_ERR_DECODE);

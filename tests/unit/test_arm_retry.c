@@ -168,6 +168,20 @@ START_TEST(test_retry_after)
 }
 END_TEST
 
+/* Server-given times never wrap around (a Retry-After of 2^63 ms). */
+START_TEST(test_saturating_waits)
+{
+    ck_assert_int_eq(zt_arm_sat_add(INT64_MAX - 5, 10), INT64_MAX);
+    ck_assert_int_eq(zt_arm_sat_add(INT64_MIN + 5, -10), INT64_MIN);
+    ck_assert_int_eq(zt_arm_sat_add(40, 2), 42);
+    int64_t t0 = zt_arm_now_ms();
+    ck_assert_int_eq(zt_arm_sleep(INT64_MAX, zt_arm_deadline_in(100), NULL), ZT_ERR_TIMEOUT);
+    int64_t took = zt_arm_now_ms() - t0;
+    ck_assert_int_ge(took, 90);
+    ck_assert_int_lt(took, 1000);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("arm_retry");
@@ -177,6 +191,7 @@ int main(void)
     tcase_add_test(tc, test_post_is_careful);
     tcase_add_test(tc, test_backoff_bounds);
     tcase_add_test(tc, test_retry_after);
+    tcase_add_test(tc, test_saturating_waits);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
 }
