@@ -1,8 +1,9 @@
-"""Shared set-up for the zerotrust_hub suites that drive real Terraform against
-the ARM emulator (test_hub_faults.py, test_hub_kill.py) and for
-bench/hub_apply.py: start/stop the emulator, create the resource group and
-Log Analytics workspace the hub expects, make a workspace of examples/hub,
-read the request log and the store.
+"""Shared set-up for the suites that drive real Terraform against the ARM
+emulator (test_trust.py, test_platform_faults.py, test_platform_kill.py,
+...) and for the benchmarks: start/stop the emulator, create the resource
+groups the hub or the whole platform expects, make a workspace of
+examples/hub or examples/platform (with a second spoke) audited for
+orphans, read the request log and the store.
 
 Everything listens on 127.0.0.1; every wait below is bounded.
 """
@@ -108,6 +109,8 @@ def arm_env(info: dict) -> dict:
         "ARM_RESOURCE_MANAGER_ENDPOINT": info["url"],
         "ARM_AUTHORITY_HOST": info["url"],
         "ARM_CA_BUNDLE_PATH": info["ca_cert"],
+        # the emulator's clock runs 1000x faster than Azure's: so may its polls
+        "ZT_ARM_MIN_POLL_MS": "10",
     }
 
 
@@ -206,15 +209,23 @@ def platform_leftovers(emu: Emulator) -> list[str]:
     return [i for scope in platform_scopes(emu) for i in emu.store_ids_under(scope, ignore=())]
 
 
-def hub_fixtures(name: str, rg: str, time_scale: float = 0.001):
-    """Module-scoped fixtures `emu` (an emulator of its own), `world`
-    (make_world over rg) and `ws` (examples/hub, initialised) for a test
-    module: `emu, world, ws = hub_fixtures("faults", RG)`."""
+def _emulator_fixture(name: str, time_scale: float, prepare=None):
+    """A module-scoped `emu` fixture: an emulator of the module's own."""
     @pytest.fixture(scope="module", name="emu")
     def emu_fixture(session_root):
         e = start_emulator(session_root / f"{name}-emulator", time_scale=time_scale)
+        if prepare:
+            prepare(e)
         yield e
         e.stop()
+    return emu_fixture
+
+
+def hub_fixtures(name: str, rg: str, time_scale: float = 0.001):
+    """Module-scoped fixtures `emu` (an emulator of its own), `world`
+    (make_world over rg) and `ws` (examples/hub, initialised) for a test
+    module: `emu, world, ws = hub_fixtures("trust", RG)`."""
+    emu_fixture = _emulator_fixture(name, time_scale)
 
     @pytest.fixture(scope="module", name="world")
     def world_fixture(emu):
@@ -228,6 +239,22 @@ def hub_fixtures(name: str, rg: str, time_scale: float = 0.001):
         return w
 
     return emu_fixture, world_fixture, ws_fixture
+
+
+def platform_fixtures(name: str, time_scale: float = 0.001):
+    """Module-scoped fixtures `emu` (an emulator of its own, with the
+    platform's resource groups) and `ws` (the whole platform, initialised):
+    `emu, ws = platform_fixtures("faults")`."""
+    emu_fixture = _emulator_fixture(name, time_scale, make_platform_world)
+
+    @pytest.fixture(scope="module", name="ws")
+    def ws_fixture(session_root, mirror, provider_speaks, emu):
+        from e2e_support import get_runner
+        w = platform_workspace(session_root / f"{name}-platform", get_runner("terraform"), mirror, emu)
+        w.run("init", "-input=false", "-no-color", check=True)
+        return w
+
+    return emu_fixture, ws_fixture
 
 
 def plan_rc(ws, *extra) -> tuple[int, object]:

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 
 import pytest
 
 from e2e_support import get_runner, make_workspace
-from hub_env import (EXAMPLE as HUB_EXAMPLE, PLATFORM_GROUPS, hub_fixtures, make_platform_world,
-                     plan_rc, platform_leftovers, platform_workspace, use_emulator)
+from hub_env import (EXAMPLE as HUB_EXAMPLE, PLATFORM_GROUPS, hub_fixtures, hub_workspace,
+                     make_platform_world, plan_rc, platform_leftovers, platform_workspace,
+                     use_emulator)
 
 RG = "rg-trust"
 NET = rf"/resourceGroups/{RG}/providers/Microsoft\.Network"
@@ -50,12 +53,17 @@ def _instances(ws, rtype: str) -> list[dict]:
     return [i for r in _state(ws).get("resources", []) if r["type"] == rtype for i in r["instances"]]
 
 
-def _converge_and_destroy(ws, emu, world):
-    """The next apply converges, a plan is clean, destroy leaves nothing."""
+def _converge(ws):
+    """The next apply converges: it succeeds and a plan is clean."""
     r = _apply(ws)
     assert r.rc == 0, r.describe()
     rc, p = plan_rc(ws)
     assert rc == 0, p.describe()
+
+
+def _converge_and_destroy(ws, emu, world):
+    """The next apply converges, destroy leaves nothing."""
+    _converge(ws)
     ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
     assert emu.store_ids_under(world["rg_id"]) == []
 
@@ -97,6 +105,60 @@ def test_lost_answer_then_refusal_is_tracked(ws, emu, world):
     assert _instances(ws, "zerotrust_hub"), "the route table that exists is in no state"
     ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
     assert emu.store_ids_under(world["rg_id"]) == [], "destroy left what the lost answer created"
+
+
+FAKE_AZ = r"""#!/usr/bin/env python3
+# `az account get-access-token` for the emulated tenant: a token that
+# lives 6 s (so that it is fetched again mid-apply, connections open), and
+# what the process inherited, logged.
+import json, os, ssl, sys, time, urllib.request
+with open(os.environ["ZT_FAKE_AZ_LOG"], "a") as log:
+    for fd in sorted(os.listdir("/proc/self/fd")):
+        try:
+            log.write(f"{fd} {os.readlink('/proc/self/fd/' + fd)}\n")
+        except OSError:
+            pass
+    log.write("--\n")
+req = urllib.request.Request(os.environ["ZT_FAKE_AZ_URL"] + "/__emulator/tokens", method="POST",
+                             data=json.dumps({"lifetime": 6}).encode(),
+                             headers={"Content-Type": "application/json"})
+ctx = ssl.create_default_context(cafile=os.environ["ZT_FAKE_AZ_CA"])
+token = json.load(urllib.request.urlopen(req, context=ctx))["access_token"]
+print(json.dumps({"accessToken": token, "expires_on": int(time.time()) + 6, "tokenType": "Bearer"}))
+"""
+POLL = re.compile(r"/operations/[^/]+$|/operationResults/[^/]+$|/privateDnsOperationStatuses/[^/]+$", re.I)
+
+
+def test_cli_credential_and_lro_polls(session_root, mirror, provider_speaks, emu, world):
+    """The Azure CLI credential's child inherits no socket of the provider's
+    (ARM connections with tokens in flight, Terraform's gRPC), and no
+    long-running operation is polled more than once a second, whatever the
+    emulator's Retry-After (scaled to its fast clock) says."""
+    ws = hub_workspace(session_root / "trust-cli", get_runner("terraform"), mirror, emu, world)
+    bin_dir = ws.root / "fake-bin"
+    bin_dir.mkdir()
+    (bin_dir / "az").write_text(FAKE_AZ)
+    (bin_dir / "az").chmod(0o755)
+    log = ws.root / "az-calls.log"
+    env = {"ARM_USE_CLI": "true", "ARM_CLIENT_ID": "", "ARM_CLIENT_SECRET": "",
+           "ZT_ARM_MIN_POLL_MS": "", "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "ZT_FAKE_AZ_LOG": str(log), "ZT_FAKE_AZ_URL": emu.info["url"], "ZT_FAKE_AZ_CA": emu.info["ca_cert"]}
+    ws.extra_env.update(env)
+    ws.run("init", "-input=false", "-no-color", check=True)
+    seq = emu.last_seq()
+    _converge(ws)
+    calls = log.read_text().split("--\n")[:-1]
+    assert len(calls) >= 2, f"az ran {len(calls)} time(s): the token was not fetched again mid-apply"
+    leaked = [line for call in calls for line in call.splitlines() if "socket:" in line]
+    assert not leaked, f"az inherited the provider's sockets: {leaked[:5]}"
+    polls: dict[str, list[float]] = {}
+    for q in emu.requests(since=seq, kind="arm"):
+        if q["method"] == "GET" and POLL.search(q["path"]):
+            polls.setdefault(q["path"], []).append(q["ts"] - q["duration_ms"] / 1000)
+    gaps = sorted(b - a for t in polls.values() for a, b in zip(sorted(t), sorted(t)[1:]))
+    assert polls and (not gaps or gaps[0] >= 0.9), f"polls {gaps[:3]} s apart"
+    ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True)
+    assert emu.store_ids_under(world["rg_id"]) == []
 
 
 # ------------------------------------------------------------------------------
@@ -154,13 +216,6 @@ def _plan_json(ws) -> dict:
 
 def _change(plan: dict, address: str) -> dict:
     return next(c["change"] for c in plan["resource_changes"] if c["address"] == address)
-
-
-def _converge(ws):
-    r = _apply(ws)
-    assert r.rc == 0, r.describe()
-    rc, p = plan_rc(ws)
-    assert rc == 0, p.describe()
 
 
 @pytest.mark.incremental
