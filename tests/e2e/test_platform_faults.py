@@ -1,6 +1,6 @@
 """Fault matrix over the whole platform's apply (examples/platform with a
-second spoke: hub, two spokes, workspace), with real Terraform against the
-ARM emulator.
+second spoke: governance, hub, two spokes, workspace), with real Terraform
+against the ARM emulator.
 
 Rows: every distinct kind of ARM request a clean apply sends - a PUT, and
 the GET that reads it back, per resource type and composite, and the
@@ -56,6 +56,7 @@ import pytest
 from hub_env import platform_fixtures, platform_leftovers
 
 SUB = r"^/subscriptions/[^/]+"
+OPS = SUB + r"/resourceGroups/rg-ops-weu/providers"
 HUB = SUB + r"/resourceGroups/rg-hub-weu/providers/Microsoft\.Network"
 SPOKE = SUB + r"/resourceGroups/rg-spokes-weu/providers/Microsoft\.Network"
 DBX = SUB + r"/resourceGroups/rg-dbx-weu/providers"
@@ -72,7 +73,32 @@ class Target:
         self.get = get
 
 
+DIAG = r"/providers/Microsoft\.Insights/diagnosticSettings/[^/]+"
+
+
+def diag_kind(rg: str) -> str:
+    """Every diagnostic setting on a resource of the group rg."""
+    return SUB + rf"/resourceGroups/{rg}/.*" + DIAG
+
+
 TARGETS = [
+    # zerotrust_governance
+    Target("Log Analytics workspace", "log_analytics", OPS + r"/Microsoft\.OperationalInsights/workspaces/[^/]+"),
+    Target("governance diagnostic setting", "diag_log_analytics", diag_kind("rg-ops-weu"), get=False),
+    Target("Application Insights", "application_insights", OPS + r"/Microsoft\.Insights/components/[^/]+",
+           get=False),
+    Target("action group", "action_group", OPS + r"/Microsoft\.Insights/actionGroups/[^/]+", get=False),
+    Target("log query alert", "alert[", OPS + r"/Microsoft\.Insights/scheduledQueryRules/[^/]+",
+           OPS + r"/Microsoft\.Insights/scheduledQueryRules/[^/]+firewall_denies", get=False),
+    Target("activity log alert", "activity_alert[", OPS + r"/Microsoft\.Insights/activityLogAlerts/[^/]+",
+           OPS + r"/Microsoft\.Insights/activityLogAlerts/[^/]+nsg_changed", get=False),
+    Target("policy initiative", "policy_set", SUB + r"/providers/Microsoft\.Authorization/policySetDefinitions/[^/]+",
+           get=False),
+    Target("policy assignment", "policy_assignment",
+           SUB + r"/providers/Microsoft\.Authorization/policyAssignments/[^/]+", get=False),
+    Target("remediation role assignment", "policy_role",
+           SUB + r"/providers/Microsoft\.Authorization/roleAssignments/[^/]+", get=False),
+    Target("budget", "budget", SUB + r"/providers/Microsoft\.Consumption/budgets/[^/]+", get=False),
     # zerotrust_hub
     Target("hub route table", "route_table_gateway", HUB + r"/routeTables/rt-weu-gateway"),
     Target("hub VNet", "vnet", HUB + r"/virtualNetworks/vnet-weu"),
@@ -90,6 +116,8 @@ TARGETS = [
            HUB + rf"/privateDnsZones/{ZONE}"),
     Target("hub zone link", "zone_link[", HUB + r"/privateDnsZones/[^/]+/virtualNetworkLinks/link-vnet-weu",
            HUB + rf"/privateDnsZones/{ZONE}/virtualNetworkLinks/link-vnet-weu"),
+    Target("hub diagnostic setting", "diag_firewall", diag_kind("rg-hub-weu"),
+           HUB + r"/azureFirewalls/afw-weu" + DIAG, get=False),
     # zerotrust_spoke (two of them)
     Target("spoke NSG", "nsg_databricks_host", SPOKE + r"/networkSecurityGroups/[^/]+",
            SPOKE + r"/networkSecurityGroups/nsg-ingestion-dbw-host"),
@@ -107,6 +135,8 @@ TARGETS = [
            HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spoke-ingestion"),
     Target("spoke route on the hub", "hub_route", HUB + r"/routeTables/rt-weu-gateway/routes/[^/]+",
            HUB + r"/routeTables/rt-weu-gateway/routes/spoke-ingestion"),
+    Target("spoke diagnostic setting", "diag_nsg_databricks_host", diag_kind("rg-spokes-weu"),
+           SPOKE + r"/networkSecurityGroups/nsg-ingestion-dbw-host" + DIAG, get=False),
     # zerotrust_databricks_private_workspace
     Target("identity", "id_uc", DBX + r"/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+",
            DBX + r"/Microsoft\.ManagedIdentity/userAssignedIdentities/id-analytics-uc", get=False),
@@ -132,10 +162,14 @@ TARGETS = [
     Target("private endpoint zone group", "pe_vault_dns",
            DBX + r"/Microsoft\.Network/privateEndpoints/[^/]+/privateDnsZoneGroups/default",
            DBX + r"/Microsoft\.Network/privateEndpoints/pe-kv-[^/]+/privateDnsZoneGroups/default"),
+    Target("workspace diagnostic setting", "diag_key_vault", diag_kind("rg-dbx-weu"),
+           DBX + r"/Microsoft\.KeyVault/vaults/[^/]+" + DIAG, get=False),
 ]
 # Long-running operations' status: every resource provider's way of answering.
 POLLS = [
     ("Network operation poll", SUB + r"/providers/Microsoft\.Network/locations/[^/]+/operations/[^/]+$"),
+    ("Log Analytics operation poll",
+     SUB + r"/providers/Microsoft\.OperationalInsights/locations/[^/]+/operations/[^/]+$"),
     ("private DNS operation poll", HUB + r"/privateDnsOperationStatuses/[^/]+$"),
     ("Databricks operation poll", SUB + r"/providers/Microsoft\.Databricks/locations/[^/]+/operations/[^/]+$"),
     ("Key Vault operation poll", SUB + r"/providers/Microsoft\.KeyVault/locations/[^/]+/operations/[^/]+$"),
@@ -174,7 +208,7 @@ def _cells() -> list[tuple[Row, str]]:
     else:
         cells = [(r, r.kinds[(i // STRIDE + SHIFT // STRIDE) % len(r.kinds)])
                  for i, r in enumerate(ROWS) if i % STRIDE == SHIFT % STRIDE]
-    cells.append((ROWS[1], "hang_deadline"))  # PUT hub VNet held past timeouts.create
+    cells.append((next(r for r in ROWS if r.label == "PUT hub VNet"), "hang_deadline"))
     return cells
 
 
