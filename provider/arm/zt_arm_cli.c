@@ -3,10 +3,12 @@
  * run without a shell, with a timeout, its output never logged. */
 #include "zt_arm_internal.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -53,6 +55,22 @@ static pipe_state pipe_read(pipe_buf *p)
     return PIPE_OPEN;
 }
 
+typedef int (*closefrom_fn)(posix_spawn_file_actions_t *fa, int from);
+
+static closefrom_fn g_closefrom;
+
+static void closefrom_lookup(void)
+{
+    *(void **)&g_closefrom = dlsym(RTLD_DEFAULT, "posix_spawn_file_actions_addclosefrom_np");
+}
+
+static closefrom_fn spawn_closefrom(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, closefrom_lookup);
+    return g_closefrom;
+}
+
 static zt_rc spawn_az(const char *az, char *const argv[], pid_t *pid, int *out_fd, int *err_fd)
 {
     int out[2], err[2];
@@ -68,11 +86,13 @@ static zt_rc spawn_az(const char *az, char *const argv[], pid_t *pid, int *out_f
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
     /* Nothing else of ours reaches az: not the sockets of the ARM client
-     * (with tokens in flight) nor gRPC's (libcurl's are close-on-exec too). */
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
+     * (with tokens in flight) nor gRPC's (libcurl's are close-on-exec too).
+     * Looked up at run time: glibc has it from 2.34, release builds run on
+     * older ones too. */
+    closefrom_fn closefrom = spawn_closefrom();
+    if (closefrom)
+        closefrom(&fa, 3);
     int rc = posix_spawnp(pid, az, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
