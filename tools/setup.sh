@@ -29,6 +29,7 @@ APT_PACKAGES=(
   nginx gnupg zip unzip ca-certificates curl
   # portable releases (tools/portable.py): Debian chroots, arm64 cross toolchain, qemu-user
   debootstrap dpkg-dev g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
+  jq                                      # examples/ci/destructive.jq (tests/e2e/test_plans.py)
 )
 
 if [ $do_apt = 1 ]; then

@@ -320,24 +320,16 @@ static bool everything(zt_comp_eval *ev, const zt_comp_rec *r)
 
 /* ---- entry points ---------------------------------------------------------------- */
 
-/* planned underlying_changes with its unknown elements made known. */
-static const zt_cty_value *final_changes(zt_comp_eval *ev, const zt_cty_value *planned)
+/* The planned underlying_changes, or when the plan could not know it,
+ * what this apply did (before: the records as the apply found them). */
+static const zt_cty_value *final_changes(zt_comp_eval *ev, const zt_cty_value *planned,
+                                         const zt_comp_priv *before)
 {
-    zt_arena *a = ev->c->arena;
     const zt_cty_value *m = zt_cty_get_attr(planned, "underlying_changes");
     if (m && zt_cty_is_wholly_known(m))
         return m;
-    size_t n = ev->graph.n;
-    const char **keys = zt_arena_calloc(a, n + 1, sizeof(*keys));
-    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
-    for (size_t i = 0; i < n; i++) {
-        const zt_comp_inst *in = &ev->graph.inst[i];
-        const zt_cty_value *pv = m && !m->is_unknown ? zt_cty_map_get(m, in->key) : NULL;
-        const char *act = zt_comp_action_name(in->action);
-        keys[i] = in->key;
-        vals[i] = pv && !pv->is_unknown ? pv : zt_cty_string(a, act ? act : "update");
-    }
-    return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
+    bool all_none;
+    return zt_comp_changes(ev, before, &all_none);
 }
 
 static zt_rc destroy(zt_call *c, const zt_composite_def *def, const zt_schema *s,
@@ -392,6 +384,8 @@ zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     int64_t ms = zt_comp_timeout_ms(def, req->planned,
                                     create ? ZT_COMP_T_CREATE : ZT_COMP_T_UPDATE);
     int64_t deadline = zt_arm_deadline_in(ms);
+    zt_comp_priv before;
+    zt_comp_priv_copy(c->arena, &ev.priv, &before);
     set_aside_renamed(&ev);
     zt_rc rc = apply_graph(&ev, arm, deadline, create);
     if (rc == ZT_OK)
@@ -400,8 +394,8 @@ zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
         resp->state = NULL; /* nothing was created: no state at all */
         return rc;
     }
-    const zt_cty_value *v = zt_comp_state_value(&ev, req->planned, final_changes(&ev, req->planned),
-                                                true);
+    const zt_cty_value *v = zt_comp_state_value(
+        &ev, req->planned, final_changes(&ev, req->planned, &before), true);
     zt_comp_finish_state(&ev, v, resp);
     return rc;
 }

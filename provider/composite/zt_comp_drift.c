@@ -12,6 +12,9 @@ typedef struct drift_walk {
     zt_arena *a;
     const zt_comp_node_def *def;
     const char *where;
+    /* Collecting every differing leaf (zt_comp_diffs), not only the first. */
+    zt_comp_diff *out;
+    size_t max, n, total;
 } drift_walk;
 
 /* Properties Azure manages even if a body names them. */
@@ -92,16 +95,16 @@ static bool walk_object(drift_walk *w, const char *ptr, const json_t *want, cons
 {
     const char *k;
     json_t *v;
-    if (!json_is_object(have))
-        return false;
+    bool ok = true;
     json_object_foreach((json_t *)want, k, v)
     {
         if (managed_key(k))
             continue;
-        if (!walk(w, ptr_append(w->a, ptr, k), k, v, json_object_get(have, k)))
+        ok &= walk(w, ptr_append(w->a, ptr, k), k, v, json_object_get(have, k));
+        if (!ok && !w->max)
             return false;
     }
-    return true;
+    return ok;
 }
 
 static const char *elem_name(const json_t *e)
@@ -136,21 +139,31 @@ static const json_t *array_match(drift_walk *w, const char *ptr, const char *key
 static bool walk_array(drift_walk *w, const char *ptr, const char *key, const json_t *want,
                        const json_t *have)
 {
-    if (!json_is_array(have) || json_array_size(have) != json_array_size(want))
-        return false;
+    bool ok = true;
     for (size_t i = 0; i < json_array_size(want); i++) {
         const char *p = zt_arena_printf(w->a, "%s/%zu", ptr, i);
         const json_t *we = json_array_get(want, i);
-        if (!walk(w, p, key, we, array_match(w, p, key, we, have, i)))
+        ok &= walk(w, p, key, we, array_match(w, p, key, we, have, i));
+        if (!ok && !w->max)
             return false;
     }
-    return true;
+    return ok;
+}
+
+/* A differing leaf: the first one's pointer, and when collecting, each. */
+static void note(drift_walk *w, const char *ptr, const json_t *want, const json_t *have)
+{
+    if (!w->where)
+        w->where = ptr;
+    w->total++;
+    if (w->n < w->max)
+        w->out[w->n++] = (zt_comp_diff){.ptr = ptr, .want = want, .have = have};
 }
 
 static bool walk(drift_walk *w, const char *ptr, const char *key, const json_t *want,
                  const json_t *have)
 {
-    bool ok;
+    bool ok, leaf = true;
     if (ignored(w->def, ptr))
         return true;
     if (json_is_null(want))
@@ -159,10 +172,15 @@ static bool walk(drift_walk *w, const char *ptr, const char *key, const json_t *
         /* ARM leaves out empty collections ("tags": {}) */
         ok = (json_is_object(want) && !json_object_size(want)) ||
              (json_is_array(want) && !json_array_size(want));
-    else if (json_is_object(want))
-        ok = walk_object(w, ptr, want, have); /* a deeper pointer wins */
-    else if (json_is_array(want))
+    else if (json_is_object(want) && json_is_object(have)) {
+        leaf = false; /* the differing pointers are deeper */
+        ok = walk_object(w, ptr, want, have);
+    } else if (json_is_array(want) && json_is_array(have) &&
+               json_array_size(have) == json_array_size(want)) {
+        leaf = false;
         ok = walk_array(w, ptr, key, want, have);
+    } else if (json_is_object(want) || json_is_array(want))
+        ok = false;
     else if (json_is_string(want))
         ok = json_is_string(have) &&
              string_equal(key, json_string_value(want), json_string_value(have));
@@ -170,8 +188,8 @@ static bool walk(drift_walk *w, const char *ptr, const char *key, const json_t *
         ok = json_is_number(have) && json_number_value(want) == json_number_value(have);
     else
         ok = json_equal((json_t *)want, (json_t *)have);
-    if (!ok && !w->where)
-        w->where = ptr;
+    if (!ok && leaf)
+        note(w, ptr, want, have);
     return ok;
 }
 
@@ -183,4 +201,14 @@ bool zt_comp_drifted(zt_arena *a, const zt_comp_node_def *def, const json_t *des
     if (where)
         *where = same ? NULL : (w.where ? w.where : "");
     return !same;
+}
+
+size_t zt_comp_diffs(zt_arena *a, const zt_comp_node_def *def, const json_t *desired,
+                     const json_t *actual, zt_comp_diff *out, size_t max, size_t *total)
+{
+    drift_walk w = {.a = a, .def = def, .out = out, .max = max};
+    walk(&w, "", NULL, desired, actual);
+    if (total)
+        *total = w.total;
+    return w.n;
 }

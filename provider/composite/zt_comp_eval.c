@@ -186,28 +186,19 @@ static const char *json_scalar_str(zt_arena *a, const json_t *v)
     return out;
 }
 
-const char *zt_comp_output_stable(const zt_comp_eval *ev, const char *node_key,
-                                  const char *pointer)
-{
-    if (ev->mode == ZT_COMP_PLAN) {
-        ssize_t i = zt_comp_graph_find(&ev->graph, node_key);
-        zt_comp_action act = i >= 0 ? ev->graph.inst[i].action : ZT_COMP_NONE;
-        if (act != ZT_COMP_NONE && act != ZT_COMP_UPDATE)
-            return NULL;
-    }
-    const zt_comp_rec *r = zt_comp_priv_get(&ev->priv, node_key);
-    if (!r || !r->exists || !r->outputs)
-        return NULL;
-    return json_scalar_str(ev->c->arena, zt_comp_json_ptr(r->outputs, pointer));
-}
-
 const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const char *pointer)
 {
-    /* At plan, a node about to change has no trustworthy outputs yet. */
     if (ev->mode == ZT_COMP_PLAN) {
         ssize_t i = zt_comp_graph_find(&ev->graph, node_key);
-        if (i >= 0 && ev->graph.inst[i].action != ZT_COMP_NONE)
+        const zt_comp_inst *in = i >= 0 ? &ev->graph.inst[i] : NULL;
+        zt_comp_action act = in ? in->action : ZT_COMP_NONE;
+        /* A new resource has no answer yet. */
+        if (act != ZT_COMP_NONE && act != ZT_COMP_UPDATE)
             return NULL;
+        /* An update sets what its body says and keeps the rest. */
+        json_t *set = act == ZT_COMP_UPDATE ? zt_comp_json_ptr(in->body, pointer) : NULL;
+        if (set)
+            return json_scalar_str(ev->c->arena, set);
     }
     const zt_comp_rec *r = zt_comp_priv_get(&ev->priv, node_key);
     if (!r || !r->exists || !r->outputs)

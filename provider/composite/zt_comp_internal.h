@@ -162,6 +162,18 @@ json_t *zt_comp_create_only(zt_arena *a, const zt_comp_node_def *def, const json
 bool zt_comp_drifted(zt_arena *a, const zt_comp_node_def *def, const json_t *desired,
                      const json_t *actual, const char **where);
 
+/* One leaf where ARM's body differs from the desired one (want absent
+ * from ARM: have NULL). */
+typedef struct zt_comp_diff {
+    const char *ptr;
+    const json_t *want, *have;
+} zt_comp_diff;
+
+/* As zt_comp_drifted, every differing leaf: up to max into out (in the
+ * desired body's order); *total gets how many there are. */
+size_t zt_comp_diffs(zt_arena *a, const zt_comp_node_def *def, const json_t *desired,
+                     const json_t *actual, zt_comp_diff *out, size_t max, size_t *total);
+
 /* The pointers to preserve on an update PUT of this node (built-in
  * inline collections of its type plus the def's own); NULL when none. */
 const char **zt_comp_preserve_list(zt_arena *a, const zt_comp_node_def *def);
@@ -177,6 +189,14 @@ zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_
  * their parent), else action unchanged. Dependencies' actions must be set. */
 zt_comp_action zt_comp_cascade(const zt_comp_eval *ev, const zt_comp_inst *in,
                                zt_comp_action action);
+
+/* ---- plan detail (zt_comp_explain.c) --------------------------------------------- */
+
+/* Plan warnings for an update whose actions are decided: every node
+ * replaced or deleted with what that costs, and every other change with
+ * the properties it sets (drift to repair or configuration); prior is the
+ * state before the plan. */
+void zt_comp_explain(zt_comp_eval *ev, const zt_cty_value *prior);
 
 /* ---- parallel executor -------------------------------------------------------- */
 
@@ -258,6 +278,12 @@ zt_rc zt_comp_check_timeouts(zt_call *c, const zt_cty_value *config);
 const zt_cty_value *zt_comp_state_value(zt_comp_eval *ev, const zt_cty_value *base,
                                         const zt_cty_value *changes, bool wholly_known);
 const zt_cty_value *zt_comp_resources_map(zt_comp_eval *ev);
+/* underlying_changes: node key -> action for every instance whose action
+ * is not "none", and "delete" for the records of `before` that exist and
+ * are no longer instances; unknown as a whole while an action or the set
+ * of instances is. *all_none when nothing at all happens. */
+const zt_cty_value *zt_comp_changes(zt_comp_eval *ev, const zt_comp_priv *before, bool *all_none);
+
 /* Replace every unknown inside v by null of its type. */
 const zt_cty_value *zt_comp_unknown_to_null(zt_arena *a, const zt_cty_value *v);
 const zt_cty_value *zt_comp_set_attr(zt_arena *a, const zt_cty_value *obj, const char *name,

@@ -80,44 +80,6 @@ static int critical_path_s(const zt_comp_eval *ev)
     return longest;
 }
 
-/* The underlying_changes map; *all_none when nothing at all happens.
- * Unknown as a whole while some action is: the plan Terraform makes again
- * at apply may then find that nothing happens and keep the prior map
- * (§4.3 allows an unknown to become anything, not a known "none" to
- * become the prior "create"). */
-static const zt_cty_value *changes_map(zt_comp_eval *ev, bool *all_none)
-{
-    zt_arena *a = ev->c->arena;
-    size_t cap = ev->graph.n + ev->priv.n + 1, n = 0;
-    const char **keys = zt_arena_calloc(a, cap, sizeof(*keys));
-    const zt_cty_value **vals = zt_arena_calloc(a, cap, sizeof(*vals));
-    bool unknown = false;
-    *all_none = true;
-    for (size_t i = 0; i < ev->graph.n; i++) {
-        const zt_comp_inst *in = &ev->graph.inst[i];
-        const char *name = zt_comp_action_name(in->action);
-        keys[n] = in->key;
-        vals[n++] = name ? zt_cty_string(a, name) : NULL;
-        if (in->action != ZT_COMP_NONE)
-            *all_none = false;
-        if (!name)
-            unknown = true;
-    }
-    for (size_t i = 0; i < ev->priv.n; i++) {
-        const zt_comp_rec *r = &ev->priv.recs[i];
-        if (!r->exists || zt_comp_graph_find(&ev->graph, r->key) >= 0)
-            continue;
-        keys[n] = r->key;
-        vals[n++] = zt_cty_string(a, "delete");
-        *all_none = false;
-    }
-    if (ev->shape_unknown)
-        *all_none = false;
-    if (unknown || ev->shape_unknown)
-        return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
-    return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
-}
-
 /* Whether some underlying resource is replaced (or may be: unknown). */
 static bool replaces_something(const zt_comp_eval *ev)
 {
@@ -179,14 +141,15 @@ static void quiet_reads_done(quiet_reads *q, const zt_composite_def *def)
                "summary", q->scratch.head->summary, NULL);
 }
 
-static void plan_check(zt_call *c, const zt_composite_def *def, const zt_cty_value *config)
+static void plan_check(zt_call *c, const zt_composite_def *def, const zt_cty_value *config,
+                       const zt_cty_value *prior)
 {
     if (!def->plan_check || !config)
         return;
     quiet_reads q;
     quiet_reads_init(&q, c, def);
     if (q.ok)
-        def->plan_check(c, config, zt_comp_get, &q.g);
+        def->plan_check(c, config, prior, zt_comp_get, &q.g);
     quiet_reads_done(&q, def);
 }
 
@@ -219,6 +182,23 @@ static zt_rc plan_destroy(zt_call *c, const zt_schema *s, const zt_comp_plan_req
     return ZT_OK;
 }
 
+/* A plan whose nodes all stay as they are and whose other values equal
+ * the prior state keeps the prior underlying_changes (the entries of the
+ * last apply), so that it shows no change at all; any other plan shows
+ * only its own actions. */
+static const zt_cty_value *planned_value(zt_comp_eval *ev, const zt_comp_plan_req *req,
+                                         bool create)
+{
+    bool all_none;
+    const zt_cty_value *fresh =
+        zt_comp_state_value(ev, ev->inputs, zt_comp_changes(ev, &ev->priv, &all_none), false);
+    if (create || !all_none)
+        return fresh;
+    const zt_cty_value *kept = zt_comp_set_attr(
+        ev->c->arena, fresh, "underlying_changes", zt_cty_get_attr(req->prior, "underlying_changes"));
+    return zt_cty_equal(kept, req->prior) ? kept : fresh;
+}
+
 zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                    const zt_comp_plan_req *req, zt_comp_plan_resp *resp)
 {
@@ -227,14 +207,15 @@ zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
         return plan_destroy(c, s, req, resp);
     bool create = !req->prior || req->prior->is_null;
     zt_comp_eval ev;
-    zt_comp_eval_init(&ev, c, def, s, req->proposed, ZT_COMP_PLAN);
+    /* Attributes the configuration leaves out get their defaults. */
+    zt_comp_eval_init(&ev, c, def, s, zt_schema_defaults(c->arena, s->block, req->config,
+                                                         req->proposed),
+                      ZT_COMP_PLAN);
     ZT_TRY(zt_comp_eval_subscription(&ev));
     ZT_TRY(zt_comp_validate(c, def, s, req->config));
-    if (create) {
-        plan_check(c, def, req->config);
-        if (zt_diags_has_errors(c->diags))
-            return ZT_ERR_INVALID;
-    }
+    plan_check(c, def, req->config, create ? NULL : req->prior);
+    if (zt_diags_has_errors(c->diags))
+        return ZT_ERR_INVALID;
     /* A create (also the second half of a replace, which is handed the
      * old planned_private) starts from nothing. */
     if (!create)
@@ -245,19 +226,12 @@ zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     delete_checks(&ev);
     if (zt_diags_has_errors(c->diags))
         return ZT_ERR_INVALID;
-    bool all_none;
-    const zt_cty_value *changes = changes_map(&ev, &all_none);
+    if (!create)
+        zt_comp_explain(&ev, req->prior);
     zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "planned", "type", def->type_name, "nodes",
            zt_arena_printf(c->arena, "%zu", ev.graph.n), "critical_path_s",
            zt_arena_printf(c->arena, "%d", critical_path_s(&ev)), NULL);
-    if (!create && all_none)
-        /* Nothing happens: keep every computed value as it is (proposed
-         * carries the prior values of unset computed attributes). */
-        resp->planned = zt_comp_state_value(&ev, req->proposed,
-                                            zt_cty_get_attr(req->prior, "underlying_changes"),
-                                            false);
-    else
-        resp->planned = zt_comp_state_value(&ev, req->proposed, changes, false);
+    resp->planned = planned_value(&ev, req, create);
     if (!create) {
         replace_paths(&ev, s, req->prior, resp->planned, resp);
         resp->planned_private = req->prior_private;

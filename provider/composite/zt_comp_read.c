@@ -152,6 +152,8 @@ zt_rc zt_comp_read(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     resp->private_len = priv_len;
     if (!state || state->is_null)
         return ZT_OK;
+    /* A state written before a default existed gets it now. */
+    state = zt_schema_defaults(c->arena, s->block, NULL, state);
     zt_comp_eval ev;
     zt_comp_eval_init(&ev, c, def, s, state, ZT_COMP_READ);
     ZT_TRY(zt_comp_eval_subscription(&ev));
@@ -207,19 +209,6 @@ bool zt_comp_get_was_404(void *getter)
     return ((zt_comp_getter *)getter)->not_found;
 }
 
-static const zt_cty_value *none_changes(zt_comp_eval *ev)
-{
-    zt_arena *a = ev->c->arena;
-    size_t n = ev->graph.n;
-    const char **keys = zt_arena_calloc(a, n + 1, sizeof(*keys));
-    const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
-    for (size_t i = 0; i < n; i++) {
-        keys[i] = ev->graph.inst[i].key;
-        vals[i] = zt_cty_string(a, "none");
-    }
-    return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
-}
-
 zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                      const char *id, zt_comp_state *resp)
 {
@@ -234,6 +223,8 @@ zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s
     if (!inputs || inputs->is_null || inputs->type->kind != ZT_CTY_OBJECT)
         return zt_diag_error(c->diags, NULL, "Cannot import",
                              "No %s was found at %s.", def->type_name, id);
+    /* What Azure shows at its default comes back null: the default. */
+    inputs = zt_schema_defaults(c->arena, s->block, NULL, inputs);
     zt_comp_eval ev;
     zt_comp_eval_init(&ev, c, def, s, inputs, ZT_COMP_READ);
     ZT_TRY(zt_comp_eval_subscription(&ev));
@@ -243,6 +234,9 @@ zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s
     if (gone)
         return zt_diag_error(c->diags, NULL, "Cannot import non-existent remote object",
                              "%s does not exist.", id);
-    zt_comp_finish_state(&ev, zt_comp_state_value(&ev, inputs, none_changes(&ev), true), resp);
+    zt_comp_finish_state(&ev, zt_comp_state_value(&ev, inputs,
+                                                  zt_cty_map(c->arena, &zt_cty_string_type, 0,
+                                                             NULL, NULL),
+                                                  true), resp);
     return ZT_OK;
 }

@@ -96,6 +96,35 @@ const char **zt_comp_leftovers(const zt_comp_eval *ev, const char *node_key, con
     return out;
 }
 
+const zt_cty_value *zt_comp_changes(zt_comp_eval *ev, const zt_comp_priv *before, bool *all_none)
+{
+    zt_arena *a = ev->c->arena;
+    size_t cap = ev->graph.n + before->n + 1, n = 0;
+    const char **keys = zt_arena_calloc(a, cap, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, cap, sizeof(*vals));
+    bool unknown = ev->shape_unknown;
+    for (size_t i = 0; i < ev->graph.n; i++) {
+        const zt_comp_inst *in = &ev->graph.inst[i];
+        const char *name = zt_comp_action_name(in->action);
+        unknown |= !name;
+        if (name && in->action != ZT_COMP_NONE) {
+            keys[n] = in->key;
+            vals[n++] = zt_cty_string(a, name);
+        }
+    }
+    for (size_t i = 0; i < before->n; i++) {
+        const zt_comp_rec *r = &before->recs[i];
+        if (!r->exists || zt_comp_graph_find(&ev->graph, r->key) >= 0)
+            continue;
+        keys[n] = r->key;
+        vals[n++] = zt_cty_string(a, zt_comp_action_name(ZT_COMP_DELETE));
+    }
+    *all_none = n == 0 && !unknown;
+    if (unknown)
+        return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
+    return zt_cty_map(a, &zt_cty_string_type, n, keys, vals);
+}
+
 static const zt_cty_value *id_value(zt_comp_eval *ev)
 {
     zt_arena *a = ev->c->arena;

@@ -14,14 +14,16 @@
  *                         (after an apply or a read also the instances no
  *                         longer enabled that still exist: a failed delete)
  *   underlying_changes    computed map(string): node key -> planned action
- *                         ("create", "update", "replace", "delete", "none");
- *                         when every action is "none" the prior value is
- *                         kept so a clean plan shows no change; unknown as a
- *                         whole while some action depends on an unknown
- *                         input (so that the apply-time re-plan may turn
- *                         into a no-op, plugin-protocol 4.3). "replace": a
- *                         create_only pointer changed (delete + PUT); the
- *                         node's ARM children are then "create".
+ *                         ("create", "update", "replace", "delete") of the
+ *                         nodes the plan changes, nodes left alone absent;
+ *                         a plan that changes nothing at all keeps the
+ *                         prior value (the changes the last apply made) so
+ *                         that it shows no change; unknown as a whole while
+ *                         some action depends on an unknown input (so that
+ *                         the apply-time re-plan may turn into a no-op,
+ *                         plugin-protocol 4.3). "replace": a create_only
+ *                         pointer changed (delete + PUT); the node's ARM
+ *                         children are then "create".
  *   timeouts              optional single nested block {create, update,
  *                         delete, read} of Go-style durations ("45m", "1h30m")
  * Node keys of multi-instance nodes are "key[instance]", e.g.
@@ -70,18 +72,14 @@ const char *zt_comp_instance(const zt_comp_eval *ev);
 const char *zt_comp_id(const zt_comp_eval *ev, const char *node_key);
 /* A value ARM returned for another node (JSON pointer into its last GET
  * body, e.g. "/properties/ipConfigurations/0/properties/privateIPAddress").
- * NULL while it is not known yet (plan of a create): bodies that depend on
- * it are then planned as unknown and the dependency ordering guarantees
- * it is known when the body is finally built at apply time. */
+ * At plan, a node planned for "update" answers with what its new body
+ * sets at that pointer, else with its last known value: an in-place update
+ * keeps what it does not set (IPs, principal IDs, URIs, key versions).
+ * NULL while it is not known yet: a node being created or replaced, or
+ * one that never answered. Bodies that depend on it are then planned as
+ * unknown, and the dependency ordering guarantees it is known when the
+ * body is finally built at apply time. */
 const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const char *pointer);
-/* As zt_comp_output, for values ARM keeps when a resource is updated in
- * place (a principal ID, a vault URI, a key version): at plan, a node
- * planned for "update" still answers with its last known value; NULL only
- * while it is being created or replaced (or never answered). Bodies built
- * from such values then stay known, and so does underlying_changes.
- * (Engine extension for zerotrust_databricks_private_workspace.) */
-const char *zt_comp_output_stable(const zt_comp_eval *ev, const char *node_key,
-                                  const char *pointer);
 /* The instances of node_key that still exist although the inputs no
  * longer enable them (their delete failed): at apply and read, so that
  * outputs keep naming what exists; none at plan, which deletes them.
@@ -229,12 +227,13 @@ typedef struct zt_composite_def {
                     json_t *(*get)(void *getter, const char *arm_id), void *getter,
                     const zt_cty_value **inputs);
     /* Plan-time checks that need Azure's view (the subnets a workspace is
-     * injected into): called when a plan creates the composite (also the
-     * create half of a replace), after validate. `get` as for import, but a
-     * read that fails only answers NULL (the check is skipped: the plan
-     * must not depend on read permissions). Error diagnostics with paths.
-     * May be NULL. */
-    void (*plan_check)(zt_call *c, const zt_cty_value *config,
+     * injected into, what other resources already hold): called on every
+     * plan that creates or updates the composite, after validate; prior is
+     * NULL on a create (also the create half of a replace). `get` as for
+     * import, but a read that fails only answers NULL (the check is
+     * skipped: the plan must not depend on read permissions). Error
+     * diagnostics with paths. May be NULL. */
+    void (*plan_check)(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
                        json_t *(*get)(void *getter, const char *arm_id), void *getter);
     /* Default timeouts (milliseconds) when the timeouts block is absent. */
     int64_t default_create_ms, default_update_ms, default_delete_ms, default_read_ms;

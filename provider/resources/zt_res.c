@@ -172,9 +172,6 @@ const zt_cty_value *zt_res_out_subnet_cidrs(const zt_comp_eval *ev, const char *
 
 /* ---- Plan-time checks ------------------------------------------------- */
 
-static const char *const zt_res_default_required_tags[] = {"environment", "project", "owner",
-                                                           "cost-centre"};
-
 zt_path *zt_res_path(const zt_res_check *k, const char *attr)
 {
     return zt_path_attr(k->c->arena, NULL, attr);
@@ -233,24 +230,22 @@ void zt_res_check_tags(zt_res_check *k)
 {
     const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
     const zt_provider_config *cfg = &k->c->provider->config;
-    const char *const *req = zt_res_default_required_tags;
-    size_t n_req = ZT_ARRAY_LEN(zt_res_default_required_tags);
-    if (!tags || !zt_cty_is_known(tags))
+    /* The provider's required_tags (its defaults when unset, none when
+     * empty) are known only once it has been configured: validation may
+     * run before, and must not demand tags the configuration may not. */
+    if (!tags || !zt_cty_is_known(tags) || !atomic_load(&k->c->provider->configured))
         return;
-    if (atomic_load(&k->c->provider->configured) && cfg->n_required_tags > 0) {
-        req = cfg->required_tags;
-        n_req = cfg->n_required_tags;
-    }
-    for (size_t i = 0; i < n_req; i++) {
-        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req[i]);
+    for (size_t i = 0; i < cfg->n_required_tags; i++) {
+        const char *req = cfg->required_tags[i];
+        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req);
         if (!v || v->is_null)
             zt_diag_error(k->c->diags, zt_res_path(k, "tags"), "Missing required tag",
-                          "Every resource of the platform must carry the tag \"%s\" (policy "
-                          "guardrail); add it to tags.", req[i]);
+                          "Every resource of the platform must carry the tag \"%s\" (the "
+                          "provider's required_tags); add it to tags.", req);
         else if (zt_cty_is_known(v) && v->u.str.len == 0)
-            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_res_path(k, "tags"), req[i]),
+            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_res_path(k, "tags"), req),
                           "Empty required tag", "The required tag \"%s\" must not be empty.",
-                          req[i]);
+                          req);
     }
 }
 

@@ -91,8 +91,9 @@ void zt_res_check_rg_name(zt_res_check *k);
  * "/providers/Microsoft.Network/virtualNetworks/"), containing it
  * (case-insensitively) and a name after it. */
 bool zt_res_id_ok(const char *id, const char *segment);
-/* Every required tag (the provider's required_tags once configured, else
- * the platform's defaults) present and not empty. */
+/* Every tag of the provider's required_tags present and not empty; skipped
+ * until the provider is configured (validation), as its settings are not
+ * known before. */
 void zt_res_check_tags(zt_res_check *k);
 /* The "location" input: an Azure region's programmatic name, and one of
  * the provider's allowed_locations when those are set. */

@@ -57,7 +57,7 @@
 #define ZT_WS_ZONE_ACR "privatelink.azurecr.io"
 #define ZT_WS_ZONE_DBX "privatelink.azuredatabricks.net"
 
-const char *const zt_ws_default_containers[3] = {"curated", "raw", "unity-catalog"};
+static const char *const zt_ws_default_containers[] = {"curated", "raw", "unity-catalog"};
 
 /* Authorization failures that mean "the grant has not propagated yet". */
 static const char *const zt_ws_rbac_codes[] = {
@@ -225,8 +225,8 @@ static const char *zt_ws_root_storage_id(const zt_comp_eval *ev)
 {
     const char *sub = zt_comp_subscription(ev);
     const char *mrg = zt_ws_managed_rg(ev);
-    const char *sa = zt_comp_output_stable(ev, "workspace",
-                                           "/properties/parameters/storageAccountName/value");
+    const char *sa = zt_comp_output(ev, "workspace",
+                                    "/properties/parameters/storageAccountName/value");
     if (!sub || !mrg || !sa)
         return NULL;
     return zt_arena_printf(zt_comp_arena(ev),
@@ -270,7 +270,7 @@ static json_t *zt_ws_body_fic(const zt_comp_eval *ev)
 
 static json_t *zt_ws_body_kv(const zt_comp_eval *ev)
 {
-    const char *tenant = zt_comp_output_stable(ev, "id_uc", "/properties/tenantId");
+    const char *tenant = zt_comp_output(ev, "id_uc", "/properties/tenantId");
     if (!tenant)
         return NULL;
     json_t *p = json_pack("{s:s,s:{s:s,s:s},s:b,s:b,s:i,s:b,s:s,s:{s:s,s:s}}", "tenantId", tenant,
@@ -313,7 +313,7 @@ static json_t *zt_ws_body_key(const zt_comp_eval *ev)
 
 static const char *zt_ws_vault_uri(const zt_comp_eval *ev)
 {
-    return zt_comp_output_stable(ev, "key_vault", "/properties/vaultUri");
+    return zt_comp_output(ev, "key_vault", "/properties/vaultUri");
 }
 
 static json_t *zt_ws_body_storage(const zt_comp_eval *ev)
@@ -452,7 +452,7 @@ static json_t *zt_ws_body_workspace(const zt_comp_eval *ev)
 /* The version segment of a key's versioned URI. */
 static const char *zt_ws_key_version(const zt_comp_eval *ev, const char *node)
 {
-    const char *kid = zt_comp_output_stable(ev, node, "/properties/keyUriWithVersion");
+    const char *kid = zt_comp_output(ev, node, "/properties/keyUriWithVersion");
     const char *slash = kid ? strrchr(kid, '/') : NULL;
     return slash && slash[1] ? slash + 1 : NULL;
 }
@@ -593,8 +593,8 @@ static const char *zt_ws_ra_principal(const zt_comp_eval *ev, const zt_ws_ra *ra
 {
     if (ra->principal_input)
         return zt_ws_in(ev, ra->principal_input);
-    return zt_comp_output_stable(ev, ra->principal_node,
-                                 ra->principal_ptr ? ra->principal_ptr : "/properties/principalId");
+    return zt_comp_output(ev, ra->principal_node,
+                          ra->principal_ptr ? ra->principal_ptr : "/properties/principalId");
 }
 
 static const char *zt_ws_ra_name(const zt_comp_eval *ev, const zt_ws_ra *ra)
@@ -1366,10 +1366,12 @@ static void zt_ws_check_pe_subnet(zt_res_check *k, const json_t *vnet)
 /* One GET of the spoke VNet (subnets inline) when the plan creates the
  * workspace and the VNet already exists; skipped while it is unknown or
  * not there yet (created in the same apply). */
-static void zt_ws_plan_check(zt_call *c, const zt_cty_value *config,
+static void zt_ws_plan_check(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
                              json_t *(*get)(void *getter, const char *arm_id), void *getter)
 {
     zt_res_check k = {.c = c, .config = config};
+    if (prior)
+        return; /* what it checks is create-only */
     const zt_cty_value *app = zt_cty_get_attr(config, "azure_databricks_principal_id");
     if (app && app->is_null)
         zt_diag_warning(c->diags, zt_res_path(&k, "azure_databricks_principal_id"),

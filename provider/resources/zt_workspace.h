@@ -19,14 +19,11 @@
 #define ZT_WS_KEY_STORAGE "cmk-storage"
 #define ZT_WS_KEY_DBX "cmk-databricks"
 
-/* The storage_containers when the input is null. */
-extern const char *const zt_ws_default_containers[3];
-
 /* Rebuilds every input attribute from ARM reads, starting at the
  * Databricks workspace's ARM ID (/subscriptions/<s>/resourceGroups/<g>/
- * providers/Microsoft.Databricks/workspaces/dbw-<name>). Optional inputs
- * that Azure shows at their default come back null, so the configuration
- * that created the resource plans no change after the import. */
+ * providers/Microsoft.Databricks/workspaces/dbw-<name>), as Azure holds
+ * them, so the configuration that created the resource plans no change
+ * after the import. */
 zt_rc zt_ws_import(zt_call *c, const zt_schema *s, const char *id,
                    json_t *(*get)(void *getter, const char *arm_id), void *getter,
                    const zt_cty_value **inputs);

@@ -7,9 +7,9 @@
  * names deterministically after the workspace (identities, endpoints,
  * diagnostic setting) or, for the globally named ones (Key Vault, storage,
  * registry), from what points at them (the CMK's vault URI, the Unity
- * Catalog identity, the endpoint subnet). Optional inputs at their
- * default come back null: they are optional, not computed, so anything
- * else would plan a change (and several force replacement).
+ * Catalog identity, the endpoint subnet). Inputs that
+ * cannot be read come back null and get their schema default from the
+ * engine.
  */
 #include "zt_workspace.h"
 
@@ -148,17 +148,18 @@ static void zt_ws_imp_workspace(zt_ws_imp *m, const char *rg)
     zt_ws_imp_set(m, "container_subnet_name",
                   zt_ws_imp_str(m, zt_ws_imp_param(m, "customPrivateSubnetName")));
 
-    /* The managed group: null when it is the default rg-<name>-dbx-managed. */
+    /* The managed group: left null (the engine then fills the default's
+     * spelling) when it is rg-<name>-dbx-managed in any case, as ARM may
+     * answer with another case than the one created. */
     const char *mrg = zt_ws_imp_last(zt_res_jstr(m->ws, "properties/managedResourceGroupId"));
     const char *def_mrg = zt_arena_printf(a, "rg-%s-dbx-managed", m->name);
     if (mrg && !zt_ws_imp_eq(mrg, def_mrg))
         zt_ws_imp_set(m, "managed_resource_group_name", zt_cty_string(a, mrg));
-
-    /* Infrastructure encryption: on by default, so only "off" is kept. */
     json_t *infra = zt_res_jget(m->ws, "properties/parameters/requireInfrastructureEncryption/"
                                        "value");
-    if (json_is_false(infra))
-        zt_ws_imp_set(m, "infrastructure_encryption_enabled", zt_cty_bool(a, false));
+    if (json_is_boolean(infra))
+        zt_ws_imp_set(m, "infrastructure_encryption_enabled",
+                      zt_cty_bool(a, json_is_true(infra)));
     zt_ws_imp_compliance(m);
 }
 
@@ -225,21 +226,15 @@ static const zt_cty_value *zt_ws_imp_containers(zt_ws_imp *m, const char *sa_id)
     zt_arena *a = m->c->arena;
     json_t *list = zt_ws_imp_list(m, zt_arena_printf(a, "%s/blobServices/default/containers",
                                                      sa_id));
-    size_t n = json_array_size(list), k = 0, i, defaults = 0;
+    size_t n = json_array_size(list), k = 0, i;
     const zt_cty_value **vals = zt_arena_calloc(a, n + 1, sizeof(*vals));
     json_t *item;
     json_array_foreach(list, i, item)
     {
         const char *cn = zt_res_jstr(item, "name");
-        if (!cn)
-            continue;
-        for (size_t d = 0; d < ZT_ARRAY_LEN(zt_ws_default_containers); d++)
-            defaults += strcmp(cn, zt_ws_default_containers[d]) == 0;
-        vals[k++] = zt_cty_string(a, cn);
+        if (cn)
+            vals[k++] = zt_cty_string(a, cn);
     }
-    /* exactly the default set: leave the input out (null) */
-    if (k == ZT_ARRAY_LEN(zt_ws_default_containers) && defaults == k)
-        return zt_cty_null(a, zt_cty_type_set(a, &zt_cty_string_type));
     return zt_cty_set(a, &zt_cty_string_type, k, vals);
 }
 
@@ -261,9 +256,9 @@ static void zt_ws_imp_storage(zt_ws_imp *m)
     zt_ws_imp_set(m, "storage_account_name", zt_ws_imp_str(m, zt_ws_imp_last(sa_id)));
     if (!sa_id)
         return;
-    /* ADLS Gen2 by default: only "off" is kept. */
-    if (json_is_false(zt_res_jget(sa, "properties/isHnsEnabled")))
-        zt_ws_imp_set(m, "hierarchical_namespace_enabled", zt_cty_bool(a, false));
+    json_t *hns = zt_res_jget(sa, "properties/isHnsEnabled");
+    if (json_is_boolean(hns))
+        zt_ws_imp_set(m, "hierarchical_namespace_enabled", zt_cty_bool(a, json_is_true(hns)));
     zt_ws_imp_set(m, "storage_containers", zt_ws_imp_containers(m, sa_id));
 }
 
@@ -347,9 +342,8 @@ static void zt_ws_imp_registry(zt_ws_imp *m)
 static void zt_ws_imp_browser_auth(zt_ws_imp *m)
 {
     const char *pe = zt_arena_printf(m->c->arena, "pe-dbw-%s-browser_authentication", m->name);
-    /* absent is the default (false): null */
-    if (zt_ws_imp_get(m, zt_ws_imp_pe_id(m, pe)))
-        zt_ws_imp_set(m, "browser_authentication_enabled", zt_cty_bool(m->c->arena, true));
+    zt_ws_imp_set(m, "browser_authentication_enabled",
+                  zt_cty_bool(m->c->arena, zt_ws_imp_get(m, zt_ws_imp_pe_id(m, pe)) != NULL));
 }
 
 /* ---------------------------------------------------------------------

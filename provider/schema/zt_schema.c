@@ -171,11 +171,31 @@ static bool parse_nested_type(zt_sp *sp, json_t *v, const zt_path *where, zt_sch
     return parse_attrs(sp, attrs, where, &attr->nested_attrs, &attr->n_nested_attrs);
 }
 
+/* "default": a value of the attribute's type (JSON as in state). */
+static bool parse_default(zt_sp *sp, json_t *v, const zt_path *where, zt_schema_attr *attr)
+{
+    if (!v)
+        return true;
+    if (!attr->type || json_is_null(v))
+        return sp_error(sp, where, "\"default\" needs a \"type\" and a value that is not null");
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    zt_diags td;
+    zt_diags_init(&td, sp->a);
+    zt_rc rc = zt_cty_json_decode(sp->a, text, strlen(text), attr->type, false,
+                                  &attr->default_value, &td);
+    if (rc != ZT_OK)
+        sp_error(sp, where, "\"default\" %s is not a value of the attribute's type: %s", text,
+                 td.head ? td.head->detail : zt_rc_str(rc));
+    free(text);
+    return rc == ZT_OK;
+}
+
 static bool parse_attr(zt_sp *sp, json_t *v, const zt_path *parent, size_t idx, zt_schema_attr *attr)
 {
     static const char *const keys[] = {"name",     "type",       "nested_type", "description",
                                        "required", "optional",   "computed",    "sensitive",
-                                       "deprecated", "write_only", "requires_replace", NULL};
+                                       "deprecated", "write_only", "requires_replace", "default",
+                                       NULL};
     const zt_path *where = zt_path_index(sp->a, parent ? parent : zt_path_root(sp->a), (int64_t)idx);
     if (!json_is_object(v))
         return sp_error(sp, where, "an attribute must be an object");
@@ -195,8 +215,9 @@ static bool parse_attr(zt_sp *sp, json_t *v, const zt_path *parent, size_t idx, 
     json_t *type = json_object_get(v, "type"), *nested = json_object_get(v, "nested_type");
     if (!type == !nested)
         return sp_error(sp, where, "exactly one of \"type\" and \"nested_type\" is required");
-    return type ? parse_type(sp, type, where, &attr->type)
-                : parse_nested_type(sp, nested, where, attr);
+    ok = type ? parse_type(sp, type, where, &attr->type)
+              : parse_nested_type(sp, nested, where, attr);
+    return ok && parse_default(sp, json_object_get(v, "default"), where, attr);
 }
 
 static bool parse_attrs(zt_sp *sp, json_t *arr, const zt_path *where, const zt_schema_attr **out,
@@ -413,6 +434,10 @@ static bool validate_attr_flags(zt_sp *sp, const zt_schema_attr *attr, const zt_
         ok = sp_error(sp, where, "requires_replace is only meaningful in resource schemas");
     if (attr->requires_replace && attr->computed && !attr->optional)
         ok = sp_error(sp, where, "requires_replace on a computed-only attribute never triggers");
+    /* The provider plans the default where the configuration has null,
+     * which Terraform accepts for optional + computed attributes only. */
+    if (attr->default_value && (!attr->optional || !attr->computed || attr->write_only))
+        ok = sp_error(sp, where, "a default needs optional and computed (and not write_only)");
     return ok;
 }
 

@@ -29,6 +29,10 @@ typedef struct zt_schema_attr {
     const char *description;        /* Markdown */
     bool required, optional, computed, sensitive, deprecated, write_only;
     bool requires_replace;          /* a change plans a replacement */
+    /* Planned (and stored) where the configuration has null; optional +
+     * computed attributes only. A string default may name sibling string
+     * attributes as ${name}. NULL: none. */
+    const zt_cty_value *default_value;
 } zt_schema_attr;
 
 typedef struct zt_schema_nested_block {
@@ -74,6 +78,13 @@ const zt_cty_type *zt_schema_block_type(zt_arena *a, const zt_schema_block *b);
  * the object of its attributes wrapped by the nesting mode (LIST/MAP of
  * objects containing dynamic types become dynamic, as for blocks). */
 const zt_cty_type *zt_schema_attr_type(zt_arena *a, const zt_schema_attr *attr);
+
+/* value (an object of b's type) with every attribute that has a default
+ * and is null in config set to it, recursing into single nested
+ * attributes; config NULL: where value itself is null (state written
+ * before, an import). A default naming an unknown sibling is unknown. */
+const zt_cty_value *zt_schema_defaults(zt_arena *a, const zt_schema_block *b,
+                                       const zt_cty_value *config, const zt_cty_value *value);
 
 /* The embedded schemas, parsed once (thread-safe, idempotent). Returns
  * NULL for an unknown name. */

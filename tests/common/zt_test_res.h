@@ -42,6 +42,10 @@ static void setup(void)
     zt_diags_init(&D, A);
     memset(&P, 0, sizeof(P));
     P.config.subscription_id = SUB;
+    /* what ConfigureProvider leaves when required_tags is not set */
+    static const char *required_tags[] = {"environment", "project", "owner", "cost-centre"};
+    P.config.required_tags = required_tags;
+    P.config.n_required_tags = ZT_ARRAY_LEN(required_tags);
     atomic_init(&P.configured, true);
     C = (zt_call){.arena = A, .diags = &D, .provider = &P};
     S = zt_schema_find(ZT_SCHEMA_RESOURCE, ZT_TEST_RES_TYPE);
@@ -147,6 +151,30 @@ START_TEST(test_definition_passes_engine_checks)
                       "%s", ZT_TEST_RES_DEF.outputs[i].attr);
 }
 END_TEST
+
+/* The schema's defaults and the definition's own handling of null inputs
+ * build the same resources: json_attrs expanded as they are (defaults left
+ * null) and with the schema's defaults filled in give the same instances
+ * (sets may order them otherwise), IDs and bodies. */
+static inline void expect_defaults_match_code(const char *json_attrs)
+{
+    const zt_cty_value *raw = inputs(json_attrs);
+    zt_comp_eval *x = expand_in(raw, ZT_COMP_APPLY);
+    zt_comp_eval *y = expand_in(zt_schema_defaults(A, S->block, NULL, raw), ZT_COMP_APPLY);
+    ck_assert_msg(!zt_cty_equal(raw, y->inputs), "no default applies to these inputs");
+    ck_assert_uint_eq(x->graph.n, y->graph.n);
+    for (size_t i = 0; i < x->graph.n; i++) {
+        zt_comp_inst *a = &x->graph.inst[i];
+        ssize_t j = zt_comp_graph_find(&y->graph, a->key);
+        ck_assert_msg(j >= 0, "%s only without the defaults", a->key);
+        zt_comp_inst *b = &y->graph.inst[j];
+        const char *ia = zt_comp_eval_id(x, a), *ib = zt_comp_eval_id(y, b);
+        ck_assert_msg(ia && ib && strcmp(ia, ib) == 0, "%s: %s vs %s", a->key, ia, ib);
+        json_t *ba = zt_comp_eval_body(x, a), *bb = zt_comp_eval_body(y, b);
+        ck_assert_msg((!ba && !bb) || (ba && bb && json_equal(ba, bb)), "%s: bodies differ",
+                      a->key);
+    }
+}
 
 /* ---- import: ARM GETs answered from a table ----------------------------- */
 

@@ -217,10 +217,14 @@ static void refresh(tf_state *st)
     st->priv_len = out.private_len;
 }
 
+/* The planned action of a node: absent from a known map means "none". */
 static const char *change(const zt_comp_plan_resp *p, const char *key)
 {
-    const zt_cty_value *v = zt_cty_map_get(zt_cty_get_attr(p->planned, "underlying_changes"), key);
-    return v && !v->is_unknown && !v->is_null ? v->u.str.ptr : "?";
+    const zt_cty_value *m = zt_cty_get_attr(p->planned, "underlying_changes");
+    if (!m || m->is_unknown || m->is_null)
+        return "?";
+    const zt_cty_value *v = zt_cty_map_get(m, key);
+    return !v ? "none" : !v->is_unknown && !v->is_null ? v->u.str.ptr : "?";
 }
 
 static void assert_clean(const tf_state *st, const zt_cty_value *config)

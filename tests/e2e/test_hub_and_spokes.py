@@ -162,7 +162,7 @@ class TestHubAndSpokes:
         for s in SPOKES:
             changes = ch[f'zerotrust_spoke.this["{s}"]']["after"]["underlying_changes"]
             assert changes["peering"] == "update" and changes["hub_peering"] == "update", changes
-            assert changes["vnet"] == "none" and changes["firewall_rules"] == "none", changes
+            assert "vnet" not in changes and "firewall_rules" not in changes, changes
         ws.run("apply", "-input=false", "-no-color", "e2e.tfplan", check=True)
         c = emu.client
         for s in SPOKES:
@@ -182,7 +182,7 @@ class TestHubAndSpokes:
         assert set(ch) == {'zerotrust_spoke.this["ingestion"]'}, ch.keys()
         changes = ch['zerotrust_spoke.this["ingestion"]']["after"]["underlying_changes"]
         assert changes["hub_route"] == "create", changes
-        assert changes["vnet"] == "none", changes
+        assert "vnet" not in changes, changes
         ws.run("apply", "-input=false", "-no-color", "e2e.tfplan", check=True)
         assert "spoke-ingestion" in _hub_side(emu, world)[1]
         rc, plan = _plan(ws)

@@ -356,15 +356,15 @@ START_TEST(plan_update_delete_replace)
     const zt_cty_value *config = cfg(NULL);
     zt_comp_state st = fake_apply(plan(NULL, config, NULL, 0).planned);
 
-    /* a changed input: only the node whose body changes is updated; its
-     * outputs become unknown */
+    /* a changed input: only the node whose body changes is updated, and
+     * underlying_changes lists it alone; what the update does not set
+     * (the VNet's resourceGuid) stays known */
     const zt_cty_value *v = zt_comp_set_attr(A, st.state, "address_space",
                                              zt_cty_string(A, "10.1.0.0/16"));
     zt_comp_plan_resp p = plan(st.state, v, st.private_data, st.private_len);
     ck_assert_str_eq(map_str(p.planned, "underlying_changes", "vnet"), "update");
-    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[a]"), "none");
-    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "pip"), "none");
-    ck_assert(zt_cty_get_attr(p.planned, "vnet_guid")->is_unknown);
+    ck_assert_uint_eq(zt_cty_get_attr(p.planned, "underlying_changes")->u.coll.n, 1);
+    ck_assert_str_eq(zt_cty_get_attr(p.planned, "vnet_guid")->u.str.ptr, "guid-1");
     ck_assert(zt_cty_is_wholly_known(zt_cty_get_attr(p.planned, "underlying_resources")));
     ck_assert_uint_eq(p.n_requires_replace, 0);
 
@@ -459,9 +459,73 @@ START_TEST(plan_drift_flag_updates)
     zt_comp_plan_resp p = plan(st.state, st.state, data, len);
     ck_assert_str_eq(map_str(p.planned, "underlying_changes", "pip"), "update");
     ck_assert_str_eq(map_str(p.planned, "underlying_changes", "subnet[b]"), "create");
-    ck_assert_str_eq(map_str(p.planned, "underlying_changes", "vnet"), "none");
+    ck_assert_ptr_null(map_str(p.planned, "underlying_changes", "vnet"));
     /* vnet unchanged: its output stays known */
     ck_assert_str_eq(zt_cty_get_attr(p.planned, "vnet_guid")->u.str.ptr, "guid-1");
+}
+END_TEST
+
+/* The warning whose summary contains `summary`: its detail. */
+static const char *warning(const char *summary)
+{
+    for (zt_diag *d = D.head; d; d = d->next)
+        if (d->severity == ZT_SEV_WARNING && strstr(d->summary, summary))
+            return d->detail;
+    ck_abort_msg("no warning \"%s\" in %s", summary, diag_text());
+    return NULL;
+}
+
+static void expect_in(const char *text, const char *want)
+{
+    ck_assert_msg(strstr(text, want) != NULL, "\"%s\" not in:\n%s", want, text);
+}
+
+START_TEST(plan_explains_changes)
+{
+    const zt_cty_value *config = cfg(NULL);
+    zt_comp_state st = fake_apply(plan(NULL, config, NULL, 0).planned);
+    ck_assert_uint_eq(D.count, 0); /* a create explains nothing */
+
+    /* drift (the refresh saw another allocation method) and the
+     * configuration (another address space) */
+    zt_comp_priv pv;
+    ck_assert_int_eq(zt_comp_priv_decode(A, &D, st.private_data, st.private_len, &pv), ZT_OK);
+    zt_comp_rec *pip = zt_comp_priv_get(&pv, "pip");
+    pip->drift = true;
+    json_object_set_new(json_object_get(pip->outputs, "properties"), "publicIPAllocationMethod",
+                        json_string("Dynamic"));
+    zt_comp_priv_get(&pv, "subnet[b]")->exists = false;
+    const void *data;
+    size_t len;
+    zt_comp_priv_encode(A, &pv, &data, &len);
+    const zt_cty_value *v = zt_comp_set_attr(A, st.state, "address_space",
+                                             zt_cty_string(A, "10.1.0.0/16"));
+    plan(st.state, v, data, len);
+    const char *w = warning("zerotrust_test \"t1\": 3 underlying resources change");
+    expect_in(w, "- pip (Microsoft.Network/publicIPAddresses): updated in place\n"
+                 "    properties.publicIPAllocationMethod \"Dynamic\" -> \"Static\" "
+                 "(drift, will be repaired)");
+    expect_in(w, "properties.addressSpace.addressPrefixes[0] \"10.0.0.0/16\" -> \"10.1.0.0/16\" "
+                 "(configuration)");
+    expect_in(w, "- subnet[b] (Microsoft.Network/virtualNetworks/subnets): deleted outside "
+                 "Terraform, created again");
+
+    /* replaced and deleted nodes, with what that costs */
+    zt_diags_init(&D, A);
+    v = zt_comp_set_attr(A, st.state, "location", zt_cty_string(A, "northeurope"));
+    v = zt_comp_set_attr(A, v, "nsg_enabled", zt_cty_bool(A, false));
+    plan(st.state, v, st.private_data, st.private_len);
+    w = warning("zerotrust_test \"t1\": 4 underlying resources replaced or deleted");
+    expect_in(w, "- vnet (Microsoft.Network/virtualNetworks): replaced: location \"westeurope\" -> "
+                 "\"northeurope\" cannot change in place; every subnet goes with it");
+    expect_in(w, "- subnet[a] (Microsoft.Network/virtualNetworks/subnets): deleted with vnet and "
+                 "created again");
+    expect_in(w, "- nsg (Microsoft.Network/networkSecurityGroups): deleted; its subnets lose");
+
+    /* nothing to do: nothing to say */
+    zt_diags_init(&D, A);
+    plan(st.state, st.state, st.private_data, st.private_len);
+    ck_assert_uint_eq(D.count, 0);
 }
 END_TEST
 
@@ -628,6 +692,7 @@ static Suite *suite(void)
     tcase_add_test(t, plan_update_delete_replace);
     tcase_add_test(t, plan_unknown_input);
     tcase_add_test(t, plan_drift_flag_updates);
+    tcase_add_test(t, plan_explains_changes);
     tcase_add_test(t, private_roundtrip);
     tcase_add_test(t, drift_comparison);
     tcase_add_test(t, set_at_create_pointers);

@@ -323,6 +323,14 @@ START_TEST(test_invalid_documents)
                 "write_only and computed");
     parse_fails(ATTR("{\"name\":\"a\",\"type\":\"string\",\"computed\":true,\"requires_replace\":true," A_OK "}"),
                 "computed-only");
+    parse_fails(ATTR("{\"name\":\"a\",\"type\":\"string\",\"optional\":true,\"default\":\"x\"," A_OK "}"),
+                "a default needs optional and computed");
+    parse_fails(ATTR("{\"name\":\"a\",\"type\":\"bool\",\"optional\":true,\"computed\":true,"
+                     "\"default\":\"yes\"," A_OK "}"),
+                "not a value of the attribute's type");
+    parse_fails(ATTR("{\"name\":\"a\",\"type\":\"bool\",\"optional\":true,\"computed\":true,"
+                     "\"default\":null," A_OK "}"),
+                "not null");
     parse_fails(ATTR("{\"name\":\"n\",\"optional\":true," A_OK ",\"nested_type\":{\"nesting\":\"group\","
                      "\"attributes\":[{\"name\":\"x\",\"type\":\"string\",\"optional\":true," A_OK "}]}}"),
                 "\"nesting\" must be one of");
@@ -386,6 +394,62 @@ START_TEST(test_comments_and_minimal_documents)
 }
 END_TEST
 
+/* ---- defaults ------------------------------------------------------------------ */
+
+static const zt_cty_value *obj_of(const zt_schema *s, const char *json)
+{
+    const zt_cty_value *v = NULL;
+    ck_assert_int_eq(zt_cty_json_decode(A, json, strlen(json), s->type, false, &v, &D), ZT_OK);
+    return v;
+}
+
+static const char *str_at(const zt_cty_value *obj, const char *attr)
+{
+    const zt_cty_value *v = zt_cty_get_attr(obj, attr);
+    ck_assert_msg(v && !v->is_null && zt_cty_is_known(v), "%s is not a known string", attr);
+    return v->u.str.ptr;
+}
+
+START_TEST(test_defaults_fill_what_config_leaves_out)
+{
+    const zt_schema *s = parse_ok(
+        "{\"kind\":\"resource\",\"name\":\"zerotrust_d\",\"block\":{\"description\":\"d\","
+        "\"attributes\":["
+        "{\"name\":\"name\",\"type\":\"string\",\"required\":true,\"description\":\"d\"},"
+        "{\"name\":\"tier\",\"type\":\"string\",\"optional\":true,\"computed\":true,"
+        "\"default\":\"Premium\",\"description\":\"d\"},"
+        "{\"name\":\"group\",\"type\":\"string\",\"optional\":true,\"computed\":true,"
+        "\"default\":\"rg-${name}-x\",\"description\":\"d\"},"
+        "{\"name\":\"gw\",\"optional\":true,\"description\":\"d\",\"nested_type\":{\"nesting\":"
+        "\"single\",\"attributes\":[{\"name\":\"sku\",\"type\":\"string\",\"optional\":true,"
+        "\"computed\":true,\"default\":\"S1\",\"description\":\"d\"}]}}]}}");
+    /* plan: null in the configuration -> the default, whatever the prior held */
+    const zt_cty_value *cfg = obj_of(s, "{\"name\":\"a\",\"gw\":{}}");
+    const zt_cty_value *proposed = obj_of(s, "{\"name\":\"a\",\"tier\":\"Standard\",\"gw\":{}}");
+    const zt_cty_value *v = zt_schema_defaults(A, s->block, cfg, proposed);
+    ck_assert_str_eq(str_at(v, "tier"), "Premium");
+    ck_assert_str_eq(str_at(v, "group"), "rg-a-x");
+    ck_assert_str_eq(str_at(zt_cty_get_attr(v, "gw"), "sku"), "S1");
+    /* set in the configuration: kept; an absent nested object stays null */
+    cfg = obj_of(s, "{\"name\":\"a\",\"tier\":\"Standard\"}");
+    v = zt_schema_defaults(A, s->block, cfg, cfg);
+    ck_assert_str_eq(str_at(v, "tier"), "Standard");
+    ck_assert(zt_cty_get_attr(v, "gw")->is_null);
+    /* no configuration (read, import): where the value itself is null */
+    v = zt_schema_defaults(A, s->block, NULL, obj_of(s, "{\"name\":\"b\",\"tier\":\"Standard\"}"));
+    ck_assert_str_eq(str_at(v, "tier"), "Standard");
+    ck_assert_str_eq(str_at(v, "group"), "rg-b-x");
+    /* a template over an unknown sibling is unknown */
+    const zt_cty_value *unk = zt_cty_unknown(A, &zt_cty_string_type);
+    ssize_t i = zt_cty_type_attr_index(s->type, "name");
+    const zt_cty_value **vals = zt_arena_calloc(A, s->type->n, sizeof(*vals));
+    memcpy(vals, cfg->u.coll.elems, s->type->n * sizeof(*vals));
+    vals[i] = unk;
+    const zt_cty_value *o = zt_cty_object(A, s->type, vals);
+    ck_assert(!zt_cty_is_known(zt_cty_get_attr(zt_schema_defaults(A, s->block, o, o), "group")));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("schema");
@@ -401,6 +465,7 @@ int main(void)
     tcase_add_test(tc, test_nested_attribute_types);
     tcase_add_test(tc, test_invalid_documents);
     tcase_add_test(tc, test_comments_and_minimal_documents);
+    tcase_add_test(tc, test_defaults_fill_what_config_leaves_out);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
 }

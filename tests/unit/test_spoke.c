@@ -478,10 +478,17 @@ START_TEST(test_dump_bodies)
 }
 END_TEST
 
+START_TEST(test_schema_defaults_match_code)
+{
+    expect_defaults_match_code(BASE_INPUTS);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     const TTest *const tests[] = {
         test_definition_passes_engine_checks,
+        test_schema_defaults_match_code,
         test_expand_defaults,
         test_expand_options,
         test_bodies_follow_inputs,

@@ -446,7 +446,7 @@ static void plan_check(const char *vnet_json)
 {
     json_t *vnet = json_loads(vnet_json, 0, NULL);
     ck_assert_ptr_nonnull(vnet);
-    DEF.plan_check(&C, inputs(BASE_INPUTS), fake_get, vnet);
+    DEF.plan_check(&C, inputs(BASE_INPUTS), NULL, fake_get, vnet);
     json_decref(vnet);
 }
 
@@ -500,7 +500,7 @@ END_TEST
 
 START_TEST(test_plan_check_skips_what_it_cannot_read)
 {
-    DEF.plan_check(&C, inputs(ALL_ON_INPUTS), fake_get, NULL); /* 404 / read failed */
+    DEF.plan_check(&C, inputs(ALL_ON_INPUTS), NULL, fake_get, NULL); /* 404 / read failed */
     ck_assert_uint_eq(D.count, 0);
 }
 END_TEST
@@ -558,10 +558,18 @@ START_TEST(test_dump_bodies)
 }
 END_TEST
 
+START_TEST(test_schema_defaults_match_code)
+{
+    expect_defaults_match_code(BASE_INPUTS);
+    expect_defaults_match_code(ALL_ON_INPUTS);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     const TTest *const tests[] = {
         test_definition_passes_engine_checks,
+        test_schema_defaults_match_code,
         test_expand_defaults,
         test_expand_options,
         test_bodies,

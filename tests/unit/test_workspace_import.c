@@ -127,8 +127,8 @@ START_TEST(test_import_options)
 }
 END_TEST
 
-/* Nothing optional in Azure: the optional inputs stay null; the vault is
- * found by its key when the workspace has no CMK yet. */
+/* Nothing optional in Azure; the vault is found by its key when the
+ * workspace has no CMK yet. */
 static const canned ws_defaults[] = {
     {WS_ID, "{\"location\":\"westeurope\",\"properties\":{\"parameters\":{"
             "\"requireInfrastructureEncryption\":{\"value\":true}},"
@@ -146,7 +146,7 @@ static const canned ws_defaults[] = {
     {NULL, NULL},
 };
 
-START_TEST(test_import_defaults_null)
+START_TEST(test_import_defaults)
 {
     const zt_cty_value *v = NULL;
     ck_assert_int_eq(ZT_TEST_RES_DEF.import(&C, S, WS_ID, canned_get, (void *)ws_defaults, &v),
@@ -154,15 +154,22 @@ START_TEST(test_import_defaults_null)
     ck_assert_uint_eq(D.errors, 0);
     ck_assert_str_eq(attr_str(v, "key_vault_name"), "kv-lake");
     ck_assert_str_eq(attr_str(v, "storage_account_name"), "stlake");
+    /* what Azure holds, defaults included */
+    ck_assert(zt_cty_get_attr(v, "infrastructure_encryption_enabled")->u.b);
+    ck_assert(zt_cty_get_attr(v, "hierarchical_namespace_enabled")->u.b);
+    ck_assert(!zt_cty_get_attr(v, "browser_authentication_enabled")->u.b);
+    ck_assert_uint_eq(zt_cty_get_attr(v, "storage_containers")->u.coll.n, 3);
+    /* the default managed group in another case: null, for the engine to
+     * fill with the default's spelling */
     static const char *const nulls[] = {
-        "managed_resource_group_name", "infrastructure_encryption_enabled",
-        "hierarchical_namespace_enabled", "storage_containers", "container_registry_name",
-        "browser_authentication_enabled", "log_analytics_workspace_id",
+        "managed_resource_group_name", "container_registry_name", "log_analytics_workspace_id",
         "azure_databricks_principal_id", "service_bus_namespace_id", "timeouts",
         "compliance_security_profile_enabled", "compliance_standards",
         "enhanced_security_monitoring_enabled", "automatic_cluster_update_enabled"};
     for (size_t i = 0; i < ZT_ARRAY_LEN(nulls); i++)
         ck_assert_msg(zt_cty_get_attr(v, nulls[i])->is_null, "%s not null", nulls[i]);
+    v = zt_schema_defaults(A, S->block, NULL, v);
+    ck_assert_str_eq(attr_str(v, "managed_resource_group_name"), "rg-lake-dbx-managed");
 }
 END_TEST
 
@@ -212,7 +219,7 @@ int main(int argc, char **argv)
     const TTest *const tests[] = {
         test_definition_passes_engine_checks,
         test_import_options,
-        test_import_defaults_null,
+        test_import_defaults,
         test_import_errors,
     };
     return zt_test_res_main(argc, argv, "workspace_import", test_import_options, tests,
