@@ -15,9 +15,11 @@ terraform {
   }
 }
 
-# Nothing to configure for planning; credentials come from ARM_* variables
-# once resources need them.
-provider "zerotrust" {}
+# Address planning only: nothing here reaches Azure, so the provider does
+# not sign in (without this setting, configuring it needs a credential).
+provider "zerotrust" {
+  skip_credentials_validation = true
+}
 
 variable "hub_address_space" {
   type    = string

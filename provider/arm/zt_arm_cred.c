@@ -715,10 +715,12 @@ zt_rc zt_arm_cred_new(const zt_provider_config *cfg, const zt_arm_cloud *cloud,
         c->sources[c->n_sources++] = (source){ZT_ARM_CRED_CLI, cli_fetch};
     if (rc == ZT_OK && c->n_sources == 0)
         rc = zt_diag_error(d, NULL, "No Azure credentials configured",
-                           "Enable one of: use_oidc (workload identity federation, "
-                           "recommended for CI), use_msi (managed identity), "
-                           "client_certificate_path, client_secret, or use_cli (Azure CLI, "
-                           "for a developer workstation).");
+                           "The provider looked for use_oidc / ARM_USE_OIDC (workload identity "
+                           "federation, recommended for CI), use_msi / ARM_USE_MSI (managed "
+                           "identity), client_certificate_path / ARM_CLIENT_CERTIFICATE_PATH "
+                           "and client_certificate / ARM_CLIENT_CERTIFICATE, client_secret / "
+                           "ARM_CLIENT_SECRET and use_cli / ARM_USE_CLI (Azure CLI, for a "
+                           "developer workstation): none is set. Set one of them.");
     if (rc != ZT_OK) {
         zt_arm_cred_free(c);
         return rc;

@@ -112,6 +112,58 @@ static void mark_drift(zt_comp_eval *ev, bool import)
     }
 }
 
+static const char *task_error(const zt_comp_task *t)
+{
+    return t->error ? t->error : zt_rc_str(t->rc);
+}
+
+/* What a failure is, without the request IDs each answer carries. */
+static const char *error_kind(zt_arena *a, const zt_comp_task *t)
+{
+    if (t->error_message && *t->error_message)
+        return zt_arena_printf(a, "%s: %s", t->error_code ? t->error_code : "", t->error_message);
+    return task_error(t);
+}
+
+static bool read_failed(const zt_comp_task *t)
+{
+    return t->complete && t->rc != ZT_OK && t->rc != ZT_ERR_NOTFOUND;
+}
+
+/* One diagnostic per kind of failure: one that is not the node's own (a
+ * credential that stopped working, a throttled subscription) names the
+ * nodes it hit once instead of repeating itself for each of them. */
+static void read_errors(zt_call *c, const zt_comp_task *tasks, size_t n)
+{
+    bool *said = zt_arena_calloc(c->arena, n + 1, sizeof(bool));
+    for (size_t i = 0; i < n; i++) {
+        if (said[i] || !read_failed(&tasks[i]))
+            continue;
+        const char *kind = error_kind(c->arena, &tasks[i]);
+        zt_buf keys;
+        zt_buf_init(&keys, c->arena);
+        size_t count = 0;
+        for (size_t j = i; j < n; j++) {
+            if (said[j] || !read_failed(&tasks[j]) ||
+                strcmp(error_kind(c->arena, &tasks[j]), kind) != 0)
+                continue;
+            said[j] = true;
+            zt_buf_printf(&keys, "%s%s", count++ ? ", " : "", tasks[j].key);
+        }
+        if (count == 1)
+            zt_diag_error(c->diags, NULL,
+                          zt_arena_printf(c->arena, "Failed to read %s", tasks[i].key),
+                          "Node %s (ARM ID %s): %s.", tasks[i].key, tasks[i].id,
+                          task_error(&tasks[i]));
+        else
+            zt_diag_error(c->diags, NULL,
+                          zt_arena_printf(c->arena, "Failed to read %zu underlying resources",
+                                          count),
+                          "%s: %s (the first of them: %s).", zt_buf_cstr(&keys), kind,
+                          task_error(&tasks[i]));
+    }
+}
+
 zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *gone)
 {
     zt_call *c = ev->c;
@@ -124,13 +176,7 @@ zt_rc zt_comp_refresh(zt_comp_eval *ev, bool import, bool *gone)
     int64_t deadline = zt_arm_deadline_in(zt_comp_timeout_ms(ev->def, ev->inputs,
                                                              ZT_COMP_T_READ));
     zt_rc rc = zt_comp_run(c, arm, deadline, &s);
-    for (size_t i = 0; i < n; i++) {
-        const zt_comp_task *t = &x.tasks[i];
-        if (t->complete && t->rc != ZT_OK && t->rc != ZT_ERR_NOTFOUND)
-            zt_diag_error(c->diags, NULL, zt_arena_printf(c->arena, "Failed to read %s", t->key),
-                          "Node %s (ARM ID %s): %s.", t->key, t->id,
-                          t->error ? t->error : zt_rc_str(t->rc));
-    }
+    read_errors(c, x.tasks, n);
     if (rc != ZT_OK)
         return rc;
     /* Gone means nothing of it exists: a composite whose first node is

@@ -211,9 +211,18 @@ static zt_rc op_put(task_ctx *x)
         const char *code = rc == ZT_ERR_REMOTE ? error_in(resp.error, t->retry_codes) : NULL;
         int64_t now = zt_arm_now_ms();
         if (code && (!t->deadline_ms || now + wait < t->deadline_ms)) {
-            zt_log(ZT_LOG_WARN, ZT_COMP_LOG, "not authorized yet, retrying (Azure role "
-                   "assignments take minutes to propagate)", "node", t->key, "code", code,
-                   "attempt", zt_arena_printf(x->a, "%u", attempt), NULL);
+            /* Expected while a grant propagates: INFO, saying what ARM
+             * refuses and how long the wait may still last. */
+            zt_log(ZT_LOG_INFO, ZT_COMP_LOG,
+                   "waiting for an authorization to propagate (role assignments take minutes "
+                   "in Azure); retrying the write", "node", t->key, "type", t->arm_type,
+                   "code", code, "refused", resp.error->message ? resp.error->message : "",
+                   "attempt", zt_arena_printf(x->a, "%u", attempt), "waited_s",
+                   zt_arena_printf(x->a, "%lld", (long long)((now - start) / 1000)),
+                   "gives_up_in_s",
+                   t->deadline_ms ? zt_arena_printf(x->a, "%lld",
+                                                    (long long)((t->deadline_ms - now) / 1000))
+                                  : "never", NULL);
             if (!nap(t, wait)) {
                 set_error(x, &resp, rc);
                 return ZT_ERR_CANCELLED;

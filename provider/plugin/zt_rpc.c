@@ -261,11 +261,16 @@ static void configure(rpc *r, const zt_cty_value *config, const char *tf_version
      * reporting into this call's diagnostics. */
     zt_call pc = {.arena = p->arena, .diags = r->call.diags, .provider = p};
     bool partial = !zt_cty_is_wholly_known(config);
-    if (zt_provider_config_parse(&pc, config, partial, &p->config) == ZT_OK) {
+    bool ok = zt_provider_config_parse(&pc, config, partial, &p->config) == ZT_OK;
+    if (ok) {
         p->terraform_version = zt_arena_strdup(p->arena, tf_version);
         atomic_store(&p->configured, true);
     }
     pthread_mutex_unlock(&g_configure_lock);
+    /* No credential, no plan: fail here, once, rather than in every
+     * resource or only at apply. */
+    if (ok && !partial)
+        zt_provider_sign_in(&r->call);
 }
 
 static void h_configure_provider(void *ctx, zt_arena *a, const void *data, size_t len,

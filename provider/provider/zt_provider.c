@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 
+/* How long ConfigureProvider waits for a token. */
+#define ZT_SIGN_IN_MS (2 * 60 * 1000)
+
 zt_provider *zt_provider_new(void)
 {
     zt_provider *p = calloc(1, sizeof(*p));
@@ -44,17 +47,11 @@ static zt_rc arm_new(zt_call *c, zt_provider *p)
         .cancel = &p->stop_requested,
         .min_poll_interval_ms = env_ms("ZT_ARM_MIN_POLL_MS"),
     };
-    zt_diags local;
-    zt_diags_init(&local, c->arena);
-    zt_rc rc = zt_arm_client_new(&o, &local, &p->arm);
-    if (rc != ZT_OK) {
-        zt_diag_error(c->diags, NULL, "Cannot set up Azure access",
-                      "The provider could not build its Azure Resource Manager client from the "
-                      "provider configuration (credentials, environment or endpoints). Details "
-                      "follow.");
-        zt_diags_append(c->diags, &local);
+    /* What is wrong with the credentials, environment or endpoints says
+     * so itself, with the setting's path. */
+    zt_rc rc = zt_arm_client_new(&o, c->diags, &p->arm);
+    if (rc != ZT_OK)
         p->arm = NULL;
-    }
     return rc;
 }
 
@@ -66,4 +63,26 @@ zt_rc zt_provider_arm(zt_call *c, struct zt_arm_client **out)
     *out = p->arm;
     pthread_mutex_unlock(&p->arm_lock);
     return rc;
+}
+
+zt_rc zt_provider_sign_in(zt_call *c)
+{
+    zt_provider *p = c->provider;
+    if (p->config.skip_credentials_validation)
+        return ZT_OK;
+    struct zt_arm_client *arm;
+    ZT_TRY(zt_provider_arm(c, &arm));
+    const char *token = NULL;
+    zt_arm_error *err = NULL;
+    zt_rc rc = zt_arm_cred_token(zt_arm_client_cred(arm), c->arena,
+                                 zt_arm_deadline_in(ZT_SIGN_IN_MS), zt_call_cancel_flag(c), &token,
+                                 &err);
+    if (rc == ZT_OK)
+        return ZT_OK;
+    return zt_diag_error(c->diags, NULL, "Cannot sign in to Azure",
+                         "No credential the provider configuration enables gave a token for "
+                         "Azure Resource Manager. Tried: %s.\n\nFix the credential settings (or "
+                         "the ARM_* environment variables), or set skip_credentials_validation "
+                         "when this configuration does not reach Azure.",
+                         err ? zt_arm_error_str(c->arena, err) : zt_rc_str(rc));
 }

@@ -41,6 +41,8 @@ typedef struct zt_provider_config {
     /* last resorts */
     const char *client_secret;         /* secret */
     bool use_cli;
+    /* ConfigureProvider does not sign in (address planning only) */
+    bool skip_credentials_validation;
     /* custom clouds and tests: endpoints and a CA bundle to trust */
     const char *resource_manager_endpoint;
     const char *authority_host;
@@ -92,6 +94,11 @@ static inline const atomic_bool *zt_call_cancel_flag(const zt_call *c)
 {
     return c->cancel ? c->cancel : &c->provider->stop_requested;
 }
+
+/* Sign in once, at ConfigureProvider (unless skip_credentials_validation):
+ * an error diagnostic that lists every credential source tried when none
+ * gives a token, so that a plan fails before anything is applied. */
+zt_rc zt_provider_sign_in(zt_call *c);
 
 static inline bool zt_call_cancelled(const zt_call *c)
 {

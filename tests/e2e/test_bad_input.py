@@ -31,6 +31,9 @@ HEADER = f'''terraform {{
     zerotrust = {{ source = "{PROVIDER_SOURCE}" }}
   }}
 }}
+provider "zerotrust" {{
+  skip_credentials_validation = true  # address planning: no Azure
+}}
 '''
 
 CRASH_MARKERS = re.compile(r"plugin crashed|Plugin did not respond|panic:|SIGSEGV|"

@@ -296,6 +296,55 @@ class TestPlans:
         gate = subprocess.run(["jq", "-r", "-f", str(GATE), str(plan_json)], capture_output=True, text=True)
         assert gate.returncode == 0 and gate.stdout.strip() == "", gate.stdout + gate.stderr
 
+    def test_credential_failure_once_per_resource(self, ws, emu):
+        """Every read refused for the credential (401 after a fresh token): one error per
+        resource, naming its nodes, not one per underlying resource."""
+        emu.client.fault(kind="error", method="GET", path_regex=f"/resourceGroups/{RG}/", status=401,
+                         code="InvalidAuthenticationToken", count=-1,
+                         message="The access token is invalid.")
+        try:
+            p = Plan(ws, "-var", "owner=someone-else", "-var", "read_timeout=12m")
+        finally:
+            emu.clear_faults()
+        assert p.rc == 1, p.describe()
+        errors = p.errors()
+        # (Terraform refreshes no spoke once the hub they depend on failed)
+        addresses = [e.get("address") for e in errors]
+        assert HUB in addresses and len(addresses) == len(set(addresses)), errors
+        hub = [e for e in errors if e.get("address") == HUB][0]
+        assert hub["summary"].startswith("Failed to read ") and "underlying resources" in hub["summary"], hub
+        assert "firewall" in hub["detail"] and "InvalidAuthenticationToken" in hub["detail"], hub
+
+
+@pytest.mark.parametrize("case", ["none", "wrong_secret"])
+def test_no_credential_no_plan(case, session_root, mirror, provider_speaks, emu):
+    """Without a credential that works, the plan fails at ConfigureProvider, once for the
+    provider, saying which sources it tried; no resource is planned."""
+    runner = get_runner("terraform")
+    w = make_workspace(session_root / f"plans-cred-{case}", runner, mirror,
+                       files={"main.tf": MAIN_TF, "terraform.tfvars.json": json.dumps({"spokes": SPOKES})})
+    env = arm_env(emu.info)
+    if case == "none":
+        for k in ("ARM_TENANT_ID", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET"):
+            env.pop(k)
+    else:
+        env["ARM_CLIENT_SECRET"] = "not-the-secret"
+    w.extra_env.update(env)
+    w.run("init", "-input=false", "-no-color", check=True)
+    p = Plan(w)
+    assert p.rc == 1, p.describe()
+    assert len(p.errors()) == 1, p.errors()
+    e = p.errors()[0]
+    assert e.get("address", "").startswith("provider["), e  # the provider's, not a resource's
+    if case == "none":
+        assert e["summary"] == "No Azure credentials configured", e
+        for source in ("ARM_USE_OIDC", "ARM_USE_MSI", "ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_SECRET",
+                       "ARM_USE_CLI"):
+            assert source in e["detail"], e["detail"]
+    else:
+        assert e["summary"] == "Cannot sign in to Azure", e
+        assert "client secret" in e["detail"] and "AADSTS7000215" in e["detail"], e["detail"]
+
 
 def test_required_tags(session_root, mirror, provider_speaks, emu):
     """required_tags = [] requires nothing; ["team"] requires "team" at plan and, at

@@ -393,6 +393,13 @@ class TestWorkspace:
         assert "Failed to apply workspace_cmk" in flat, r.stderr[-3000:]
         assert "AuthorizationFailed" in flat and "still refused after" in flat, r.stderr[-3000:]
         assert "propagate" in flat, r.stderr[-3000:]
+        # each retry says at INFO what it waits for (TF_LOG=INFO shows it)
+        waits = re.findall(r"\[INFO\]\s+provider\.terraform-provider-zerotrust[^:]*: waiting for an "
+                           r"authorization to propagate[^\n]*", r.log_text)
+        assert waits, "no INFO line about the wait in Terraform's log"
+        assert all("node=workspace_cmk" in w and "code=AuthorizationFailed" in w and
+                   "refused=\"Caller is not authorized to use the key.\"" in w and "gives_up_in_s=" in w
+                   for w in waits), waits[:2]
         ws.run("apply", "-auto-approve", "-input=false", "-no-color", check=True)
         rc, plan = _plan_json(ws)
         assert rc == 0, _change(plan)
@@ -474,3 +481,27 @@ class TestWorkspace:
 
 
 _ = runner_param
+
+
+@pytest.mark.parametrize("rid", ["terraform", "terraform-1.5"])
+def test_plan_warns_without_databricks_grant(rid, session_root, mirror, provider_speaks, emulator, world):
+    """azure_databricks_principal_id left out: `terraform plan` (text and -json) says that
+    phase two of the keys will wait for a grant nobody makes."""
+    info, _ = emulator
+    runner = get_runner(rid)
+    tf = MAIN_TF.replace("  azure_databricks_principal_id  = var.databricks_app_id\n", "")
+    assert tf != MAIN_TF
+    w = make_workspace(session_root / f"dbx-nogrant-{rid}", runner, mirror,
+                       files={"main.tf": tf, "e2e.auto.tfvars": world["tfvars"]})
+    w.extra_env.update(arm_env(info))
+    w.run("init", "-input=false", "-no-color", check=True)
+    text = w.run("plan", "-input=false", "-no-color")
+    assert text.rc == 0, text.describe()
+    flat = " ".join((text.stdout + text.stderr).split())
+    assert "Warning: No grant for the AzureDatabricks application" in flat, text.describe()
+    assert "azure_databricks_principal_id" in flat
+    js = w.run("plan", "-json", "-input=false")
+    diags = [m["diagnostic"] for m in js.json_lines() if m.get("type") == "diagnostic"]
+    assert [d["summary"] for d in diags if d["severity"] == "warning"] == \
+        ["No grant for the AzureDatabricks application"], diags
+    assert diags[0]["address"] == ADDR, diags

@@ -29,7 +29,7 @@ static const char *const zt_env_vars[] = {
     "ARM_USE_MSI", "ARM_MSI_ENDPOINT", "ARM_MSI_OBJECT_ID", "ARM_MSI_RES_ID",
     "ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE", "ARM_CLIENT_CERTIFICATE_PASSWORD",
     "ARM_CLIENT_SECRET", "ARM_USE_CLI", "ARM_RESOURCE_MANAGER_ENDPOINT", "ARM_AUTHORITY_HOST",
-    "AZURE_AUTHORITY_HOST", "ARM_CA_BUNDLE_PATH"};
+    "AZURE_AUTHORITY_HOST", "ARM_CA_BUNDLE_PATH", "ARM_SKIP_CREDENTIALS_VALIDATION"};
 
 static void setup(void)
 {
@@ -108,7 +108,9 @@ START_TEST(test_env_fallbacks)
     setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "gh-secret", 1);
     setenv("ARM_CLIENT_SECRET", "s3cr3t", 1);
     setenv("ARM_MSI_ENDPOINT", "http://169.254.169.254/metadata/identity/oauth2/token", 1);
+    setenv("ARM_SKIP_CREDENTIALS_VALIDATION", "true", 1);
     zt_provider_config cfg = parse_ok(tv_object(A, ptype(), NULL), false);
+    ck_assert(cfg.skip_credentials_validation);
     ck_assert_str_eq(cfg.subscription_id, UUID1);
     ck_assert_str_eq(cfg.tenant_id, UUID2);
     ck_assert_str_eq(cfg.client_id, UUID1);
