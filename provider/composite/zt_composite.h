@@ -103,6 +103,23 @@ const char *zt_comp_resource_group_id(const zt_comp_eval *ev);
  * map is not wholly known (plan). */
 json_t *zt_comp_tags(const zt_comp_eval *ev);
 
+/* ---- plan claims, for plan_check hooks -------------------------------------- */
+
+typedef struct zt_comp_claim {
+    const char *owner;  /* e.g. `zerotrust_spoke "alpha"` */
+    const char *value;
+} zt_comp_claim;
+
+/* Record that `owner` holds `value` in `scope` (e.g. the address spaces
+ * peered with one hub VNet; compared without case, as ARM IDs are) for the
+ * plans of this provider process, replacing what the same owner recorded
+ * there before, and return what the others recorded there (*n of them, in
+ * the call's arena). Resources planned in the same run that Azure does not
+ * have yet are visible only this way; Terraform plans a resource after
+ * those it refers to. */
+const zt_comp_claim *zt_comp_claim_put(zt_call *c, const char *scope, const char *owner,
+                                       const char *value, size_t *n);
+
 /* ---- the definition tables ----------------------------------------------- */
 
 /* Soft delete: after a DELETE Azure keeps the resource (a Key Vault, with

@@ -157,7 +157,10 @@ static const char **zt_hub_zone_names(const zt_comp_eval *ev, size_t *n)
 #define ZT_HUB_NAME_FN(fn, prefix, suffix) \
     static const char *fn(const zt_comp_eval *ev) { return zt_res_named(ev, prefix, suffix); }
 
-ZT_HUB_NAME_FN(zt_hub_name_vnet, "vnet-", "")
+/* The hub VNet: also the import ID and what spokes peer with. */
+#define ZT_HUB_VNET_PREFIX "vnet-"
+
+ZT_HUB_NAME_FN(zt_hub_name_vnet, ZT_HUB_VNET_PREFIX, "")
 ZT_HUB_NAME_FN(zt_hub_name_rt_gateway, "rt-", "-gateway")
 ZT_HUB_NAME_FN(zt_hub_name_pip_fw, "pip-", "-afw")
 ZT_HUB_NAME_FN(zt_hub_name_pip_fw_mgmt, "pip-", "-afw-mgmt")
@@ -950,6 +953,30 @@ static zt_rc zt_hub_validate(zt_call *c, const zt_schema *s, const zt_cty_value 
     return c->diags->errors > errors ? ZT_ERR_INVALID : ZT_OK;
 }
 
+/* The hub's address space among the networks peered with it, for the
+ * spokes planned in the same run (before the hub VNet exists) to check
+ * theirs against. */
+static void zt_hub_plan_check(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
+                              json_t *(*get)(void *getter, const char *arm_id), void *getter)
+{
+    ZT_UNUSED(prior);
+    ZT_UNUSED(get);
+    ZT_UNUSED(getter);
+    zt_arena *a = c->arena;
+    const char *name = zt_res_known_str(config, "name");
+    const char *rg = zt_res_known_str(config, "resource_group_name");
+    const char *space = zt_res_known_str(config, "address_space");
+    const char *sub = c->provider->config.subscription_id;
+    size_t n;
+    if (!name || !rg || !space || !sub)
+        return;
+    const char *vnet = zt_arena_printf(a, "/subscriptions/%s/resourceGroups/%s/providers/"
+                                          "Microsoft.Network/virtualNetworks/" ZT_HUB_VNET_PREFIX
+                                          "%s", sub, rg, name);
+    zt_comp_claim_put(c, zt_res_peers_scope(a, vnet), zt_res_owner(a, "zerotrust_hub", name),
+                      space, &n);
+}
+
 /* ---------------------------------------------------------------------
  * Import: rebuild the inputs from the hub VNet's ID, as Azure holds them.
  * The inputs with defaults are optional + computed, so a configuration
@@ -1165,6 +1192,7 @@ const zt_composite_def zt_composite_hub = {
     .n_upgrades = ZT_ARRAY_LEN(zt_hub_upgrades),
     .validate = zt_hub_validate,
     .import = zt_hub_import,
+    .plan_check = zt_hub_plan_check,
     /* A VPN gateway alone takes up to 45 minutes. */
     .default_create_ms = 90 * 60 * 1000,
     .default_update_ms = 90 * 60 * 1000,

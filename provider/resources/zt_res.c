@@ -369,6 +369,25 @@ bool zt_res_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y)
     return (x.addr & mask) == (y.addr & mask);
 }
 
+/* ---- What other resources hold ------------------------------------------ */
+
+const char *zt_res_owner(zt_arena *a, const char *type_name, const char *name)
+{
+    return zt_arena_printf(a, "%s \"%s\"", type_name, name);
+}
+
+const char *zt_res_peers_scope(zt_arena *a, const char *hub_vnet_id)
+{
+    return zt_arena_printf(a, "peered-with:%s", hub_vnet_id);
+}
+
+bool zt_res_cidr(zt_arena *a, const char *text, zt_ipv4_prefix *out)
+{
+    bool host_bits = false;
+    const char *why = NULL;
+    return text && zt_ipv4_parse_cidr(a, text, out, &host_bits, &why) == ZT_OK && !host_bits;
+}
+
 /* ---- Import ----------------------------------------------------------- */
 
 void zt_res_inputs_init(zt_res_inputs *in, zt_arena *a, size_t cap)

@@ -117,6 +117,15 @@ bool zt_res_location_allowed(const zt_res_check *k, const char *loc);
 bool zt_res_dns_name_ok(const char *s, bool allow_upper);
 bool zt_res_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y);
 
+/* ---- What other resources hold (plan_check hooks) --------------------- */
+
+/* The owner of a plan claim: `type "name"`. */
+const char *zt_res_owner(zt_arena *a, const char *type_name, const char *name);
+/* The claim scope of the address spaces peered with a hub VNet. */
+const char *zt_res_peers_scope(zt_arena *a, const char *hub_vnet_id);
+/* An IPv4 CIDR without host bits; false for anything else. */
+bool zt_res_cidr(zt_arena *a, const char *text, zt_ipv4_prefix *out);
+
 /* ---- Import ----------------------------------------------------------- */
 
 /* Rebuilt inputs: attribute -> value, ordered into the schema's object by

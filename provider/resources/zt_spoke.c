@@ -1029,6 +1029,205 @@ static zt_rc zt_spoke_validate(zt_call *c, const zt_schema *s, const zt_cty_valu
 }
 
 /* ---------------------------------------------------------------------
+ * Plan-time checks against the other networks of the hub and the other
+ * groups of its firewall policy: what Azure holds, and what the other
+ * resources planned in the same run claim (plan claims). Azure's view of
+ * a resource that is planned again gives way to its plan.
+ * ------------------------------------------------------------------- */
+
+/* Something the spoke must not collide with. */
+typedef struct zt_spoke_peer {
+    const char *who;     /* `zerotrust_spoke "x"`, or an ARM ID */
+    const char *value;   /* address space / priority */
+    const char *source;  /* "planned in this run", "in Azure" */
+} zt_spoke_peer;
+
+typedef struct zt_spoke_peers {
+    zt_spoke_peer *v;
+    size_t n, cap;
+    const zt_comp_claim *claims;
+    size_t n_claims;
+} zt_spoke_peers;
+
+static void zt_spoke_peer_add(zt_arena *a, zt_spoke_peers *p, const char *who, const char *value,
+                              const char *source)
+{
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 8;
+        p->v = zt_arena_realloc(a, p->v, p->cap * sizeof(*p->v), nc * sizeof(*p->v));
+        p->cap = nc;
+    }
+    p->v[p->n++] = (zt_spoke_peer){.who = who, .value = value, .source = source};
+}
+
+/* The others' claims, then what Azure holds for owners that claim nothing
+ * (their plans decide for the others). */
+static void zt_spoke_peers_init(zt_arena *a, zt_spoke_peers *p, const zt_comp_claim *claims,
+                                size_t n)
+{
+    memset(p, 0, sizeof(*p));
+    p->claims = claims;
+    p->n_claims = n;
+    for (size_t i = 0; i < n; i++)
+        zt_spoke_peer_add(a, p, claims[i].owner, claims[i].value, "planned in this run");
+}
+
+static void zt_spoke_peer_azure(zt_arena *a, zt_spoke_peers *p, const char *who, const char *value)
+{
+    for (size_t i = 0; i < p->n_claims; i++)
+        if (strcmp(p->claims[i].owner, who) == 0)
+            return;
+    if (value)
+        zt_spoke_peer_add(a, p, who, value, "in Azure");
+}
+
+/* The owner of something named after a composite ("vnet-<hub>",
+ * "peer-hub-to-<spoke>", "spoke-<spoke>"); else the resource itself. */
+static const char *zt_spoke_owner_of(zt_arena *a, const char *type, const char *prefix,
+                                     const char *name, const char *id)
+{
+    size_t n = strlen(prefix);
+    return name && strncmp(name, prefix, n) == 0 && name[n] ? zt_res_owner(a, type, name + n)
+                                                           : id;
+}
+
+/* Whether these inputs are new to the plan (a create, or changed): then
+ * what they collide with is this resource's mistake. */
+static bool zt_spoke_moved(const zt_cty_value *config, const zt_cty_value *prior,
+                           const char *attr1, const char *attr2)
+{
+    return !prior || !zt_cty_equal(zt_cty_get_attr(config, attr1), zt_cty_get_attr(prior, attr1)) ||
+           !zt_cty_equal(zt_cty_get_attr(config, attr2), zt_cty_get_attr(prior, attr2));
+}
+
+/* The hub VNet and the networks peered with it. */
+static void zt_spoke_read_peers(zt_res_check *k, const zt_res_reader *r, const char *hub,
+                                const char *name, zt_spoke_peers *p)
+{
+    zt_arena *a = k->c->arena;
+    json_t *vnet = zt_res_read(r, hub);
+    if (!vnet)
+        return; /* not there yet (planned in this run) or unreadable */
+    /* With hub_address_space given, validate compares against it. */
+    if (!zt_res_known_str(k->config, "hub_address_space")) {
+        const char *who =
+            zt_spoke_owner_of(a, "zerotrust_hub", "vnet-", zt_res_jstr(vnet, "name"), hub);
+        json_t *pre;
+        size_t i;
+        json_array_foreach(zt_res_jget(vnet, "properties/addressSpace/addressPrefixes"), i, pre)
+            zt_spoke_peer_azure(a, p, who, json_string_value(pre));
+    }
+    json_t *peerings = zt_res_jget(vnet, "properties/virtualNetworkPeerings");
+    if (!json_is_array(peerings))
+        peerings = zt_res_read_list(r, zt_arena_printf(a, "%s/virtualNetworkPeerings", hub));
+    json_t *pe, *pre;
+    size_t i, j;
+    const char *mine = zt_arena_printf(a, "peer-hub-to-%s", name);
+    json_array_foreach(peerings, i, pe)
+    {
+        const char *pn = zt_res_jstr(pe, "name");
+        if (pn && strcmp(pn, mine) == 0)
+            continue;
+        const char *who = zt_spoke_owner_of(a, "zerotrust_spoke", "peer-hub-to-", pn,
+                                            zt_res_jstr(pe, "properties/remoteVirtualNetwork/id"));
+        json_array_foreach(zt_res_jget(pe, "properties/remoteAddressSpace/addressPrefixes"), j, pre)
+            zt_spoke_peer_azure(a, p, who ? who : "a peered network", json_string_value(pre));
+    }
+}
+
+static void zt_spoke_check_peers(zt_res_check *k, const zt_res_reader *r,
+                                 const zt_cty_value *prior, const char *name)
+{
+    zt_arena *a = k->c->arena;
+    const char *space = zt_res_known_str(k->config, "address_space");
+    const char *hub = zt_res_known_str(k->config, "hub_vnet_id");
+    zt_ipv4_prefix mine, other;
+    size_t n;
+    if (!space || !hub || !zt_res_cidr(a, space, &mine))
+        return;
+    const zt_comp_claim *claims = zt_comp_claim_put(
+        k->c, zt_res_peers_scope(a, hub), zt_res_owner(a, "zerotrust_spoke", name), space, &n);
+    /* A spoke whose range stays where it was is the one the others must
+     * avoid, not the one at fault. */
+    if (!zt_spoke_moved(k->config, prior, "address_space", "hub_vnet_id"))
+        return;
+    zt_spoke_peers p;
+    zt_spoke_peers_init(a, &p, claims, n);
+    zt_spoke_read_peers(k, r, hub, name, &p);
+    for (size_t i = 0; i < p.n; i++)
+        if (zt_res_cidr(a, p.v[i].value, &other) && zt_res_overlap(mine, other))
+            zt_diag_error(k->c->diags, zt_res_path(k, "address_space"),
+                          "Address space overlaps a network peered with the hub",
+                          "%s overlaps %s, the address space of %s (%s). Azure refuses to peer "
+                          "networks whose address spaces overlap. Choose a range outside every "
+                          "network peered with the hub (if that network is destroyed in this run, "
+                          "destroy it first).", space, p.v[i].value, p.v[i].who, p.v[i].source);
+}
+
+/* The hub policy's rule collection groups and their priorities. */
+static void zt_spoke_read_priorities(const zt_res_reader *r, const char *policy, const char *name,
+                                     zt_spoke_peers *p)
+{
+    zt_arena *a = r->c->arena;
+    json_t *g;
+    size_t i;
+    const char *mine = zt_arena_printf(a, "spoke-%s", name);
+    json_array_foreach(zt_res_read_list(r, zt_arena_printf(a, "%s/ruleCollectionGroups", policy)),
+                       i, g)
+    {
+        const char *gn = zt_res_jstr(g, "name");
+        json_t *prio = zt_res_jget(g, "properties/priority");
+        if (!gn || strcmp(gn, mine) == 0 || !json_is_integer(prio))
+            continue;
+        zt_spoke_peer_azure(a, p,
+                            zt_spoke_owner_of(a, "zerotrust_spoke", "spoke-", gn,
+                                              zt_res_jstr(g, "id")),
+                            zt_arena_printf(a, "%lld", (long long)json_integer_value(prio)));
+    }
+}
+
+static void zt_spoke_check_priority_free(zt_res_check *k, const zt_res_reader *r,
+                                         const zt_cty_value *prior, const char *name)
+{
+    zt_arena *a = k->c->arena;
+    const zt_cty_value *v = zt_cty_get_attr(k->config, "firewall_rule_priority");
+    const char *policy = zt_res_known_str(k->config, "hub_firewall_policy_id");
+    int64_t prio;
+    size_t n;
+    if (!policy || !v || v->is_null || !zt_cty_is_known(v) || !zt_cty_number_to_int64(v, &prio))
+        return;
+    const char *mine = zt_arena_printf(a, "%lld", (long long)prio);
+    const zt_comp_claim *claims =
+        zt_comp_claim_put(k->c, zt_arena_printf(a, "priorities-in:%s", policy),
+                          zt_res_owner(a, "zerotrust_spoke", name), mine, &n);
+    if (!zt_spoke_moved(k->config, prior, "firewall_rule_priority", "hub_firewall_policy_id"))
+        return;
+    zt_spoke_peers p;
+    zt_spoke_peers_init(a, &p, claims, n);
+    zt_spoke_read_priorities(r, policy, name, &p);
+    for (size_t i = 0; i < p.n; i++)
+        if (strcmp(p.v[i].value, mine) == 0)
+            zt_diag_error(k->c->diags, zt_res_path(k, "firewall_rule_priority"),
+                          "Rule collection group priority already used",
+                          "Priority %s is also the priority of %s (%s) in the hub's firewall "
+                          "policy; groups of one priority have no defined order. Choose another "
+                          "firewall_rule_priority from 101 to 65000.", mine, p.v[i].who,
+                          p.v[i].source);
+}
+
+static void zt_spoke_plan_check(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
+                                json_t *(*get)(void *getter, const char *arm_id), void *getter)
+{
+    zt_res_check k = {c, config};
+    zt_res_reader r = {.c = c, .get = get, .getter = getter};
+    const char *name = zt_res_known_str(config, "name");
+    if (!name)
+        return;
+    zt_spoke_check_peers(&k, &r, prior, name);
+    zt_spoke_check_priority_free(&k, &r, prior, name);
+}
+
+/* ---------------------------------------------------------------------
  * Import: rebuild the inputs from the spoke VNet's ID. The hub inputs are
  * what the hub's outputs would be: found from the spoke->hub peering (the
  * hub VNet and its group), the spoke's route (the firewall IP) and the
@@ -1264,6 +1463,7 @@ const zt_composite_def zt_composite_spoke = {
     .n_upgrades = ZT_ARRAY_LEN(zt_spoke_upgrades),
     .validate = zt_spoke_validate,
     .import = zt_spoke_import,
+    .plan_check = zt_spoke_plan_check,
     .default_create_ms = 30 * 60 * 1000,
     .default_update_ms = 30 * 60 * 1000,
     .default_delete_ms = 30 * 60 * 1000,

@@ -478,6 +478,87 @@ START_TEST(test_dump_bodies)
 }
 END_TEST
 
+/* ---- plan-time checks against the hub -------------------------------------------- */
+
+/* The hub as Azure has it: its VNet with two peerings besides this spoke's
+ * (another spoke's, an on-premises network's) and its policy's groups. */
+static const canned hub_world[] = {
+    {HUB_VNET, "{\"name\":\"vnet-weu\",\"properties\":{\"addressSpace\":{\"addressPrefixes\":"
+               "[\"10.100.0.0/22\"]},\"virtualNetworkPeerings\":["
+               "{\"name\":\"peer-hub-to-analytics\",\"properties\":{\"remoteAddressSpace\":"
+               "{\"addressPrefixes\":[\"10.1.0.0/16\"]}}},"
+               "{\"name\":\"peer-hub-to-ingest\",\"properties\":{\"remoteAddressSpace\":"
+               "{\"addressPrefixes\":[\"10.2.0.0/20\"]}}},"
+               "{\"name\":\"to-onprem\",\"properties\":{\"remoteVirtualNetwork\":{\"id\":\"/x/vnet-dc\"},"
+               "\"remoteAddressSpace\":{\"addressPrefixes\":[\"172.20.0.0/16\"]}}}]}}"},
+    {HUB_POLICY "/ruleCollectionGroups",
+     "{\"value\":[{\"name\":\"hub-platform\",\"id\":\"" HUB_POLICY "/ruleCollectionGroups/hub-"
+     "platform\",\"properties\":{\"priority\":100}},{\"name\":\"spoke-ingest\",\"properties\":"
+     "{\"priority\":210}},{\"name\":\"spoke-analytics\",\"properties\":{\"priority\":200}}]}"},
+    {NULL, NULL},
+};
+
+static void plan_check(const char *attrs, const zt_cty_value *prior)
+{
+    ZT_TEST_RES_DEF.plan_check(&C, inputs(attrs), prior, canned_get, (void *)hub_world);
+}
+
+START_TEST(test_plan_check_against_the_hub)
+{
+    /* its own peering and group are not in the way */
+    plan_check(BASE_INPUTS, NULL);
+    ck_assert_uint_eq(D.count, 0);
+    /* another spoke's range, an on-premises range, a priority taken */
+    plan_check(BASE_INPUTS ",\"name\":\"sandbox\",\"address_space\":\"10.2.0.0/16\","
+                           "\"firewall_rule_priority\":210", NULL);
+    tv_expect_error(A, &D, "Address space overlaps a network peered with the hub", "address_space",
+                    "10.2.0.0/20, the address space of zerotrust_spoke \"ingest\" (in Azure)");
+    tv_expect_error(A, &D, "Rule collection group priority already used",
+                    "firewall_rule_priority", "zerotrust_spoke \"ingest\" (in Azure)");
+    ck_assert_uint_eq(D.errors, 2);
+    zt_diags_init(&D, A);
+    plan_check(BASE_INPUTS ",\"name\":\"dc\",\"address_space\":\"172.20.0.0/24\","
+                           "\"firewall_rule_priority\":300", NULL);
+    tv_expect_error(A, &D, "Address space overlaps a network peered with the hub", "address_space",
+                    "/x/vnet-dc (in Azure)");
+    /* the hub itself, when hub_address_space does not say it */
+    zt_diags_init(&D, A);
+    plan_check(BASE_INPUTS ",\"name\":\"inner\",\"address_space\":\"10.100.2.0/24\","
+                           "\"hub_address_space\":null,\"firewall_rule_priority\":310", NULL);
+    tv_expect_error(A, &D, "Address space overlaps a network peered with the hub", "address_space",
+                    "zerotrust_hub \"weu\"");
+    ck_assert_uint_eq(D.errors, 1);
+    /* a spoke that stays where it is is not the one at fault */
+    zt_diags_init(&D, A);
+    const zt_cty_value *stays = inputs(BASE_INPUTS ",\"name\":\"sandbox\",\"address_space\":"
+                                                   "\"10.2.0.0/16\",\"firewall_rule_priority\":210");
+    plan_check(BASE_INPUTS ",\"name\":\"sandbox\",\"address_space\":\"10.2.0.0/16\","
+                           "\"firewall_rule_priority\":210", stays);
+    ck_assert_uint_eq(D.count, 0);
+}
+END_TEST
+
+START_TEST(test_plan_check_sees_the_run)
+{
+    /* two spokes of a hub that does not exist yet (no read answers), in one
+     * run: the second planned sees the first's claims */
+#define NEW_HUB "\"hub_vnet_id\":\"" HUB_NET "/virtualNetworks/vnet-new\",\"hub_firewall_policy_id\":\"" \
+                HUB_NET "/firewallPolicies/afwp-new\""
+    plan_check(BASE_INPUTS ",\"name\":\"one\"," NEW_HUB, NULL);
+    ck_assert_uint_eq(D.count, 0);
+    plan_check(BASE_INPUTS ",\"name\":\"two\",\"address_space\":\"10.1.128.0/24\"," NEW_HUB, NULL);
+    tv_expect_error(A, &D, "Address space overlaps a network peered with the hub", "address_space",
+                    "zerotrust_spoke \"one\" (planned in this run)");
+    tv_expect_error(A, &D, "Rule collection group priority already used",
+                    "firewall_rule_priority", "zerotrust_spoke \"one\" (planned in this run)");
+    /* planned again (the apply's plan) with its own values: no conflict with itself */
+    zt_diags_init(&D, A);
+    plan_check(BASE_INPUTS ",\"name\":\"one\"," NEW_HUB, NULL);
+    ck_assert_uint_eq(D.errors, 2); /* with "two", now that it has claimed */
+#undef NEW_HUB
+}
+END_TEST
+
 START_TEST(test_schema_defaults_match_code)
 {
     expect_defaults_match_code(BASE_INPUTS);
@@ -503,6 +584,8 @@ int main(int argc, char **argv)
         test_import,
         test_import_errors,
         test_monitoring,
+        test_plan_check_against_the_hub,
+        test_plan_check_sees_the_run,
     };
     return zt_test_res_main(argc, argv, "spoke", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }
