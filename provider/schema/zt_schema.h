@@ -82,7 +82,10 @@ const zt_cty_type *zt_schema_attr_type(zt_arena *a, const zt_schema_attr *attr);
 /* value (an object of b's type) with every attribute that has a default
  * and is null in config set to it, recursing into single nested
  * attributes; config NULL: where value itself is null (state written
- * before, an import). A default naming an unknown sibling is unknown. */
+ * before, an import). A default naming an unknown sibling is unknown.
+ * An optional + computed attribute without a default that the
+ * configuration leaves out keeps its prior value, and is null (not
+ * unknown) at create. */
 const zt_cty_value *zt_schema_defaults(zt_arena *a, const zt_schema_block *b,
                                        const zt_cty_value *config, const zt_cty_value *value);
 

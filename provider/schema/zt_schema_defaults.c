@@ -47,6 +47,10 @@ static const zt_cty_value *fill(zt_arena *a, const zt_schema_attr *attrs, size_t
         const zt_cty_value *nv = cur;
         if (at->default_value && cv && cv->is_null)
             nv = expand(a, at->default_value, value);
+        else if (at->optional && at->computed && config && cv && cv->is_null &&
+                 !zt_cty_is_known(cur))
+            /* left out at create, no default: nothing to wait for */
+            nv = zt_cty_null(a, cur->type);
         else if (at->nested_mode == ZT_NEST_SINGLE && (!config || cv))
             nv = fill(a, at->nested_attrs, at->n_nested_attrs, config ? cv : NULL, cur);
         if (nv == cur)

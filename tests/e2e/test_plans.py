@@ -9,8 +9,12 @@ and diagnostics (`terraform plan -json`) are checked, not only exit codes.
   timeouts-only change plans no stale action -> drift is explained per
   property -> a firewall tier change and Bastion switched off are loud
   (warning naming the nodes and costs; examples/ci/destructive.jq stops the
-  pipeline) -> required_tags: [] requires nothing, ["team"] only "team" at plan
-  and nothing at validate.
+  pipeline) -> a spoke imported back plans nothing with its defaults written
+  out -> overlapping spokes, one inside the hub and a taken priority fail the
+  plan -> a credential refused on every read is one error per resource.
+  Then: no credential (or a wrong one) fails at ConfigureProvider, once;
+  required_tags = [] requires nothing, ["team"] only "team" at plan and
+  nothing at validate.
 """
 from __future__ import annotations
 
@@ -199,6 +203,9 @@ class TestPlans:
         assert len(hub["private_dns_zones"]) == 7
         assert set(hub["underlying_changes"].values()) == {"create"}, hub["underlying_changes"]
         spoke = p.change(_spoke("alpha"))["after"]
+        # left out, no default: null, not "known after apply"
+        assert spoke["hub_address_space"] is None
+        assert not p.change(_spoke("alpha"))["after_unknown"].get("hub_address_space")
         for k, v in SPOKE_DEFAULTS.items():
             got = sorted(spoke[k]) if isinstance(v, list) else spoke[k]
             assert got == v, (k, spoke[k])
@@ -295,6 +302,19 @@ class TestPlans:
         plan_json.write_text(json.dumps(Plan(ws, "-var", "owner=someone-else", "-var", "read_timeout=12m").json))
         gate = subprocess.run(["jq", "-r", "-f", str(GATE), str(plan_json)], capture_output=True, text=True)
         assert gate.returncode == 0 and gate.stdout.strip() == "", gate.stdout + gate.stderr
+
+    def test_import_agrees_with_create(self, ws):
+        """A spoke imported back holds the defaults its create stored (allowed_fqdns = [] and
+        not null, ...): the configuration that writes them out plans nothing."""
+        before = _state(ws, _spoke("alpha"))
+        ws.run("state", "rm", _spoke("alpha"), check=True)
+        ws.run("import", "-input=false", "-no-color", "-var", "owner=someone-else", "-var", "read_timeout=12m",
+               _spoke("alpha"), before["id"], check=True)
+        after = _state(ws, _spoke("alpha"))
+        for k, v in SPOKE_DEFAULTS.items():
+            assert (sorted(after[k]) if isinstance(v, list) else after[k]) == v, (k, after[k])
+        p = Plan(ws, "-var", "owner=someone-else", "-var", "read_timeout=12m", "-var", "explicit_defaults=true")
+        assert p.rc == 0, p.changed() if p.json else p.describe()
 
     def test_cross_resource_mistakes_fail_the_plan(self, ws, emu):
         """Spokes that overlap another spoke or the hub (hub_address_space not given), or take a

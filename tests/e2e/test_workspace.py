@@ -69,6 +69,10 @@ variable "public_access" {
   type    = bool
   default = null
 }
+variable "owner" {
+  type    = string
+  default = "e2e"
+}
 
 resource "zerotrust_databricks_private_workspace" "this" {
   name                           = "%(name)s"
@@ -91,7 +95,7 @@ resource "zerotrust_databricks_private_workspace" "this" {
   tags = {
     environment   = "test"
     project       = "data-platform"
-    owner         = "e2e"
+    owner         = var.owner
     "cost-centre" = "CC-0"
   }
   timeouts {
@@ -350,6 +354,20 @@ class TestWorkspace:
     def test_plan_clean(self, ws):
         rc, plan = _plan_json(ws)
         assert rc == 0, _change(plan)
+
+    def test_tag_change_keeps_outputs_known(self, ws):
+        """An in-place update cannot change the workspace URL, the identities' IDs or the
+        endpoints' IPs: they stay known (and nothing downstream plans an update)."""
+        before = _state(ws)
+        rc, plan = _plan_json(ws, "-var", "owner=someone-else")
+        assert rc == 2
+        ch = _change(plan)
+        assert ch["actions"] == ["update"], ch["actions"]
+        assert set(ch["after"]["underlying_changes"].values()) == {"update"}, ch["after"]["underlying_changes"]
+        for k in ("workspace_url", "identity_client_ids", "identity_principal_ids", "private_endpoint_ips",
+                  "key_vault_uri", "storage_dfs_endpoint", "access_connector_principal_id"):
+            assert ch["after"][k] == before[k], k
+            assert not ch["after_unknown"].get(k), k
 
     def test_drift_shows_in_plan(self, ws, emulator):
         _, c = emulator

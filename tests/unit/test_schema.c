@@ -423,7 +423,9 @@ START_TEST(test_defaults_fill_what_config_leaves_out)
         "\"default\":\"rg-${name}-x\",\"description\":\"d\"},"
         "{\"name\":\"gw\",\"optional\":true,\"description\":\"d\",\"nested_type\":{\"nesting\":"
         "\"single\",\"attributes\":[{\"name\":\"sku\",\"type\":\"string\",\"optional\":true,"
-        "\"computed\":true,\"default\":\"S1\",\"description\":\"d\"}]}}]}}");
+        "\"computed\":true,\"default\":\"S1\",\"description\":\"d\"}]}},"
+        "{\"name\":\"seen\",\"type\":\"string\",\"optional\":true,\"computed\":true,"
+        "\"description\":\"d\"}]}}");
     /* plan: null in the configuration -> the default, whatever the prior held */
     const zt_cty_value *cfg = obj_of(s, "{\"name\":\"a\",\"gw\":{}}");
     const zt_cty_value *proposed = obj_of(s, "{\"name\":\"a\",\"tier\":\"Standard\",\"gw\":{}}");
@@ -440,6 +442,13 @@ START_TEST(test_defaults_fill_what_config_leaves_out)
     v = zt_schema_defaults(A, s->block, NULL, obj_of(s, "{\"name\":\"b\",\"tier\":\"Standard\"}"));
     ck_assert_str_eq(str_at(v, "tier"), "Standard");
     ck_assert_str_eq(str_at(v, "group"), "rg-b-x");
+    /* no default, left out at create (Terraform proposes unknown): null */
+    ssize_t si = zt_cty_type_attr_index(s->type, "seen");
+    const zt_cty_value **pv = zt_arena_calloc(A, s->type->n, sizeof(*pv));
+    memcpy(pv, cfg->u.coll.elems, s->type->n * sizeof(*pv));
+    pv[si] = zt_cty_unknown(A, &zt_cty_string_type);
+    v = zt_schema_defaults(A, s->block, cfg, zt_cty_object(A, s->type, pv));
+    ck_assert(zt_cty_get_attr(v, "seen")->is_null);
     /* a template over an unknown sibling is unknown */
     const zt_cty_value *unk = zt_cty_unknown(A, &zt_cty_string_type);
     ssize_t i = zt_cty_type_attr_index(s->type, "name");
