@@ -24,7 +24,7 @@ import subprocess
 import pytest
 
 from e2e_support import REPO, get_runner, make_workspace
-from hub_env import TAGS, arm_env, start_emulator
+from hub_env import TAGS, arm_env, start_emulator, use_emulator
 
 RG = "rg-plans"
 HUB = "zerotrust_hub.this"
@@ -144,8 +144,7 @@ def ws(session_root, mirror, provider_speaks, emu):
     w = make_workspace(session_root / "plans", runner, mirror,
                        files={"main.tf": MAIN_TF,
                               "terraform.tfvars.json": json.dumps({"spokes": SPOKES})})
-    w.extra_env.update(arm_env(emu.info))
-    return w
+    return use_emulator(w, emu.client, [RG])
 
 
 class Plan:

@@ -30,7 +30,7 @@ import time
 
 import pytest
 
-from hub_env import start_emulator, use_emulator
+from hub_env import arm_env, start_emulator, use_emulator
 from e2e_support import REPO, get_runner, make_workspace, runner_param
 
 sys.path.insert(0, str(REPO))
