@@ -512,8 +512,8 @@ static json_t *zt_gov_body_role(const zt_comp_eval *ev)
 {
     zt_gov_role r = zt_gov_role_of(ev);
     zt_arena *a = zt_comp_arena(ev);
-    const char *pid = r.scope ? zt_comp_output_stable(ev, zt_gov_assignment_key(a, r.scope),
-                                                      "/identity/principalId")
+    const char *pid = r.scope ? zt_comp_output(ev, zt_gov_assignment_key(a, r.scope),
+                                               "/identity/principalId")
                               : NULL;
     if (!pid)
         return NULL;
@@ -845,7 +845,7 @@ static json_t *zt_gov_body_budget(const zt_comp_eval *ev)
     if (!emails || !ag || (amount && !zt_cty_is_known(amount)))
         return NULL;
     /* Fixed at creation: Azure refuses to change a budget's start. */
-    const char *start = zt_comp_output_stable(ev, "budget", "/properties/timePeriod/startDate");
+    const char *start = zt_comp_output(ev, "budget", "/properties/timePeriod/startDate");
     json_t *notes = json_object();
     for (size_t i = 0; i < ZT_ARRAY_LEN(zt_gov_budget_notes); i++)
         json_object_set_new(notes, zt_gov_budget_notes[i].key,
@@ -1209,10 +1209,17 @@ static zt_rc zt_gov_validate(zt_call *c, const zt_schema *s, const zt_cty_value 
 
 /* The scopes must exist: one GET each (subscription or resource group);
  * a read that fails for another reason than 404 proves nothing. */
-static void zt_gov_plan_check(zt_call *c, const zt_cty_value *config,
+static void zt_gov_plan_check(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
                               json_t *(*get)(void *getter, const char *arm_id), void *getter)
 {
     zt_res_check k = {.c = c, .config = config};
+    /* The scopes are read when they are new to the plan only. */
+    if (prior &&
+        zt_cty_equal(zt_cty_get_attr(config, "policy_scope_ids"),
+                     zt_cty_get_attr(prior, "policy_scope_ids")) &&
+        zt_cty_equal(zt_cty_get_attr(config, "budget_scope_id"),
+                     zt_cty_get_attr(prior, "budget_scope_id")))
+        return;
     const zt_cty_value *v = zt_cty_get_attr(config, "policy_scope_ids");
     const char *budget = zt_res_known_str(config, "budget_scope_id");
     for (size_t i = 0; v && !v->is_null && zt_cty_is_known(v) && i < v->u.coll.n; i++) {
