@@ -1140,7 +1140,7 @@ static void zt_spoke_check_peers(zt_res_check *k, const zt_res_reader *r,
 {
     zt_arena *a = k->c->arena;
     const char *space = zt_res_known_str(k->config, "address_space");
-    const char *hub = zt_res_known_str(k->config, "hub_vnet_id");
+    const char *hub = zt_res_known_str(k->config, "hub_virtual_network_id");
     zt_ipv4_prefix mine, other;
     size_t n;
     if (!space || !hub || !zt_res_cidr(a, space, &mine))
@@ -1149,7 +1149,7 @@ static void zt_spoke_check_peers(zt_res_check *k, const zt_res_reader *r,
         k->c, zt_res_peers_scope(a, hub), zt_res_owner(a, "zerotrust_spoke", name), space, &n);
     /* A spoke whose range stays where it was is the one the others must
      * avoid, not the one at fault. */
-    if (!zt_spoke_moved(k->config, prior, "address_space", "hub_vnet_id"))
+    if (!zt_spoke_moved(k->config, prior, "address_space", "hub_virtual_network_id"))
         return;
     zt_spoke_peers p;
     zt_spoke_peers_init(a, &p, claims, n);

@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-from e2e_support import REPO, get_runner, make_workspace
+from e2e_support import PROVIDER_SOURCE, REPO, get_runner, make_workspace
 from hub_env import TAGS, arm_env, start_emulator, use_emulator
 
 RG = "rg-plans"
@@ -33,7 +33,7 @@ GATE = REPO / "examples" / "ci" / "destructive.jq"
 MAIN_TF = """
 terraform {
   required_providers {
-    zerotrust = { source = "registry.terraform.io/zerotrust/zerotrust" }
+    zerotrust = { source = "%(source)s" }
   }
 }
 variable "required_tags" {
@@ -99,7 +99,7 @@ resource "zerotrust_spoke" "this" {
   location                   = "westeurope"
   resource_group_name        = "%(rg)s"
   address_space              = each.value.address_space
-  hub_vnet_id                = zerotrust_hub.this.vnet_id
+  hub_virtual_network_id     = zerotrust_hub.this.virtual_network_id
   hub_firewall_private_ip    = zerotrust_hub.this.firewall_private_ip
   hub_firewall_policy_id     = zerotrust_hub.this.firewall_policy_id
   hub_gateway_route_table_id = zerotrust_hub.this.gateway_route_table_id
@@ -112,7 +112,7 @@ resource "zerotrust_spoke" "this" {
   nat_gateway_subnets        = local.d ? [] : null
   tags                       = local.tags
 }
-""" % {"rg": RG}
+""" % {"rg": RG, "source": PROVIDER_SOURCE}
 
 SPOKES = {"alpha": {"address_space": "10.1.0.0/24", "priority": 200},
           "beta": {"address_space": "10.2.0.0/24", "priority": 210}}
@@ -232,7 +232,7 @@ class TestPlans:
         assert changes and set(changes.values()) == {"update"}, changes
         assert "firewall_rules" not in changes, changes  # carries no tags
         # what an update cannot change stays known
-        for k in ("firewall_private_ip", "resolver_inbound_ip", "vnet_id", "private_dns_zone_ids"):
+        for k in ("firewall_private_ip", "resolver_inbound_ip", "virtual_network_id", "private_dns_zone_ids"):
             assert ch["after"][k] == before[k], k
             assert not ch["after_unknown"].get(k), k
         w = p.warnings('zerotrust_hub "plans":')

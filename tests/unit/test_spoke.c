@@ -542,7 +542,7 @@ START_TEST(test_plan_check_sees_the_run)
 {
     /* two spokes of a hub that does not exist yet (no read answers), in one
      * run: the second planned sees the first's claims */
-#define NEW_HUB "\"hub_vnet_id\":\"" HUB_NET "/virtualNetworks/vnet-new\",\"hub_firewall_policy_id\":\"" \
+#define NEW_HUB "\"hub_virtual_network_id\":\"" HUB_NET "/virtualNetworks/vnet-new\",\"hub_firewall_policy_id\":\"" \
                 HUB_NET "/firewallPolicies/afwp-new\""
     plan_check(BASE_INPUTS ",\"name\":\"one\"," NEW_HUB, NULL);
     ck_assert_uint_eq(D.count, 0);
