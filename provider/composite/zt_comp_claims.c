@@ -44,6 +44,18 @@ static claim *slot(const char *scope, const char *owner)
     return k;
 }
 
+/* Under g_lock: copies of the claims in scope but mine. */
+static const zt_comp_claim *others(zt_call *c, const char *scope, const claim *mine, size_t *n)
+{
+    zt_comp_claim *out = zt_arena_calloc(c->arena, g_n + 1, sizeof(*out));
+    *n = 0;
+    for (size_t i = 0; i < g_n; i++)
+        if (&g_claims[i] != mine && strcasecmp(g_claims[i].scope, scope) == 0)
+            out[(*n)++] = (zt_comp_claim){.owner = zt_arena_strdup(c->arena, g_claims[i].c.owner),
+                                          .value = zt_arena_strdup(c->arena, g_claims[i].c.value)};
+    return out;
+}
+
 const zt_comp_claim *zt_comp_claim_put(zt_call *c, const char *scope, const char *owner,
                                        const char *value, size_t *n)
 {
@@ -51,12 +63,15 @@ const zt_comp_claim *zt_comp_claim_put(zt_call *c, const char *scope, const char
     claim *mine = slot(scope, owner);
     if (!mine->c.value || strcmp(mine->c.value, value) != 0)
         mine->c.value = zt_arena_strdup(g_arena, value);
-    zt_comp_claim *out = zt_arena_calloc(c->arena, g_n + 1, sizeof(*out));
-    *n = 0;
-    for (size_t i = 0; i < g_n; i++)
-        if (&g_claims[i] != mine && strcasecmp(g_claims[i].scope, scope) == 0)
-            out[(*n)++] = (zt_comp_claim){.owner = zt_arena_strdup(c->arena, g_claims[i].c.owner),
-                                          .value = zt_arena_strdup(c->arena, g_claims[i].c.value)};
+    const zt_comp_claim *out = others(c, scope, mine, n);
+    pthread_mutex_unlock(&g_lock);
+    return out;
+}
+
+const zt_comp_claim *zt_comp_claims(zt_call *c, const char *scope, size_t *n)
+{
+    pthread_mutex_lock(&g_lock);
+    const zt_comp_claim *out = others(c, scope, NULL, n);
     pthread_mutex_unlock(&g_lock);
     return out;
 }

@@ -119,6 +119,8 @@ typedef struct zt_comp_claim {
  * those it refers to. */
 const zt_comp_claim *zt_comp_claim_put(zt_call *c, const char *scope, const char *owner,
                                        const char *value, size_t *n);
+/* What every owner recorded in `scope`, without recording anything. */
+const zt_comp_claim *zt_comp_claims(zt_call *c, const char *scope, size_t *n);
 
 /* ---- the definition tables ----------------------------------------------- */
 

@@ -166,7 +166,8 @@ ZT_HUB_NAME_FN(zt_hub_name_pip_fw, "pip-", "-afw")
 ZT_HUB_NAME_FN(zt_hub_name_pip_fw_mgmt, "pip-", "-afw-mgmt")
 ZT_HUB_NAME_FN(zt_hub_name_pip_bastion, "pip-", "-bas")
 ZT_HUB_NAME_FN(zt_hub_name_pip_gateway, "pip-", "-vgw")
-ZT_HUB_NAME_FN(zt_hub_name_policy, "afwp-", "")
+#define ZT_HUB_POLICY_PREFIX "afwp-"
+ZT_HUB_NAME_FN(zt_hub_name_policy, ZT_HUB_POLICY_PREFIX, "")
 ZT_HUB_NAME_FN(zt_hub_name_firewall, "afw-", "")
 ZT_HUB_NAME_FN(zt_hub_name_bastion, "bas-", "")
 ZT_HUB_NAME_FN(zt_hub_name_gateway, "vgw-", "")
@@ -955,11 +956,11 @@ static zt_rc zt_hub_validate(zt_call *c, const zt_schema *s, const zt_cty_value 
 
 /* The hub's address space among the networks peered with it, for the
  * spokes planned in the same run (before the hub VNet exists) to check
- * theirs against. */
+ * theirs against; and, on a create, that its VNet and policy are new, so
+ * that nothing else can be peered with or grouped in them yet. */
 static void zt_hub_plan_check(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
                               json_t *(*get)(void *getter, const char *arm_id), void *getter)
 {
-    ZT_UNUSED(prior);
     ZT_UNUSED(get);
     ZT_UNUSED(getter);
     zt_arena *a = c->arena;
@@ -970,11 +971,17 @@ static void zt_hub_plan_check(zt_call *c, const zt_cty_value *config, const zt_c
     size_t n;
     if (!name || !rg || !space || !sub)
         return;
-    const char *vnet = zt_arena_printf(a, "/subscriptions/%s/resourceGroups/%s/providers/"
-                                          "Microsoft.Network/virtualNetworks/" ZT_HUB_VNET_PREFIX
-                                          "%s", sub, rg, name);
+    const char *net = zt_arena_printf(a, "/subscriptions/%s/resourceGroups/%s/providers/"
+                                         "Microsoft.Network", sub, rg);
+    const char *vnet = zt_arena_printf(a, "%s/virtualNetworks/" ZT_HUB_VNET_PREFIX "%s", net, name);
     zt_comp_claim_put(c, zt_res_peers_scope(a, vnet), zt_res_owner(a, "zerotrust_hub", name),
                       space, &n);
+    if (prior)
+        return;
+    zt_comp_claim_put(c, ZT_RES_CREATED_SCOPE, vnet, "", &n);
+    zt_comp_claim_put(c, ZT_RES_CREATED_SCOPE,
+                      zt_arena_printf(a, "%s/firewallPolicies/" ZT_HUB_POLICY_PREFIX "%s", net, name),
+                      "", &n);
 }
 
 /* ---------------------------------------------------------------------

@@ -381,6 +381,16 @@ const char *zt_res_peers_scope(zt_arena *a, const char *hub_vnet_id)
     return zt_arena_printf(a, "peered-with:%s", hub_vnet_id);
 }
 
+bool zt_res_created_in_run(zt_call *c, const char *id)
+{
+    size_t n;
+    const zt_comp_claim *made = zt_comp_claims(c, ZT_RES_CREATED_SCOPE, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(made[i].owner, id) == 0)
+            return true;
+    return false;
+}
+
 bool zt_res_cidr(zt_arena *a, const char *text, zt_ipv4_prefix *out)
 {
     bool host_bits = false;

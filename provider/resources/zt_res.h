@@ -123,6 +123,11 @@ bool zt_res_overlap(zt_ipv4_prefix x, zt_ipv4_prefix y);
 const char *zt_res_owner(zt_arena *a, const char *type_name, const char *name);
 /* The claim scope of the address spaces peered with a hub VNet. */
 const char *zt_res_peers_scope(zt_arena *a, const char *hub_vnet_id);
+/* The claim scope of the ARM IDs created by this run's plans (owner: the
+ * ID): nothing else can hold anything in or under them yet. */
+#define ZT_RES_CREATED_SCOPE "created-in-this-run"
+/* Whether a plan of this run creates the resource of this ARM ID. */
+bool zt_res_created_in_run(zt_call *c, const char *id);
 /* An IPv4 CIDR without host bits; false for anything else. */
 bool zt_res_cidr(zt_arena *a, const char *text, zt_ipv4_prefix *out);
 

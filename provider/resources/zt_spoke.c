@@ -1153,7 +1153,9 @@ static void zt_spoke_check_peers(zt_res_check *k, const zt_res_reader *r,
         return;
     zt_spoke_peers p;
     zt_spoke_peers_init(a, &p, claims, n);
-    zt_spoke_read_peers(k, r, hub, name, &p);
+    /* A hub this run creates holds nothing but what this run plans. */
+    if (!zt_res_created_in_run(k->c, hub))
+        zt_spoke_read_peers(k, r, hub, name, &p);
     for (size_t i = 0; i < p.n; i++)
         if (zt_res_cidr(a, p.v[i].value, &other) && zt_res_overlap(mine, other))
             zt_diag_error(k->c->diags, zt_res_path(k, "address_space"),
@@ -1204,7 +1206,8 @@ static void zt_spoke_check_priority_free(zt_res_check *k, const zt_res_reader *r
         return;
     zt_spoke_peers p;
     zt_spoke_peers_init(a, &p, claims, n);
-    zt_spoke_read_priorities(r, policy, name, &p);
+    if (!zt_res_created_in_run(k->c, policy))
+        zt_spoke_read_priorities(r, policy, name, &p);
     for (size_t i = 0; i < p.n; i++)
         if (strcmp(p.v[i].value, mine) == 0)
             zt_diag_error(k->c->diags, zt_res_path(k, "firewall_rule_priority"),

@@ -623,7 +623,8 @@ def test_state_moves_to_the_canonical_address(rid, tmp_path, dist_pkg):
     for host in (OLD_SOURCE.split("/")[0], PROVIDER_SOURCE.split("/")[0]):
         _dist("fs-mirror", "--dist", dist_pkg.dir, "--out", mirror, "--hostname", host)
     tf = make_tf(rid, tmp_path, OLD_SOURCE, fs_mirror_config(mirror))
-    body = ('data "zerotrust_address_plan" "hub" {\n  address_space = "10.0.0.0/22"\n'
+    body = ('provider "zerotrust" {\n  skip_credentials_validation = true  # address planning: no Azure\n}\n'
+            'data "zerotrust_address_plan" "hub" {\n  address_space = "10.0.0.0/22"\n'
             '  layout        = "hub"\n}\noutput "fw" {\n'
             '  value = data.zerotrust_address_plan.hub.cidrs["AzureFirewallSubnet"]\n}\n')
     main = tf.dir / "main.tf"
