@@ -38,6 +38,10 @@
 
 int64_t zt_arm_now_ms(void); /* CLOCK_MONOTONIC */
 static inline int64_t zt_arm_deadline_in(int64_t ms) { return zt_arm_now_ms() + ms; }
+/* Call after raising a cancel flag (a call's, StopProvider's): operations
+ * waiting in the client (retry and poll sleeps, the pacer's queues,
+ * serialization locks) see it now rather than within a second. */
+void zt_arm_cancel_wake(void);
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                             */

@@ -45,6 +45,7 @@ typedef struct op {
     const atomic_bool *cancel; /* the request's, else the client's */
     int64_t deadline;
     bool idempotent;
+    bool serial_held;         /* this operation holds its serialization scope */
     bool lro_failed;          /* ZT_ERR_REMOTE came from a terminal LRO state */
 } op;
 
@@ -260,7 +261,8 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
      * max_attempts: a throttled request is the server setting the pace,
      * bounded by the deadline rather than by a count. */
     for (unsigned tries = 0, charged = 0;;) {
-        ZT_TRY(zt_arm_pace_acquire(c->pacer, o->subscription, bk, o->deadline, o->cancel));
+        ZT_TRY(zt_arm_pace_acquire(c->pacer, o->subscription, bk, o->serial_held, o->deadline,
+                                   o->cancel));
         const char *auth, *token;
         ZT_TRY(authorize(o, &auth, &token));
         char crid[37];
@@ -624,6 +626,7 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
     if (serial)
         rc = zt_arm_serial_lock(c->pacer, req->serial_scope, o.deadline, o.cancel);
     if (rc == ZT_OK) {
+        o.serial_held = serial;
         rc = run(&o);
         if (serial)
             zt_arm_serial_unlock(c->pacer, req->serial_scope);

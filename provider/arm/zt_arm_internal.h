@@ -38,10 +38,19 @@ char *zt_arm_url_encode_secret(zt_arena *a, const char *s);
 const char *zt_arm_url_path(zt_arena *a, const char *path, const char **why);
 /* "scheme://host[:port]" of an absolute URL, lower-cased; NULL if not one. */
 const char *zt_arm_url_origin(zt_arena *a, const char *url);
-/* Sleep until ms have passed, checking cancel every few tens of ms.
- * ZT_ERR_TIMEOUT (after sleeping up to the deadline) when now+ms passes
- * the deadline; ZT_ERR_CANCELLED as soon as cancel is seen. */
+/* Sleep until ms have passed. ZT_ERR_TIMEOUT (after sleeping up to the
+ * deadline) when now+ms passes the deadline; ZT_ERR_CANCELLED as soon as
+ * cancel is seen: at once when zt_arm_cancel_wake rings, else within
+ * ZT_ARM_CANCEL_SLICE_MS. */
 zt_rc zt_arm_sleep(int64_t ms, int64_t deadline_ms, const atomic_bool *cancel);
+#define ZT_ARM_CANCEL_SLICE_MS 1000
+/* fn(arg) runs (from zt_arm_cancel_wake) to wake sleepers that wait on a
+ * condition of their own; it must not call back into the bell. */
+void zt_arm_wake_register(void (*fn)(void *), void *arg);
+void zt_arm_wake_unregister(void (*fn)(void *), void *arg);
+/* pthread_cond_timedwait to an absolute zt_arm_now_ms() time (the
+ * condition made by zt_arm_cond_init_monotonic). */
+void zt_arm_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t until_ms);
 static inline bool zt_arm_cancelled(const atomic_bool *cancel)
 {
     return cancel && atomic_load(cancel);
@@ -205,10 +214,15 @@ typedef struct zt_arm_pacer zt_arm_pacer;
 zt_arm_pacer *zt_arm_pacer_new(double scale, bool enabled);
 void zt_arm_pacer_free(zt_arm_pacer *p);
 zt_arm_bucket_kind zt_arm_bucket_for(zt_arm_method m);
-/* Until a bucket's first answer, one request at a time (zt_arm_pace_observe
+/* Take a token, waiting in line (first in, first out) for it. first: the
+ * caller holds a serialization scope, and every other write to that scope
+ * waits for it, so it goes before the waiters that do not. Until a
+ * bucket's first answer, one request at a time (zt_arm_pace_observe
  * reports it): the budget may be shared with earlier processes. */
 zt_rc zt_arm_pace_acquire(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
-                          int64_t deadline_ms, const atomic_bool *cancel);
+                          bool first, int64_t deadline_ms, const atomic_bool *cancel);
+/* How many threads wait for a token of this bucket. */
+size_t zt_arm_pace_waiting(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k);
 /* After a response (r->rc == ZT_OK): remaining-budget headers, a 429's
  * Retry-After; r may be NULL or failed (nothing learned). */
 void zt_arm_pace_observe(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,

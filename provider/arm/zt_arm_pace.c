@@ -14,6 +14,11 @@
  * otherwise assume full: measured, a destroy's first burst drew 30-40
  * 429s in one second against ARM's default limits.
  *
+ * Waiting is first in, first out per bucket, and only the head of the
+ * line sleeps until the next token (a few wake-ups per token however many
+ * threads wait). An operation holding a serialization scope queues before
+ * the rest: every other write to that scope waits for its polls.
+ *
  * Serialization: one write at a time per key (zt_arm_serial_key), held
  * for the whole operation including its polling, because Azure rejects a
  * second write to a VNet while the first is still Updating.
@@ -26,11 +31,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define WAIT_SLICE_MS 50
 /* How long the others wait for a probe's answer before sending another:
  * ARM answers most requests in well under this, a slow PUT in seconds. */
 #define PROBE_MS 500
-#define PROBE_SLICE_MS 5
 /* Rate adaptation: long enough to count a slow server's accepts. */
 #define RATE_WINDOW_MS 2000
 
@@ -142,10 +145,20 @@ zt_arm_bucket_kind zt_arm_bucket_for(zt_arm_method m)
     }
 }
 
+/* A thread waiting for a token. Waiters queue per bucket; only the head
+ * sleeps until the next token is due, the others until they are next
+ * (one wake-up per token, not one per waiter and token). */
+typedef struct pace_waiter {
+    struct pace_waiter *next;
+    pthread_cond_t cond;
+    bool first; /* holds a serialization scope: queues before the others */
+} pace_waiter;
+
 typedef struct sub_buckets {
     struct sub_buckets *next;
     char *subscription;
     zt_arm_bucket b[3];
+    pace_waiter *queue[3];
 } sub_buckets;
 
 typedef struct serial_entry {
@@ -153,16 +166,30 @@ typedef struct serial_entry {
     char *key;
     bool held;
     unsigned users; /* holder + waiters; the entry goes when it drops to 0 */
+    pthread_cond_t cond; /* released */
 } serial_entry;
 
 struct zt_arm_pacer {
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* serial lock released */
     bool enabled;
     double scale;
     sub_buckets *subs;
     serial_entry *serial;
 };
+
+/* The bell (zt_arm_cancel_wake): every waiter looks at its cancel flag. */
+static void wake_all(void *arg)
+{
+    zt_arm_pacer *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (sub_buckets *s = p->subs; s; s = s->next)
+        for (int k = 0; k < 3; k++)
+            for (pace_waiter *w = s->queue[k]; w; w = w->next)
+                pthread_cond_signal(&w->cond);
+    for (serial_entry *e = p->serial; e; e = e->next)
+        pthread_cond_broadcast(&e->cond);
+    pthread_mutex_unlock(&p->lock);
+}
 
 zt_arm_pacer *zt_arm_pacer_new(double scale, bool enabled)
 {
@@ -170,9 +197,9 @@ zt_arm_pacer *zt_arm_pacer_new(double scale, bool enabled)
     if (!p)
         zt_panic("out of memory");
     pthread_mutex_init(&p->lock, NULL);
-    zt_arm_cond_init_monotonic(&p->cond);
     p->enabled = enabled;
     p->scale = scale > 0 ? scale : 1.0;
+    zt_arm_wake_register(wake_all, p);
     return p;
 }
 
@@ -180,6 +207,7 @@ void zt_arm_pacer_free(zt_arm_pacer *p)
 {
     if (!p)
         return;
+    zt_arm_wake_unregister(wake_all, p);
     while (p->subs) {
         sub_buckets *s = p->subs;
         p->subs = s->next;
@@ -189,20 +217,20 @@ void zt_arm_pacer_free(zt_arm_pacer *p)
     while (p->serial) {
         serial_entry *e = p->serial;
         p->serial = e->next;
+        pthread_cond_destroy(&e->cond);
         free(e->key);
         free(e);
     }
     pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->cond);
     free(p);
 }
 
 /* With p->lock held. */
-static zt_arm_bucket *bucket(zt_arm_pacer *p, const char *sub, zt_arm_bucket_kind k)
+static sub_buckets *subs_for(zt_arm_pacer *p, const char *sub)
 {
     for (sub_buckets *s = p->subs; s; s = s->next)
         if (strcmp(s->subscription, sub) == 0)
-            return &s->b[k];
+            return s;
     sub_buckets *s = calloc(1, sizeof(*s));
     if (!s || !(s->subscription = strdup(sub)))
         zt_panic("out of memory");
@@ -212,7 +240,7 @@ static zt_arm_bucket *bucket(zt_arm_pacer *p, const char *sub, zt_arm_bucket_kin
                            defaults[i].rate * p->scale, now);
     s->next = p->subs;
     p->subs = s;
-    return &s->b[k];
+    return s;
 }
 
 /* With p->lock held: 0 when a token was taken, else the ms to wait. */
@@ -220,30 +248,90 @@ static int64_t try_take(zt_arm_pacer *p, zt_arm_bucket *b, int64_t now)
 {
     if (!p->enabled)
         return now < b->blocked_until_ms ? b->blocked_until_ms - now : 0;
-    if (!b->answered && now < b->probe_until_ms) {
-        int64_t left = b->probe_until_ms - now;
-        return left < PROBE_SLICE_MS ? left : PROBE_SLICE_MS;
-    }
+    if (!b->answered && now < b->probe_until_ms)
+        return b->probe_until_ms - now; /* or until the answer wakes the head */
     int64_t wait = zt_arm_bucket_take(b, now);
     if (wait == 0 && !b->answered)
         b->probe_until_ms = now + PROBE_MS; /* this one is the probe */
     return wait;
 }
 
-zt_rc zt_arm_pace_acquire(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
-                          int64_t deadline_ms, const atomic_bool *cancel)
+/* Behind the waiters that hold a scope too (they keep their order), or
+ * at the tail. */
+static void enqueue(pace_waiter **q, pace_waiter *w)
 {
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        zt_arm_bucket *b = bucket(p, subscription ? subscription : "", k);
-        int64_t wait = try_take(p, b, zt_arm_now_ms());
+    while (*q && (!w->first || (*q)->first))
+        q = &(*q)->next;
+    w->next = *q;
+    *q = w;
+}
+
+static void dequeue(pace_waiter **q, pace_waiter *w)
+{
+    for (; *q; q = &(*q)->next)
+        if (*q == w) {
+            *q = w->next;
+            return;
+        }
+}
+
+zt_rc zt_arm_pace_acquire(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
+                          bool first, int64_t deadline_ms, const atomic_bool *cancel)
+{
+    pthread_mutex_lock(&p->lock);
+    sub_buckets *s = subs_for(p, subscription ? subscription : "");
+    zt_arm_bucket *b = &s->b[k];
+    pace_waiter **q = &s->queue[k];
+    if (!*q && try_take(p, b, zt_arm_now_ms()) == 0) {
         pthread_mutex_unlock(&p->lock);
-        if (wait == 0)
-            return ZT_OK;
-        /* Sleep a little at a time: another thread's 429 may extend the
-         * block, and cancellation must stay prompt. */
-        ZT_TRY(zt_arm_sleep(wait < 200 ? wait : 200, deadline_ms, cancel));
+        return ZT_OK;
     }
+    pace_waiter w = {.first = first};
+    zt_arm_cond_init_monotonic(&w.cond);
+    enqueue(q, &w);
+    zt_rc rc = ZT_OK;
+    for (;;) {
+        int64_t now = zt_arm_now_ms();
+        if (zt_arm_cancelled(cancel)) {
+            rc = ZT_ERR_CANCELLED;
+            break;
+        }
+        if (deadline_ms && now >= deadline_ms) {
+            rc = ZT_ERR_TIMEOUT;
+            break;
+        }
+        /* The slice bounds how late a cancel raised without the bell,
+         * or a newer head's arrival, is seen. */
+        int64_t until = now + ZT_ARM_CANCEL_SLICE_MS;
+        if (*q == &w) {
+            int64_t wait = try_take(p, b, now);
+            if (wait == 0)
+                break;
+            if (now + wait < until)
+                until = now + wait;
+        }
+        if (deadline_ms && deadline_ms < until)
+            until = deadline_ms;
+        zt_arm_cond_wait_until(&w.cond, &p->lock, until);
+    }
+    bool was_head = *q == &w;
+    dequeue(q, &w);
+    if (was_head && *q)
+        pthread_cond_signal(&(*q)->cond); /* the next one works out its turn */
+    pthread_mutex_unlock(&p->lock);
+    pthread_cond_destroy(&w.cond);
+    return rc;
+}
+
+size_t zt_arm_pace_waiting(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&p->lock);
+    sub_buckets *s = subs_for(p, subscription ? subscription : "");
+    for (pace_waiter *w = s->queue[k]; w; w = w->next)
+        n++;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 void zt_arm_pace_observe(zt_arm_pacer *p, const char *subscription, zt_arm_bucket_kind k,
@@ -253,10 +341,12 @@ void zt_arm_pace_observe(zt_arm_pacer *p, const char *subscription, zt_arm_bucke
         return; /* nothing learned; a probe's successor goes at PROBE_MS */
     const char *rem = zt_arm_http_header(r, remaining_headers[k]);
     pthread_mutex_lock(&p->lock);
-    zt_arm_bucket *b = bucket(p, subscription ? subscription : "", k);
+    sub_buckets *s = subs_for(p, subscription ? subscription : "");
+    zt_arm_bucket *b = &s->b[k];
     int64_t now = zt_arm_now_ms();
     /* Any answer ends slow start: a server without the header would
      * otherwise hold us to one request per PROBE_MS. */
+    bool probing = !b->answered;
     b->answered = true;
     if (p->enabled)
         zt_arm_bucket_answer(b, r->status == 429, now);
@@ -264,6 +354,8 @@ void zt_arm_pace_observe(zt_arm_pacer *p, const char *subscription, zt_arm_bucke
         zt_arm_bucket_observe(b, strtol(rem, NULL, 10), now);
     if (r->status == 429 && retry_after_ms > 0)
         zt_arm_bucket_block(b, now + retry_after_ms);
+    if (probing && s->queue[k])
+        pthread_cond_signal(&s->queue[k]->cond); /* the head waited for this answer */
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -279,6 +371,7 @@ static serial_entry *serial_find(zt_arm_pacer *p, const char *key, bool create)
     serial_entry *e = calloc(1, sizeof(*e));
     if (!e || !(e->key = strdup(key)))
         zt_panic("out of memory");
+    zt_arm_cond_init_monotonic(&e->cond);
     e->next = p->serial;
     p->serial = e;
     return e;
@@ -293,6 +386,7 @@ static void serial_release_user(zt_arm_pacer *p, serial_entry *e)
             *pp = e->next;
             break;
         }
+    pthread_cond_destroy(&e->cond);
     free(e->key);
     free(e);
 }
@@ -304,22 +398,19 @@ zt_rc zt_arm_serial_lock(zt_arm_pacer *p, const char *key, int64_t deadline_ms,
     serial_entry *e = serial_find(p, key, true);
     e->users++;
     while (e->held) {
-        zt_rc why = zt_arm_cancelled(cancel)            ? ZT_ERR_CANCELLED
-                    : zt_arm_now_ms() >= deadline_ms ? ZT_ERR_TIMEOUT
-                                                     : ZT_OK;
+        int64_t now = zt_arm_now_ms();
+        zt_rc why = zt_arm_cancelled(cancel)                ? ZT_ERR_CANCELLED
+                    : deadline_ms && now >= deadline_ms ? ZT_ERR_TIMEOUT
+                                                        : ZT_OK;
         if (why != ZT_OK) {
             serial_release_user(p, e);
             pthread_mutex_unlock(&p->lock);
             return why;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += WAIT_SLICE_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+        int64_t until = now + ZT_ARM_CANCEL_SLICE_MS;
+        if (deadline_ms && deadline_ms < until)
+            until = deadline_ms;
+        zt_arm_cond_wait_until(&e->cond, &p->lock, until);
     }
     e->held = true;
     pthread_mutex_unlock(&p->lock);
@@ -332,9 +423,9 @@ void zt_arm_serial_unlock(zt_arm_pacer *p, const char *key)
     serial_entry *e = serial_find(p, key, false);
     if (e && e->held) {
         e->held = false;
+        if (e->users > 1)
+            pthread_cond_signal(&e->cond); /* one waiter of this key */
         serial_release_user(p, e);
-        /* broadcast: waiters on other keys share the condition variable */
-        pthread_cond_broadcast(&p->cond);
     }
     pthread_mutex_unlock(&p->lock);
 }

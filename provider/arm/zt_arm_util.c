@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,65 @@ int64_t zt_arm_sat_add(int64_t a, int64_t b)
     return a + b;
 }
 
+/* The bell: zt_arm_cancel_wake rings it after a cancel flag is raised, so
+ * that sleepers notice at once instead of polling their flag. Waiters
+ * that sleep on a condition of their own (the pacer's queues, the serial
+ * locks) register a waker. */
+typedef struct waker {
+    struct waker *next;
+    void (*fn)(void *);
+    void *arg;
+} waker;
+
+static pthread_once_t bell_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t bell_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bell;
+static waker *wakers;
+
+static void bell_init(void) { zt_arm_cond_init_monotonic(&bell); }
+
+void zt_arm_wake_register(void (*fn)(void *), void *arg)
+{
+    waker *w = calloc(1, sizeof(*w));
+    if (!w)
+        zt_panic("out of memory");
+    w->fn = fn;
+    w->arg = arg;
+    pthread_mutex_lock(&bell_lock);
+    w->next = wakers;
+    wakers = w;
+    pthread_mutex_unlock(&bell_lock);
+}
+
+void zt_arm_wake_unregister(void (*fn)(void *), void *arg)
+{
+    pthread_mutex_lock(&bell_lock);
+    for (waker **pp = &wakers; *pp; pp = &(*pp)->next)
+        if ((*pp)->fn == fn && (*pp)->arg == arg) {
+            waker *w = *pp;
+            *pp = w->next;
+            free(w);
+            break;
+        }
+    pthread_mutex_unlock(&bell_lock);
+}
+
+void zt_arm_cancel_wake(void)
+{
+    pthread_once(&bell_once, bell_init);
+    pthread_mutex_lock(&bell_lock);
+    pthread_cond_broadcast(&bell);
+    for (waker *w = wakers; w; w = w->next)
+        w->fn(w->arg);
+    pthread_mutex_unlock(&bell_lock);
+}
+
+void zt_arm_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t until_ms)
+{
+    struct timespec ts = {.tv_sec = until_ms / 1000, .tv_nsec = (until_ms % 1000) * 1000000L};
+    pthread_cond_timedwait(cond, lock, &ts);
+}
+
 zt_rc zt_arm_sleep(int64_t ms, int64_t deadline_ms, const atomic_bool *cancel)
 {
     int64_t now = zt_arm_now_ms();
@@ -229,18 +289,17 @@ zt_rc zt_arm_sleep(int64_t ms, int64_t deadline_ms, const atomic_bool *cancel)
         until = deadline_ms;
         rc = ZT_ERR_TIMEOUT;
     }
-    /* Slices keep cancellation prompt: StopProvider must not wait out a
-     * long Retry-After. */
-    while (now < until) {
-        if (zt_arm_cancelled(cancel))
-            return ZT_ERR_CANCELLED;
+    /* One wake-up at the end (or on the bell); the slice bounds how late
+     * a cancel raised without ringing the bell is seen. */
+    pthread_once(&bell_once, bell_init);
+    pthread_mutex_lock(&bell_lock);
+    while (now < until && !zt_arm_cancelled(cancel)) {
         int64_t slice = until - now;
-        if (slice > 50)
-            slice = 50;
-        struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * 1000000};
-        nanosleep(&ts, NULL);
+        zt_arm_cond_wait_until(&bell, &bell_lock,
+                               now + (slice < ZT_ARM_CANCEL_SLICE_MS ? slice : ZT_ARM_CANCEL_SLICE_MS));
         now = zt_arm_now_ms();
     }
+    pthread_mutex_unlock(&bell_lock);
     if (zt_arm_cancelled(cancel))
         return ZT_ERR_CANCELLED;
     return rc;

@@ -6,6 +6,7 @@
 #include "zt_rpc.h"
 #include "health.pb-c.h"
 #include "plugin.pb-c.h"
+#include "zt_arm.h"
 #include "zt_composite.h"
 #include "zt_log.h"
 #include "zt_proto.h"
@@ -301,6 +302,7 @@ static void h_stop_provider(void *ctx, zt_arena *a, const void *data, size_t len
     /* In-flight work polls these flags and returns what it has. */
     atomic_store(&r.call.provider->stop_requested, true);
     zt_server_cancel_work(r.ctx->server);
+    zt_arm_cancel_wake();
     zt_log(ZT_LOG_INFO, "provider", "stop requested: cancelling in-flight operations", NULL);
     Tfplugin6__StopProvider__Response resp = TFPLUGIN6__STOP_PROVIDER__RESPONSE__INIT;
     resp.error = "";
@@ -711,6 +713,7 @@ static void h_shutdown(void *ctx, zt_arena *a, const void *data, size_t len,
     ZT_UNUSED(req);
     atomic_store(&r.call.provider->stop_requested, true);
     zt_server_cancel_work(r.ctx->server);
+    zt_arm_cancel_wake();
     res->stop_server = true; /* after go-plugin has its reply */
     Plugin__Empty resp = PLUGIN__EMPTY__INIT;
     rpc_reply(&r, &resp.base);

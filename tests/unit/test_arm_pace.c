@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 START_TEST(test_bucket_math)
@@ -59,18 +60,18 @@ START_TEST(test_pacer_limits_rate)
     int64_t t0 = zt_arm_now_ms();
     zt_arm_http_resp ok = {.status = 200};
     for (int i = 0; i < 10; i++) {
-        ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, t0 + 10000, NULL), ZT_OK);
+        ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, false, t0 + 10000, NULL), ZT_OK);
         zt_arm_pace_observe(p, "sub", ZT_ARM_WRITES, &ok, 0); /* ends slow start */
     }
     ck_assert_int_lt(zt_arm_now_ms() - t0, 100);
     /* bucket empty: the next one would need ~2 s, more than the deadline */
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, zt_arm_now_ms() + 300, NULL),
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, false, zt_arm_now_ms() + 300, NULL),
                      ZT_ERR_TIMEOUT);
     /* other subscriptions and kinds have their own buckets */
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "other", ZT_ARM_WRITES, zt_arm_now_ms() + 100, NULL), ZT_OK);
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_READS, zt_arm_now_ms() + 100, NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "other", ZT_ARM_WRITES, false, zt_arm_now_ms() + 100, NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_READS, false, zt_arm_now_ms() + 100, NULL), ZT_OK);
     atomic_bool stop = true;
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, zt_arm_now_ms() + 5000, &stop),
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "sub", ZT_ARM_WRITES, false, zt_arm_now_ms() + 5000, &stop),
                      ZT_ERR_CANCELLED);
     zt_arm_pacer_free(p);
 
@@ -81,7 +82,7 @@ START_TEST(test_pacer_limits_rate)
     zt_arm_http_resp r = {.status = 429, .header_names = names, .header_values = values, .n_headers = 1};
     zt_arm_pace_observe(p, "s", ZT_ARM_READS, &r, 300);
     t0 = zt_arm_now_ms();
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, t0 + 5000, NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, false, t0 + 5000, NULL), ZT_OK);
     ck_assert_int_ge(zt_arm_now_ms() - t0, 250);
     zt_arm_pacer_free(p);
 }
@@ -114,11 +115,11 @@ START_TEST(test_pacer_slow_start)
     zt_arm_pacer *p = zt_arm_pacer_new(1, true);
     /* the first request of a bucket goes at once, the next waits for its
      * answer (the server's budget may be spent already)... */
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, zt_arm_deadline_in(100), NULL), ZT_OK);
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, zt_arm_deadline_in(100), NULL),
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, false, zt_arm_deadline_in(100), NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, false, zt_arm_deadline_in(100), NULL),
                      ZT_ERR_TIMEOUT);
     /* ...other buckets probe on their own... */
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_WRITES, zt_arm_deadline_in(100), NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_WRITES, false, zt_arm_deadline_in(100), NULL), ZT_OK);
     /* ...and the answer, with the budget it reports, lets the rest go */
     const char *names[] = {"x-ms-ratelimit-remaining-subscription-reads"};
     const char *values[] = {"3"};
@@ -126,14 +127,14 @@ START_TEST(test_pacer_slow_start)
     zt_arm_pace_observe(p, "s", ZT_ARM_READS, &r, 0);
     int64_t t0 = zt_arm_now_ms();
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, t0 + 1000, NULL), ZT_OK);
+        ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, false, t0 + 1000, NULL), ZT_OK);
     ck_assert_int_lt(zt_arm_now_ms() - t0, 20);
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, zt_arm_deadline_in(20), NULL),
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_READS, false, zt_arm_deadline_in(20), NULL),
                      ZT_ERR_TIMEOUT); /* 3 was all there was */
     /* a probe that never comes back (transport failure) holds the others
      * for a while only */
     t0 = zt_arm_now_ms();
-    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_WRITES, t0 + 5000, NULL), ZT_OK);
+    ck_assert_int_eq(zt_arm_pace_acquire(p, "s", ZT_ARM_WRITES, false, t0 + 5000, NULL), ZT_OK);
     ck_assert_int_ge(zt_arm_now_ms() - t0, 200);
     ck_assert_int_lt(zt_arm_now_ms() - t0, 1500);
     zt_arm_pacer_free(p);
@@ -204,6 +205,162 @@ START_TEST(test_serial_locks)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Waiting in line                                                     */
+
+typedef struct line {
+    zt_arm_pacer *p;
+    atomic_int served;     /* tokens handed out so far */
+    atomic_long nvcsw;     /* voluntary context switches of the waiters */
+} line;
+
+typedef struct line_worker {
+    line *l;
+    bool first;
+    int tokens;
+    int rank; /* out: place in the order tokens were handed out */
+    zt_rc rc;
+} line_worker;
+
+static void *line_main(void *arg)
+{
+    line_worker *w = arg;
+    for (int i = 0; i < w->tokens; i++) {
+        w->rc = zt_arm_pace_acquire(w->l->p, "s", ZT_ARM_READS, w->first,
+                                    zt_arm_deadline_in(30000), NULL);
+        if (w->rc != ZT_OK)
+            break;
+        w->rank = atomic_fetch_add(&w->l->served, 1);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    atomic_fetch_add(&w->l->nvcsw, ru.ru_nvcsw);
+    return NULL;
+}
+
+/* Wait until n threads are in line (each start is then ordered). */
+static void wait_in_line(zt_arm_pacer *p, size_t n)
+{
+    int64_t until = zt_arm_deadline_in(10000);
+    while (zt_arm_pace_waiting(p, "s", ZT_ARM_READS) < n && zt_arm_now_ms() < until) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_uint_eq(zt_arm_pace_waiting(p, "s", ZT_ARM_READS), n);
+}
+
+/* A 429 empties and blocks the bucket: everyone queues behind it. */
+static void block_reads(zt_arm_pacer *p, int64_t ms)
+{
+    zt_arm_http_resp r = {.status = 429};
+    zt_arm_pace_observe(p, "s", ZT_ARM_READS, &r, ms);
+}
+
+START_TEST(test_pacer_fifo_and_scope_first)
+{
+    /* scale 0.2: reads refill 5/s; the server says none are left, so
+     * tokens come one per 200 ms from now on, in line */
+    line l = {.p = zt_arm_pacer_new(0.2, true)};
+    const char *names[] = {"x-ms-ratelimit-remaining-subscription-reads"};
+    const char *values[] = {"0"};
+    zt_arm_http_resp none_left = {.status = 200, .header_names = names, .header_values = values,
+                                  .n_headers = 1};
+    zt_arm_pace_observe(l.p, "s", ZT_ARM_READS, &none_left, 0);
+    enum { N = 6 };
+    line_worker w[N + 2];
+    pthread_t th[N + 2];
+    /* N plain waiters in order, then two that hold a serialization scope */
+    for (int i = 0; i < N + 2; i++) {
+        w[i] = (line_worker){.l = &l, .first = i >= N, .tokens = 1};
+        pthread_create(&th[i], NULL, line_main, &w[i]);
+        wait_in_line(l.p, (size_t)i + 1);
+    }
+    for (int i = 0; i < N + 2; i++)
+        pthread_join(th[i], NULL);
+    /* the scope holders first, in their own order; then first come,
+     * first served */
+    ck_assert_int_eq(w[N].rank, 0);
+    ck_assert_int_eq(w[N + 1].rank, 1);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(w[i].rc, ZT_OK);
+        ck_assert_int_eq(w[i].rank, i + 2);
+    }
+    zt_arm_pacer_free(l.p);
+}
+END_TEST
+
+START_TEST(test_pacer_no_lost_wakeups)
+{
+    /* 24 threads x 6 reads at scale 0.4 (100 tokens, 10/s): 44 are
+     * waited for, 4.4 s at the bucket's rate. Every thread gets all its
+     * tokens, at the rate, and the waiting costs a few wake-ups per token
+     * rather than several per waiting thread and token. */
+    enum { N = 24, PER = 6 };
+    line l = {.p = zt_arm_pacer_new(0.4, true)};
+    zt_arm_http_resp ok = {.status = 200};
+    ck_assert_int_eq(zt_arm_pace_acquire(l.p, "s", ZT_ARM_READS, false, zt_arm_deadline_in(100),
+                                         NULL), ZT_OK);
+    zt_arm_pace_observe(l.p, "s", ZT_ARM_READS, &ok, 0); /* ends slow start */
+    line_worker w[N];
+    pthread_t th[N];
+    int64_t t0 = zt_arm_now_ms();
+    for (int i = 0; i < N; i++) {
+        w[i] = (line_worker){.l = &l, .tokens = PER};
+        pthread_create(&th[i], NULL, line_main, &w[i]);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    int64_t took = zt_arm_now_ms() - t0;
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(w[i].rc, ZT_OK);
+    ck_assert_int_eq(atomic_load(&l.served), N * PER);
+    int waited = N * PER + 1 - 100;
+    ck_assert_int_ge(took, waited * 100 - 150);
+    ck_assert_int_lt(took, waited * 100 + 3000);
+    long switches = atomic_load(&l.nvcsw);
+    /* polling every 50 ms would be ~24 threads x 20/s x ~2 s = ~1000 */
+    ck_assert_msg(switches < 6 * waited + 3 * N * (took / 1000 + 1),
+                  "%ld voluntary context switches for %d tokens waited for", switches, waited);
+    zt_arm_pacer_free(l.p);
+}
+END_TEST
+
+static void *cancel_main(void *arg)
+{
+    atomic_bool *stop = arg;
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    atomic_store(stop, true);
+    zt_arm_cancel_wake();
+    return NULL;
+}
+
+START_TEST(test_cancel_wakes_waiters)
+{
+    /* a cancel with the bell is seen at once, by the head of the line,
+     * by a thread behind it, by a serial lock waiter and by a sleep */
+    zt_arm_pacer *p = zt_arm_pacer_new(1, true);
+    block_reads(p, 20000);
+    ck_assert_int_eq(zt_arm_serial_lock(p, "k", zt_arm_deadline_in(1000), NULL), ZT_OK);
+    for (int what = 0; what < 3; what++) {
+        atomic_bool stop = false;
+        pthread_t th;
+        pthread_create(&th, NULL, cancel_main, &stop);
+        int64_t t0 = zt_arm_now_ms();
+        zt_rc rc = what == 0   ? zt_arm_pace_acquire(p, "s", ZT_ARM_READS, false,
+                                                     zt_arm_deadline_in(20000), &stop)
+                   : what == 1 ? zt_arm_serial_lock(p, "k", zt_arm_deadline_in(20000), &stop)
+                               : zt_arm_sleep(20000, zt_arm_deadline_in(30000), &stop);
+        int64_t took = zt_arm_now_ms() - t0;
+        pthread_join(th, NULL);
+        ck_assert_int_eq(rc, ZT_ERR_CANCELLED);
+        ck_assert_msg(took < 600, "case %d: cancel seen after %lld ms", what, (long long)took);
+    }
+    zt_arm_serial_unlock(p, "k");
+    zt_arm_pacer_free(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("arm_pace");
@@ -214,6 +371,9 @@ int main(void)
     tcase_add_test(tc, test_pacer_slow_start);
     tcase_add_test(tc, test_bucket_rate_adapts);
     tcase_add_test(tc, test_serial_locks);
+    tcase_add_test(tc, test_pacer_fifo_and_scope_first);
+    tcase_add_test(tc, test_pacer_no_lost_wakeups);
+    tcase_add_test(tc, test_cancel_wakes_waiters);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
 }
