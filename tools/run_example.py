@@ -121,6 +121,8 @@ def keyless_env(info: dict, client_id: str, cli_config: Path) -> dict:
         "ARM_CA_BUNDLE_PATH": info["ca_cert"],
         # its clock runs 1000x faster than Azure's: so may the provider's polls
         "ZT_ARM_MIN_POLL_MS": "10",
+        # and so do the durations the provider expects (the emulator's default time scale)
+        "ZT_ARM_TIME_SCALE": "0.001",
         # what `az ad sp show --id <AzureDatabricks app>` answers in the emulated tenant
         "TF_VAR_azure_databricks_principal_id": info["first_party"]["AzureDatabricks"]["object_id"],
     })

@@ -245,6 +245,9 @@ typedef struct zt_arm_client_options {
     int64_t poll_interval_ms;           /* LRO poll without Retry-After; 0: 5 s */
     int64_t min_poll_interval_ms;       /* LRO polls never closer; 0: 1 s */
     int64_t max_retry_after_ms;         /* ceiling on a server's Retry-After; 0: 5 min */
+    /* Wall seconds per Azure second, for zt_arm_req.expected_ms: an
+     * emulator runs Azure's clock faster (tests/emulator). 0: 1. */
+    double time_scale;
     bool disable_pacing;                /* no client-side token buckets */
     double pace_scale;                  /* bucket sizes and rates x this; 0: 1 */
     long max_host_connections;          /* 0: 32 */
@@ -278,6 +281,10 @@ typedef struct zt_arm_req {
     const char *if_match;
     const char *if_none_match;
     int64_t deadline_ms;         /* absolute; 0: now + default_timeout_ms */
+    /* How long Azure usually takes to carry the write out (Azure's time),
+     * 0 if unknown: a long-running operation is first polled near its
+     * end rather than every Retry-After from the start. */
+    int64_t expected_ms;
     /* Stop (ZT_ERR_CANCELLED) when set: the flag of the RPC the request
      * serves (zt_call_cancel_flag), which StopProvider raises too. NULL:
      * the client's own. */

@@ -30,6 +30,7 @@ struct zt_arm_client {
     int64_t poll_interval_ms;
     int64_t min_poll_interval_ms;
     int64_t max_retry_after_ms;
+    double time_scale;
     unsigned max_attempts;
 };
 
@@ -83,6 +84,7 @@ zt_rc zt_arm_client_new(const zt_arm_client_options *o, zt_diags *d, zt_arm_clie
     c->min_poll_interval_ms = def(o->min_poll_interval_ms, 1000);
     c->max_retry_after_ms = def(o->max_retry_after_ms, 5 * 60 * 1000);
     c->max_attempts = o->max_attempts ? o->max_attempts : 12;
+    c->time_scale = o->time_scale > 0 ? o->time_scale : 1.0;
 
     zt_rc rc = zt_arm_cloud_resolve(c->arena, o->config, d, &c->cloud);
     if (rc == ZT_OK) {
@@ -507,29 +509,49 @@ static zt_rc poll_once(op *o, zt_arm_lro *lro, bool *done, int64_t *next_wait)
     return ZT_OK;
 }
 
+/* The wait before the next poll. The server's (Retry-After), else ours;
+ * while the operation's expected duration has not run out, three
+ * quarters of what is left of it, since polls before then mostly hear
+ * "InProgress" (a 10-minute firewall is polled a few times near its end,
+ * not every 10 s); never closer than the floor, never an endless wait,
+ * and an estimate never sleeps past the deadline. */
+static int64_t poll_wait(op *o, int64_t server_wait, int64_t expected_end)
+{
+    zt_arm_client *c = o->c;
+    int64_t wait = server_wait >= 0 ? server_wait : c->poll_interval_ms;
+    int64_t now = zt_arm_now_ms();
+    if (expected_end > now) {
+        int64_t ahead = (expected_end - now) / 4 * 3;
+        if (ahead > wait && zt_arm_sat_add(now, ahead) < o->deadline)
+            wait = ahead;
+    }
+    if (wait > c->max_retry_after_ms)
+        wait = c->max_retry_after_ms;
+    if (wait < c->min_poll_interval_ms)
+        wait = c->min_poll_interval_ms;
+    return wait;
+}
+
 static zt_rc poll(op *o, zt_arm_lro *lro, const zt_arm_http_resp *first)
 {
     zt_arm_client *c = o->c;
     o->resp->lro_url = lro->poll_url;
     if (!on_arm_host(o, lro->poll_url))
         return refuse_foreign(o, lro->poll_url);
-    int64_t wait = zt_arm_retry_after_ms(first, zt_arm_realtime_s());
-    if (wait < 0)
-        wait = c->poll_interval_ms;
+    int64_t expected_end = 0;
+    if (o->req->expected_ms > 0)
+        expected_end = zt_arm_sat_add(zt_arm_now_ms(),
+                                      (int64_t)((double)o->req->expected_ms * c->time_scale));
+    int64_t wait = poll_wait(o, zt_arm_retry_after_ms(first, zt_arm_realtime_s()), expected_end);
     for (;;) {
-        /* The server's pace, within bounds: never hot polling, whatever
-         * Retry-After says, nor an endless wait. */
-        if (wait > c->max_retry_after_ms)
-            wait = c->max_retry_after_ms;
-        if (wait < c->min_poll_interval_ms)
-            wait = c->min_poll_interval_ms;
         ZT_TRY(zt_arm_sleep(wait, o->deadline, o->cancel));
         bool done;
-        wait = c->poll_interval_ms;
-        zt_rc rc = poll_once(o, lro, &done, &wait);
+        int64_t server_wait = -1;
+        zt_rc rc = poll_once(o, lro, &done, &server_wait);
         o->resp->lro_url = lro->poll_url;
         if (rc != ZT_OK || done)
             return rc;
+        wait = poll_wait(o, server_wait, expected_end);
     }
 }
 

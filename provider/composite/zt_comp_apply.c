@@ -117,6 +117,10 @@ static bool apply_ready(void *arg, size_t i)
         in->hash = zt_comp_body_hash(a, in->def, in->body);
     x->create_only[i] = zt_comp_create_only(a, in->def, in->body);
     t->serial = zt_arm_serial_key(a, in->id, in->def->arm_type);
+    /* an update or a delete takes its own time, which the table does not say */
+    t->expected_ms = in->action == ZT_COMP_CREATE || in->action == ZT_COMP_REPLACE
+                         ? (int64_t)in->def->expected_seconds * 1000
+                         : 0;
     switch (in->action) {
     case ZT_COMP_CREATE:
     case ZT_COMP_UPDATE: t->op = ZT_COMP_OP_PUT; break;

@@ -212,6 +212,7 @@ typedef struct zt_comp_task {
     const char *id;
     const char *arm_type;
     const char *serial;         /* serialization scope or NULL */
+    int64_t expected_ms;        /* a create's usual duration (the node's), 0: unknown */
     json_t *body;               /* PUT body (a reference the task drops) */
     const char **preserve;      /* pointers to copy from the current resource (update) */
     const char *const *retry_codes;  /* the node's "not yet" codes (PUT retried) */

@@ -175,8 +175,9 @@ typedef struct zt_comp_node_def {
      * body hash and of drift, so a change plans nothing rather than an
      * update that could never converge. NULL-terminated, or NULL. */
     const char *const *set_at_create;
-    /* Relative emulated/real duration class, for the plan's critical-path
-     * estimate and the bench ("seconds" scale units). 0: unknown. */
+    /* How long Azure usually takes to create it (seconds): the plan's
+     * critical-path estimate, the bench, and when its create is first
+     * polled (zt_arm_req.expected_ms). 0: unknown. */
     int expected_seconds;
     /* Body JSON pointers that, when the body leaves them out, are copied
      * from the resource as it is right before an update PUT: inline child

@@ -28,6 +28,15 @@ static int64_t env_ms(const char *name)
     return v && *v ? strtoll(v, NULL, 10) : 0;
 }
 
+/* How fast an emulator's clock runs (wall seconds per Azure second), for
+ * the durations the resources expect; 0 (Azure's own) when unset. */
+static double env_scale(const char *name)
+{
+    const char *v = getenv(name);
+    double d = v && *v ? strtod(v, NULL) : 0;
+    return d > 0 && d <= 1 ? d : 0;
+}
+
 /* Created lazily: ConfigureProvider must not fail for a plan that only
  * uses data sources and functions, and credentials are only needed once
  * a resource talks to ARM. */
@@ -46,6 +55,7 @@ static zt_rc arm_new(zt_call *c, zt_provider *p)
         .terraform_version = p->terraform_version,
         .cancel = &p->stop_requested,
         .min_poll_interval_ms = env_ms("ZT_ARM_MIN_POLL_MS"),
+        .time_scale = env_scale("ZT_ARM_TIME_SCALE"),
     };
     /* What is wrong with the credentials, environment or endpoints says
      * so itself, with the setting's path. */

@@ -1279,6 +1279,40 @@ static unsigned put_subnets(zt_arm_client *c, const char *vnet, int base, bool s
     return retries;
 }
 
+START_TEST(test_polls_start_near_expected_end)
+{
+    /* A firewall policy takes 30 Azure s, and the emulator says to poll
+     * every 10 (Retry-After); at time scale 0.01: 300 ms, every 100 ms. */
+    ctl0("POST", "/config", "{\"time_scale\":0.01}");
+    zt_provider_config cfg = secret_cfg();
+    zt_arm_client_options o = fast_opts(&cfg);
+    o.time_scale = 0.01;
+    zt_arm_client *c = client_opts(&o);
+    zt_arena *a = zt_arena_new();
+    const char *body = "{\"location\":\"westeurope\",\"properties\":{\"sku\":{\"tier\":\"Standard\"}}}";
+    unsigned polls[2];
+    for (int expected = 0; expected < 2; expected++) {
+        const char *id = zt_arena_printf(a, "%s/providers/Microsoft.Network/firewallPolicies/afwp-%d",
+                                         rg_id(a), expected);
+        zt_arm_resp r;
+        zt_rc rc = arm_req(c, a, (zt_arm_req){.method = ZT_ARM_PUT, .path = id,
+                                              .expected_ms = expected ? 30000 : 0}, body, &r);
+        ASSERT_RC(rc, ZT_OK, a, &r);
+        ck_assert_str_eq(r.provisioning_state, "Succeeded");
+        polls[expected] = r.polls;
+        ASSERT_RC(arm(c, a, ZT_ARM_DELETE, id, NULL, &r), ZT_OK, a, &r);
+    }
+    /* at the server's pace from the start: a poll per Retry-After; from
+     * near the expected end: one at 3/4 of it, one after */
+    ck_assert_uint_ge(polls[0], 3);
+    ck_assert_uint_le(polls[1], 2);
+    fprintf(stderr, "firewall policy create: %u polls at Retry-After pace, %u from its expected "
+                    "duration\n", polls[0], polls[1]);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
 START_TEST(test_serialized_subnet_writes)
 {
     zt_arm_client *c = secret_client();
@@ -1374,6 +1408,7 @@ int main(void)
     tcase_add_test(faults, test_foreign_polling_url_refused);
     tcase_add_test(faults, test_cancel_and_deadline_during_lro);
     tcase_add_test(faults, test_serialized_subnet_writes);
+    tcase_add_test(faults, test_polls_start_near_expected_end);
     tcase_add_test(faults, test_throttling_and_pacing);
     suite_add_tcase(s, faults);
     int failed = zt_test_failures(s, false);

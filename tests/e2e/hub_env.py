@@ -97,6 +97,7 @@ def start_emulator(state_dir: Path, time_scale: float = 0.001, validate: bool = 
     client = EmulatorClient.from_info(info)
     cfg = {"time_scale": time_scale, "validate_bodies": validate, "enum_mode": "strict"}
     client.control("POST", "config", cfg).raise_for_status()
+    info["time_scale"] = time_scale
     return Emulator(proc, info, client, state_dir, log)
 
 
@@ -111,6 +112,8 @@ def arm_env(info: dict) -> dict:
         "ARM_CA_BUNDLE_PATH": info["ca_cert"],
         # the emulator's clock runs 1000x faster than Azure's: so may its polls
         "ZT_ARM_MIN_POLL_MS": "10",
+        # and so do the durations the provider expects of a create
+        "ZT_ARM_TIME_SCALE": str(info.get("time_scale", 0.001)),
     }
 
 
