@@ -16,6 +16,8 @@
 #include "zt_arm_curl.h"
 #include "zt_log.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -50,6 +52,12 @@ struct zt_arm_http {
     zt_arm_http_stats stats;
     const char *ca_file;        /* the system CA bundle file, when curl's default is not it */
     bool bundle_only;           /* a CA file is known: skip the CA dir */
+    /* curl uses OpenSSL: every connection verifies against one store of
+     * ours, made on the first TLS handshake (loop thread only). */
+    bool own_store;
+    char *ca_dir;               /* a hashed CA directory: certificates read as needed */
+    X509_STORE *store;
+    char *ca_path_buf;          /* libcurl's default CA file, copied */
     CURL *idle[IDLE_HANDLES];   /* easy handles kept for reuse */
     size_t n_idle;
     char *user_agent;
@@ -342,6 +350,74 @@ static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *arg)
     return CURLE_OK;
 }
 
+/* The trust store: the system's CAs (from a hashed directory, only the
+ * certificates a server's chain names are read; else the whole bundle
+ * file, once) and ca_bundle_path's, added. Loading the ~150 certificates
+ * of a bundle was most of a short provider process's CPU. */
+static X509_STORE *make_store(zt_arm_http *h)
+{
+    X509_STORE *s = X509_STORE_new();
+    if (!s)
+        return NULL;
+    if (h->ca_dir)
+        X509_STORE_load_locations(s, NULL, h->ca_dir);
+    else if (h->ca_file)
+        X509_STORE_load_locations(s, h->ca_file, NULL);
+    else
+        X509_STORE_set_default_paths(s);
+    for (int i = 0; i < sk_X509_num(h->extra_ca); i++)
+        X509_STORE_add_cert(s, sk_X509_value(h->extra_ca, i));
+    ERR_clear_error(); /* nothing found or a duplicate: the handshake says what is missing */
+    /* as curl sets up its own stores */
+    X509_STORE_set_flags(s, X509_V_FLAG_TRUSTED_FIRST | X509_V_FLAG_PARTIAL_CHAIN);
+    return s;
+}
+
+static CURLcode use_own_store(CURL *curl, void *ssl_ctx, void *arg)
+{
+    zt_arm_http *h = arg;
+    if (!h->store && !(h->store = make_store(h)))
+        return CURLE_OUT_OF_MEMORY;
+    SSL_CTX_set1_cert_store(ssl_ctx, h->store);
+    return CURLE_OK;
+}
+
+/* A directory of certificates named by subject hash ("5ad8a5d6.0"), as
+ * c_rehash / update-ca-certificates make them: OpenSSL looks up an issuer
+ * there by name. */
+static bool hashed_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t i = 0;
+        while (i < 8 && isxdigit((unsigned char)n[i]))
+            i++;
+        found = i == 8 && n[8] == '.' && isdigit((unsigned char)n[9]) && !n[10];
+    }
+    closedir(d);
+    return found;
+}
+
+static char *system_ca_dir(void)
+{
+    const char *dirs[] = {
+        getenv("SSL_CERT_DIR"),                         /* as OpenSSL and Go honour it */
+        X509_get_default_cert_dir(),                    /* OpenSSL's own */
+        "/etc/ssl/certs",                               /* Debian, Ubuntu, Arch, Alpine */
+        "/etc/pki/ca-trust/extracted/pem/directory-hash", /* Fedora, RHEL 9 */
+        "/var/lib/ca-certificates/openssl",             /* openSUSE */
+    };
+    for (size_t i = 0; i < ZT_ARRAY_LEN(dirs); i++)
+        if (dirs[i] && hashed_dir(dirs[i]))
+            return strdup(dirs[i]);
+    return NULL;
+}
+
 static void share_lock_cb(CURL *c, curl_lock_data d, curl_lock_access a, void *arg)
 {
     pthread_mutex_lock(&((zt_arm_http *)arg)->share_lock);
@@ -368,6 +444,18 @@ static zt_rc load_ca_bundle(zt_arm_http *h, const char *path, zt_diags *d)
         return zt_diag_error(d, zt_path_attr(d->arena, NULL, "ca_bundle_path"),
                              "Invalid CA bundle", "%s holds no PEM certificate.", path);
     return ZT_OK;
+}
+
+/* libcurl's default CA bundle file, if it has one we can read (a copy in
+ * h, freed with it). */
+static const char *default_bundle_path(zt_arm_http *h)
+{
+    CURL *e = curl_easy_init();
+    char *ca = NULL;
+    if (e && curl_easy_getinfo(e, CURLINFO_CAINFO, &ca) == CURLE_OK && ca && access(ca, R_OK) == 0)
+        h->ca_path_buf = strdup(ca);
+    curl_easy_cleanup(e);
+    return h->ca_path_buf;
 }
 
 /* Does this libcurl have a default CA bundle file we can read? */
@@ -441,6 +529,12 @@ zt_rc zt_arm_http_new(const zt_arm_http_options *o, zt_diags *d, zt_arm_http **o
         h->ca_file = system_ca_file();
         h->bundle_only = h->ca_file != NULL;
     }
+    h->own_store = curl_uses_openssl();
+    if (h->own_store) {
+        h->ca_dir = system_ca_dir();
+        if (!h->ca_file)
+            h->ca_file = default_bundle_path(h);
+    }
     h->multi = curl_multi_init();
     h->share = curl_share_init();
     if (!h->multi || !h->share)
@@ -482,6 +576,9 @@ void zt_arm_http_free(zt_arm_http *h)
         curl_share_cleanup(h->share);
     if (h->extra_ca)
         sk_X509_pop_free(h->extra_ca, X509_free);
+    X509_STORE_free(h->store);
+    free(h->ca_dir);
+    free(h->ca_path_buf);
     pthread_mutex_destroy(&h->lock);
     pthread_mutex_destroy(&h->share_lock);
     free(h->user_agent);
@@ -544,11 +641,19 @@ static void xfer_setup(zt_arm_http *h, xfer *x, const zt_arm_http_req *req)
     /* The system bundle file alone: with a CA directory as well, curl
      * re-reads and parses the whole bundle (~150 certificates, several ms
      * of CPU) for every new connection instead of caching the store. */
-    if (h->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
-    if (h->bundle_only)
+    if (h->own_store) {
+        /* curl loads nothing (and caches nothing): use_own_store hands
+         * every TLS context the one store */
+        curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
         curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-    if (h->extra_ca) {
+        curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L); /* unknown before 7.87: harmless */
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, use_own_store);
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+    } else if (h->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+    if (!h->own_store && h->bundle_only)
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    if (!h->own_store && h->extra_ca) {
         curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
         curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
     }

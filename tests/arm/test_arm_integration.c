@@ -836,6 +836,45 @@ START_TEST(test_tls_verification_is_on)
 }
 END_TEST
 
+START_TEST(test_system_ca_directory)
+{
+    /* The system's CAs come from a hashed directory (certificates read as
+     * a chain needs them): the emulator's CA placed in one is trusted
+     * without ca_bundle_path; a directory without it is not. */
+    char dir[] = "/tmp/zt-ca-dir-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    FILE *f = fopen(g_ca, "r");
+    ck_assert_ptr_nonnull(f);
+    X509 *ca = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ck_assert_ptr_nonnull(ca);
+    char path[256];
+    for (int trusted = 0; trusted < 2; trusted++) {
+        snprintf(path, sizeof(path), "%s/%08lx.0", dir,
+                 trusted ? X509_subject_name_hash(ca) : 0x12345678ul);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        if (trusted)
+            PEM_write_X509(f, ca);
+        fclose(f);
+        setenv("SSL_CERT_DIR", dir, 1);
+        zt_provider_config cfg = secret_cfg();
+        cfg.ca_bundle_path = NULL;
+        zt_arm_client *c = client_cfg(&cfg);
+        zt_arena *a = zt_arena_new();
+        zt_arm_resp r;
+        zt_rc rc = probe(c, a, &r);
+        ASSERT_RC(rc, trusted ? ZT_OK : ZT_ERR_TLS, a, &r);
+        unsetenv("SSL_CERT_DIR");
+        zt_arm_client_free(c);
+        zt_arena_free(a);
+        unlink(path);
+    }
+    rmdir(dir);
+    X509_free(ca);
+}
+END_TEST
+
 START_TEST(test_logs_hold_no_secrets)
 {
     char logpath[200];
@@ -1392,6 +1431,7 @@ int main(void)
     tcase_add_test(cred, test_chain_falls_through_unavailable);
     tcase_add_test(cred, test_token_cache_concurrency_and_expiry);
     tcase_add_test(cred, test_tls_verification_is_on);
+    tcase_add_test(cred, test_system_ca_directory);
     tcase_add_test(cred, test_logs_hold_no_secrets);
     suite_add_tcase(s, cred);
     TCase *faults = tcase_create("faults");
