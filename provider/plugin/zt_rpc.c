@@ -155,6 +155,20 @@ static void build_schema_response(void)
     zt_proto_pack(a, &resp.base, &g_schema_bytes, &g_schema_len);
 }
 
+void zt_rpc_schema_response(const void **data, size_t *len)
+{
+    pthread_once(&g_schema_once, build_schema_response);
+    *data = g_schema_bytes;
+    *len = g_schema_len;
+}
+
+/* The same answer, encoded when the provider was built (tools/
+ * schema_response.c writes it; only the provider binary links it in):
+ * a process that Terraform starts for the schema alone then never parses
+ * the schema documents. */
+extern const unsigned char zt_prebuilt_schema_response[] __attribute__((weak));
+extern const size_t zt_prebuilt_schema_response_len __attribute__((weak));
+
 static void h_get_provider_schema(void *ctx, zt_arena *a, const void *data, size_t len,
                                   zt_rpc_result *res, atomic_bool *cancel)
 {
@@ -163,9 +177,12 @@ static void h_get_provider_schema(void *ctx, zt_arena *a, const void *data, size
     ZT_UNUSED(data);
     ZT_UNUSED(len);
     ZT_UNUSED(cancel);
-    pthread_once(&g_schema_once, build_schema_response);
-    res->data = g_schema_bytes;
-    res->len = g_schema_len;
+    if (&zt_prebuilt_schema_response_len && zt_prebuilt_schema_response_len) {
+        res->data = zt_prebuilt_schema_response;
+        res->len = zt_prebuilt_schema_response_len;
+        return;
+    }
+    zt_rpc_schema_response(&res->data, &res->len);
 }
 
 static void h_get_metadata(void *ctx, zt_arena *a, const void *data, size_t len,

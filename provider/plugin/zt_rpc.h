@@ -14,4 +14,8 @@ typedef struct zt_rpc_ctx {
 /* Method table for zt_server (terminated by a NULL path). */
 extern const zt_method zt_rpc_methods[];
 
+/* The GetProviderSchema answer, encoded from the embedded schemas (once;
+ * process lifetime). */
+void zt_rpc_schema_response(const void **data, size_t *len);
+
 #endif
