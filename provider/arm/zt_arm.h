@@ -329,6 +329,28 @@ typedef struct zt_arm_op zt_arm_op;
 zt_rc zt_arm_start(zt_arm_client *c, const zt_arm_req *req, zt_arm_op **out);
 zt_rc zt_arm_wait(zt_arm_op *op, zt_arena *a, zt_arm_resp *resp);
 
+/* ------------------------------------------------------------------ */
+/* Reads served from list reads (zt_arm_list.c)                       */
+
+/* A refresh reads every resource of a large estate: a GET of a resource
+ * whose type is in list_reads.json (types whose collection list answers
+ * each member with the body its own GET has) is served from one list read
+ * of its collection (the ID without its last name: every such resource of
+ * a resource group, or every child of one parent), following nextLink,
+ * shared by every caller of the process and kept until this process writes
+ * (PUT, PATCH, DELETE, POST) under that collection or its ancestors. A
+ * member the complete list does not hold is ZT_ERR_NOTFOUND, as its GET
+ * would be. Other types, a list that fails, and ZT_ARM_LIST_READS=0 in the
+ * environment take the resource's own GET (zt_arm_do). */
+zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
+                        zt_arm_resp *resp);
+/* Whether GETs of this type are served from list reads (case-insensitive). */
+bool zt_arm_list_type(const char *resource_type);
+/* Row i of list_reads.json (false past the end). */
+bool zt_arm_list_row(size_t i, const char **type);
+/* List pages this client has read, for tests and benchmarks. */
+unsigned zt_arm_list_pages(zt_arm_client *c);
+
 /* A user-facing error diagnostic for a failed zt_arm_do; returns rc. */
 zt_rc zt_arm_diag(zt_diags *d, zt_rc rc, const zt_arm_req *req, const zt_arm_resp *resp,
                   const char *summary);

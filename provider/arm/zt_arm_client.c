@@ -20,6 +20,7 @@ struct zt_arm_client {
     zt_arm_http *http;
     zt_arm_cred *cred;
     zt_arm_pacer *pacer;
+    zt_arm_lists *lists;
     zt_arm_cloud cloud;
     const char *origin; /* of the ARM endpoint: the only host that gets a token */
     const atomic_bool *cancel;
@@ -103,6 +104,7 @@ zt_rc zt_arm_client_new(const zt_arm_client_options *o, zt_diags *d, zt_arm_clie
         return rc;
     }
     c->pacer = zt_arm_pacer_new(o->pace_scale, !o->disable_pacing);
+    c->lists = zt_arm_lists_new();
     *out = c;
     return ZT_OK;
 }
@@ -114,6 +116,7 @@ void zt_arm_client_free(zt_arm_client *c)
     zt_arm_cred_free(c->cred);
     zt_arm_http_free(c->http);
     zt_arm_pacer_free(c->pacer);
+    zt_arm_lists_free(c->lists);
     zt_arena_free(c->arena);
     free(c);
 }
@@ -121,6 +124,7 @@ void zt_arm_client_free(zt_arm_client *c)
 zt_arm_cred *zt_arm_client_cred(zt_arm_client *c) { return c->cred; }
 zt_arm_http_stats zt_arm_client_stats(zt_arm_client *c) { return zt_arm_http_get_stats(c->http); }
 const zt_arm_cloud *zt_arm_client_cloud(const zt_arm_client *c) { return &c->cloud; }
+zt_arm_lists *zt_arm_client_lists(zt_arm_client *c) { return c->lists; }
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                            */
@@ -647,12 +651,17 @@ zt_rc zt_arm_do(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, zt_arm_res
     zt_rc rc = ZT_OK;
     if (serial)
         rc = zt_arm_serial_lock(c->pacer, req->serial_scope, o.deadline, o.cancel);
+    /* List reads filled before or during a write must not answer for it. */
+    if (is_write(req->method))
+        zt_arm_lists_invalidate(c->lists, req->path);
     if (rc == ZT_OK) {
         o.serial_held = serial;
         rc = run(&o);
         if (serial)
             zt_arm_serial_unlock(c->pacer, req->serial_scope);
     }
+    if (is_write(req->method))
+        zt_arm_lists_invalidate(c->lists, req->path);
     if (rc == ZT_OK)
         resp->error = NULL;
     resp->elapsed_ms = zt_arm_now_ms() - start;

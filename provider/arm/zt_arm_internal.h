@@ -231,6 +231,18 @@ zt_rc zt_arm_serial_lock(zt_arm_pacer *p, const char *key, int64_t deadline_ms,
                          const atomic_bool *cancel);
 void zt_arm_serial_unlock(zt_arm_pacer *p, const char *key);
 
+/* ------------------------------------------------------------------ */
+/* The list-read cache (zt_arm_list.c), one per client                */
+
+typedef struct zt_arm_lists zt_arm_lists;
+/* Off when ZT_ARM_LIST_READS is 0, off or false. */
+zt_arm_lists *zt_arm_lists_new(void);
+void zt_arm_lists_free(zt_arm_lists *l);
+/* Drop what a write to path may make stale (see zt_arm_list.c). */
+void zt_arm_lists_invalidate(zt_arm_lists *l, const char *path);
+unsigned zt_arm_lists_pages(zt_arm_lists *l);
+zt_arm_lists *zt_arm_client_lists(zt_arm_client *c);
+
 /* "0000-..." out of "/subscriptions/0000-.../..." (lower case); "" if none. */
 const char *zt_arm_subscription_of(zt_arena *a, const char *path);
 

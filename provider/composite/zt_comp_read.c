@@ -1,5 +1,6 @@
 /* zt_comp_read.c - ReadResource and ImportResourceState for composites:
- * one GET per node (in parallel), 404 means the node is gone, the rest is
+ * one read per node (in parallel; served from a list read of its collection
+ * where the type allows, zt_arm_get_listed), 404 means the node is gone, the rest is
  * compared with the body we would PUT now and drift is recorded in the
  * private state so that the next plan repairs it. */
 #include "zt_comp_internal.h"

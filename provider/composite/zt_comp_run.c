@@ -94,6 +94,22 @@ static zt_rc op_get(task_ctx *x)
     return rc;
 }
 
+/* A refresh's read: served from a list read of the node's collection
+ * where its type allows (zt_arm_get_listed); apply paths GET. */
+static zt_rc op_read(task_ctx *x)
+{
+    zt_comp_task *t = x->t;
+    zt_arm_req req = {.method = ZT_ARM_GET, .path = t->id, .resource_type = t->arm_type,
+                      .deadline_ms = t->deadline_ms, .cancel = t->cancel};
+    zt_arm_resp resp;
+    zt_rc rc = zt_arm_get_listed(t->arm, x->a, &req, &resp);
+    if (rc == ZT_OK)
+        x->result = resp.body;
+    else if (rc != ZT_ERR_NOTFOUND)
+        set_error(x, &resp, rc);
+    return rc;
+}
+
 /* Before updating a parent whose inline children other nodes own, read
  * them so that the PUT does not delete them. */
 static zt_rc op_preserve(task_ctx *x)
@@ -259,7 +275,7 @@ static void *task_main(void *arg)
             t->rc = op_put(x);
         break;
     case ZT_COMP_OP_DELETE: t->rc = op_delete(x); break;
-    case ZT_COMP_OP_GET: t->rc = op_get(x); break;
+    case ZT_COMP_OP_GET: t->rc = op_read(x); break;
     }
     pthread_mutex_lock(&r->lock);
     t->done = true;

@@ -342,7 +342,7 @@ typedef struct zt_comp_state {
  * what still exists. The ARM client is the provider's (zt_provider_arm). */
 zt_rc zt_comp_apply(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                     const zt_comp_apply_req *req, zt_comp_state *resp);
-/* Refresh: one GET per node; drift recorded in private state; the
+/* Refresh: one read per node (zt_arm_get_listed); drift recorded in private state; the
  * composite is gone (state null) only when none of its nodes exists, so
  * whatever a failed create left behind stays tracked. On failure the
  * state and private data are returned unchanged with error diagnostics. */

@@ -2,7 +2,8 @@
 workspace), with real Terraform (the main one, 1.5.7) and OpenTofu (1.12, 1.6) where they
 are installed (tools/install-peers.sh; skipped otherwise), each against a fresh ARM
 emulator: applied from empty in ONE apply, a second plan is clean, a refresh reads every
-underlying resource once per node, destroy leaves nothing (but the soft-deleted Key Vault,
+underlying resource once per node (by its own GET, or in the one list read of its collection,
+whose body for each member is the member's GET body), destroy leaves nothing (but the soft-deleted Key Vault,
 as Azure keeps it under purge protection) and deletes policy assignments before their set
 definition and diagnostic settings before the Log Analytics workspace, and every request
 body re-validates against azure-specs.
@@ -22,6 +23,7 @@ import pytest
 
 from e2e_support import REPO, get_runner, runner_param
 from hub_env import make_platform_world, plan_rc, platform_leftovers, platform_workspace, start_emulator
+from tests.emulator.client import api_version_for  # noqa: E402  (hub_env puts the repository on the path)
 
 GOVERNANCE = "zerotrust_governance.platform"
 RUNNERS = ["terraform", "terraform-1.5", "tofu", "tofu-legacy"]
@@ -84,18 +86,68 @@ def _path(q: dict) -> str:
     return q["path"].split("?")[0].lower()
 
 
+def _listed_types() -> set[str]:
+    """The types whose refresh reads are list reads (provider/arm/list_reads.json), lower case."""
+    return {t.lower() for t in json.loads((REPO / "provider" / "arm" / "list_reads.json").read_text())["types"]}
+
+
+def _type_of(rid: str) -> str:
+    """Microsoft.X/a/b of .../providers/Microsoft.X/a/NAME/b/NAME (the last provider's)."""
+    segs = rid.split("/providers/")[-1].split("/")
+    return "/".join([segs[0]] + segs[1::2]).lower()
+
+
+def _collection(rid: str) -> str:
+    return rid.rsplit("/", 1)[0].lower()
+
+
 def _check_refresh_reads_each_once(ws, reads: list[dict]):
+    """Every underlying resource is read once: a listed type within the one list read of its
+    collection (its pages followed), any other by its own GET; nothing else is read."""
     ids = _underlying(ws)
+    listed = _listed_types()
     assert reads and all(q["method"] == "GET" for q in reads), sorted({q["method"] for q in reads})
     counts: dict[str, int] = {}
     for q in reads:
-        counts[_path(q)] = counts.get(_path(q), 0) + 1
+        if "$skiptoken=" not in q["path"]:
+            counts[_path(q)] = counts.get(_path(q), 0) + 1
     nodes: dict[str, int] = {}      # two nodes may share a resource (workspace, workspace_cmk)
     for rid in ids.values():
         nodes[rid.lower()] = nodes.get(rid.lower(), 0) + 1
+    collections = set()
     for key, rid in ids.items():
-        assert counts.get(rid.lower()) == nodes[rid.lower()], (key, rid, counts.get(rid.lower()))
-    assert len(reads) == len(ids), (len(reads), len(ids))
+        if _type_of(rid) in listed:
+            collections.add(_collection(rid))
+            assert rid.lower() not in counts, (key, rid, "read by its own GET")
+        else:
+            assert counts.get(rid.lower()) == nodes[rid.lower()], (key, rid, counts.get(rid.lower()))
+    for c in collections:
+        assert counts.get(c) == 1, (c, counts.get(c))
+    assert set(counts) == collections | {rid.lower() for rid in ids.values() if _type_of(rid) not in listed}, \
+        sorted(set(counts) ^ (collections | {r.lower() for r in ids.values()}))[:10]
+    assert len(reads) < len(ids), (len(reads), len(ids))
+
+
+def _check_list_bodies_are_get_bodies(ws, emu):
+    """For every type of list_reads.json, each member of the platform's collections answers the
+    list with the body of its own GET (which is what lets a refresh read the list)."""
+    listed, seen = _listed_types(), set()
+    for key, rid in _underlying(ws).items():
+        t = _type_of(rid)
+        if t not in listed:
+            continue
+        seen.add(t)
+        own = emu.client.get(rid)
+        assert own.status_code == 200, (key, own.text[:300])
+        members, url = {}, _collection(rid)
+        while url:
+            page = emu.client.get(url, api_version=api_version_for(rid)) if not url.startswith("http") \
+                else emu.client.get(url)
+            assert page.status_code == 200, (url, page.text[:300])
+            members.update({m["id"].lower(): m for m in page.json()["value"]})
+            url = page.json().get("nextLink")
+        assert members.get(rid.lower()) == own.json(), (key, rid)
+    assert seen == listed, f"types of list_reads.json the platform does not have: {sorted(listed - seen)}"
 
 
 def _check_delete_order(deletes: list[dict]):
@@ -149,6 +201,7 @@ def test_platform_lifecycle(ws, emu):
     assert rc == 0, p.describe()
     _check_refresh_reads_each_once(ws, emu.requests(since=seq, kind="arm"))
     if ws.runner.id == "terraform":       # once: the behaviour does not depend on the runner
+        _check_list_bodies_are_get_bodies(ws, emu)
         _repair_spoke_nsg(ws, emu)
         _drift_is_repaired(ws, emu)
         _import_plans_clean(ws)

@@ -1,0 +1,341 @@
+/* zt_arm_list.c - GETs served from shared list reads.
+ *
+ * Terraform refreshes every resource of a configuration in one provider
+ * process, and a composite is dozens of ARM resources: one GET each spends
+ * ARM's read budget (250 + 25/s) long before a large estate is read. Most
+ * types have a collection list (the resource ID without its last name)
+ * that answers each member with the body of its GET, so one list read, its
+ * pages followed, answers for every member of a resource group or parent.
+ *
+ * The cache: one entry per collection (lower-case path). The first reader
+ * fills it while the others wait for that fill (one list in flight per
+ * collection). Any write this process makes drops the entries it may make
+ * stale, when it starts and when it ends, so nothing written after a fill
+ * is answered from it: the entries of the written resource's collection and
+ * below (its children, its siblings' children) and of its ancestors'
+ * collections (a parent's body holds its children inline). A list that
+ * fails leaves its readers to their own GETs. */
+#include "zt_arm_internal.h"
+#include "zt_log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+extern const char zt_arm_list_reads_json[];
+extern const size_t zt_arm_list_reads_json_len;
+
+/* ---- the table (list_reads.json) ------------------------------------------------ */
+
+static const char **g_types;
+static size_t g_n_types;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void load_table(void)
+{
+    json_error_t err;
+    json_t *doc = json_loadb(zt_arm_list_reads_json, zt_arm_list_reads_json_len, 0, &err);
+    json_t *types = json_object_get(doc, "types");
+    g_types = calloc(json_object_size(types) + 1, sizeof(char *));
+    if (!g_types)
+        zt_panic("out of memory");
+    const char *k;
+    json_t *v;
+    json_object_foreach(types, k, v)
+    {
+        g_types[g_n_types] = strdup(k);
+        if (!g_types[g_n_types++])
+            zt_panic("out of memory");
+    }
+    json_decref(doc);
+}
+
+bool zt_arm_list_row(size_t i, const char **type)
+{
+    pthread_once(&g_once, load_table);
+    if (i >= g_n_types)
+        return false;
+    *type = g_types[i];
+    return true;
+}
+
+bool zt_arm_list_type(const char *resource_type)
+{
+    const char *t;
+    for (size_t i = 0; resource_type && zt_arm_list_row(i, &t); i++)
+        if (strcasecmp(t, resource_type) == 0)
+            return true;
+    return false;
+}
+
+/* ---- the cache ------------------------------------------------------------------- */
+
+typedef enum fill_state { FILLING = 0, READY, FAILED } fill_state;
+
+typedef struct entry {
+    char *key;            /* the collection's path, lower case */
+    fill_state state;
+    json_t *items;        /* lower-case member ID -> body */
+    unsigned refs;        /* the table's (while linked) and each reader's */
+    bool linked;
+    struct entry *next;
+} entry;
+
+struct zt_arm_lists {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    entry *head;
+    bool enabled;
+    unsigned pages;
+};
+
+zt_arm_lists *zt_arm_lists_new(void)
+{
+    zt_arm_lists *l = calloc(1, sizeof(*l));
+    if (!l)
+        zt_panic("out of memory");
+    pthread_mutex_init(&l->lock, NULL);
+    zt_arm_cond_init_monotonic(&l->cond);
+    const char *env = getenv("ZT_ARM_LIST_READS");
+    l->enabled = !env || !(strcmp(env, "0") == 0 || strcasecmp(env, "off") == 0 ||
+                           strcasecmp(env, "false") == 0);
+    return l;
+}
+
+static void entry_unref(entry *e)
+{
+    if (--e->refs)
+        return;
+    json_decref(e->items);
+    free(e->key);
+    free(e);
+}
+
+void zt_arm_lists_free(zt_arm_lists *l)
+{
+    if (!l)
+        return;
+    for (entry *e = l->head, *next; e; e = next) {
+        next = e->next;
+        e->linked = false;
+        entry_unref(e);
+    }
+    pthread_mutex_destroy(&l->lock);
+    pthread_cond_destroy(&l->cond);
+    free(l);
+}
+
+unsigned zt_arm_lists_pages(zt_arm_lists *l)
+{
+    pthread_mutex_lock(&l->lock);
+    unsigned n = l->pages;
+    pthread_mutex_unlock(&l->lock);
+    return n;
+}
+
+static char *lower_dup(zt_arena *a, const char *s, size_t n)
+{
+    char *out = zt_arena_alloc(a, n + 1);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+    out[n] = 0;
+    return out;
+}
+
+/* The ID without its last "/name"; NULL unless the segment before that
+ * names the type's last segment (a plain resource ID of this type). */
+static const char *collection_of(zt_arena *a, const char *id, const char *type)
+{
+    const char *slash = strrchr(id, '/');
+    const char *last_type = type ? strrchr(type, '/') : NULL;
+    if (!slash || slash == id || !last_type || !slash[1])
+        return NULL;
+    size_t n = (size_t)(slash - id);
+    size_t tn = strlen(last_type);
+    if (n < tn || strncasecmp(id + n - tn, last_type, tn) != 0)
+        return NULL;
+    return zt_arena_strndup(a, id, n);
+}
+
+static void unlink_entry(zt_arm_lists *l, entry *e)
+{
+    for (entry **p = &l->head; *p; p = &(*p)->next)
+        if (*p == e) {
+            *p = e->next;
+            e->linked = false;
+            entry_unref(e);
+            return;
+        }
+}
+
+void zt_arm_lists_invalidate(zt_arm_lists *l, const char *path)
+{
+    if (!l || !path || strncasecmp(path, "https://", 8) == 0)
+        return;
+    zt_arena *a = zt_arena_new();
+    const char *low = lower_dup(a, path, strlen(path));
+    const char *slash = strrchr(low, '/');
+    size_t cn = slash ? (size_t)(slash - low) : strlen(low);
+    pthread_mutex_lock(&l->lock);
+    for (entry *e = l->head, *next; e; e = next) {
+        next = e->next;
+        size_t kn = strlen(e->key);
+        bool below = strncmp(e->key, low, cn) == 0;
+        bool ancestor = kn < strlen(low) && strncmp(low, e->key, kn) == 0 && low[kn] == '/';
+        if (below || ancestor)
+            unlink_entry(l, e);
+    }
+    pthread_mutex_unlock(&l->lock);
+    zt_arena_free(a);
+}
+
+/* Every page of the collection into e->items; ZT_ERR_NOTFOUND when the
+ * collection's scope does not exist (every member would answer 404). */
+static zt_rc fill(zt_arm_client *c, zt_arm_lists *l, entry *e, const zt_arm_req *req,
+                  const char *coll, const char *type)
+{
+    zt_arena *a = zt_arena_new();
+    const char *path = coll;
+    zt_rc rc = ZT_OK;
+    for (unsigned page = 0; path && rc == ZT_OK; page++) {
+        if (page == 10000) {
+            rc = ZT_ERR_REMOTE; /* a nextLink that never ends */
+            break;
+        }
+        zt_arm_req lr = {.method = ZT_ARM_GET, .path = path, .resource_type = type,
+                         .api_version = req->api_version, .deadline_ms = req->deadline_ms,
+                         .cancel = req->cancel};
+        zt_arm_resp resp;
+        rc = zt_arm_do(c, a, &lr, &resp);
+        pthread_mutex_lock(&l->lock);
+        l->pages++;
+        pthread_mutex_unlock(&l->lock);
+        if (rc != ZT_OK)
+            break;
+        json_t *value = json_object_get(resp.body, "value");
+        if (!json_is_array(value)) {
+            rc = ZT_ERR_DECODE;
+            break;
+        }
+        size_t i;
+        json_t *item;
+        json_array_foreach(value, i, item)
+        {
+            const char *id = json_string_value(json_object_get(item, "id"));
+            if (id)
+                json_object_set(e->items, lower_dup(a, id, strlen(id)), item);
+        }
+        const char *next = json_string_value(json_object_get(resp.body, "nextLink"));
+        path = next && *next ? zt_arena_strdup(a, next) : NULL;
+    }
+    if (zt_log_enabled(ZT_LOG_DEBUG))
+        zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "list read", "collection", coll, "result",
+               zt_rc_str(rc), "members", zt_arena_printf(a, "%zu", json_object_size(e->items)),
+               NULL);
+    zt_arena_free(a);
+    return rc;
+}
+
+static void json_release(void *p) { json_decref(p); }
+
+/* The entry of coll, filled: NULL when it could not be (the caller GETs). */
+static entry *filled_entry(zt_arm_client *c, zt_arm_lists *l, const zt_arm_req *req,
+                           const char *coll, const char *key, const char *type, zt_rc *wait_rc)
+{
+    pthread_mutex_lock(&l->lock);
+    entry *e = l->head;
+    while (e && strcmp(e->key, key) != 0)
+        e = e->next;
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e || !(e->key = strdup(key)))
+            zt_panic("out of memory");
+        e->items = json_object();
+        e->refs = 2; /* the table's and ours */
+        e->linked = true;
+        e->next = l->head;
+        l->head = e;
+        pthread_mutex_unlock(&l->lock);
+        zt_rc rc = fill(c, l, e, req, coll, type);
+        pthread_mutex_lock(&l->lock);
+        e->state = rc == ZT_OK || rc == ZT_ERR_NOTFOUND ? READY : FAILED;
+        if (rc == ZT_ERR_NOTFOUND)
+            json_object_clear(e->items);
+        /* A fill cut short by its caller's deadline says nothing about the
+         * collection: the next reader tries again. */
+        if ((rc == ZT_ERR_CANCELLED || rc == ZT_ERR_TIMEOUT) && e->linked)
+            unlink_entry(l, e);
+        pthread_cond_broadcast(&l->cond);
+    } else {
+        e->refs++;
+        const atomic_bool *cancel = req->cancel;
+        while (e->state == FILLING) {
+            if (zt_arm_cancelled(cancel) ||
+                (req->deadline_ms && zt_arm_now_ms() >= req->deadline_ms)) {
+                *wait_rc = zt_arm_cancelled(cancel) ? ZT_ERR_CANCELLED : ZT_ERR_TIMEOUT;
+                entry_unref(e);
+                pthread_mutex_unlock(&l->lock);
+                return NULL;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += 50 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+        }
+    }
+    if (e->state != READY) {
+        entry_unref(e);
+        e = NULL;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return e;
+}
+
+zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
+                        zt_arm_resp *resp)
+{
+    zt_arm_lists *l = zt_arm_client_lists(c);
+    const char *type = req->resource_type ? req->resource_type
+                                          : zt_arm_resource_type(a, req->path);
+    const char *coll = req->method == ZT_ARM_GET && l->enabled && !req->query &&
+                               zt_arm_list_type(type)
+                           ? collection_of(a, req->path, type)
+                           : NULL;
+    if (!coll)
+        return zt_arm_do(c, a, req, resp);
+    zt_rc wait_rc = ZT_OK;
+    entry *e = filled_entry(c, l, req, coll, lower_dup(a, coll, strlen(coll)), type, &wait_rc);
+    if (!e) {
+        if (wait_rc == ZT_OK)
+            return zt_arm_do(c, a, req, resp);
+        memset(resp, 0, sizeof(*resp));
+        resp->provisioning_state = resp->request_id = resp->client_request_id = "";
+        return wait_rc;
+    }
+    memset(resp, 0, sizeof(*resp));
+    resp->request_id = resp->client_request_id = "";
+    pthread_mutex_lock(&l->lock);
+    json_t *item = json_object_get(e->items, lower_dup(a, req->path, strlen(req->path)));
+    /* Bodies are shared: each reader gets its own copy. */
+    json_t *body = item ? json_deep_copy(item) : NULL;
+    entry_unref(e);
+    pthread_mutex_unlock(&l->lock);
+    if (!body) {
+        resp->status = 404;
+        resp->provisioning_state = "";
+        return ZT_ERR_NOTFOUND;
+    }
+    zt_arena_on_free(a, json_release, body);
+    resp->status = 200;
+    resp->body = body;
+    const char *ps = zt_arm_provisioning_state(body);
+    resp->provisioning_state = ps ? zt_arena_strdup(a, ps) : "";
+    return ZT_OK;
+}
+
+unsigned zt_arm_list_pages(zt_arm_client *c) { return zt_arm_lists_pages(zt_arm_client_lists(c)); }

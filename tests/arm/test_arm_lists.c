@@ -1,0 +1,265 @@
+/* GETs served from list reads (zt_arm_get_listed) against the local ARM
+ * emulator: one list read per collection, its pages followed, shared by
+ * concurrent readers; every member answers the body of its own GET, a
+ * missing one 404; a write by the client drops what it makes stale; types
+ * outside list_reads.json and ZT_ARM_LIST_READS=0 take their own GETs.
+ *
+ * Run through tests/arm/run_with_emulator.py (ZT_EMULATOR_JSON). */
+#include "zt_arm_internal.h"
+
+#include "zt_test.h"
+#include "zt_test_emulator.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static zt_test_emulator g_emu;
+
+#define ctl0(method, path, ...) json_decref(zt_test_emulator_ctlf(&g_emu, method, path, __VA_ARGS__))
+
+enum { N_NSG = 5, N_THREADS = 8 };
+
+static zt_arm_client *client(void)
+{
+    zt_provider_config cfg = {
+        .tenant_id = g_emu.tenant,
+        .subscription_id = g_emu.sub,
+        .resource_manager_endpoint = g_emu.url,
+        .authority_host = g_emu.url,
+        .ca_bundle_path = g_emu.ca,
+        .client_id = g_emu.client,
+        .client_secret = g_emu.secret,
+    };
+    zt_arm_client_options o = {.config = &cfg, .default_timeout_ms = 60000, .retry_base_ms = 50,
+                               .retry_cap_ms = 1000, .poll_interval_ms = 100,
+                               .min_poll_interval_ms = 10};
+    zt_arena *a = zt_arena_new();
+    zt_diags d;
+    zt_diags_init(&d, a);
+    zt_arm_client *c = NULL;
+    ck_assert_int_eq(zt_arm_client_new(&o, &d, &c), ZT_OK);
+    zt_arena_free(a);
+    return c;
+}
+
+static const char *rg(zt_arena *a)
+{
+    return zt_arena_printf(a, "/subscriptions/%s/resourceGroups/rg-lists", g_emu.sub);
+}
+
+static const char *nsg(zt_arena *a, int i)
+{
+    return zt_arena_printf(a, "%s/providers/Microsoft.Network/networkSecurityGroups/nsg-%d", rg(a),
+                           i);
+}
+
+static const char *rt(zt_arena *a)
+{
+    return zt_arena_printf(a, "%s/providers/Microsoft.Network/routeTables/rt-lists", rg(a));
+}
+
+static const char *route_body(zt_arena *a, int i)
+{
+    return zt_arena_printf(a, "{\"properties\":{\"addressPrefix\":\"10.%d.0.0/16\","
+                              "\"nextHopType\":\"None\"}}", i);
+}
+
+static zt_rc put(zt_arm_client *c, zt_arena *a, const char *path, const char *body)
+{
+    json_error_t je;
+    json_t *j = json_loads(body, 0, &je);
+    ck_assert_ptr_nonnull(j);
+    zt_arm_req req = {.method = ZT_ARM_PUT, .path = path, .body = j,
+                      .deadline_ms = zt_arm_deadline_in(60000)};
+    zt_arm_resp r;
+    zt_rc rc = zt_arm_do(c, a, &req, &r);
+    json_decref(j);
+    return rc;
+}
+
+static zt_rc get(zt_arm_client *c, zt_arena *a, const char *path, bool listed, json_t **body)
+{
+    zt_arm_req req = {.method = ZT_ARM_GET, .path = path, .deadline_ms = zt_arm_deadline_in(60000)};
+    zt_arm_resp r;
+    zt_rc rc = listed ? zt_arm_get_listed(c, a, &req, &r) : zt_arm_do(c, a, &req, &r);
+    *body = r.body;
+    return rc;
+}
+
+static void setup(void)
+{
+    ctl0("POST", "/reset", NULL);
+    /* Pages of two: five members take three list requests. */
+    ctl0("POST", "/config", "{\"time_scale\":0.001,\"page_size\":2}");
+    ctl0("POST", "/throttling", "{\"enabled\":false}");
+    unsetenv("ZT_ARM_LIST_READS");
+    zt_arm_client *c = client();
+    zt_arena *a = zt_arena_new();
+    ck_assert_int_eq(put(c, a, rg(a), "{\"location\":\"westeurope\"}"), ZT_OK);
+    for (int i = 0; i < N_NSG; i++)
+        ck_assert_int_eq(put(c, a, nsg(a, i), "{\"location\":\"westeurope\"}"), ZT_OK);
+    ck_assert_int_eq(put(c, a, rt(a), "{\"location\":\"westeurope\"}"), ZT_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(put(c, a, zt_arena_printf(a, "%s/routes/route-%d", rt(a), i),
+                             route_body(a, i)),
+                         ZT_OK);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+
+typedef struct reader {
+    zt_arm_client *c;
+    int ok, missing;
+} reader;
+
+static void *read_all(void *arg)
+{
+    reader *r = arg;
+    zt_arena *a = zt_arena_new();
+    for (int i = 0; i <= N_NSG; i++) { /* nsg-N_NSG does not exist */
+        json_t *b;
+        zt_rc rc = get(r->c, a, nsg(a, i), true, &b);
+        if (rc == ZT_OK && b)
+            r->ok++;
+        else if (rc == ZT_ERR_NOTFOUND && i == N_NSG)
+            r->missing++;
+    }
+    zt_arena_free(a);
+    return NULL;
+}
+
+START_TEST(test_one_list_read_for_concurrent_readers)
+{
+    zt_arm_client *c = client();
+    reader rd[N_THREADS];
+    pthread_t th[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        rd[i] = (reader){.c = c};
+        pthread_create(&th[i], NULL, read_all, &rd[i]);
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(rd[i].ok, N_NSG);
+        ck_assert_int_eq(rd[i].missing, 1);
+    }
+    /* One list, its three pages, for 48 reads. */
+    ck_assert_uint_eq(zt_arm_list_pages(c), 3);
+    zt_arm_client_free(c);
+}
+END_TEST
+
+START_TEST(test_members_answer_their_get_body)
+{
+    zt_arm_client *c = client();
+    zt_arena *a = zt_arena_new();
+    for (int i = 0; i < N_NSG; i++) {
+        json_t *listed, *own;
+        ck_assert_int_eq(get(c, a, nsg(a, i), true, &listed), ZT_OK);
+        ck_assert_int_eq(get(c, a, nsg(a, i), false, &own), ZT_OK);
+        ck_assert_msg(json_equal(listed, own), "nsg-%d: list and GET bodies differ", i);
+    }
+    /* A child type: one list of the parent's children. */
+    for (int i = 0; i < 3; i++) {
+        json_t *listed, *own;
+        const char *id = zt_arena_printf(a, "%s/routes/route-%d", rt(a), i);
+        ck_assert_int_eq(get(c, a, id, true, &listed), ZT_OK);
+        ck_assert_int_eq(get(c, a, id, false, &own), ZT_OK);
+        ck_assert_msg(json_equal(listed, own), "route-%d: list and GET bodies differ", i);
+    }
+    ck_assert_uint_eq(zt_arm_list_pages(c), 3 + 2);
+    /* A missing parent: its children are all gone, as their GETs say. */
+    json_t *b;
+    ck_assert_int_eq(get(c, a,
+                         zt_arena_printf(a, "%s/providers/Microsoft.Network/routeTables/"
+                                            "rt-none/routes/x", rg(a)),
+                         true, &b),
+                     ZT_ERR_NOTFOUND);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
+START_TEST(test_writes_drop_what_they_make_stale)
+{
+    zt_arm_client *c = client();
+    zt_arena *a = zt_arena_new();
+    json_t *b;
+    ck_assert_int_eq(get(c, a, nsg(a, 1), true, &b), ZT_OK);
+    ck_assert_ptr_null(json_object_get(json_object_get(b, "tags"), "owner"));
+    unsigned pages = zt_arm_list_pages(c);
+    ck_assert_int_eq(put(c, a, nsg(a, 1), "{\"location\":\"westeurope\",\"tags\":{\"owner\":\"x\"}}"),
+                     ZT_OK);
+    ck_assert_int_eq(get(c, a, nsg(a, 1), true, &b), ZT_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "tags"), "owner")), "x");
+    ck_assert_uint_eq(zt_arm_list_pages(c), pages + 3);
+
+    /* A child's write drops its parent's collection (the parent's body
+     * holds its children inline)... */
+    ck_assert_int_eq(get(c, a, rt(a), true, &b), ZT_OK);
+    pages = zt_arm_list_pages(c);
+    ck_assert_int_eq(put(c, a, zt_arena_printf(a, "%s/routes/route-9", rt(a)), route_body(a, 9)),
+                     ZT_OK);
+    ck_assert_int_eq(get(c, a, rt(a), true, &b), ZT_OK);
+    ck_assert_uint_eq(zt_arm_list_pages(c), pages + 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(b, "properties"),
+                                                      "routes")),
+                      4);
+    /* ...and a delete is seen as one. */
+    zt_arm_req del = {.method = ZT_ARM_DELETE, .path = nsg(a, 2),
+                      .deadline_ms = zt_arm_deadline_in(60000)};
+    zt_arm_resp r;
+    ck_assert_int_eq(zt_arm_do(c, a, &del, &r), ZT_OK);
+    ck_assert_int_eq(get(c, a, nsg(a, 2), true, &b), ZT_ERR_NOTFOUND);
+    ck_assert_int_eq(get(c, a, nsg(a, 3), true, &b), ZT_OK);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
+START_TEST(test_own_gets_when_off_or_not_listed)
+{
+    zt_arm_client *c = client();
+    zt_arena *a = zt_arena_new();
+    json_t *b;
+    /* Not in list_reads.json: an extension type. */
+    ck_assert(!zt_arm_list_type("Microsoft.Insights/diagnosticSettings"));
+    ck_assert(zt_arm_list_type("microsoft.network/networksecuritygroups"));
+    ck_assert_int_eq(get(c, a, zt_arena_printf(a, "%s/providers/Microsoft.Insights/"
+                                                  "diagnosticSettings/none", nsg(a, 0)),
+                         true, &b),
+                     ZT_ERR_NOTFOUND);
+    ck_assert_uint_eq(zt_arm_list_pages(c), 0);
+    zt_arm_client_free(c);
+
+    setenv("ZT_ARM_LIST_READS", "0", 1);
+    c = client();
+    for (int i = 0; i < N_NSG; i++)
+        ck_assert_int_eq(get(c, a, nsg(a, i), true, &b), ZT_OK);
+    ck_assert_uint_eq(zt_arm_list_pages(c), 0);
+    unsetenv("ZT_ARM_LIST_READS");
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
+int main(void)
+{
+    zt_test_emulator_load(&g_emu);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    Suite *s = suite_create("arm_lists");
+    TCase *tc = tcase_create("lists");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_one_list_read_for_concurrent_readers);
+    tcase_add_test(tc, test_members_answer_their_get_body);
+    tcase_add_test(tc, test_writes_drop_what_they_make_stale);
+    tcase_add_test(tc, test_own_gets_when_off_or_not_listed);
+    suite_add_tcase(s, tc);
+    int failed = zt_test_failures(s, false);
+    json_decref(g_emu.info);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
