@@ -13,8 +13,11 @@
  * stale, when it starts and when it ends, so nothing written after a fill
  * is answered from it: the entries of the written resource's collection and
  * below (its children, its siblings' children) and of its ancestors'
- * collections (a parent's body holds its children inline). A list that
- * fails leaves its readers to their own GETs. */
+ * collections (a parent's body holds its children inline). A list
+ * answers for each member once: Terraform reads each resource once per
+ * command, and a second read of it (a later command of a provider kept
+ * running, as in debug mode) must see Azure as it is then, so it reads the
+ * list again. A list that fails leaves its readers to their own GETs. */
 #include "zt_arm_internal.h"
 #include "zt_log.h"
 
@@ -77,6 +80,7 @@ typedef struct entry {
     char *key;            /* the collection's path, lower case */
     fill_state state;
     json_t *items;        /* lower-case member ID -> body */
+    json_t *served;       /* lower-case IDs answered from it (also 404s) */
     unsigned refs;        /* the table's (while linked) and each reader's */
     bool linked;
     struct entry *next;
@@ -108,6 +112,7 @@ static void entry_unref(entry *e)
     if (--e->refs)
         return;
     json_decref(e->items);
+    json_decref(e->served);
     free(e->key);
     free(e);
 }
@@ -252,6 +257,7 @@ static entry *filled_entry(zt_arm_client *c, zt_arm_lists *l, const zt_arm_req *
         if (!e || !(e->key = strdup(key)))
             zt_panic("out of memory");
         e->items = json_object();
+        e->served = json_object();
         e->refs = 2; /* the table's and ours */
         e->linked = true;
         e->next = l->head;
@@ -296,6 +302,29 @@ static entry *filled_entry(zt_arm_client *c, zt_arm_lists *l, const zt_arm_req *
     return e;
 }
 
+/* The member's body from a filled entry (a copy for the caller), marking
+ * it answered; *again when it was answered before (the entry is then
+ * dropped, so that the caller reads the list afresh). */
+static json_t *take_member(zt_arm_lists *l, entry *e, const char *id, bool *found, bool *again)
+{
+    json_t *body = NULL;
+    pthread_mutex_lock(&l->lock);
+    *again = json_object_get(e->served, id) != NULL;
+    if (*again) {
+        if (e->linked)
+            unlink_entry(l, e);
+    } else {
+        json_object_set_new(e->served, id, json_true());
+        json_t *item = json_object_get(e->items, id);
+        *found = item != NULL;
+        /* Bodies are shared: each reader gets its own copy. */
+        body = item ? json_deep_copy(item) : NULL;
+    }
+    entry_unref(e);
+    pthread_mutex_unlock(&l->lock);
+    return body;
+}
+
 zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
                         zt_arm_resp *resp)
 {
@@ -308,34 +337,38 @@ zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
                            : NULL;
     if (!coll)
         return zt_arm_do(c, a, req, resp);
-    zt_rc wait_rc = ZT_OK;
-    entry *e = filled_entry(c, l, req, coll, lower_dup(a, coll, strlen(coll)), type, &wait_rc);
-    if (!e) {
-        if (wait_rc == ZT_OK)
-            return zt_arm_do(c, a, req, resp);
+    const char *key = lower_dup(a, coll, strlen(coll));
+    const char *id = lower_dup(a, req->path, strlen(req->path));
+    /* A member answered before: once more, from a list read now. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        zt_rc wait_rc = ZT_OK;
+        entry *e = filled_entry(c, l, req, coll, key, type, &wait_rc);
+        if (!e && wait_rc != ZT_OK) {
+            memset(resp, 0, sizeof(*resp));
+            resp->provisioning_state = resp->request_id = resp->client_request_id = "";
+            return wait_rc;
+        }
+        if (!e)
+            break;
+        bool found = false, again = false;
+        json_t *body = take_member(l, e, id, &found, &again);
+        if (again)
+            continue;
         memset(resp, 0, sizeof(*resp));
-        resp->provisioning_state = resp->request_id = resp->client_request_id = "";
-        return wait_rc;
+        resp->request_id = resp->client_request_id = "";
+        if (!found) {
+            resp->status = 404;
+            resp->provisioning_state = "";
+            return ZT_ERR_NOTFOUND;
+        }
+        zt_arena_on_free(a, json_release, body);
+        resp->status = 200;
+        resp->body = body;
+        const char *ps = zt_arm_provisioning_state(body);
+        resp->provisioning_state = ps ? zt_arena_strdup(a, ps) : "";
+        return ZT_OK;
     }
-    memset(resp, 0, sizeof(*resp));
-    resp->request_id = resp->client_request_id = "";
-    pthread_mutex_lock(&l->lock);
-    json_t *item = json_object_get(e->items, lower_dup(a, req->path, strlen(req->path)));
-    /* Bodies are shared: each reader gets its own copy. */
-    json_t *body = item ? json_deep_copy(item) : NULL;
-    entry_unref(e);
-    pthread_mutex_unlock(&l->lock);
-    if (!body) {
-        resp->status = 404;
-        resp->provisioning_state = "";
-        return ZT_ERR_NOTFOUND;
-    }
-    zt_arena_on_free(a, json_release, body);
-    resp->status = 200;
-    resp->body = body;
-    const char *ps = zt_arm_provisioning_state(body);
-    resp->provisioning_state = ps ? zt_arena_strdup(a, ps) : "";
-    return ZT_OK;
+    return zt_arm_do(c, a, req, resp);
 }
 
 unsigned zt_arm_list_pages(zt_arm_client *c) { return zt_arm_lists_pages(zt_arm_client_lists(c)); }

@@ -15,6 +15,10 @@ typedef struct read_ctx {
     const char **keys;
     const char **types;
     const char **ids;
+    /* Nodes that share another's resource (read once): key and task. */
+    const char **alias_keys;
+    size_t *alias_of;
+    size_t n_alias;
 } read_ctx;
 
 static bool read_ready(void *arg, size_t i)
@@ -28,29 +32,52 @@ static bool read_ready(void *arg, size_t i)
     return true;
 }
 
-static void read_finished(void *arg, size_t i)
+static void merge_read(read_ctx *x, const char *key, const char *id, zt_rc rc, json_t *result)
 {
-    read_ctx *x = arg;
-    zt_comp_task *t = &x->tasks[i];
-    zt_comp_rec *r = zt_comp_priv_get(&x->ev->priv, t->key);
-    if (t->rc == ZT_ERR_NOTFOUND) {
+    zt_comp_rec *r = zt_comp_priv_get(&x->ev->priv, key);
+    if (rc == ZT_ERR_NOTFOUND) {
         if (r) {
             r->exists = false;
             r->drift = false;
         }
         return;
     }
-    if (t->rc != ZT_OK)
+    if (rc != ZT_OK)
         return;
     if (!r) {
         /* Found but never recorded (lost private state): adopt it, and
          * let the next plan PUT the desired body over it. */
-        r = zt_comp_priv_put(x->ev->c->arena, &x->ev->priv, t->key);
-        r->id = t->id;
+        r = zt_comp_priv_put(x->ev->c->arena, &x->ev->priv, key);
+        r->id = id;
         r->hash = "";
     }
     r->exists = true;
-    r->outputs = t->result;
+    r->outputs = result;
+}
+
+static void read_finished(void *arg, size_t i)
+{
+    read_ctx *x = arg;
+    zt_comp_task *t = &x->tasks[i];
+    merge_read(x, t->key, t->id, t->rc, t->result);
+    for (size_t k = 0; k < x->n_alias; k++)
+        if (x->alias_of[k] == i)
+            merge_read(x, x->alias_keys[k], t->id, t->rc, t->result);
+}
+
+/* One read per resource: a node whose ID an earlier one has shares its. */
+static bool add_target(read_ctx *x, size_t *n, const char *key, const char *id, const char *type)
+{
+    for (size_t j = 0; j < *n; j++)
+        if (strcasecmp(x->ids[j], id) == 0) {
+            x->alias_keys[x->n_alias] = key;
+            x->alias_of[x->n_alias++] = j;
+            return false;
+        }
+    x->keys[*n] = key;
+    x->ids[*n] = id;
+    x->types[(*n)++] = type;
+    return true;
 }
 
 /* The GET list: every enabled instance plus recorded ones no longer
@@ -64,21 +91,20 @@ static size_t read_targets(read_ctx *x)
     x->ids = zt_arena_calloc(a, cap, sizeof(char *));
     x->types = zt_arena_calloc(a, cap, sizeof(char *));
     x->tasks = zt_arena_calloc(a, cap, sizeof(zt_comp_task));
+    x->alias_keys = zt_arena_calloc(a, cap, sizeof(char *));
+    x->alias_of = zt_arena_calloc(a, cap, sizeof(size_t));
     for (size_t i = 0; i < ev->graph.n; i++) {
         if (!ev->graph.inst[i].id)
             continue;
-        x->keys[n] = ev->graph.inst[i].key;
-        x->ids[n] = ev->graph.inst[i].id;
-        x->types[n++] = ev->graph.inst[i].def->arm_type;
+        add_target(x, &n, ev->graph.inst[i].key, ev->graph.inst[i].id,
+                   ev->graph.inst[i].def->arm_type);
     }
     for (size_t i = 0; i < ev->priv.n; i++) {
         const zt_comp_rec *r = &ev->priv.recs[i];
         if (!r->exists || zt_comp_graph_find(&ev->graph, r->key) >= 0)
             continue;
         const zt_comp_node_def *nd = zt_comp_def_node(ev->def, zt_comp_key_node(a, r->key));
-        x->keys[n] = r->key;
-        x->ids[n] = r->id;
-        x->types[n++] = nd ? nd->arm_type : NULL;
+        add_target(x, &n, r->key, r->id, nd ? nd->arm_type : NULL);
     }
     return n;
 }
