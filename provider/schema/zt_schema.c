@@ -657,38 +657,60 @@ static int cmp_schema_name(const void *x, const void *y)
     return strcmp(a->name, b->name);
 }
 
-/* A broken embedded schema is a build defect that the unit tests catch;
- * serving a partial schema would only confuse Terraform, so stop. */
-static const zt_schema *registry_parse_doc(const zt_schema_doc *doc)
+zt_rc zt_schema_parse_all(zt_arena *a, zt_schema_prebuilt *out, zt_diags *d)
 {
-    zt_diags d;
-    zt_diags_init(&d, zt_registry.arena);
-    zt_schema *s;
-    if (zt_schema_parse(zt_registry.arena, doc->json, doc->len, &s, &d) != ZT_OK)
-        zt_panic("embedded schema schemas/%s is invalid: %s", doc->path,
-                 d.head ? d.head->detail : "unknown error");
-    return s;
-}
-
-static void registry_init(void)
-{
-    zt_registry.arena = zt_arena_new();
+    memset(out, 0, sizeof(*out));
     for (int k = 0; k < ZT_KINDS; k++)
-        zt_registry.by_kind[k] =
-            zt_arena_calloc(zt_registry.arena, zt_schema_docs_count + 1, sizeof(zt_schema *));
+        out->by_kind[k] = zt_arena_calloc(a, zt_schema_docs_count + 1, sizeof(zt_schema *));
     for (size_t i = 0; i < zt_schema_docs_count; i++) {
-        const zt_schema *s = registry_parse_doc(&zt_schema_docs[i]);
-        zt_registry.by_kind[s->kind][zt_registry.n[s->kind]++] = s;
+        zt_schema *s;
+        zt_rc rc = zt_schema_parse(a, zt_schema_docs[i].json, zt_schema_docs[i].len, &s, d);
+        if (rc != ZT_OK) {
+            if (d->head)
+                d->head->detail = zt_arena_printf(a, "schemas/%s: %s", zt_schema_docs[i].path,
+                                                  d->head->detail);
+            return rc;
+        }
+        out->by_kind[s->kind][out->n[s->kind]++] = s;
     }
     for (int k = 1; k < ZT_KINDS; k++) {
-        qsort(zt_registry.by_kind[k], zt_registry.n[k], sizeof(zt_schema *), cmp_schema_name);
-        for (size_t i = 1; i < zt_registry.n[k]; i++)
-            if (strcmp(zt_registry.by_kind[k][i]->name, zt_registry.by_kind[k][i - 1]->name) == 0)
-                zt_panic("embedded schema \"%s\" is defined twice", zt_registry.by_kind[k][i]->name);
+        qsort(out->by_kind[k], out->n[k], sizeof(zt_schema *), cmp_schema_name);
+        for (size_t i = 1; i < out->n[k]; i++)
+            if (strcmp(out->by_kind[k][i]->name, out->by_kind[k][i - 1]->name) == 0)
+                return zt_diag_error(d, NULL, "Invalid schema", "\"%s\" is defined twice",
+                                     out->by_kind[k][i]->name);
     }
-    if (zt_registry.n[ZT_SCHEMA_PROVIDER] != 1)
-        zt_panic("exactly one embedded provider schema is required, found %zu",
-                 zt_registry.n[ZT_SCHEMA_PROVIDER]);
+    if (out->n[ZT_SCHEMA_PROVIDER] != 1)
+        return zt_diag_error(d, NULL, "Invalid schema",
+                             "exactly one provider schema is required, found %zu",
+                             out->n[ZT_SCHEMA_PROVIDER]);
+    return ZT_OK;
+}
+
+extern const zt_schema_prebuilt zt_prebuilt_schemas __attribute__((weak));
+
+/* The build's copy when linked in (the provider binary), else parsed. */
+static void registry_init(void)
+{
+    if (&zt_prebuilt_schemas) {
+        for (int k = 0; k < ZT_KINDS; k++) {
+            zt_registry.by_kind[k] = zt_prebuilt_schemas.by_kind[k];
+            zt_registry.n[k] = zt_prebuilt_schemas.n[k];
+        }
+        return;
+    }
+    zt_registry.arena = zt_arena_new();
+    zt_diags d;
+    zt_diags_init(&d, zt_registry.arena);
+    zt_schema_prebuilt r;
+    /* A broken embedded schema is a build defect that the unit tests
+     * catch; serving a partial schema would only confuse Terraform. */
+    if (zt_schema_parse_all(zt_registry.arena, &r, &d) != ZT_OK)
+        zt_panic("embedded schemas are invalid: %s", d.head ? d.head->detail : "unknown error");
+    for (int k = 0; k < ZT_KINDS; k++) {
+        zt_registry.by_kind[k] = r.by_kind[k];
+        zt_registry.n[k] = r.n[k];
+    }
 }
 
 static void registry_load(void) { pthread_once(&zt_registry.once, registry_init); }

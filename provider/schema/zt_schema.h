@@ -96,4 +96,15 @@ const zt_schema *zt_schema_find(zt_schema_kind kind, const char *name);
 /* All embedded schemas of a kind, for GetProviderSchema. */
 size_t zt_schema_list(zt_schema_kind kind, const zt_schema ***out);
 
+/* The schemas as the build made them from the same documents (tools/
+ * prebuilt_schemas.c; linked into the provider binary only): the
+ * registry then parses nothing. by_kind[k] is sorted by name. */
+typedef struct zt_schema_prebuilt {
+    const zt_schema **by_kind[4];
+    size_t n[4];
+} zt_schema_prebuilt;
+/* The registry parsed from the documents whatever is linked in (tests
+ * compare the two); a new arena-backed copy each call. */
+zt_rc zt_schema_parse_all(zt_arena *a, zt_schema_prebuilt *out, zt_diags *d);
+
 #endif
