@@ -2,8 +2,9 @@
  *
  * Schemas are written as JSON files in schemas/ (one per provider block,
  * resource and data source) and embedded in the binary at build time.
- * They are parsed once at start-up into a process-lifetime arena and then
- * shared read-only by every RPC.
+ * The provider binary links them as data the build made from them
+ * (tools/prebuilt_schemas.c); elsewhere they are parsed once, on first
+ * use, into a process-lifetime arena. Shared read-only by every RPC.
  */
 #ifndef ZT_SCHEMA_H
 #define ZT_SCHEMA_H
@@ -89,7 +90,7 @@ const zt_cty_type *zt_schema_attr_type(zt_arena *a, const zt_schema_attr *attr);
 const zt_cty_value *zt_schema_defaults(zt_arena *a, const zt_schema_block *b,
                                        const zt_cty_value *config, const zt_cty_value *value);
 
-/* The embedded schemas, parsed once (thread-safe, idempotent). Returns
+/* The embedded schemas, prebuilt or parsed once (thread-safe). Returns
  * NULL for an unknown name. */
 const zt_schema *zt_schema_provider(void);
 const zt_schema *zt_schema_find(zt_schema_kind kind, const char *name);
