@@ -90,6 +90,7 @@ def test_ctrl_c_stops_the_apply_promptly_and_the_next_apply_converges(ws, emu):
 
     # Full speed again: the next apply converges and a plan is clean.
     emu.client.control("POST", "config", {"time_scale": 0.001}).raise_for_status()
+    ws.extra_env["ZT_ARM_TIME_SCALE"] = "0.001"  # what the provider expects of a create
     ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
     rc, r = plan_rc(ws)
     assert rc == 0, r.describe()
