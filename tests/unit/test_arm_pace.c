@@ -258,9 +258,10 @@ static void block_reads(zt_arm_pacer *p, int64_t ms)
 
 START_TEST(test_pacer_fifo_and_scope_first)
 {
-    /* scale 0.2: reads refill 5/s; the server says none are left, so
-     * tokens come one per 200 ms from now on, in line */
-    line l = {.p = zt_arm_pacer_new(0.2, true)};
+    /* scale 0.1: reads refill 2.5/s; the server says none are left, so
+     * tokens come one per 400 ms from now on, in line (far enough apart
+     * that each thread notes its rank before the next one is served) */
+    line l = {.p = zt_arm_pacer_new(0.1, true)};
     const char *names[] = {"x-ms-ratelimit-remaining-subscription-reads"};
     const char *values[] = {"0"};
     zt_arm_http_resp none_left = {.status = 200, .header_names = names, .header_values = values,
