@@ -506,10 +506,10 @@ runners = pytest.mark.parametrize("rid", RUNNER_IDS)
 
 def net_mirror_lock(runner, dist_pkg: Dist) -> list[str]:
     """What a network mirror install records. Terraform: only the h1: it computed
-    (mirror hashes are not signed, plugin-protocol.md §6.3); so does OpenTofu 1.6. OpenTofu
-    1.12 also records every hash the mirror's VERSION.json lists (here h1: and zh:), as seen
-    here; the exact first version is not pinned down (>= 1.12 assumed)."""
-    if runner.flavor == "opentofu" and runner.version >= (1, 12, 0):
+    (mirror hashes are not signed, plugin-protocol.md §6.3); so does OpenTofu before 1.10.
+    OpenTofu 1.10.0 also records the zip's locally verified zh: when the source offers no
+    signed checksums (its CHANGELOG, opentofu/opentofu#2656); seen here with 1.10 and 1.12."""
+    if runner.flavor == "opentofu" and runner.version >= (1, 10, 0):
         return sorted([dist_pkg.h1, dist_pkg.zh])
     return [dist_pkg.h1]
 
