@@ -53,6 +53,8 @@ const zt_cty_value *zt_comp_input(const zt_comp_eval *ev, const char *attr)
 const char *zt_comp_input_str(const zt_comp_eval *ev, const char *attr)
 {
     const zt_cty_value *v = zt_comp_input(ev, attr);
+    if (v && v->is_unknown && ev->placeholder)
+        return ev->placeholder;
     if (!v || v->is_null || v->is_unknown || v->type->kind != ZT_CTY_STRING)
         return NULL;
     return v->u.str.ptr;
@@ -118,14 +120,16 @@ const char *zt_comp_resource_group_id(const zt_comp_eval *ev)
 json_t *zt_comp_tags(const zt_comp_eval *ev)
 {
     const zt_cty_value *v = zt_comp_input(ev, "tags");
-    if (v && (v->is_unknown || !zt_cty_is_wholly_known(v)))
+    if (v && (v->is_unknown || (!zt_cty_is_wholly_known(v) && !ev->placeholder)))
         return NULL;
     json_t *o = json_object();
     if (!v || v->is_null || (v->type->kind != ZT_CTY_MAP && v->type->kind != ZT_CTY_OBJECT))
         return o;
     for (size_t i = 0; i < v->u.coll.n; i++) {
         const zt_cty_value *e = v->u.coll.elems[i];
-        if (!e->is_null && e->type->kind == ZT_CTY_STRING)
+        if (e->is_unknown)
+            json_object_set_new(o, v->u.coll.keys[i], json_string(ev->placeholder));
+        else if (!e->is_null && e->type->kind == ZT_CTY_STRING)
             json_object_set_new(o, v->u.coll.keys[i], json_string(e->u.str.ptr));
     }
     return o;
@@ -186,7 +190,7 @@ static const char *json_scalar_str(zt_arena *a, const json_t *v)
     return out;
 }
 
-const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const char *pointer)
+static const char *output_of(const zt_comp_eval *ev, const char *node_key, const char *pointer)
 {
     if (ev->mode == ZT_COMP_PLAN) {
         ssize_t i = zt_comp_graph_find(&ev->graph, node_key);
@@ -204,6 +208,12 @@ const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const c
     if (!r || !r->exists || !r->outputs)
         return NULL;
     return json_scalar_str(ev->c->arena, zt_comp_json_ptr(r->outputs, pointer));
+}
+
+const char *zt_comp_output(const zt_comp_eval *ev, const char *node_key, const char *pointer)
+{
+    const char *v = output_of(ev, node_key, pointer);
+    return v || ev->mode != ZT_COMP_PLAN ? v : ev->placeholder;
 }
 
 /* ---- callbacks ------------------------------------------------------------------ */

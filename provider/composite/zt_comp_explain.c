@@ -247,7 +247,7 @@ static void node_lines(explain *x, zt_comp_inst *in)
     }
 }
 
-static const char *who(const zt_comp_eval *ev)
+const char *zt_comp_who(const zt_comp_eval *ev)
 {
     const char *name = zt_comp_input_str(ev, "name");
     return name ? zt_arena_printf(ev->c->arena, "%s \"%s\"", ev->def->type_name, name)
@@ -275,7 +275,7 @@ void zt_comp_explain(zt_comp_eval *ev, const zt_cty_value *prior)
     if (x.n_destroy)
         zt_diag_warning(ev->c->diags, NULL,
                         zt_arena_printf(a, "%s: %zu underlying resource%s replaced or deleted",
-                                        who(ev), x.n_destroy, x.n_destroy == 1 ? "" : "s"),
+                                        zt_comp_who(ev), x.n_destroy, x.n_destroy == 1 ? "" : "s"),
                         "This update deletes Azure resources (Terraform shows it as an update "
                         "in place of %s):%s\n\nunderlying_changes lists them as \"replace\" or "
                         "\"delete\"; see \"Plans in review and CI\" in the provider's README to "
@@ -283,7 +283,7 @@ void zt_comp_explain(zt_comp_eval *ev, const zt_cty_value *prior)
                         ev->def->type_name, zt_buf_cstr(&x.destroy));
     if (x.n_change)
         zt_diag_warning(ev->c->diags, NULL,
-                        zt_arena_printf(a, "%s: %zu underlying resource%s change%s", who(ev),
+                        zt_arena_printf(a, "%s: %zu underlying resource%s change%s", zt_comp_who(ev),
                                         x.n_change, x.n_change == 1 ? "" : "s",
                                         x.n_change == 1 ? "s" : ""),
                         "Azure resources this update changes (property: in Azure -> planned):%s",

@@ -128,6 +128,10 @@ struct zt_comp_eval {
     bool id_unknown;              /* some ID could not be computed */
     bool expanding;               /* enabled/for_each callbacks are running */
     bool shape_unknown;           /* ...and looked at an input not known yet */
+    /* Plan only, for the policy check: what is known only after apply
+     * (outputs of nodes being created, unknown string inputs and tag
+     * values) is given out as this string instead of NULL. NULL: off. */
+    const char *placeholder;
 };
 
 void zt_comp_eval_init(zt_comp_eval *ev, zt_call *c, const zt_composite_def *def,
@@ -197,6 +201,18 @@ zt_comp_action zt_comp_cascade(const zt_comp_eval *ev, const zt_comp_inst *in,
  * the properties it sets (drift to repair or configuration); prior is the
  * state before the plan. */
 void zt_comp_explain(zt_comp_eval *ev, const zt_cty_value *prior);
+
+/* "zerotrust_hub \"weu\"" (the name input), for diagnostics. */
+const char *zt_comp_who(const zt_comp_eval *ev);
+
+/* ---- policy-aware plans (zt_comp_policy.c) ------------------------------------------ */
+
+/* The instances a plan will PUT evaluated against the Azure Policy
+ * assignments that apply to their scopes (unless the provider's
+ * policy_plan_checks_enabled is false): an enforced Deny is an error
+ * diagnostic with the attribute path, the other findings one warning;
+ * reads that fail skip the check with a warning. */
+void zt_comp_policy_check(zt_comp_eval *ev);
 
 /* ---- parallel executor -------------------------------------------------------- */
 

@@ -231,6 +231,8 @@ zt_rc zt_comp_plan(zt_call *c, const zt_composite_def *def, const zt_schema *s,
     ZT_TRY(zt_comp_graph_build(&ev));
     plan_actions(&ev);
     delete_checks(&ev);
+    if (!zt_diags_has_errors(c->diags))
+        zt_comp_policy_check(&ev);
     if (zt_diags_has_errors(c->diags))
         return ZT_ERR_INVALID;
     if (!create)

@@ -594,14 +594,26 @@ static void read_guardrails(zt_cfg_ctx *x, const zt_cty_value *config)
 
 /* azurerm's features.key_vault.recover_soft_deleted_key_vaults, default
  * true: unset (or unknown while validating) recovers. */
-static void read_recovery(zt_cfg_ctx *x, const zt_cty_value *config)
+static bool read_switch(zt_cfg_ctx *x, const zt_cty_value *config, const char *name)
 {
-    const char *name = "recover_soft_deleted_key_vaults";
     const zt_cty_value *v = config ? zt_cty_get_attr(config, name) : NULL;
-    x->out->recover_soft_deleted_key_vaults = true;
     if (v && check_known(x, zt_path_attr(x->c->arena, NULL, name), name, v) && !v->is_null &&
         v->type->kind == ZT_CTY_BOOL)
-        x->out->recover_soft_deleted_key_vaults = v->u.b;
+        return v->u.b;
+    return true;
+}
+
+static void read_recovery(zt_cfg_ctx *x, const zt_cty_value *config)
+{
+    x->out->recover_soft_deleted_key_vaults =
+        read_switch(x, config, "recover_soft_deleted_key_vaults");
+}
+
+/* Plans read and evaluate the policy assignments of what they PUT,
+ * default true (zt_comp_policy.c). */
+static void read_policy_checks(zt_cfg_ctx *x, const zt_cty_value *config)
+{
+    x->out->policy_plan_checks_enabled = read_switch(x, config, "policy_plan_checks_enabled");
 }
 
 zt_rc zt_provider_config_parse(zt_call *c, const zt_cty_value *config, bool validate_only,
@@ -624,6 +636,7 @@ zt_rc zt_provider_config_parse(zt_call *c, const zt_cty_value *config, bool vali
         read_field(&x, config, (zt_cfg_id)id);
     read_guardrails(&x, config);
     read_recovery(&x, config);
+    read_policy_checks(&x, config);
 
     check_uuid(&x, F_SUBSCRIPTION_ID);
     check_uuid(&x, F_TENANT_ID);

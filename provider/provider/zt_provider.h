@@ -55,6 +55,9 @@ typedef struct zt_provider_config {
     /* behaviour: a create whose Key Vault name a soft-deleted vault of this
      * subscription and location holds recovers it (default true) */
     bool recover_soft_deleted_key_vaults;
+    /* behaviour: plans evaluate the Azure Policy assignments that apply to
+     * what they will PUT (default true) */
+    bool policy_plan_checks_enabled;
 } zt_provider_config;
 
 /* One configured provider instance (lives for the process). */

@@ -1098,10 +1098,14 @@ static bool zt_gov_scope_ok(const char *s, const char *sub)
     char g[128];
     int used = 0;
     size_t n = strlen("/subscriptions/");
-    if (strncasecmp(s, "/subscriptions/", n) != 0 || !sub ||
-        strncasecmp(s + n, sub, strlen(sub)) != 0)
+    if (strncasecmp(s, "/subscriptions/", n) != 0)
         return false;
-    const char *rest = s + n + strlen(sub);
+    /* Validation may run before the provider is configured: the
+     * subscription is compared once it is known (at plan). */
+    size_t sub_len = sub ? strlen(sub) : strcspn(s + n, "/");
+    if (!sub_len || (sub && strncasecmp(s + n, sub, sub_len) != 0))
+        return false;
+    const char *rest = s + n + sub_len;
     if (!*rest)
         return true;
     return sscanf(rest, "/%*1[rR]esource%*1[gG]roups/%127[^/]%n", g, &used) == 1 && !rest[used];
