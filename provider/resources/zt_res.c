@@ -226,6 +226,18 @@ bool zt_res_id_ok(const char *id, const char *segment)
     return at && at[strlen(segment)] != '\0' && at[strlen(segment)] != '/';
 }
 
+/* A tag by name, ignoring case as Azure (and Azure Policy's tags[name])
+ * does. */
+static const zt_cty_value *tag_get(const zt_cty_value *tags, const char *name, const char **key)
+{
+    for (size_t i = 0; !tags->is_null && i < tags->u.coll.n; i++)
+        if (strcasecmp(tags->u.coll.keys[i], name) == 0) {
+            *key = tags->u.coll.keys[i];
+            return tags->u.coll.elems[i];
+        }
+    return NULL;
+}
+
 void zt_res_check_tags(zt_res_check *k)
 {
     const zt_cty_value *tags = zt_cty_get_attr(k->config, "tags");
@@ -236,14 +248,14 @@ void zt_res_check_tags(zt_res_check *k)
     if (!tags || !zt_cty_is_known(tags) || !atomic_load(&k->c->provider->configured))
         return;
     for (size_t i = 0; i < cfg->n_required_tags; i++) {
-        const char *req = cfg->required_tags[i];
-        const zt_cty_value *v = tags->is_null ? NULL : zt_cty_map_get(tags, req);
+        const char *req = cfg->required_tags[i], *key = req;
+        const zt_cty_value *v = tag_get(tags, req, &key);
         if (!v || v->is_null)
             zt_diag_error(k->c->diags, zt_res_path(k, "tags"), "Missing required tag",
                           "Every resource of the platform must carry the tag \"%s\" (the "
                           "provider's required_tags); add it to tags.", req);
         else if (zt_cty_is_known(v) && v->u.str.len == 0)
-            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_res_path(k, "tags"), req),
+            zt_diag_error(k->c->diags, zt_path_key(k->c->arena, zt_res_path(k, "tags"), key),
                           "Empty required tag", "The required tag \"%s\" must not be empty.",
                           req);
     }

@@ -214,9 +214,6 @@ class TestPolicyPlans:
         r, diags = _plan(ws, "-var", "with_hub=true")
         assert r.rc == 2, _describe(r, diags)
         assert not _errors(diags), _describe(r, diags)
-        import os
-        if os.environ.get("ZT_POL_DUMP"):
-            open(os.environ["ZT_POL_DUMP"], "w").write(json.dumps(diags, indent=1))
         reads = [q for q in emu.requests(since=seq, kind="arm")
                  if q["method"] == "GET" and "/microsoft.authorization/policy" in q["path"].lower()]
         # each built-in definition of the initiative read once for the plan (the governance's

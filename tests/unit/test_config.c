@@ -85,6 +85,7 @@ START_TEST(test_empty_config_defaults)
     ck_assert_str_eq(cfg.required_tags[3], "cost-centre");
     ck_assert_uint_eq(cfg.n_allowed_locations, 0);
     ck_assert(cfg.recover_soft_deleted_key_vaults);
+    ck_assert(cfg.policy_plan_checks_enabled);
     ck_assert_uint_eq(D.count, 0);
     /* a null block (no provider block at all) behaves the same */
     cfg = parse_ok(zt_cty_null(A, ptype()), false);
@@ -93,6 +94,10 @@ START_TEST(test_empty_config_defaults)
     /* switched off */
     cfg = parse_ok(tv_object(A, ptype(), "recover_soft_deleted_key_vaults", B(false), NULL), false);
     ck_assert(!cfg.recover_soft_deleted_key_vaults);
+    ck_assert(cfg.policy_plan_checks_enabled);
+    cfg = parse_ok(tv_object(A, ptype(), "policy_plan_checks_enabled", B(false), NULL), false);
+    ck_assert(!cfg.policy_plan_checks_enabled);
+    ck_assert(cfg.recover_soft_deleted_key_vaults);
 }
 END_TEST
 

@@ -204,6 +204,15 @@ START_TEST(test_validate_missing_tag)
                      ZT_ERR_INVALID);
     tv_expect_error(A, &D, "Missing required tag", "tags", "\"owner\"");
     tv_expect_error(A, &D, "Empty required tag", "tags[\"cost-centre\"]", NULL);
+    /* tag names without case, as Azure and its policies compare them */
+    zt_diags_init(&D, A);
+    ck_assert_int_eq(validate("\"name\":\"weu\",\"location\":\"westeurope\","
+                              "\"resource_group_name\":\"rg\",\"address_space\":\"10.0.0.0/22\","
+                              "\"tags\":{\"Environment\":\"prod\",\"PROJECT\":\"p\","
+                              "\"Owner\":\"o\",\"Cost-Centre\":\"\"}"),
+                     ZT_ERR_INVALID);
+    ck_assert_uint_eq(D.errors, 1);
+    tv_expect_error(A, &D, "Empty required tag", "tags[\"Cost-Centre\"]", NULL);
 }
 END_TEST
 

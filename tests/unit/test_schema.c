@@ -173,7 +173,8 @@ START_TEST(test_provider_block_type)
     expect_attr_type(p->type, "allowed_locations", "[\"list\",\"string\"]");
     expect_attr_type(p->type, "required_tags", "[\"list\",\"string\"]");
     expect_attr_type(p->type, "recover_soft_deleted_key_vaults", "\"bool\"");
-    ck_assert_uint_eq(p->type->n, ZT_ARRAY_LEN(strings) + 7);
+    expect_attr_type(p->type, "policy_plan_checks_enabled", "\"bool\"");
+    ck_assert_uint_eq(p->type->n, ZT_ARRAY_LEN(strings) + 8);
     /* all optional; secrets sensitive */
     static const char *const sensitive[] = {"oidc_token", "oidc_request_token", "client_certificate",
                                             "client_certificate_password", "client_secret"};
