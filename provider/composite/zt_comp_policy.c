@@ -150,13 +150,18 @@ static json_t *arm_get(pol_reader *r, const char *path, const char *type, const 
 
 /* A read through the cache; NULL on 404 or failure (r->failure says
  * which). The answer lives as long as the call's arena. */
+static const char *cache_key(zt_arena *a, const char *path, const char *query)
+{
+    char *key = (char *)zt_arena_printf(a, "%s?%s", path, query ? query : "");
+    for (char *p = key; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    return key;
+}
+
 static const json_t *cached_get(pol_reader *r, const char *path, const char *type,
                                 const char *query)
 {
-    const char *key = zt_arena_printf(r->c->arena, "%s?%s", path, query ? query : "");
-    char *low = (char *)key;
-    for (char *p = low; *p; p++)
-        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    const char *low = cache_key(r->c->arena, path, query);
     pthread_mutex_lock(&g_lock);
     pol_entry *e = cache_find(low);
     const char *error = NULL;
@@ -197,6 +202,42 @@ static const json_t *definition(pol_reader *r, const char *id)
                       is_set_id(id) ? "Microsoft.Authorization/policySetDefinitions"
                                     : "Microsoft.Authorization/policyDefinitions",
                       NULL);
+}
+
+#define POL_PARALLEL 16 /* member definitions read at once */
+
+/* A set definition's members not cached yet, read in parallel into the
+ * cache (a set has dozens: one round trip each would add seconds to a
+ * plan). Failures are left to the reads that follow, which report them. */
+static void prefetch(pol_reader *r, const json_t *refs, const char *type)
+{
+    zt_arena *a = r->c->arena;
+    size_t n = json_array_size(refs);
+    zt_arm_op *ops[POL_PARALLEL];
+    const char *keys[POL_PARALLEL];
+    pthread_mutex_lock(&g_lock);
+    for (size_t first = 0; first < n; first += POL_PARALLEL) {
+        size_t started = 0;
+        for (size_t i = first; i < n && i < first + POL_PARALLEL; i++) {
+            const char *id = json_string_value(
+                json_object_get(json_array_get(refs, i), "policyDefinitionId"));
+            const char *key = id ? cache_key(a, id, NULL) : NULL;
+            if (!key || cache_find(key))
+                continue;
+            zt_arm_req req = {.method = ZT_ARM_GET, .path = id, .resource_type = type,
+                              .deadline_ms = r->deadline, .cancel = zt_call_cancel_flag(r->c)};
+            if (zt_arm_start(r->arm, &req, &ops[started]) == ZT_OK)
+                keys[started++] = key;
+        }
+        for (size_t i = 0; i < started; i++) {
+            zt_arm_resp resp;
+            zt_rc rc = zt_arm_wait(ops[i], a, &resp);
+            r->reads += resp.attempts ? resp.attempts : 1;
+            if (rc == ZT_OK || rc == ZT_ERR_NOTFOUND)
+                cache_put(keys[i], rc == ZT_OK ? json_incref(resp.body) : NULL, NULL);
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
 }
 
 /* ---- assignments and their members ----------------------------------------------- */
@@ -253,6 +294,7 @@ static void set_members(pol_reader *r, pol_assignment *as, const json_t *set, co
     json_t *set_params = zt_pol_param_values(a, set, given);
     const json_t *refs = json_object_get(json_object_get(set, "properties"), "policyDefinitions");
     as->members = zt_arena_calloc(a, json_array_size(refs) + 1, sizeof(pol_member));
+    prefetch(r, refs, "Microsoft.Authorization/policyDefinitions");
     size_t i;
     json_t *ref;
     json_array_foreach(refs, i, ref)
@@ -353,6 +395,7 @@ typedef struct pol_check {
     size_t n_lines, n_more;
     size_t n_denied, n_audit, n_remediate, n_unsure, n_unknown_bodies;
     zt_buf unknown_bodies;
+    zt_buf assignments;  /* "\n- name: ID" of those the lines name */
 } pol_check;
 
 /* The scope assignments are listed at: the resource group of the ID, else
@@ -451,12 +494,24 @@ static const char *property_text(zt_arena *a, const zt_pol_ctx *x)
     return out;
 }
 
-static const char *via(zt_arena *a, const pol_assignment *as, const pol_member *m)
+/* The assignment (with its ID for an error; a warning lists the IDs once
+ * at its end) and the initiative a member came through. */
+static const char *via_id(zt_arena *a, const pol_assignment *as, const pol_member *m, bool id)
 {
     const char *set = m->set ? zt_arena_printf(a, ", initiative \"%s\"", display_name(m->set))
                              : "";
-    return zt_arena_printf(a, "assignment \"%s\" (%s)%s", as->name ? as->name : "?",
-                           as->id ? as->id : "?", set);
+    return zt_arena_printf(a, "assignment \"%s\"%s%s%s%s", as->name ? as->name : "?",
+                           id ? " (" : "", id && as->id ? as->id : "", id ? ")" : "", set);
+}
+
+static const char *via(pol_check *k, const pol_assignment *as, const pol_member *m)
+{
+    zt_arena *a = k->ev->c->arena;
+    const char *line = zt_arena_printf(a, "\n- \"%s\": %s", as->name ? as->name : "?",
+                                       as->id ? as->id : "?");
+    if (!strstr(zt_buf_cstr(&k->assignments), line))
+        zt_buf_puts(&k->assignments, line);
+    return via_id(a, as, m, false);
 }
 
 static void report_deny(pol_check *k, const pol_target *t, const pol_assignment *as,
@@ -469,7 +524,7 @@ static void report_deny(pol_check *k, const pol_target *t, const pol_assignment 
         k->n_audit++;
         add_line(k, "%s: would be denied by \"%s\" (%s), which is not enforced "
                  "(enforcementMode DoNotEnforce)%s", node_label(a, t->in), dname,
-                 via(a, as, m), property_text(a, x));
+                 via(k, as, m), property_text(a, x));
         return;
     }
     k->n_denied++;
@@ -481,7 +536,8 @@ static void report_deny(pol_check *k, const pol_target *t, const pol_assignment 
                   "this resource. The provider's policy_plan_checks_enabled = false skips this "
                   "check; Azure still refuses the request at apply.",
                   zt_comp_who(ev), node_label(a, t->in), t->in->id,
-                  dname, str_at(m->definition, "id", NULL), via(a, as, m), property_text(a, x));
+                  dname, str_at(m->definition, "id", NULL), via_id(a, as, m, true),
+                  property_text(a, x));
 }
 
 /* *IfNotExists, Modify and the like: decided by Azure after the request,
@@ -500,7 +556,7 @@ static void related_line(pol_check *k, const pol_target *t, const pol_assignment
     else
         k->n_remediate++;
     add_line(k, "%s: %s by \"%s\" (%s): %s unless a related %s meets its existence condition",
-             node_label(a, t->in), effect, display_name(m->definition), via(a, as, m),
+             node_label(a, t->in), effect, display_name(m->definition), via(k, as, m),
              audit ? "reported non-compliant" : "Azure remediates", related ? related : "resource");
 }
 
@@ -536,7 +592,7 @@ static void check_member(pol_check *k, const pol_target *t, const pol_assignment
     if (hit == ZT_POL_UNEVALUABLE || !effect) {
         k->n_unsure++;
         add_line(k, "%s: \"%s\" (%s) could not be evaluated: %s", node_label(a, t->in), dname,
-                 via(a, as, m), x.why ? x.why : "unsupported construct");
+                 via(k, as, m), x.why ? x.why : "unsupported construct");
         return;
     }
     if (strcasecmp(effect, "Disabled") == 0)
@@ -545,7 +601,7 @@ static void check_member(pol_check *k, const pol_target *t, const pol_assignment
         if (strcasecmp(effect, "Deny") == 0 || strcasecmp(effect, "Audit") == 0) {
             k->n_unsure++;
             add_line(k, "%s: \"%s\" (%s, effect %s) depends on values known only after apply",
-                     node_label(a, t->in), dname, via(a, as, m), effect);
+                     node_label(a, t->in), dname, via(k, as, m), effect);
         }
         return;
     }
@@ -554,7 +610,7 @@ static void check_member(pol_check *k, const pol_target *t, const pol_assignment
     } else if (strcasecmp(effect, "Audit") == 0) {
         k->n_audit++;
         add_line(k, "%s: Audit by \"%s\" (%s): Azure will report it non-compliant%s",
-                 node_label(a, t->in), dname, via(a, as, m), property_text(a, &x));
+                 node_label(a, t->in), dname, via(k, as, m), property_text(a, &x));
     } else {
         related_line(k, t, as, m, effect);
     }
@@ -648,8 +704,9 @@ static void summarize(pol_check *k)
                     zt_arena_printf(a, "%s: Azure Policy findings (%s)", zt_comp_who(ev),
                                     *zt_buf_cstr(&head) ? zt_buf_cstr(&head) : "notes"),
                     "The policy assignments that apply to the underlying resources this plan "
-                    "creates or updates, evaluated against the planned bodies:%s",
-                    zt_buf_cstr(&k->lines));
+                    "creates or updates, evaluated against the planned bodies:%s%s%s",
+                    zt_buf_cstr(&k->lines), *zt_buf_cstr(&k->assignments) ? "\n\nAssignments:" : "",
+                    zt_buf_cstr(&k->assignments));
 }
 
 void zt_comp_policy_check(zt_comp_eval *ev)
@@ -674,6 +731,7 @@ void zt_comp_policy_check(zt_comp_eval *ev)
     pol_check k = {.ev = ev, .scopes = zt_arena_calloc(c->arena, n, sizeof(pol_scope))};
     zt_buf_init(&k.lines, c->arena);
     zt_buf_init(&k.unknown_bodies, c->arena);
+    zt_buf_init(&k.assignments, c->arena);
     zt_diags scratch;
     zt_diags_init(&scratch, c->arena);
     zt_call quiet = *c;
