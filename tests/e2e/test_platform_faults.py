@@ -4,7 +4,9 @@ against the ARM emulator.
 
 Rows: every distinct kind of ARM request a clean apply sends - a PUT, and
 the GET that reads it back, per resource type and composite, and the
-long-running operations' polls of each resource provider. A row injects
+long-running operations' polls of each resource provider, and the plans'
+policy reads (assignments, initiative, built-in definitions: a fault
+there must leave the apply successful). A row injects
 into one instance of its kind (the second spoke's where there are two:
 the first spoke's VNet is also read at plan, by the workspace's subnet
 check, and a plan-time read would use up the fault).
@@ -179,6 +181,20 @@ POLLS = [
      SUB + r"/providers/Microsoft\.Storage/locations/[^/]+/operationResults/[^/]+$"),
 ]
 
+# Reads of the plans' policy check (provider/composite/zt_comp_policy.c): the
+# assignments listed at each scope, then, once the governance has assigned its
+# initiative (the apply's re-plan of the hub), the initiative and its members.
+# A plan never fails because such a read did: whatever the fault, the apply
+# succeeds (the check is skipped with a warning, or the read retried).
+POLICY_READS = [
+    ("policy assignments of a scope", SUB + r"(/resourceGroups/[^/]+)?/providers/Microsoft\.Authorization/"
+                                            r"policyAssignments$",
+     SUB + r"/resourceGroups/rg-hub-weu/providers/Microsoft\.Authorization/policyAssignments$"),
+    ("policy initiative read", SUB + r"/providers/Microsoft\.Authorization/policySetDefinitions/[^/]+$", None),
+    ("built-in policy definition read", r"^/providers/Microsoft\.Authorization/policyDefinitions/[^/]+$",
+     r"^/providers/Microsoft\.Authorization/policyDefinitions/5fcf46f9-194c-47ff-8889-380f57ae4617$"),
+]
+
 PUT_KINDS = ["429", "500", "503", "reset", "hang", "conflict", "async_failed", "raw", "lost_answer"]
 READ_KINDS = ["429", "500", "503", "reset", "hang", "raw"]
 RETRYABLE = {"429", "500", "503", "reset", "hang", "conflict", "lost_answer"}
@@ -188,14 +204,17 @@ PAGE = ("<html><head><title>400 Requ\u00eate incorrecte</title></head><body><h1>
 
 
 class Row:
-    def __init__(self, label, node, method, kind, instance, kinds):
+    def __init__(self, label, node, method, kind, instance, kinds, plan_read=False):
         self.label, self.node, self.method = label, node, method
         self.kind, self.instance, self.kinds = kind, instance, kinds
+        self.plan_read = plan_read
 
 
 ROWS: list[Row] = [Row(f"PUT {t.label}", t.node, "PUT", t.kind, t.instance, PUT_KINDS) for t in TARGETS]
 ROWS += [Row(f"GET {t.label}", t.node, "GET", t.kind, t.instance, READ_KINDS) for t in TARGETS if t.get]
 ROWS += [Row(f"GET {label}", None, "GET", rx, rx, READ_KINDS) for label, rx in POLLS]
+ROWS += [Row(f"GET {label}", None, "GET", rx, inst or rx, READ_KINDS, plan_read=True)
+         for label, rx, inst in POLICY_READS]
 
 FULL = os.environ.get("ZT_FULL_FAULT_MATRIX") == "1"
 SHIFT = int(os.environ.get("ZT_FAULT_MATRIX_SHIFT", str(int(time.time() // 86400))))
@@ -374,7 +393,9 @@ def _run_cell(ws, emu, row, kind) -> str | None:
         return f"Terraform refused the provider's answer: {_first_diag(text)}"
     if kind in RETRYABLE and r1.rc != 0:
         return f"apply failed although {kind} is retryable (fired {fired}x): {_first_diag(text)}"
-    if kind not in RETRYABLE:
+    if row.plan_read and r1.rc != 0:
+        return f"apply failed on a fault in a policy read at plan (fired {fired}x): {_first_diag(text)}"
+    if kind not in RETRYABLE and not row.plan_read:
         if r1.rc == 0:
             return f"apply succeeded although the {kind} fault fired {fired}x"
         if not _names_resource(text, row):
