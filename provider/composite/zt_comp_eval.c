@@ -2,11 +2,14 @@
  * ARM IDs from the deterministic names, and body utilities (hash, JSON
  * pointers, create_only values). */
 #include "zt_comp_internal.h"
+#include "zt_log.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+static void json_release_asked(void *p) { json_decref(p); }
 
 void zt_comp_eval_init(zt_comp_eval *ev, zt_call *c, const zt_composite_def *def,
                        const zt_schema *s, const zt_cty_value *inputs, zt_comp_mode mode)
@@ -17,6 +20,8 @@ void zt_comp_eval_init(zt_comp_eval *ev, zt_call *c, const zt_composite_def *def
     ev->s = s;
     ev->inputs = inputs;
     ev->mode = mode;
+    ev->asked = json_object();
+    zt_arena_on_free(c->arena, json_release_asked, ev->asked);
 }
 
 zt_rc zt_comp_eval_subscription(zt_comp_eval *ev)
@@ -190,8 +195,42 @@ static const char *json_scalar_str(zt_arena *a, const json_t *v)
     return out;
 }
 
+/* A pointer the private state did not keep (never asked before): ARM's
+ * body, read now. A failed read answers NULL (unknown), reported only in
+ * the log: a plan must not fail on it, an apply says what it could not
+ * build. */
+static json_t *read_outputs(const zt_comp_eval *ev, const zt_comp_rec *r)
+{
+    zt_diags scratch;
+    zt_diags_init(&scratch, ev->c->arena);
+    zt_call call = *ev->c;
+    call.diags = &scratch;
+    zt_comp_getter g;
+    if (zt_comp_getter_init(&g, &call, ev->def) != ZT_OK)
+        return NULL;
+    g.deadline = zt_arm_deadline_in(60 * 1000);
+    json_t *body = zt_comp_get(&g, r->id);
+    zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "output not kept: read from Azure", "node", r->key, "id",
+           r->id, "result", body ? "ok" : "failed", NULL);
+    return body;
+}
+
+/* Note that pointer was asked of node_key (what the private state keeps). */
+static void ask(const zt_comp_eval *ev, const char *node_key, const char *pointer)
+{
+    if (!ev->asked)
+        return;
+    json_t *o = json_object_get(ev->asked, node_key);
+    if (!o) {
+        o = json_object();
+        json_object_set_new(ev->asked, node_key, o);
+    }
+    json_object_set_new(o, pointer, json_true());
+}
+
 static const char *output_of(const zt_comp_eval *ev, const char *node_key, const char *pointer)
 {
+    ask(ev, node_key, pointer);
     if (ev->mode == ZT_COMP_PLAN) {
         ssize_t i = zt_comp_graph_find(&ev->graph, node_key);
         const zt_comp_inst *in = i >= 0 ? &ev->graph.inst[i] : NULL;
@@ -204,8 +243,16 @@ static const char *output_of(const zt_comp_eval *ev, const char *node_key, const
         if (set)
             return json_scalar_str(ev->c->arena, set);
     }
-    const zt_comp_rec *r = zt_comp_priv_get(&ev->priv, node_key);
-    if (!r || !r->exists || !r->outputs)
+    zt_comp_rec *r = zt_comp_priv_get(&ev->priv, node_key);
+    if (!r || !r->exists)
+        return NULL;
+    if (!r->outputs && r->kept && json_object_get(r->kept, pointer))
+        return json_scalar_str(ev->c->arena, json_object_get(r->kept, pointer));
+    if (!r->outputs && r->slim && r->id) {
+        r->slim = false; /* one read at most */
+        r->outputs = read_outputs(ev, r);
+    }
+    if (!r->outputs)
         return NULL;
     return json_scalar_str(ev->c->arena, zt_comp_json_ptr(r->outputs, pointer));
 }

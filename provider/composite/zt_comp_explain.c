@@ -164,11 +164,13 @@ static void update_lines(explain *x, const zt_comp_inst *in, const zt_comp_rec *
     zt_arena *a = x->ev->c->arena;
     zt_comp_diff diffs[MAX_PROPS];
     size_t total = 0, n = 0;
-    const char *ps = json_string_value(zt_comp_json_ptr(r->outputs, "/properties/provisioningState"));
+    /* What Azure has: the prior body where the last read found no drift. */
+    const json_t *actual = zt_comp_rec_actual(a, r, r->outputs ? NULL : prior_body(x, in->key));
+    const char *ps = json_string_value(zt_comp_json_ptr(actual, "/properties/provisioningState"));
     if (ps && strcasecmp(ps, "Failed") == 0)
         zt_buf_printf(&x->change, "\n    left Failed by an earlier operation: a PUT repairs it");
-    if (r->outputs && in->body)
-        n = zt_comp_diffs(a, in->def, in->body, r->outputs, diffs, MAX_PROPS, &total);
+    if (in->body)
+        n = zt_comp_diffs(a, in->def, in->body, actual, diffs, MAX_PROPS, &total);
     for (size_t i = 0; i < n; i++)
         zt_buf_printf(&x->change, "\n    %s %s -> %s (%s)", readable_ptr(a, in->body, diffs[i].ptr),
                       shown(a, diffs[i].have), shown(a, diffs[i].want), origin(x, in, r, &diffs[i]));

@@ -39,7 +39,19 @@ typedef struct zt_comp_rec {
     bool exists;            /* created (or maybe created by a failed PUT) */
     bool drift;             /* the last refresh found ARM differing from the body */
     const char *hash;       /* SHA-256 of the body last applied; "" forces a PUT */
-    json_t *outputs;        /* the last body ARM returned (GET/PUT), or NULL */
+    /* The body ARM returned (GET/PUT) in this call, or NULL: the private
+     * state keeps only what later calls ask of it (kept, diffs). */
+    json_t *outputs;
+    /* {pointer: value} of the pointers other nodes and the composite's
+     * outputs read (zt_comp_output), null where ARM had none; NULL when
+     * nothing was kept. */
+    json_t *kept;
+    /* {pointer: ARM's value} where ARM differed from the body at the last
+     * read or apply (the desired body's leaves, as zt_comp_diffs finds
+     * them; null where ARM had none): with the body under the prior
+     * inputs, what ARM has at every leaf the plan explains. */
+    json_t *diffs;
+    bool slim;              /* decoded without ARM's body: kept is all there is */
     json_t *create_only;    /* {pointer: value} of create_only pointers applied */
 } zt_comp_rec;
 
@@ -63,6 +75,15 @@ bool zt_comp_priv_any(const zt_comp_priv *p);
 /* A deep copy (records and their JSON) for a state that must not change
  * while another is built. */
 void zt_comp_priv_copy(zt_arena *a, const zt_comp_priv *src, zt_comp_priv *dst);
+/* Before encoding: every record that holds ARM's whole body (read or
+ * applied in this call) keeps only the pointers ev was asked for, those it
+ * kept before, a provisioning state other than Succeeded, and where ARM
+ * differs from its instance's body (in->body, when built). */
+void zt_comp_priv_slim(zt_comp_eval *ev);
+/* ARM's body as the plan explains it: outputs when read in this call,
+ * else `prior` (the body under the prior inputs, may be NULL) with diffs
+ * and the kept provisioning state laid over it. In the call arena. */
+json_t *zt_comp_rec_actual(zt_arena *a, const zt_comp_rec *r, const json_t *prior);
 
 /* ---- graph ---------------------------------------------------------------- */
 
@@ -132,6 +153,9 @@ struct zt_comp_eval {
      * (outputs of nodes being created, unknown string inputs and tag
      * values) is given out as this string instead of NULL. NULL: off. */
     const char *placeholder;
+    /* {node key: {pointer: true}} asked of zt_comp_output in this call:
+     * what the private state keeps of ARM's bodies. */
+    json_t *asked;
 };
 
 void zt_comp_eval_init(zt_comp_eval *ev, zt_call *c, const zt_composite_def *def,

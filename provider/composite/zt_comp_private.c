@@ -1,16 +1,26 @@
 /* zt_comp_private.c - the private state: per node instance, what exists,
- * the hash of the body last applied, ARM's last answer (outputs) and the
- * drift flag of the last refresh. JSON so that it can be read in a
- * debugger and grow without a format version dance:
- *   {"v":1,"nodes":{"vnet":{"id":"/subscriptions/...","exists":true,
- *    "hash":"...","drift":false,"outputs":{...},"create_only":{...}}}}
+ * the hash of the body last applied, the drift flag of the last refresh,
+ * and of ARM's last answer only what later calls need without reading
+ * Azure: the values other nodes and the composite's outputs read (kept)
+ * and where ARM differed from the body (diffs, for the plan's property
+ * lines). Whole bodies made a large estate's state mostly private state
+ * (about 40 KiB a spoke); this is about 6. JSON, so that it can be read in
+ * a debugger:
+ *   {"v":2,"nodes":{"firewall":{"id":"/subscriptions/...","exists":true,
+ *    "hash":"...","drift":false,"kept":{"/properties/...":"10.0.1.4"},
+ *    "diffs":{...},"create_only":{...}}}}
+ * Version 1 (0.1.0 and builds before this format) held ARM's whole body
+ * as "outputs": it is read as a body of this call, and the next read or
+ * apply writes version 2. Terraform hands private state to ReadResource,
+ * PlanResourceChange and ApplyResourceChange, never to
+ * UpgradeResourceState: this decoder is where it is upgraded.
  */
 #include "zt_comp_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define PRIV_VERSION 1
+#define PRIV_VERSION 2
 
 static void json_release(void *p) { json_decref(p); }
 
@@ -86,7 +96,10 @@ static zt_rc decode_rec(zt_arena *a, zt_comp_priv *p, const char *key, const jso
         r->hash = "";
     r->exists = json_is_true(json_object_get(o, "exists"));
     r->drift = json_is_true(json_object_get(o, "drift"));
-    r->outputs = keep(a, json_object_get(o, "outputs"));
+    r->outputs = keep(a, json_object_get(o, "outputs")); /* version 1 */
+    r->kept = keep(a, json_object_get(o, "kept"));
+    r->diffs = keep(a, json_object_get(o, "diffs"));
+    r->slim = !r->outputs;
     r->create_only = keep(a, json_object_get(o, "create_only"));
     return r->id ? ZT_OK : ZT_ERR_DECODE;
 }
@@ -109,8 +122,8 @@ zt_rc zt_comp_priv_decode(zt_arena *a, zt_diags *d, const void *data, size_t len
     json_t *nodes = json_object_get(doc, "nodes");
     const char *k;
     json_t *v;
-    zt_rc rc = json_integer_value(json_object_get(doc, "v")) == PRIV_VERSION ? ZT_OK
-                                                                              : ZT_ERR_DECODE;
+    json_int_t version = json_integer_value(json_object_get(doc, "v"));
+    zt_rc rc = version == 1 || version == PRIV_VERSION ? ZT_OK : ZT_ERR_DECODE;
     json_object_foreach(nodes, k, v)
     {
         if (rc == ZT_OK)
@@ -133,8 +146,10 @@ void zt_comp_priv_encode(zt_arena *a, const zt_comp_priv *p, const void **data, 
         json_object_set_new(o, "exists", json_boolean(r->exists));
         json_object_set_new(o, "drift", json_boolean(r->drift));
         json_object_set_new(o, "hash", json_string(r->hash ? r->hash : ""));
-        if (r->outputs)
-            json_object_set(o, "outputs", r->outputs);
+        if (r->kept && json_object_size(r->kept))
+            json_object_set(o, "kept", r->kept);
+        if (r->diffs && json_object_size(r->diffs))
+            json_object_set(o, "diffs", r->diffs);
         if (r->create_only && json_object_size(r->create_only))
             json_object_set(o, "create_only", r->create_only);
         json_object_set_new(nodes, r->key, o);
@@ -153,4 +168,144 @@ bool zt_comp_priv_any(const zt_comp_priv *p)
         if (p->recs[i].exists)
             return true;
     return false;
+}
+
+/* ---- what the private state keeps of ARM's bodies ------------------------------------ */
+
+#define MAX_DIFFS 32 /* leaves kept where ARM differs from the body */
+
+static json_t *slim_kept(const zt_comp_eval *ev, const zt_comp_rec *r)
+{
+    json_t *kept = json_object();
+    const char *ptr;
+    json_t *v;
+    /* What was kept before stays kept: a later plan may ask it again. */
+    json_object_foreach(r->kept, ptr, v)
+    {
+        json_t *now = zt_comp_json_ptr(r->outputs, ptr);
+        json_object_set(kept, ptr, now ? now : json_null());
+    }
+    json_object_foreach(json_object_get(ev->asked, r->key), ptr, v)
+    {
+        json_t *now = zt_comp_json_ptr(r->outputs, ptr);
+        json_object_set(kept, ptr, now ? now : json_null());
+    }
+    /* A plan says when an operation left the resource Failed, and when
+     * ARM never answered for it. */
+    json_t *ps = zt_comp_json_ptr(r->outputs, "/properties/provisioningState");
+    if (json_is_string(ps))
+        json_object_set(kept, "/properties/provisioningState", ps);
+    return kept;
+}
+
+static json_t *slim_diffs(zt_arena *a, const zt_comp_inst *in, const json_t *outputs)
+{
+    zt_comp_diff d[MAX_DIFFS];
+    size_t total = 0;
+    size_t n = zt_comp_diffs(a, in->def, in->body, outputs, d, MAX_DIFFS, &total);
+    json_t *diffs = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set(diffs, d[i].ptr, d[i].have ? (json_t *)d[i].have : json_null());
+    return diffs;
+}
+
+void zt_comp_priv_slim(zt_comp_eval *ev)
+{
+    zt_arena *a = ev->c->arena;
+    for (size_t i = 0; i < ev->priv.n; i++) {
+        zt_comp_rec *r = &ev->priv.recs[i];
+        if (!r->outputs)
+            continue;
+        r->kept = keep(a, slim_kept(ev, r));
+        json_decref(r->kept);
+        ssize_t k = zt_comp_graph_find(&ev->graph, r->key);
+        const zt_comp_inst *in = k >= 0 ? &ev->graph.inst[k] : NULL;
+        /* Without the instance's body (not enabled any more, not built)
+         * the diffs of the last read stand. */
+        if (in && in->body) {
+            r->diffs = keep(a, slim_diffs(a, in, r->outputs));
+            json_decref(r->diffs);
+        }
+        r->outputs = NULL;
+        r->slim = true;
+    }
+}
+
+/* doc[ptr] = v through objects and arrays (an index up to the array's
+ * size); NULL v removes it. Pointers the document cannot take are
+ * skipped: the plan then shows the body's value against nothing. */
+static void put_ptr(json_t *doc, const char *ptr, json_t *v)
+{
+    json_t *cur = doc;
+    const char *p = ptr;
+    while (p && *p == '/' && cur) {
+        const char *end = strchr(p + 1, '/');
+        size_t n = end ? (size_t)(end - p - 1) : strlen(p + 1);
+        char tok[256];
+        if (n >= sizeof(tok))
+            return;
+        size_t w = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (p[1 + j] == '~' && j + 1 < n && (p[2 + j] == '0' || p[2 + j] == '1')) {
+                tok[w++] = p[2 + j] == '0' ? '~' : '/';
+                j++;
+            } else {
+                tok[w++] = p[1 + j];
+            }
+        }
+        tok[w] = 0;
+        bool last = !end;
+        if (json_is_array(cur)) {
+            char *e;
+            unsigned long idx = strtoul(tok, &e, 10);
+            if (*e || idx > json_array_size(cur))
+                return;
+            if (last) {
+                if (!v && idx < json_array_size(cur))
+                    json_array_remove(cur, idx);
+                else if (v && idx < json_array_size(cur))
+                    json_array_set(cur, idx, v);
+                else if (v)
+                    json_array_append(cur, v);
+                return;
+            }
+            cur = json_array_get(cur, idx);
+        } else if (json_is_object(cur)) {
+            if (last) {
+                if (v)
+                    json_object_set(cur, tok, v);
+                else
+                    json_object_del(cur, tok);
+                return;
+            }
+            json_t *next = json_object_get(cur, tok);
+            if (!next) {
+                if (!v)
+                    return;
+                next = json_object();
+                json_object_set_new(cur, tok, next);
+            }
+            cur = next;
+        } else {
+            return;
+        }
+        p = end;
+    }
+}
+
+json_t *zt_comp_rec_actual(zt_arena *a, const zt_comp_rec *r, const json_t *prior)
+{
+    if (r->outputs)
+        return r->outputs;
+    json_t *doc = prior ? json_deep_copy(prior) : json_object();
+    const char *ptr;
+    json_t *v;
+    json_object_foreach(r->diffs, ptr, v)
+        put_ptr(doc, ptr, json_is_null(v) ? NULL : v);
+    json_t *ps = json_object_get(r->kept, "/properties/provisioningState");
+    if (json_is_string(ps))
+        put_ptr(doc, "/properties/provisioningState", ps);
+    keep(a, doc);
+    json_decref(doc); /* the arena's reference remains */
+    return doc;
 }

@@ -121,6 +121,7 @@ static void mark_drift(zt_comp_eval *ev, bool import)
         json_t *body = zt_comp_eval_body(ev, in);
         if (!body)
             continue;
+        in->body = body; /* the private state keeps where ARM differs from it */
         const char *where = NULL;
         const char *ps = json_string_value(zt_comp_json_ptr(r->outputs,
                                                             "/properties/provisioningState"));

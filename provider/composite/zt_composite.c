@@ -163,6 +163,7 @@ const zt_cty_value *zt_comp_state_value(zt_comp_eval *ev, const zt_cty_value *ba
 void zt_comp_finish_state(zt_comp_eval *ev, const zt_cty_value *v, zt_comp_state *resp)
 {
     resp->state = v;
+    zt_comp_priv_slim(ev);
     zt_comp_priv_encode(ev->c->arena, &ev->priv, &resp->private_data, &resp->private_len);
 }
 

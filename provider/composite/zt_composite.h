@@ -34,8 +34,9 @@
  * null.
  *
  * Private state (JSON, opaque to Terraform) records per node: the ARM ID,
- * whether it exists, a hash of the body last applied, the outputs read from
- * ARM (e.g. the firewall's private IP) and whether the last refresh found
+ * whether it exists, a hash of the body last applied, the values of ARM's
+ * answer that zt_comp_output was asked for (e.g. the firewall's private IP)
+ * and where ARM differed from the body, and whether the last refresh found
  * drift. Plans are computed from inputs + private state, so they are
  * deterministic.
  */

@@ -492,8 +492,9 @@ START_TEST(plan_explains_changes)
     ck_assert_int_eq(zt_comp_priv_decode(A, &D, st.private_data, st.private_len, &pv), ZT_OK);
     zt_comp_rec *pip = zt_comp_priv_get(&pv, "pip");
     pip->drift = true;
-    json_object_set_new(json_object_get(pip->outputs, "properties"), "publicIPAllocationMethod",
-                        json_string("Dynamic"));
+    /* what that refresh keeps: ARM's value where it differs */
+    pip->diffs = json_pack("{s:s}", "/properties/publicIPAllocationMethod", "Dynamic");
+    zt_arena_on_free(A, json_release, pip->diffs);
     zt_comp_priv_get(&pv, "subnet[b]")->exists = false;
     const void *data;
     size_t len;
@@ -538,7 +539,8 @@ START_TEST(private_roundtrip)
     r->id = "/x";
     r->exists = true;
     r->hash = "abc";
-    r->outputs = json_pack("{s:{s:s}}", "properties", "ip", "10.0.0.4");
+    r->kept = json_pack("{s:s,s:n}", "/properties/ip", "10.0.0.4", "/properties/none");
+    r->diffs = json_pack("{s:s}", "/tags/owner", "someone");
     const void *d1, *d2;
     size_t l1, l2;
     zt_comp_priv_encode(A, &p, &d1, &l1);
@@ -547,13 +549,39 @@ START_TEST(private_roundtrip)
     ck_assert_uint_eq(l1, l2);
     ck_assert(!memcmp(d1, d2, l1));
     r = zt_comp_priv_get(&q, "zone_link[privatelink.blob.core.windows.net]");
-    ck_assert(r && r->exists);
-    ck_assert_str_eq(json_string_value(zt_comp_json_ptr(r->outputs, "/properties/ip")),
-                     "10.0.0.4");
-    json_decref(p.recs[0].outputs);
+    ck_assert(r && r->exists && r->slim && !r->outputs);
+    ck_assert_str_eq(json_string_value(json_object_get(r->kept, "/properties/ip")), "10.0.0.4");
+    ck_assert(json_is_null(json_object_get(r->kept, "/properties/none")));
+    /* what the plan explains: the prior body with ARM's differences over it */
+    json_t *prior = json_pack("{s:{s:s,s:s}}", "tags", "owner", "me", "env", "test");
+    json_t *actual = zt_comp_rec_actual(A, r, prior);
+    ck_assert_str_eq(json_string_value(zt_comp_json_ptr(actual, "/tags/owner")), "someone");
+    ck_assert_str_eq(json_string_value(zt_comp_json_ptr(actual, "/tags/env")), "test");
+    ck_assert_str_eq(json_string_value(zt_comp_json_ptr(prior, "/tags/owner")), "me");
+    json_decref(prior);
+    json_decref(p.recs[0].kept);
+    json_decref(p.recs[0].diffs);
     ck_assert_int_ne(zt_comp_priv_decode(A, &D, "nope", 4, &q), ZT_OK);
     ck_assert_int_eq(zt_comp_priv_decode(A, &D, NULL, 0, &q), ZT_OK);
     ck_assert_uint_eq(q.n, 0);
+}
+END_TEST
+
+/* Version 1 (up to 0.2.0) kept ARM's whole body: it is that call's body. */
+START_TEST(private_v1_reads_as_a_body)
+{
+    static const char v1[] =
+        "{\"v\":1,\"nodes\":{\"fw\":{\"id\":\"/x\",\"exists\":true,\"drift\":false,"
+        "\"hash\":\"h\",\"outputs\":{\"properties\":{\"ip\":\"10.0.1.4\","
+        "\"provisioningState\":\"Succeeded\",\"big\":[1,2,3]}}}}}";
+    zt_comp_priv q;
+    ck_assert_int_eq(zt_comp_priv_decode(A, &D, v1, strlen(v1), &q), ZT_OK);
+    zt_comp_rec *r = zt_comp_priv_get(&q, "fw");
+    ck_assert(r && !r->slim);
+    ck_assert_str_eq(json_string_value(zt_comp_json_ptr(r->outputs, "/properties/ip")),
+                     "10.0.1.4");
+    static const char v3[] = "{\"v\":3,\"nodes\":{}}";
+    ck_assert_int_ne(zt_comp_priv_decode(A, &D, v3, strlen(v3), &q), ZT_OK);
 }
 END_TEST
 
@@ -694,6 +722,7 @@ static Suite *suite(void)
     tcase_add_test(t, plan_drift_flag_updates);
     tcase_add_test(t, plan_explains_changes);
     tcase_add_test(t, private_roundtrip);
+    tcase_add_test(t, private_v1_reads_as_a_body);
     tcase_add_test(t, drift_comparison);
     tcase_add_test(t, set_at_create_pointers);
     tcase_add_test(t, durations);
