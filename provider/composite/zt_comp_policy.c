@@ -8,7 +8,7 @@
  * `$filter=atScope()` answers those there and at the subscription and
  * management groups above; the subscription when the group does not exist
  * yet), then the definitions and set definitions they name. Answers are
- * kept for the provider process (a few minutes), so a plan of many
+ * kept for the Terraform command (a few minutes at most), so a plan of many
  * resources reads each once. A read that fails skips the check with one
  * warning: a plan never fails because a policy could not be read.
  *
@@ -42,6 +42,7 @@
 
 typedef struct pol_entry {
     const char *key;      /* path?query, lower case */
+    unsigned generation;  /* the provider configuration it was read under */
     json_t *doc;          /* the answer (a list: {"value": [...]}); NULL: 404 or failed */
     const char *error;    /* the failure, NULL when read (or 404) */
     int64_t at_ms;
@@ -52,13 +53,14 @@ static zt_arena *g_arena;
 static pol_entry *g_entries;
 static size_t g_n, g_cap;
 
-/* Under g_lock: the fresh entry for key, else NULL. */
-static pol_entry *cache_find(const char *key)
+/* Under g_lock: the fresh entry for key read by this Terraform command
+ * (generation), else NULL. */
+static pol_entry *cache_find(const char *key, unsigned generation)
 {
     int64_t now = zt_arm_now_ms();
     for (size_t i = 0; i < g_n; i++) {
         pol_entry *e = &g_entries[i];
-        if (strcmp(e->key, key) != 0)
+        if (strcmp(e->key, key) != 0 || e->generation != generation)
             continue;
         int64_t keep = e->error ? POL_KEEP_FAILED_MS : POL_KEEP_MS;
         return now - e->at_ms <= keep ? e : NULL;
@@ -67,7 +69,7 @@ static pol_entry *cache_find(const char *key)
 }
 
 /* Under g_lock: record an answer (the document's reference is taken). */
-static void cache_put(const char *key, json_t *doc, const char *error)
+static void cache_put(const char *key, unsigned generation, json_t *doc, const char *error)
 {
     if (!g_arena)
         g_arena = zt_arena_new();
@@ -90,6 +92,7 @@ static void cache_put(const char *key, json_t *doc, const char *error)
     e->doc = doc;
     e->error = error ? zt_arena_strdup(g_arena, error) : NULL;
     e->at_ms = zt_arm_now_ms();
+    e->generation = generation;
 }
 
 /* ---- reads ------------------------------------------------------------------------- */
@@ -98,6 +101,7 @@ typedef struct pol_reader {
     zt_call *c;
     zt_arm_client *arm;
     int64_t deadline;
+    unsigned generation;  /* the provider's: answers are reused within one command */
     unsigned reads;       /* ARM requests this check sent */
     const char *failure;  /* the first read that failed: why the check is skipped */
 } pol_reader;
@@ -163,7 +167,7 @@ static const json_t *cached_get(pol_reader *r, const char *path, const char *typ
 {
     const char *low = cache_key(r->c->arena, path, query);
     pthread_mutex_lock(&g_lock);
-    pol_entry *e = cache_find(low);
+    pol_entry *e = cache_find(low, r->generation);
     const char *error = NULL;
     json_t *doc;
     if (e) {
@@ -172,7 +176,7 @@ static const json_t *cached_get(pol_reader *r, const char *path, const char *typ
     } else {
         bool not_found;
         doc = arm_get(r, path, type, query, &not_found, &error);
-        cache_put(low, json_incref(doc), error);
+        cache_put(low, r->generation, json_incref(doc), error);
     }
     pthread_mutex_unlock(&g_lock);
     if (doc)
@@ -222,7 +226,7 @@ static void prefetch(pol_reader *r, const json_t *refs, const char *type)
             const char *id = json_string_value(
                 json_object_get(json_array_get(refs, i), "policyDefinitionId"));
             const char *key = id ? cache_key(a, id, NULL) : NULL;
-            if (!key || cache_find(key))
+            if (!key || cache_find(key, r->generation))
                 continue;
             zt_arm_req req = {.method = ZT_ARM_GET, .path = id, .resource_type = type,
                               .deadline_ms = r->deadline, .cancel = zt_call_cancel_flag(r->c)};
@@ -234,7 +238,8 @@ static void prefetch(pol_reader *r, const json_t *refs, const char *type)
             zt_rc rc = zt_arm_wait(ops[i], a, &resp);
             r->reads += resp.attempts ? resp.attempts : 1;
             if (rc == ZT_OK || rc == ZT_ERR_NOTFOUND)
-                cache_put(keys[i], rc == ZT_OK ? json_incref(resp.body) : NULL, NULL);
+                cache_put(keys[i], r->generation, rc == ZT_OK ? json_incref(resp.body) : NULL,
+                          NULL);
         }
     }
     pthread_mutex_unlock(&g_lock);
@@ -736,7 +741,8 @@ void zt_comp_policy_check(zt_comp_eval *ev)
     zt_diags_init(&scratch, c->arena);
     zt_call quiet = *c;
     quiet.diags = &scratch;
-    k.r = (pol_reader){.c = &quiet, .deadline = zt_arm_deadline_in(POL_DEADLINE_MS)};
+    k.r = (pol_reader){.c = &quiet, .deadline = zt_arm_deadline_in(POL_DEADLINE_MS),
+                       .generation = atomic_load(&c->provider->generation)};
     if (zt_provider_arm(&quiet, &k.r.arm) != ZT_OK)
         return; /* no credential: the plan says so elsewhere */
     for (size_t i = 0; i < n && !k.r.failure; i++)

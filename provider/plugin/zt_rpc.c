@@ -283,6 +283,7 @@ static void configure(rpc *r, const zt_cty_value *config, const char *tf_version
     if (ok) {
         p->terraform_version = zt_arena_strdup(p->arena, tf_version);
         atomic_store(&p->configured, true);
+        atomic_fetch_add(&p->generation, 1);
     }
     pthread_mutex_unlock(&g_configure_lock);
     /* No credential, no plan: fail here, once, rather than in every

@@ -64,6 +64,10 @@ typedef struct zt_provider_config {
 typedef struct zt_provider {
     zt_arena *arena;               /* holds config; freed at exit */
     atomic_bool configured;
+    /* Incremented by every ConfigureProvider (one per Terraform command, also
+     * for a provider kept running): what a command read may be reused
+     * within it, not by the next one. */
+    atomic_uint generation;
     zt_provider_config config;
     atomic_bool stop_requested;    /* StopProvider was called */
     const char *terraform_version;

@@ -547,6 +547,112 @@ START_TEST(refused_create_leaves_no_state)
 }
 END_TEST
 
+/* ---- policy-aware plans ------------------------------------------------------------- */
+
+/* A built-in definition assigned at rg1 through ARM. */
+static void assign(const char *name, const char *guid, const char *params, const char *mode)
+{
+    const char *json = zt_arena_printf(
+        A, "{\"properties\":{\"displayName\":\"Test %s\",\"policyDefinitionId\":"
+           "\"/providers/Microsoft.Authorization/policyDefinitions/%s\",\"enforcementMode\":"
+           "\"%s\",\"parameters\":%s}}",
+        name, guid, mode, params);
+    json_t *b = kept(json_loads(json, 0, NULL));
+    zt_arm_req req = {.method = ZT_ARM_PUT, .body = b,
+                      .path = zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1/providers/"
+                                                 "Microsoft.Authorization/policyAssignments/%s",
+                                              g_emu.sub, name)};
+    zt_arm_resp resp;
+    ck_assert_int_eq(zt_arm_do(P->arm, A, &req, &resp), ZT_OK);
+}
+
+static const zt_diag *diag_with(zt_severity sev, const char *summary_part)
+{
+    for (const zt_diag *d = D.head; d; d = d->next)
+        if (d->severity == sev && strstr(d->summary, summary_part))
+            return d;
+    return NULL;
+}
+
+static zt_rc plan_rc(const zt_cty_value *config)
+{
+    zt_diags_init(&D, A);
+    zt_comp_plan_req req = {.proposed = config, .config = config};
+    zt_comp_plan_resp resp;
+    return zt_comp_plan(&C, &zt_test_composite, S, &req, &resp);
+}
+
+#define REQUIRE_TAG "871b6d14-10aa-478d-b590-94f262ecfa99"
+#define ALLOWED_LOCATIONS "e56962a6-4747-49cd-b67b-bf8b01975c4c"
+
+START_TEST(policy_checked_at_plan)
+{
+    P->config.policy_plan_checks_enabled = true;
+    assign("tag", REQUIRE_TAG, "{\"tagName\":{\"value\":\"cost-centre\"}}", "Default");
+    assign("loc", ALLOWED_LOCATIONS,
+           "{\"listOfAllowedLocations\":{\"value\":[\"northeurope\"]},"
+           "\"effect\":{\"value\":\"Audit\"}}", "Default");
+    /* Deny: an error per node that carries tags, pointing at the input */
+    ck_assert_int_eq(plan_rc(cfg(TWO, NULL)), ZT_ERR_INVALID);
+    const zt_diag *e =
+        diag_with(ZT_SEV_ERROR, "Azure Policy denies vnet: \"Require a tag on resources\"");
+    ck_assert_msg(e != NULL, "%s", diag_text());
+    ck_assert_str_eq(zt_path_str(A, e->path), "tags");
+    ck_assert_msg(strstr(e->detail, "assignment \"Test tag\"") &&
+                      strstr(e->detail, "effect Deny") &&
+                      strstr(e->detail, "RequestDisallowedByPolicy") &&
+                      strstr(e->detail, "tags[cost-centre]"),
+                  "%s", e->detail);
+    ck_assert_ptr_nonnull(diag_with(ZT_SEV_ERROR, "Azure Policy denies pip:"));
+    ck_assert_ptr_null(diag_with(ZT_SEV_ERROR, "denies subnet")); /* no tags of its own */
+    /* what ARM says at apply, with the check off */
+    P->config.policy_plan_checks_enabled = false;
+    tf_state st = {0};
+    zt_diags_init(&D, A);
+    ck_assert_int_ne(apply(&st, cfg(TWO, NULL)), ZT_OK);
+    ck_assert_msg(strstr(diag_text(), "RequestDisallowedByPolicy"), "%s", diag_text());
+    P->config.policy_plan_checks_enabled = true;
+    /* the tag given: the audit is one warning, its line per node */
+    const zt_cty_value *tagged =
+        cfg(TWO, "\"tags\":{\"owner\":\"me\",\"cost-centre\":\"c\"}");
+    ck_assert_msg(plan_rc(tagged) == ZT_OK, "%s", diag_text());
+    const zt_diag *w = diag_with(ZT_SEV_WARNING, "Azure Policy findings");
+    ck_assert_msg(w && strstr(w->detail, "- vnet (Microsoft.Network/virtualNetworks): Audit by "
+                                         "\"Allowed locations\""),
+                  "%s", diag_text());
+    /* a location known only after apply: undecided, said so */
+    const zt_cty_value *later =
+        zt_comp_set_attr(A, tagged, "location", zt_cty_unknown(A, &zt_cty_string_type));
+    ck_assert_msg(plan_rc(later) == ZT_OK, "%s", diag_text());
+    w = diag_with(ZT_SEV_WARNING, "Azure Policy findings");
+    ck_assert_msg(w && strstr(w->detail, "depends on values known only after apply") &&
+                      strstr(w->summary, "not decided at plan"),
+                  "%s", diag_text());
+    /* not enforced: would be denied, a warning (the next command reads again) */
+    atomic_fetch_add(&P->generation, 1);
+    assign("tag", REQUIRE_TAG, "{\"tagName\":{\"value\":\"cost-centre\"}}", "DoNotEnforce");
+    ck_assert_msg(plan_rc(cfg(TWO, NULL)) == ZT_OK, "%s", diag_text());
+    w = diag_with(ZT_SEV_WARNING, "Azure Policy findings");
+    ck_assert_msg(w && strstr(w->detail, "would be denied by \"Require a tag on resources\"") &&
+                      strstr(w->detail, "not enforced"),
+                  "%s", diag_text());
+}
+END_TEST
+
+START_TEST(policy_read_failure_skips_the_check)
+{
+    P->config.policy_plan_checks_enabled = true;
+    assign("tag2", REQUIRE_TAG, "{\"tagName\":{\"value\":\"team\"}}", "Default");
+    ctl("POST", "/faults", "{\"kind\":\"error\",\"method\":\"GET\",\"status\":403,"
+                           "\"code\":\"AuthorizationFailed\",\"message\":\"no policy reads\","
+                           "\"path_regex\":\"/policyAssignments$\",\"count\":-1}");
+    ck_assert_msg(plan_rc(cfg(TWO, NULL)) == ZT_OK, "%s", diag_text());
+    const zt_diag *w = diag_with(ZT_SEV_WARNING, "Azure Policy not checked at plan");
+    ck_assert_msg(w && strstr(w->detail, "AuthorizationFailed"), "%s", diag_text());
+    ck_assert_uint_eq(D.errors, 0);
+}
+END_TEST
+
 int main(void)
 {
     zt_test_emulator_load(&g_emu);
@@ -562,6 +668,8 @@ int main(void)
     tcase_add_test(t, stop_provider_returns_partial_state);
     tcase_add_test(t, renamed_nodes_move);
     tcase_add_test(t, refused_create_leaves_no_state);
+    tcase_add_test(t, policy_checked_at_plan);
+    tcase_add_test(t, policy_read_failure_skips_the_check);
     suite_add_tcase(s, t);
     return zt_test_run(s);
 }
