@@ -46,7 +46,7 @@ variable "vpn_tenant_id" {
 }
 
 variable "spokes" {
-  description = "Spokes by name: address space (/16 to /24, outside the hub), rule collection group priority, extra FQDNs."
+  description = "Spokes by name: address space (/16 to /24, outside the hub), priority of its rule collections in the group it shares with other spokes, extra FQDNs."
   type = map(object({
     address_space          = string
     firewall_rule_priority = number

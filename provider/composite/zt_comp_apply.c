@@ -116,7 +116,7 @@ static bool apply_ready(void *arg, size_t i)
     if (!in->hash)
         in->hash = zt_comp_body_hash(a, in->def, in->body);
     x->create_only[i] = zt_comp_create_only(a, in->def, in->body);
-    t->serial = zt_arm_serial_key(a, in->id, in->def->arm_type);
+    t->serial = zt_arm_serial_key(a, zt_comp_part_base(a, in->id), in->def->arm_type);
     /* an update or a delete takes its own time, which the table does not say */
     t->expected_ms = in->action == ZT_COMP_CREATE || in->action == ZT_COMP_REPLACE
                          ? (int64_t)in->def->expected_seconds * 1000
@@ -258,7 +258,8 @@ static bool delete_ready(void *arg, size_t i)
     t->key = x->recs[i]->key;
     t->id = x->recs[i]->id;
     t->arm_type = nd ? nd->arm_type : NULL;
-    t->serial = zt_arm_serial_key(x->ev->c->arena, t->id, t->arm_type);
+    t->serial = zt_arm_serial_key(x->ev->c->arena, zt_comp_part_base(x->ev->c->arena, t->id),
+                                  t->arm_type);
     return true;
 }
 

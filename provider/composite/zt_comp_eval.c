@@ -166,11 +166,14 @@ const char *zt_comp_eval_id(zt_comp_eval *ev, zt_comp_inst *in)
     const zt_comp_node_def *n = in->def;
     const char *parent = n->parent_id ? n->parent_id(ev) : zt_comp_resource_group_id(ev);
     const char *name = n->name(ev);
+    const char *part = n->part ? n->part(ev) : NULL;
     ev->cur = saved;
     if (name && (parent || !strcasecmp(n->arm_type, "Microsoft.Resources/resourceGroups")) &&
-        ev->subscription)
+        ev->subscription && (!n->part || part))
         in->id = compose_id(ev->c->arena, ev, n->arm_type, parent ? parent : "",
                             n->parent_id != NULL, name);
+    if (in->id && part)
+        in->id = zt_arena_printf(ev->c->arena, "%s#%s", in->id, part);
     in->id_busy = false;
     in->id_done = true;
     return in->id;

@@ -85,6 +85,37 @@ void zt_comp_priv_slim(zt_comp_eval *ev);
  * and the kept provisioning state laid over it. In the call arena. */
 json_t *zt_comp_rec_actual(zt_arena *a, const zt_comp_rec *r, const json_t *prior);
 
+/* ---- parts of shared resources (zt_comp_part.c) ----------------------------- */
+
+/* A part node's ID: "<shared resource ID>#<item>,<item>". Split it (false
+ * when id has no part), in a. */
+bool zt_comp_part_split(zt_arena *a, const char *id, const char **base, const char ***names,
+                        size_t *n);
+/* The shared resource's ID of a part ID; other IDs as given. */
+const char *zt_comp_part_base(zt_arena *a, const char *id);
+
+typedef struct zt_comp_part_io {
+    zt_arm_client *arm;
+    zt_arena *a;                /* the calling thread's: out strings */
+    const char *arm_type;       /* the shared resource's type (NULL: derived) */
+    const char *serial;         /* its serialization scope */
+    int64_t deadline_ms;
+    const atomic_bool *cancel;
+    /* out */
+    json_t *result;             /* the resource with this part's items only (new reference) */
+    const char *error, *error_code, *error_message;
+    bool maybe_written;
+} zt_comp_part_io;
+
+/* Write the part's items as body has them (body NULL: remove them; the
+ * resource goes with its last items), by read-modify-write under the
+ * resource's etag, coalesced with the other writes to the same resource
+ * in this process. */
+zt_rc zt_comp_part_write(zt_comp_part_io *io, const char *id, const json_t *body);
+/* The resource with this part's items only; ZT_ERR_NOTFOUND when none of
+ * them (or the resource) exists. */
+zt_rc zt_comp_part_get(zt_comp_part_io *io, const char *id);
+
 /* ---- graph ---------------------------------------------------------------- */
 
 typedef enum zt_comp_action {

@@ -262,11 +262,42 @@ static zt_rc op_put(task_ctx *x)
     return x->result ? ZT_OK : op_get(x);
 }
 
+static void json_release_fn(void *p) { json_decref(p); }
+
+/* A node that owns items of a shared resource (zt_comp_part.c): a PUT or
+ * replace writes its items, a DELETE removes them, a GET reads them. */
+static zt_rc op_part(task_ctx *x)
+{
+    zt_comp_task *t = x->t;
+    zt_comp_part_io io = {.arm = t->arm, .a = x->a, .arm_type = t->arm_type,
+                          .serial = t->serial, .deadline_ms = t->deadline_ms,
+                          .cancel = t->cancel};
+    zt_rc rc = t->op == ZT_COMP_OP_GET ? zt_comp_part_get(&io, t->id)
+                                       : zt_comp_part_write(&io, t->id,
+                                                            t->op == ZT_COMP_OP_DELETE ? NULL
+                                                                                       : t->body);
+    t->maybe_written = t->maybe_written || io.maybe_written;
+    if (io.result) {
+        x->result = io.result;
+        zt_arena_on_free(x->a, json_release_fn, io.result);
+    }
+    if (rc != ZT_OK && rc != ZT_ERR_NOTFOUND) {
+        x->error = io.error ? io.error : zt_rc_str(rc);
+        x->error_code = io.error_code ? io.error_code : "";
+        x->error_message = io.error_message;
+    }
+    return rc == ZT_ERR_NOTFOUND && t->op == ZT_COMP_OP_DELETE ? ZT_OK : rc;
+}
+
 static void *task_main(void *arg)
 {
     task_ctx *x = arg;
     zt_comp_task *t = x->t;
     run *r = t->run;
+    if (strchr(t->id ? t->id : "", '#')) {
+        t->rc = op_part(x);
+        goto done;
+    }
     switch (t->op) {
     case ZT_COMP_OP_PUT: t->rc = op_put(x); break;
     case ZT_COMP_OP_REPLACE:
@@ -277,6 +308,7 @@ static void *task_main(void *arg)
     case ZT_COMP_OP_DELETE: t->rc = op_delete(x); break;
     case ZT_COMP_OP_GET: t->rc = op_read(x); break;
     }
+done:
     pthread_mutex_lock(&r->lock);
     t->done = true;
     r->finished++;

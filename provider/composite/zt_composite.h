@@ -209,6 +209,15 @@ typedef struct zt_comp_node_def {
     bool delete_with_parent;
     /* Azure soft-deletes this type (see zt_comp_soft_delete). NULL: no. */
     const zt_comp_soft_delete *soft_delete;
+    /* The node owns items of a resource it shares with others (spokes'
+     * rule collections in one rule collection group): the item names,
+     * comma-separated; NULL callback: the node owns the whole resource.
+     * The node's ID is then "<resource ID>#<names>", its body the resource
+     * with its own items only; the engine writes them by read-modify-write
+     * under the resource's etag, reads them out of the resource, and its
+     * delete removes them (the resource with the last of them). NULL while
+     * unknown. */
+    const char *(*part)(const zt_comp_eval *ev);
     /* Plan-time check before a plan deletes an instance of this node (it
      * left the configuration), against Azure's view read with `get` (a
      * read that fails answers NULL: the check passes, the apply will say

@@ -15,12 +15,19 @@
  *  - The spoke's own route table carries its 0.0.0.0/0 route inline: the
  *    spoke owns the whole table.
  *  - Hub-side pieces are separate child resources that the spoke owns:
- *    the hub->spoke peering (child of the hub VNet), the spoke's rule
- *    collection group (child of the hub's firewall policy) and its route
- *    in the hub's GatewaySubnet route table (routeTables/routes, never a
- *    PUT of the hub's table). The ARM client serializes each of them per
- *    hub VNet / policy / route table (zt_arm_serial_key), so many spokes
- *    applied in parallel never overlap on the hub.
+ *    the hub->spoke peering (child of the hub VNet) and its route in the
+ *    hub's GatewaySubnet route table (routeTables/routes, never a PUT of
+ *    the hub's table). The ARM client serializes each of them per hub
+ *    VNet / route table (zt_arm_serial_key), so many spokes applied in
+ *    parallel never overlap on the hub.
+ *  - Firewall rules: Azure caps a policy at 90 rule collection groups, so
+ *    spokes share ZT_SPOKE_RCG_BUCKETS groups ("spokes-<bucket>", the
+ *    bucket a hash of the spoke's name, the group's priority derived from
+ *    it); each spoke owns two rule collections in its group (network and
+ *    application rules cannot share one), at firewall_rule_priority. The
+ *    engine writes them as a part of the shared group (zt_composite.h,
+ *    `part`): read-modify-write under the group's etag, coalesced with the
+ *    other spokes' writes of the same process.
  *  - The spoke->hub peering waits for the hub->spoke peering: with
  *    gateway transit, useRemoteGateways needs the hub side to allow it.
  *    Destroy runs the other way round.
@@ -31,6 +38,7 @@
 #include "zt_res.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,9 +136,50 @@ ZT_SPOKE_NAME_FN(zt_spoke_name_nsg_func, "nsg-", "-func")
 ZT_SPOKE_NAME_FN(zt_spoke_name_nat, "ng-", "")
 ZT_SPOKE_NAME_FN(zt_spoke_name_pip_nat, "pip-", "-ng")
 ZT_SPOKE_NAME_FN(zt_spoke_name_hub_peering, "peer-hub-to-", "")
-ZT_SPOKE_NAME_FN(zt_spoke_name_rcg, "spoke-", "")
 ZT_SPOKE_NAME_FN(zt_spoke_name_hub_route, "spoke-", "")
 ZT_SPOKE_NAME_FN(zt_spoke_name_zone_link, "link-vnet-", "")
+
+/* Groups the spokes of one policy share: few, so that the writes of many
+ * spokes land in few group PUTs (Azure runs one write per policy at a
+ * time), yet far below the policy's 90 groups and each group far below
+ * its 2 MB (a spoke's collections are ~2.5 KB). */
+#define ZT_SPOKE_RCG_BUCKETS 4
+#define ZT_SPOKE_RCG_PRIORITY 60000 /* + bucket: after the hub's and users' groups */
+
+/* FNV-1a of the spoke's name: the same bucket in every process. */
+static unsigned zt_spoke_bucket(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % ZT_SPOKE_RCG_BUCKETS;
+}
+
+static const char *zt_spoke_rcg_name(zt_arena *a, const char *name)
+{
+    return zt_arena_printf(a, "spokes-%u", zt_spoke_bucket(name));
+}
+
+static const char *zt_spoke_name_rcg(const zt_comp_eval *ev)
+{
+    const char *name = zt_comp_input_str(ev, "name");
+    return name ? zt_spoke_rcg_name(zt_comp_arena(ev), name) : NULL;
+}
+
+/* The spoke's rule collections in the shared group. */
+static const char *zt_spoke_coll(zt_arena *a, const char *name, bool network)
+{
+    return zt_arena_printf(a, "spoke-%s-%s", name, network ? "network" : "application");
+}
+
+static const char *zt_spoke_part_rcg(const zt_comp_eval *ev)
+{
+    zt_arena *a = zt_comp_arena(ev);
+    const char *name = zt_comp_input_str(ev, "name");
+    return name ? zt_arena_printf(a, "%s,%s", zt_spoke_coll(a, name, true),
+                                  zt_spoke_coll(a, name, false))
+                : NULL;
+}
 
 static const char *zt_spoke_name_peering(const zt_comp_eval *ev)
 {
@@ -452,6 +501,7 @@ static const char *zt_spoke_tag_region(zt_arena *a, const char *loc)
 static json_t *zt_spoke_body_rcg(const zt_comp_eval *ev)
 {
     zt_arena *a = zt_comp_arena(ev);
+    const char *name = zt_comp_input_str(ev, "name");
     const char *space = zt_comp_input_str(ev, "address_space");
     const char *loc = zt_comp_input_str(ev, "location");
     const zt_cty_value *prio = zt_comp_input(ev, "firewall_rule_priority");
@@ -459,7 +509,8 @@ static json_t *zt_spoke_body_rcg(const zt_comp_eval *ev)
     int64_t priority = 0;
     if (loc)
         loc = zt_spoke_tag_region(a, loc);
-    if (!space || !loc || !zt_spoke_known(prio) || !zt_cty_number_to_int64(prio, &priority) ||
+    if (!name || !space || !loc || !zt_spoke_known(prio) ||
+        !zt_cty_number_to_int64(prio, &priority) ||
         (extra && !extra->is_null && !zt_cty_is_wholly_known(extra)))
         return NULL;
     static const char *const dbw_ports[] = {"443", "8443-8451", NULL};
@@ -483,12 +534,15 @@ static json_t *zt_spoke_body_rcg(const zt_comp_eval *ev)
             json_array_append_new(f, json_string(extra->u.coll.elems[i]->u.str.ptr));
         json_array_append_new(app, zt_spoke_app_rule("user-fqdns", space, f, false));
     }
-    return json_pack("{s:{s:I,s:[{s:s,s:s,s:i,s:{s:s},s:o},{s:s,s:s,s:i,s:{s:s},s:o}]}}",
-                     "properties", "priority", (json_int_t)priority, "ruleCollections",
-                     "ruleCollectionType", "FirewallPolicyFilterRuleCollection", "name",
-                     "databricks", "priority", 100, "action", "type", "Allow", "rules", net,
-                     "ruleCollectionType", "FirewallPolicyFilterRuleCollection", "name", "egress",
-                     "priority", 200, "action", "type", "Allow", "rules", app);
+    /* Network rules are matched before application rules whatever their
+     * priorities, so both collections take the spoke's. */
+    return json_pack("{s:{s:i,s:[{s:s,s:s,s:I,s:{s:s},s:o},{s:s,s:s,s:I,s:{s:s},s:o}]}}",
+                     "properties", "priority", ZT_SPOKE_RCG_PRIORITY + (int)zt_spoke_bucket(name),
+                     "ruleCollections", "ruleCollectionType", "FirewallPolicyFilterRuleCollection",
+                     "name", zt_spoke_coll(a, name, true), "priority", (json_int_t)priority,
+                     "action", "type", "Allow", "rules", net, "ruleCollectionType",
+                     "FirewallPolicyFilterRuleCollection", "name", zt_spoke_coll(a, name, false),
+                     "priority", (json_int_t)priority, "action", "type", "Allow", "rules", app);
 }
 
 /* The spoke's address space from the gateway through the firewall. */
@@ -649,7 +703,7 @@ static const zt_comp_node_def zt_spoke_nodes[] = {
      .body = zt_spoke_body_zone_link, .expected_seconds = 30},
     {.key = "firewall_rules", .arm_type = "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
      .parent_id = zt_spoke_parent_policy, .name = zt_spoke_name_rcg, .body = zt_spoke_body_rcg,
-     .expected_seconds = 60},
+     .part = zt_spoke_part_rcg, .expected_seconds = 60},
     {.key = "hub_route", .arm_type = "Microsoft.Network/routeTables/routes",
      .depends_on = zt_spoke_deps_hub_route, .parent_id = zt_spoke_parent_hub_rt,
      .name = zt_spoke_name_hub_route, .body = zt_spoke_body_hub_route, .expected_seconds = 5},
@@ -678,9 +732,14 @@ static const zt_cty_value *zt_spoke_out_rt_id(const zt_comp_eval *ev)
     return zt_res_id_out(ev, "route_table");
 }
 
+/* The group the spoke's collections are in (the node's ID names them). */
 static const zt_cty_value *zt_spoke_out_rcg_id(const zt_comp_eval *ev)
 {
-    return zt_res_id_out(ev, "firewall_rules");
+    const char *id = zt_comp_id(ev, "firewall_rules");
+    if (!id)
+        return NULL;
+    return zt_cty_string(zt_comp_arena(ev),
+                         zt_arena_strndup(zt_comp_arena(ev), id, strcspn(id, "#")));
 }
 
 static const zt_cty_value *zt_spoke_out_nat_id(const zt_comp_eval *ev)
@@ -881,10 +940,9 @@ static void zt_spoke_check_priority(zt_res_check *k)
         return;
     if (!zt_cty_number_to_int64(v, &p) || p < 101 || p > 65000)
         zt_diag_error(k->c->diags, zt_res_path(k, "firewall_rule_priority"),
-                      "Invalid rule collection group priority",
-                      "The spoke's rule collection group priority must be an integer from 101 "
-                      "to 65000 (100 is the hub's own platform group), unique among the spokes "
-                      "of one hub.");
+                      "Invalid rule collection priority",
+                      "The priority of the spoke's rule collections must be an integer from 101 "
+                      "to 65000, unique among the spokes that share its rule collection group.");
 }
 
 static bool zt_spoke_fqdn_ok(const char *s)
@@ -1166,24 +1224,28 @@ static void zt_spoke_check_peers(zt_res_check *k, const zt_res_reader *r,
                           "destroy it first).", space, p.v[i].value, p.v[i].who, p.v[i].source);
 }
 
-/* The hub policy's rule collection groups and their priorities. */
-static void zt_spoke_read_priorities(const zt_res_reader *r, const char *policy, const char *name,
+/* The priorities of the other collections in the spoke's group: a
+ * spoke's own by its network collection, anything else by name. */
+static void zt_spoke_read_priorities(const zt_res_reader *r, const char *group, const char *name,
                                      zt_spoke_peers *p)
 {
     zt_arena *a = r->c->arena;
-    json_t *g;
+    json_t *coll;
     size_t i;
-    const char *mine = zt_arena_printf(a, "spoke-%s", name);
-    json_array_foreach(zt_res_read_list(r, zt_arena_printf(a, "%s/ruleCollectionGroups", policy)),
-                       i, g)
+    const char *mine_net = zt_spoke_coll(a, name, true), *mine_app = zt_spoke_coll(a, name, false);
+    json_array_foreach(zt_res_jget(zt_res_read(r, group), "properties/ruleCollections"), i, coll)
     {
-        const char *gn = zt_res_jstr(g, "name");
-        json_t *prio = zt_res_jget(g, "properties/priority");
-        if (!gn || strcmp(gn, mine) == 0 || !json_is_integer(prio))
+        const char *cn = zt_res_jstr(coll, "name");
+        json_t *prio = json_object_get(coll, "priority");
+        size_t len = cn ? strlen(cn) : 0;
+        if (!cn || !strcmp(cn, mine_net) || !strcmp(cn, mine_app) || !json_is_integer(prio))
             continue;
-        zt_spoke_peer_azure(a, p,
-                            zt_spoke_owner_of(a, "zerotrust_spoke", "spoke-", gn,
-                                              zt_res_jstr(g, "id")),
+        const char *who = zt_arena_printf(a, "rule collection %s", cn);
+        if (len > 14 && !strncmp(cn, "spoke-", 6) && !strcmp(cn + len - 8, "-network"))
+            who = zt_res_owner(a, "zerotrust_spoke", zt_arena_strndup(a, cn + 6, len - 14));
+        else if (len > 18 && !strncmp(cn, "spoke-", 6) && !strcmp(cn + len - 12, "-application"))
+            continue; /* counted with its spoke's network collection */
+        zt_spoke_peer_azure(a, p, who,
                             zt_arena_printf(a, "%lld", (long long)json_integer_value(prio)));
     }
 }
@@ -1198,24 +1260,27 @@ static void zt_spoke_check_priority_free(zt_res_check *k, const zt_res_reader *r
     size_t n;
     if (!policy || !v || v->is_null || !zt_cty_is_known(v) || !zt_cty_number_to_int64(v, &prio))
         return;
+    const char *group = zt_arena_printf(a, "%s/ruleCollectionGroups/%s", policy,
+                                        zt_spoke_rcg_name(a, name));
     const char *mine = zt_arena_printf(a, "%lld", (long long)prio);
     const zt_comp_claim *claims =
-        zt_comp_claim_put(k->c, zt_arena_printf(a, "priorities-in:%s", policy),
+        zt_comp_claim_put(k->c, zt_arena_printf(a, "priorities-in:%s", group),
                           zt_res_owner(a, "zerotrust_spoke", name), mine, &n);
     if (!zt_spoke_moved(k->config, prior, "firewall_rule_priority", "hub_firewall_policy_id"))
         return;
     zt_spoke_peers p;
     zt_spoke_peers_init(a, &p, claims, n);
     if (!zt_res_created_in_run(k->c, policy))
-        zt_spoke_read_priorities(r, policy, name, &p);
+        zt_spoke_read_priorities(r, group, name, &p);
     for (size_t i = 0; i < p.n; i++)
         if (strcmp(p.v[i].value, mine) == 0)
             zt_diag_error(k->c->diags, zt_res_path(k, "firewall_rule_priority"),
-                          "Rule collection group priority already used",
-                          "Priority %s is also the priority of %s (%s) in the hub's firewall "
-                          "policy; groups of one priority have no defined order. Choose another "
+                          "Rule collection priority already used",
+                          "Priority %s is also the priority of %s (%s) in rule collection group "
+                          "%s of the hub's firewall policy, which this spoke shares with others; "
+                          "collections of one priority have no defined order. Choose another "
                           "firewall_rule_priority from 101 to 65000.", mine, p.v[i].who,
-                          p.v[i].source);
+                          p.v[i].source, zt_spoke_rcg_name(a, name));
 }
 
 static void zt_spoke_plan_check(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
@@ -1385,23 +1450,26 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
     if (n_nat)
         zt_res_inputs_set(&m.in, "nat_gateway_subnets", zt_res_string_set(a, nat_sn, n_nat));
 
-    /* The rule collection group and the GatewaySubnet route on the hub. */
+    /* The spoke's collections in its shared group, and the GatewaySubnet
+     * route on the hub. */
     json_t *rcg = NULL, *route = NULL;
     const char *policy = zt_spoke_imp_find(&m, zt_arena_printf(a, "%s/firewallPolicies", hub_net),
-                                           zt_arena_printf(a, "ruleCollectionGroups/spoke-%s", name),
+                                           zt_arena_printf(a, "ruleCollectionGroups/%s",
+                                                           zt_spoke_rcg_name(a, name)),
                                            &rcg);
     const char *hub_rt = zt_spoke_imp_find(&m, zt_arena_printf(a, "%s/routeTables", hub_net),
                                            zt_arena_printf(a, "routes/spoke-%s", name), &route);
     zt_res_inputs_set(&m.in, "hub_firewall_policy_id", zt_res_str_or_null(a, policy));
     zt_res_inputs_set(&m.in, "hub_gateway_route_table_id", zt_res_str_or_null(a, hub_rt));
-    json_t *prio = zt_res_jget(rcg, "properties/priority");
-    zt_res_inputs_set(&m.in, "firewall_rule_priority",
-                      json_is_integer(prio) ? zt_cty_number_int(a, json_integer_value(prio))
-                                            : zt_cty_null(a, &zt_cty_number_type));
-    json_t *coll, *rule;
+    json_t *prio = NULL, *coll, *rule;
     size_t j;
     json_array_foreach(zt_res_jget(rcg, "properties/ruleCollections"), i, coll)
     {
+        const char *cn = zt_res_jstr(coll, "name");
+        if (cn && !strcmp(cn, zt_spoke_coll(a, name, true)))
+            prio = json_object_get(coll, "priority");
+        if (!cn || strcmp(cn, zt_spoke_coll(a, name, false)) != 0)
+            continue;
         json_array_foreach(json_object_get(coll, "rules"), j, rule)
         {
             const char *rn = zt_res_jstr(rule, "name");
@@ -1416,6 +1484,9 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
             zt_res_inputs_set(&m.in, "allowed_fqdns", zt_res_string_set(a, fq, nf));
         }
     }
+    zt_res_inputs_set(&m.in, "firewall_rule_priority",
+                      json_is_integer(prio) ? zt_cty_number_int(a, json_integer_value(prio))
+                                            : zt_cty_null(a, &zt_cty_number_type));
 
     /* DNS: the hub's zones (its output map) and resolver, then the mode. */
     json_t *zones = zt_res_read_list(&m.r, zt_arena_printf(a, "%s/privateDnsZones", hub_net));

@@ -8,6 +8,10 @@ Accounted for:
   - listed in some resource instance's `underlying_resources` (tainted
     instances included), or a child of one (subnets, keys, blob services,
     role assignments and diagnostic settings on it, zone records...);
+  - a resource shared by parts (`<ID>#<item>,<item>`, spokes' rule
+    collections in a shared rule collection group): each of its items must
+    be some state's part, else `<ID>#<item>` is an orphan (a rule collection
+    group no state lists whole is such a resource, parts or not);
   - the network interface Azure made for a listed private endpoint;
   - what existed when the first workspace was attached (the test's own
     fixtures: resource groups, Log Analytics, a seeded spoke network), and
@@ -56,7 +60,8 @@ def _under(rid: str, parents: set[str]) -> bool:
 
 
 def state_ids(state_file: Path) -> set[str]:
-    """Every underlying resource ID a Terraform state file lists (lower case)."""
+    """Every underlying resource ID a Terraform state file lists (lower case; parts as
+    `<ID>#<items>`)."""
     try:
         st = json.loads(state_file.read_text())
     except (OSError, ValueError):
@@ -102,10 +107,21 @@ class OrphanAudit:
             out |= state_ids(ws.dir / "terraform.tfstate")
         return out
 
+    @staticmethod
+    def _parts(known: set[str]) -> dict[str, set[str]]:
+        """Shared resource ID -> the item names the states' parts own (lower case)."""
+        out: dict[str, set[str]] = {}
+        for k in known:
+            base, sep, items = k.partition("#")
+            if sep:
+                out.setdefault(base, set()).update(i for i in items.split(",") if i)
+        return out
+
     def orphans(self) -> list[str]:
         """IDs (as Azure spells them) no state accounts for."""
         resources = self._resources()
         known = self._known()
+        parts = self._parts(known)
         base = self.baseline or set()
         nics = set()
         for r in resources:
@@ -115,6 +131,13 @@ class OrphanAudit:
         out = []
         for r in resources:
             rid = r["id"].lower()
+            shared = rid in parts or r["type"].lower() == "microsoft.network/firewallpolicies/rulecollectiongroups"
+            if shared and rid not in known and rid not in base:
+                items = ((r.get("resource") or {}).get("properties") or {}).get("ruleCollections") or []
+                out += [f"{r['id']}#{i.get('name')}" for i in items
+                        if str(i.get("name", "")).lower() not in parts.get(rid, set())
+                        and f"{rid}#{str(i.get('name', '')).lower()}" not in base]
+                continue
             if rid in base or _under(rid, known) or rid in nics:
                 continue
             if r.get("system") and _under(rid, base):

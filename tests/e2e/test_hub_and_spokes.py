@@ -82,6 +82,17 @@ def _children(emu, parent: str, kind: str) -> set[str]:
     return {v["name"] for v in r.json()["value"]}
 
 
+def _collections(emu, world) -> set[str]:
+    """Names of the rule collections in every group of the hub's policy."""
+    r = emu.client.get(f"{world['policy']}/ruleCollectionGroups")
+    assert r.status_code == 200, r.text
+    return {c["name"] for g in r.json()["value"] for c in g["properties"].get("ruleCollections") or []}
+
+
+def _spoke_collections(names) -> set[str]:
+    return {f"spoke-{s}-{kind}" for s in names for kind in ("network", "application")}
+
+
 def _hub_side(emu, world) -> tuple[set, set, set]:
     return (_children(emu, world["policy"], "ruleCollectionGroups"),
             _children(emu, world["rt"], "routes"),
@@ -121,7 +132,9 @@ class TestHubAndSpokes:
     def test_apply_one_apply(self, ws, emu, world):
         ws.run("apply", "-input=false", "-no-color", "e2e.tfplan", check=True)
         rcgs, routes, peerings = _hub_side(emu, world)
-        assert rcgs == {"hub-platform"} | {f"spoke-{s}" for s in SPOKES}, rcgs
+        # the spokes' collections in the groups their names hash to (analytics 3, ingestion 1, sandbox 0)
+        assert rcgs == {"hub-platform", "spokes-0", "spokes-1", "spokes-3"}, rcgs
+        assert _collections(emu, world) == {"azure-platform"} | _spoke_collections(SPOKES)
         assert routes == {f"spoke-{s}" for s in SPOKES}, routes
         assert peerings == {f"peer-hub-to-{s}" for s in SPOKES}, peerings
         fw_ip = json.loads(ws.run("output", "-json", check=True).stdout)["firewall_private_ip"]["value"]
@@ -207,7 +220,9 @@ class TestHubAndSpokes:
         ws.run("destroy", "-auto-approve", "-input=false", "-no-color",
                '-target=zerotrust_spoke.this["sandbox"]', check=True)
         rcgs, routes, peerings = _hub_side(emu, world)
-        assert rcgs == {"hub-platform", "spoke-analytics", "spoke-ingestion"}, rcgs
+        # sandbox was alone in spokes-0: the group went with its collections
+        assert rcgs == {"hub-platform", "spokes-1", "spokes-3"}, rcgs
+        assert _collections(emu, world) == {"azure-platform"} | _spoke_collections(("analytics", "ingestion"))
         assert routes == {"spoke-analytics", "spoke-ingestion"}, routes
         assert peerings == {"peer-hub-to-analytics", "peer-hub-to-ingestion"}, peerings
         left = [i for i in _ids_under(emu, world[SPOKE_RG]) if "sandbox" in i.lower()]

@@ -132,9 +132,9 @@ TARGETS = [
     Target("spoke zone link", "zone_link[",
            HUB + r"/privateDnsZones/[^/]+/virtualNetworkLinks/link-vnet-(?!weu$)[^/]+",
            HUB + rf"/privateDnsZones/{ZONE}/virtualNetworkLinks/link-vnet-ingestion"),
-    Target("spoke rule collection group", "firewall_rules",
-           HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spoke-[^/]+",
-           HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spoke-ingestion"),
+    Target("spoke rule collections (shared group)", "firewall_rules",
+           HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spokes-[0-9]+",
+           HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spokes-1"),  # ingestion's
     Target("spoke route on the hub", "hub_route", HUB + r"/routeTables/rt-weu-gateway/routes/[^/]+",
            HUB + r"/routeTables/rt-weu-gateway/routes/spoke-ingestion"),
     Target("spoke diagnostic setting", "diag_nsg_databricks_host", diag_kind("rg-spokes-weu"),

@@ -1,6 +1,6 @@
 """Faults on the hub-side writes while several spokes are created in one
 apply (examples/hub-and-spokes, three spokes in parallel, real Terraform):
-the spokes' rule collection groups in the hub's firewall policy and their
+the spokes' rule collections in the hub's firewall policy (shared groups) and their
 routes in the hub's GatewaySubnet route table get 429s, 500s, 503s, dropped
 connections and AnotherOperationInProgress conflicts. The apply must absorb
 them (retries, serialization per hub resource), every spoke's pieces must be
@@ -17,7 +17,7 @@ from hub_env import TAGS, plan_rc, start_emulator, use_emulator
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 GROUPS = ("rg-hub-weu", "rg-spokes-weu")
 SPOKES = ("analytics", "ingestion", "sandbox")
-RCG = r"/firewallPolicies/[^/]+/ruleCollectionGroups/spoke-[^/]+$"
+RCG = r"/firewallPolicies/[^/]+/ruleCollectionGroups/spokes-[0-9]+$"
 ROUTE = r"/routeTables/[^/]+/routes/spoke-[^/]+$"
 FAULTS = [
     {"kind": "429", "method": "PUT", "path_regex": RCG, "count": 2},
@@ -60,12 +60,12 @@ def test_parallel_spokes_absorb_hub_side_faults(ws, emu):
     assert sum(f.get("fired", 0) for f in emu.faults()) >= 6, fired
     emu.clear_faults()
 
-    groups = _ids(emu, "/rulecollectiongroups/spoke-")
+    groups = _ids(emu, "/rulecollectiongroups/spokes-")
     routes = _ids(emu, "/routes/spoke-")
-    assert len(groups) == len(SPOKES), groups
+    collections = {c["name"] for g in groups for c in emu.client.get(g).json()["properties"]["ruleCollections"]}
+    assert collections == {f"spoke-{s}-{k}" for s in SPOKES for k in ("network", "application")}, collections
     assert len(routes) == len(SPOKES), routes
     for name in SPOKES:
-        assert any(g.lower().endswith(f"/spoke-{name}") for g in groups), (name, groups)
         assert any(x.lower().endswith(f"/spoke-{name}") for x in routes), (name, routes)
 
     rc, p = plan_rc(ws)

@@ -144,3 +144,42 @@ def test_firewall_policy_limits(emu, rg):
     rules = big["properties"]["ruleCollections"][0]["rules"]
     rules[0]["targetFqdns"] = [f"host{i:06d}.example.com" for i in range(110000)]
     _err(emu.put(f"{pol['id']}/ruleCollectionGroups/g1", big), 400, "FirewallPolicyRuleCollectionGroupSizeLimitReached")
+
+
+def test_firewall_policy_rule_limits(emu, rg):
+    """20,000 source-destination combinations of network rules per policy (over all its groups);
+    collection names unique in a group; a filter collection's rules of one type."""
+    emu.control("POST", "time-scale", {"scale": 0.00001}).raise_for_status()
+    pol = emu.put_and_wait(f"{net(rg)}/firewallPolicies/fwp", BODIES["Microsoft.Network/firewallPolicies"])
+
+    def group(prio, combos, name="net"):
+        # 1 protocol x 100 sources x `combos / 100` destinations x 1 port
+        rule = {"ruleType": "NetworkRule", "name": "r", "ipProtocols": ["TCP"],
+                "sourceAddresses": [f"10.0.{i}.0/24" for i in range(100)],
+                "destinationAddresses": [f"10.1.{i // 250}.{i % 250}" for i in range(combos // 100)],
+                "destinationPorts": ["443"]}
+        return {"properties": {"priority": prio, "ruleCollections": [
+            {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": name, "priority": 100,
+             "action": {"type": "Allow"}, "rules": [rule]}]}}
+
+    assert emu.put(f"{pol['id']}/ruleCollectionGroups/a", group(200, 12000)).status_code == 201
+    emu.control("POST", "operations/complete")
+    err = _err(emu.put(f"{pol['id']}/ruleCollectionGroups/b", group(300, 9000)), 400,
+               "FirewallPolicyRuleLimitReached")
+    assert "21000" in err["message"], err
+    assert emu.put(f"{pol['id']}/ruleCollectionGroups/b", group(300, 8000)).status_code == 201
+    emu.control("POST", "operations/complete")
+    # an update counts the group once (its new rules replace its old ones)
+    assert emu.put(f"{pol['id']}/ruleCollectionGroups/a", group(200, 12000)).status_code == 200
+    emu.control("POST", "operations/complete")
+
+    pol = emu.put_and_wait(f"{net(rg)}/firewallPolicies/fwp2", BODIES["Microsoft.Network/firewallPolicies"])
+    mixed = copy.deepcopy(BODIES["Microsoft.Network/firewallPolicies/ruleCollectionGroups"])
+    coll = mixed["properties"]["ruleCollections"][0]
+    coll["rules"].append({"ruleType": "NetworkRule", "name": "n", "ipProtocols": ["TCP"],
+                          "sourceAddresses": ["10.20.0.0/16"], "destinationAddresses": ["AzureDatabricks"],
+                          "destinationPorts": ["443"]})
+    _err(emu.put(f"{pol['id']}/ruleCollectionGroups/c", mixed), 400, "FirewallPolicyRuleCollectionRulesOfMixedTypes")
+    twice = copy.deepcopy(BODIES["Microsoft.Network/firewallPolicies/ruleCollectionGroups"])
+    twice["properties"]["ruleCollections"].append(copy.deepcopy(twice["properties"]["ruleCollections"][0]))
+    _err(emu.put(f"{pol['id']}/ruleCollectionGroups/c", twice), 400, "FirewallPolicyRuleCollectionNameNotUnique")

@@ -66,8 +66,10 @@ START_TEST(test_expand_defaults)
     ck_assert_str_eq(zt_comp_id(ev, "hub_peering"),
                      HUB_VNET "/virtualNetworkPeerings/peer-hub-to-analytics");
     ck_assert_str_eq(zt_comp_id(ev, "peering"), VNET_ID "/virtualNetworkPeerings/peer-to-hub");
+    /* the spoke's collections in the group its name hashes to */
     ck_assert_str_eq(zt_comp_id(ev, "firewall_rules"),
-                     HUB_POLICY "/ruleCollectionGroups/spoke-analytics");
+                     HUB_POLICY "/ruleCollectionGroups/spokes-3#spoke-analytics-network,"
+                                "spoke-analytics-application");
     ck_assert_str_eq(zt_comp_id(ev, "hub_route"), HUB_RT "/routes/spoke-analytics");
     ck_assert_str_eq(zt_comp_id(ev, "zone_link[privatelink.blob.core.windows.net]"),
                      ZONE("privatelink.blob.core.windows.net") "/virtualNetworkLinks/"
@@ -152,7 +154,14 @@ START_TEST(test_bodies_follow_inputs)
     ck_assert_str_eq(jstr(route, "/properties/nextHopIpAddress"), "10.100.0.4");
 
     json_t *rcg = body_of(ev, "firewall_rules");
-    ck_assert_int_eq(json_integer_value(zt_comp_json_ptr(rcg, "/properties/priority")), 200);
+    ck_assert_int_eq(json_integer_value(zt_comp_json_ptr(rcg, "/properties/priority")), 60003);
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/name"), "spoke-analytics-network");
+    ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/1/name"),
+                     "spoke-analytics-application");
+    ck_assert_int_eq(json_integer_value(zt_comp_json_ptr(rcg, "/properties/ruleCollections/0/"
+                                                              "priority")), 200);
+    ck_assert_int_eq(json_integer_value(zt_comp_json_ptr(rcg, "/properties/ruleCollections/1/"
+                                                              "priority")), 200);
     ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/0/destinationAddresses/0"),
                      "AzureDatabricks");
     ck_assert_str_eq(jstr(rcg, "/properties/ruleCollections/0/rules/1/destinationAddresses/0"),
@@ -242,7 +251,7 @@ START_TEST(test_outputs)
                      HUB_VNET "/virtualNetworkPeerings/peer-hub-to-analytics");
     ck_assert_uint_eq(output(ev, "zone_link_ids")->u.coll.n, 2);
     ck_assert_str_eq(output(ev, "rule_collection_group_id")->u.str.ptr,
-                     HUB_POLICY "/ruleCollectionGroups/spoke-analytics");
+                     HUB_POLICY "/ruleCollectionGroups/spokes-3");
 }
 END_TEST
 
@@ -291,7 +300,7 @@ START_TEST(test_validate_sizes)
     tv_expect_error(A, &D, "Spoke address space out of range", "address_space", NULL);
     zt_diags_init(&D, A);
     ck_assert_int_eq(validate(BASE_INPUTS ",\"firewall_rule_priority\":100"), ZT_ERR_INVALID);
-    tv_expect_error(A, &D, "Invalid rule collection group priority", "firewall_rule_priority",
+    tv_expect_error(A, &D, "Invalid rule collection priority", "firewall_rule_priority",
                     NULL);
 }
 END_TEST
@@ -349,9 +358,13 @@ static const canned spoke_world[] = {
     {HUB_VNET, "{\"properties\":{\"addressSpace\":{\"addressPrefixes\":[\"10.100.0.0/22\"]}}}"},
     {HUB_NET "/firewallPolicies", "{\"value\":[{\"id\":\"" HUB_NET "/firewallPolicies/other\"},"
                                   "{\"id\":\"" HUB_POLICY "\"}]}"},
-    {HUB_POLICY "/ruleCollectionGroups/spoke-analytics",
-     "{\"properties\":{\"priority\":250,\"ruleCollections\":[{\"rules\":[{\"name\":\"pypi\","
-     "\"targetFqdns\":[\"pypi.org\"]},{\"name\":\"user-fqdns\",\"targetFqdns\":["
+    {HUB_POLICY "/ruleCollectionGroups/spokes-3",
+     "{\"properties\":{\"priority\":60003,\"ruleCollections\":["
+     "{\"name\":\"spoke-alpha-application\",\"priority\":300,\"rules\":[{\"name\":"
+     "\"user-fqdns\",\"targetFqdns\":[\"other.example.com\",\"x.example.com\"]}]},"
+     "{\"name\":\"spoke-analytics-network\",\"priority\":250,\"rules\":[]},"
+     "{\"name\":\"spoke-analytics-application\",\"priority\":250,\"rules\":[{\"name\":"
+     "\"pypi\",\"targetFqdns\":[\"pypi.org\"]},{\"name\":\"user-fqdns\",\"targetFqdns\":["
      "\"conda.anaconda.org\"]}]}]}}"},
     {HUB_NET "/routeTables", "{\"value\":[{\"id\":\"" HUB_RT "\"}]}"},
     {HUB_RT "/routes/spoke-analytics", "{}"},
@@ -492,10 +505,13 @@ static const canned hub_world[] = {
                "{\"addressPrefixes\":[\"10.2.0.0/20\"]}}},"
                "{\"name\":\"to-onprem\",\"properties\":{\"remoteVirtualNetwork\":{\"id\":\"/x/vnet-dc\"},"
                "\"remoteAddressSpace\":{\"addressPrefixes\":[\"172.20.0.0/16\"]}}}]}}"},
-    {HUB_POLICY "/ruleCollectionGroups",
-     "{\"value\":[{\"name\":\"hub-platform\",\"id\":\"" HUB_POLICY "/ruleCollectionGroups/hub-"
-     "platform\",\"properties\":{\"priority\":100}},{\"name\":\"spoke-ingest\",\"properties\":"
-     "{\"priority\":210}},{\"name\":\"spoke-analytics\",\"properties\":{\"priority\":200}}]}"},
+    /* ingest's group, shared with delta's (and others') by their names' hash */
+    {HUB_POLICY "/ruleCollectionGroups/spokes-1",
+     "{\"properties\":{\"priority\":60001,\"ruleCollections\":["
+     "{\"name\":\"spoke-ingest-network\",\"priority\":210},"
+     "{\"name\":\"spoke-ingest-application\",\"priority\":210},"
+     "{\"name\":\"spoke-delta-network\",\"priority\":220},"
+     "{\"name\":\"manual\",\"priority\":230}]}}"},
     {NULL, NULL},
 };
 
@@ -509,14 +525,29 @@ START_TEST(test_plan_check_against_the_hub)
     /* its own peering and group are not in the way */
     plan_check(BASE_INPUTS, NULL);
     ck_assert_uint_eq(D.count, 0);
-    /* another spoke's range, an on-premises range, a priority taken */
-    plan_check(BASE_INPUTS ",\"name\":\"sandbox\",\"address_space\":\"10.2.0.0/16\","
+    /* another spoke's range, an on-premises range, a priority taken in the
+     * group the spoke shares (two, like ingest, hashes to spokes-1) */
+    plan_check(BASE_INPUTS ",\"name\":\"two\",\"address_space\":\"10.2.0.0/16\","
                            "\"firewall_rule_priority\":210", NULL);
     tv_expect_error(A, &D, "Address space overlaps a network peered with the hub", "address_space",
                     "10.2.0.0/20, the address space of zerotrust_spoke \"ingest\" (in Azure)");
-    tv_expect_error(A, &D, "Rule collection group priority already used",
+    tv_expect_error(A, &D, "Rule collection priority already used",
                     "firewall_rule_priority", "zerotrust_spoke \"ingest\" (in Azure)");
     ck_assert_uint_eq(D.errors, 2);
+    /* a collection someone added by hand counts; the spoke's own does not */
+    zt_diags_init(&D, A);
+    plan_check(BASE_INPUTS ",\"name\":\"two\",\"firewall_rule_priority\":230", NULL);
+    tv_expect_error(A, &D, "Rule collection priority already used", "firewall_rule_priority",
+                    "rule collection manual (in Azure)");
+    zt_diags_init(&D, A);
+    plan_check(BASE_INPUTS ",\"name\":\"delta\",\"address_space\":\"10.4.0.0/16\","
+                           "\"firewall_rule_priority\":220", NULL);
+    ck_assert_uint_eq(D.count, 0);
+    /* the same priority in another group is no conflict (sandbox: spokes-0) */
+    zt_diags_init(&D, A);
+    plan_check(BASE_INPUTS ",\"name\":\"sandbox\",\"address_space\":\"10.3.0.0/16\","
+                           "\"firewall_rule_priority\":210", NULL);
+    ck_assert_uint_eq(D.count, 0);
     zt_diags_init(&D, A);
     plan_check(BASE_INPUTS ",\"name\":\"dc\",\"address_space\":\"172.20.0.0/24\","
                            "\"firewall_rule_priority\":300", NULL);
@@ -547,15 +578,16 @@ START_TEST(test_plan_check_sees_the_run)
                 HUB_NET "/firewallPolicies/afwp-new\""
     plan_check(BASE_INPUTS ",\"name\":\"one\"," NEW_HUB, NULL);
     ck_assert_uint_eq(D.count, 0);
-    plan_check(BASE_INPUTS ",\"name\":\"two\",\"address_space\":\"10.1.128.0/24\"," NEW_HUB, NULL);
+    plan_check(BASE_INPUTS ",\"name\":\"alpha\",\"address_space\":\"10.1.128.0/24\"," NEW_HUB,
+               NULL); /* alpha and one share spokes-3 */
     tv_expect_error(A, &D, "Address space overlaps a network peered with the hub", "address_space",
                     "zerotrust_spoke \"one\" (planned in this run)");
-    tv_expect_error(A, &D, "Rule collection group priority already used",
+    tv_expect_error(A, &D, "Rule collection priority already used",
                     "firewall_rule_priority", "zerotrust_spoke \"one\" (planned in this run)");
     /* planned again (the apply's plan) with its own values: no conflict with itself */
     zt_diags_init(&D, A);
     plan_check(BASE_INPUTS ",\"name\":\"one\"," NEW_HUB, NULL);
-    ck_assert_uint_eq(D.errors, 2); /* with "two", now that it has claimed */
+    ck_assert_uint_eq(D.errors, 2); /* with "alpha", now that it has claimed */
 #undef NEW_HUB
 }
 END_TEST

@@ -105,3 +105,56 @@ def _gw_render(svc, res, out):
             bgp.setdefault("bgpPeeringAddress", str(last))
             bgp["bgpPeeringAddresses"] = [{"ipconfigurationId": cfg["id"], "defaultBgpIpAddresses": [str(last)],
                                            "customBgpIpAddresses": [], "tunnelIpAddresses": []}]
+
+
+# Rule limits (Azure Firewall limits): "20,000 unique source-destination combinations in network
+# rules" per policy, counted as (IP protocols) x (source addresses) x (destination addresses) x
+# ceil(destination ports / 14).
+MAX_NETWORK_RULE_COMBINATIONS = 20000
+
+
+def _rule_combinations(body) -> int:
+    n = 0
+    for coll in get_path(body, "properties.ruleCollections", []) or []:
+        for rule in coll.get("rules") or []:
+            if rule.get("ruleType") != "NetworkRule":
+                continue
+            src = len(rule.get("sourceAddresses") or []) + len(rule.get("sourceIpGroups") or [])
+            dst = (len(rule.get("destinationAddresses") or []) + len(rule.get("destinationIpGroups") or [])
+                   + len(rule.get("destinationFqdns") or []))
+            ports = len(rule.get("destinationPorts") or [])
+            n += len(rule.get("ipProtocols") or []) * src * dst * -(-ports // 14)
+    return n
+
+
+@hook(VALIDATE, RCG)
+def _rcg_network_rule_limit(ctx, body):
+    """A policy's network rules make at most 20,000 unique source-destination combinations."""
+    total = _rule_combinations(body) + sum(
+        _rule_combinations(g.body) for g in ctx.store.children(ctx.parent.id, RCG)
+        if g.id.lower() != ctx.rid.lower())
+    if total > MAX_NETWORK_RULE_COMBINATIONS:
+        raise ArmError(400, "FirewallPolicyRuleLimitReached",
+                       f"Firewall policy {ctx.parent.id} would have {total} unique source-destination "
+                       f"combinations in network rules; the limit is {MAX_NETWORK_RULE_COMBINATIONS}.",
+                       target="properties.ruleCollections")
+
+
+@hook(VALIDATE, RCG)
+def _rcg_collections_well_formed(ctx, body):
+    """Rule collection names are unique in a group, and a filter collection's rules are of one type."""
+    seen = set()
+    for coll in get_path(body, "properties.ruleCollections", []) or []:
+        name = str(coll.get("name", "")).lower()
+        if name in seen:
+            raise ArmError(400, "FirewallPolicyRuleCollectionNameNotUnique",
+                           f"Rule collection group {ctx.rid} has two rule collections named {coll.get('name')}.",
+                           target="properties.ruleCollections")
+        seen.add(name)
+        kinds = {r.get("ruleType") for r in coll.get("rules") or []}
+        if coll.get("ruleCollectionType") == "FirewallPolicyFilterRuleCollection" and len(kinds) > 1:
+            raise ArmError(400, "FirewallPolicyRuleCollectionRulesOfMixedTypes",
+                           f"Rule collection {coll.get('name')} mixes {', '.join(sorted(map(str, kinds)))}: "
+                           f"the rules of a filter collection must all be of one type.",
+                           target="properties.ruleCollections")
+
