@@ -226,6 +226,14 @@ static void node_lines(explain *x, zt_comp_inst *in)
     const char *type = in->def->arm_type;
     const char *parent = in->action == ZT_COMP_CREATE && r && r->exists
                              ? replaced_parent(x->ev, in) : NULL;
+    if (in->action == ZT_COMP_CREATE && r && r->exists && r->id && in->id &&
+        strcasecmp(r->id, in->id) != 0) {
+        /* Created under the new ID first: nothing is lost in between. */
+        zt_buf_printf(&x->destroy, "\n  - %s~%s (%s): moves to %s, created there before this "
+                                   "one is deleted", in->key, r->id, type, in->id);
+        x->n_destroy++;
+        return;
+    }
     if (in->action == ZT_COMP_REPLACE && r) {
         destroy_line(x, in->key, type,
                      zt_arena_printf(a, "replaced: %s", replace_reason(a, in, r)));

@@ -13,10 +13,12 @@ zt_comp_action zt_comp_decide(zt_comp_eval *ev, zt_comp_inst *in, const zt_comp_
 {
     if (!r || !r->exists)
         return ZT_COMP_CREATE;
-    /* A new name for the same node: a new resource, the old one goes
-     * (zt_comp_apply moves the old record aside for deletion). */
+    /* A new name for the same node: a new resource, created first; the
+     * old one is deleted after the graph is applied (zt_comp_apply moves
+     * its record aside), so what it carried (a spoke's firewall rules)
+     * never goes missing. */
     if (in->id && r->id && strcasecmp(in->id, r->id) != 0)
-        return ZT_COMP_REPLACE;
+        return ZT_COMP_CREATE;
     if (!in->body)
         return ZT_COMP_UNKNOWN;
     zt_arena *a = ev->c->arena;

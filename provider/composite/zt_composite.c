@@ -4,6 +4,7 @@
 #include "zt_comp_internal.h"
 
 #include <string.h>
+#include <strings.h>
 
 const zt_cty_value *zt_comp_set_attr(zt_arena *a, const zt_cty_value *obj, const char *name,
                                      const zt_cty_value *val)
@@ -110,6 +111,13 @@ const zt_cty_value *zt_comp_changes(zt_comp_eval *ev, const zt_comp_priv *before
         if (name && in->action != ZT_COMP_NONE) {
             keys[n] = in->key;
             vals[n++] = zt_cty_string(a, name);
+        }
+        /* Moved to a new ID: the old resource is deleted after the new one
+         * exists, under the key the apply sets it aside as. */
+        const zt_comp_rec *r = zt_comp_priv_get(before, in->key);
+        if (r && r->exists && r->id && in->id && strcasecmp(r->id, in->id) != 0) {
+            keys[n] = zt_arena_printf(a, "%s~%s", in->key, r->id);
+            vals[n++] = zt_cty_string(a, zt_comp_action_name(ZT_COMP_DELETE));
         }
     }
     for (size_t i = 0; i < before->n; i++) {

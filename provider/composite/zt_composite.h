@@ -23,7 +23,10 @@
  *                         the apply-time re-plan may turn into a no-op,
  *                         plugin-protocol 4.3). "replace": a create_only
  *                         pointer changed (delete + PUT); the node's ARM
- *                         children are then "create".
+ *                         children are then "create". A node whose ID
+ *                         changes is "create", and its old resource
+ *                         "delete" under "key~<old ID>" (deleted after the
+ *                         new one is created).
  *   timeouts              optional single nested block {create, update,
  *                         delete, read} of Go-style durations ("45m", "1h30m")
  * Node keys of multi-instance nodes are "key[instance]", e.g.

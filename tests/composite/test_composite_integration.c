@@ -521,7 +521,11 @@ START_TEST(renamed_nodes_move)
      * the old ones are deleted afterwards, children before parents */
     const zt_cty_value *c2 = zt_comp_set_attr(A, c1, "name", zt_cty_string(A, "t2"));
     zt_comp_plan_resp p = plan(&st, c2);
-    ck_assert_str_eq(change(&p, "vnet"), "replace");
+    ck_assert_str_eq(change(&p, "vnet"), "create");
+    /* the old one under the key the apply sets it aside as */
+    const zt_cty_value *old = zt_cty_map_get(zt_cty_get_attr(st.state, "underlying_resources"), "vnet");
+    ck_assert_ptr_nonnull(old);
+    ck_assert_str_eq(change(&p, zt_arena_printf(A, "vnet~%s", old->u.str.ptr)), "delete");
     ck_assert_msg(apply(&st, c2) == ZT_OK, "rename: %s", diag_text());
     ck_assert_uint_eq(store_count("/t1-"), 0);
     ck_assert_uint_eq(store_count("/t2-"), 5);

@@ -1,7 +1,9 @@
 """States written by the previous release move to the current schema: examples/platform
 applied with release 0.1.0 (built from its tagged commit, cached under ~/.cache/zerotrust),
 then the same platform under the current provider with the azurerm-style names: Terraform
-calls UpgradeResourceState (schema version 0 -> 1), the plan replaces and recreates nothing,
+calls UpgradeResourceState (schema version 0 -> 1), the plan replaces and recreates nothing
+but moves the spoke's firewall rules from the group it owned into its collections of a shared
+group (the new collections written before the old group is deleted),
 the next one after apply is clean, and the state holds the new attributes (workspace id = import ID, the numeric workspace_id, virtual_network_id).
 """
 from __future__ import annotations
@@ -120,13 +122,34 @@ def test_platform_state_of_the_previous_release_upgrades(session_root, two_versi
         # The upgrade moves the state; it recreates and replaces nothing. (Later releases may
         # update underlying resources in place for settings they added, e.g. the workspace's
         # compliance settings and key tags at create only.)
-        rc, p = plan_rc(ws)
+        rc, p = plan_rc(ws, "-out=upgrade.tfplan")
         assert rc in (0, 2), p.describe()
         assert "0 to add" in p.stdout or rc == 0, p.describe()
         assert "0 to destroy" in p.stdout or rc == 0, p.describe()
         assert "must be replaced" not in p.stdout, p.describe()
-        assert not re.search(r'-> "(create|delete|replace)"', p.stdout), p.describe()
-        ws.run("apply", "-input=false", "-auto-approve", "-no-color", check=True)
+        # The one move: the spoke's rules leave the group it owned alone for its collections
+        # in the group it shares with other spokes (created there first, then the old group
+        # deleted).
+        old_group = before["zerotrust_spoke"]["attributes"]["underlying_resources"]["firewall_rules"]
+        assert old_group.endswith("/ruleCollectionGroups/spoke-analytics"), old_group
+        planned = json.loads(ws.run("show", "-json", "upgrade.tfplan", check=True).stdout)
+        changes = {c["type"]: c["change"]["after"]["underlying_changes"] for c in planned["resource_changes"]
+                   if c["type"] in TYPES and c["change"]["actions"] != ["no-op"]}
+        assert changes.get("zerotrust_spoke") == {"firewall_rules": "create",
+                                                  f"firewall_rules~{old_group}": "delete"}, changes
+        assert not any(v in ("delete", "replace") for t, ch in changes.items() if t != "zerotrust_spoke"
+                       for v in ch.values()), changes
+        since = max((r["seq"] for r in emu.requests(kind="arm")), default=0)
+        ws.run("apply", "-input=false", "-no-color", "upgrade.tfplan", check=True)
+        writes = [(r["method"], r["path"].lower()) for r in emu.requests(since=since, kind="arm")
+                  if r["method"] in ("PUT", "DELETE") and "/rulecollectiongroups/" in r["path"].lower()
+                  and r["status"] < 300]
+        put = writes.index(("PUT", old_group.lower().rsplit("/", 1)[0] + "/spokes-3"))
+        assert writes.index(("DELETE", old_group.lower())) > put, writes
+        assert emu.client.get(old_group).status_code == 404
+        group = emu.client.get(old_group.rsplit("/", 1)[0] + "/spokes-3").json()
+        assert {c["name"] for c in group["properties"]["ruleCollections"]} == {
+            "spoke-analytics-network", "spoke-analytics-application"}, group
         after = resources(ws)
         assert {t: r["schema_version"] for t, r in after.items()} == dict.fromkeys(TYPES, 1)
         hub, spoke = after["zerotrust_hub"]["attributes"], after["zerotrust_spoke"]["attributes"]
