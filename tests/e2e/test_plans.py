@@ -317,14 +317,15 @@ class TestPlans:
 
     def test_cross_resource_mistakes_fail_the_plan(self, ws, emu):
         """Spokes that overlap another spoke or the hub (hub_address_space not given), or take a
-        rule collection group priority already used: read from Azure for what exists, from the
-        run's other plans for what does not; refused at plan, before anything is applied."""
+        rule collection priority already used in the group they share: read from Azure for what
+        exists, from the run's other plans for what does not; refused at plan, before anything is
+        applied. (alpha, beta and zeta hash to the group spokes-3, eps1 and eps5 to spokes-0.)"""
         bad = dict(SPOKES)
         bad.update({
-            "gamma": {"address_space": "10.1.0.0/23", "priority": 210},     # holds alpha, beta's priority
+            "zeta": {"address_space": "10.1.0.0/23", "priority": 210},      # holds alpha, beta's priority
             "delta": {"address_space": "10.100.2.0/24", "priority": 300},   # inside the hub
             "eps1": {"address_space": "10.5.0.0/24", "priority": 400},      # new, both of them
-            "eps2": {"address_space": "10.5.0.0/23", "priority": 400},
+            "eps5": {"address_space": "10.5.0.0/23", "priority": 400},
         })
         (ws.dir / "bad.tfvars.json").write_text(json.dumps({"spokes": bad}))
         seq = emu.last_seq()
@@ -333,10 +334,10 @@ class TestPlans:
         errs = {}
         for e in p.errors():
             errs.setdefault(e.get("address"), []).append(e)
-        gamma = errs.pop(_spoke("gamma"))
+        gamma = errs.pop(_spoke("zeta"))
         text = json.dumps(gamma)
         assert {e["summary"] for e in gamma} == {"Address space overlaps a network peered with the hub",
-                                                "Rule collection group priority already used"}, gamma
+                                                "Rule collection priority already used"}, gamma
         assert '10.1.0.0/24, the address space of zerotrust_spoke \\"alpha\\" (in Azure)' in text, text
         assert 'Priority 210 is also the priority of zerotrust_spoke \\"beta\\" (in Azure)' in text, text
         for e in gamma:
@@ -345,9 +346,9 @@ class TestPlans:
         assert len(delta) == 1 and 'zerotrust_hub \\"plans\\"' in json.dumps(delta), delta
         assert "10.100.0.0/22" in delta[0]["detail"], delta
         # the two new ones: whichever Terraform planned second sees the first's plan
-        new = [e for k in (_spoke("eps1"), _spoke("eps2")) for e in errs.pop(k, [])]
+        new = [e for k in (_spoke("eps1"), _spoke("eps5")) for e in errs.pop(k, [])]
         assert {e["summary"] for e in new} == {"Address space overlaps a network peered with the hub",
-                                              "Rule collection group priority already used"}, new
+                                              "Rule collection priority already used"}, new
         assert all("(planned in this run)" in e["detail"] for e in new), new
         assert not errs, errs
         writes = [q for q in emu.requests(since=seq, kind="arm") if q["method"] != "GET"]

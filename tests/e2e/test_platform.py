@@ -78,7 +78,8 @@ def _underlying(ws) -> dict[str, str]:
     for r in state["resources"]:
         for inst in r["instances"]:
             for key, rid in (inst["attributes"].get("underlying_resources") or {}).items():
-                out[f"{r['type']}.{r['name']}:{key}"] = rid
+                # a part of a shared resource (<ID>#<items>) is read as the resource
+                out[f"{r['type']}.{r['name']}:{key}"] = rid.split("#", 1)[0]
     return out
 
 

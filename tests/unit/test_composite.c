@@ -703,6 +703,26 @@ START_TEST(missing_subscription)
 }
 END_TEST
 
+/* A part of a shared resource: "<ID>#<item>,<item>". */
+START_TEST(part_ids)
+{
+    const char *base, **names;
+    size_t n;
+    ck_assert(!zt_comp_part_split(A, "/subscriptions/s/x/y", &base, &names, &n));
+    ck_assert_str_eq(zt_comp_part_base(A, "/subscriptions/s/x/y"), "/subscriptions/s/x/y");
+    ck_assert(zt_comp_part_split(A, "/p/ruleCollectionGroups/spokes-1#a-network,a-application", &base,
+                                 &names, &n));
+    ck_assert_str_eq(base, "/p/ruleCollectionGroups/spokes-1");
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(names[0], "a-network");
+    ck_assert_str_eq(names[1], "a-application");
+    ck_assert_ptr_null(names[2]);
+    ck_assert_str_eq(zt_comp_part_base(A, "/p/g#x"), "/p/g");
+    ck_assert(zt_comp_part_split(A, "/p/g#x,,y,", &base, &names, &n));
+    ck_assert_uint_eq(n, 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("composite");
@@ -727,6 +747,7 @@ static Suite *suite(void)
     tcase_add_test(t, set_at_create_pointers);
     tcase_add_test(t, durations);
     tcase_add_test(t, missing_subscription);
+    tcase_add_test(t, part_ids);
     suite_add_tcase(s, t);
     return s;
 }
