@@ -113,8 +113,9 @@ typedef struct zt_comp_part_io {
  * in this process. */
 zt_rc zt_comp_part_write(zt_comp_part_io *io, const char *id, const json_t *body);
 /* The resource with this part's items only; ZT_ERR_NOTFOUND when none of
- * them (or the resource) exists. */
-zt_rc zt_comp_part_get(zt_comp_part_io *io, const char *id);
+ * them (or the resource) exists. listed: a refresh's read, which a list
+ * read of the resource's collection may serve (zt_arm_get_listed). */
+zt_rc zt_comp_part_get(zt_comp_part_io *io, const char *id, bool listed);
 
 /* ---- graph ---------------------------------------------------------------- */
 

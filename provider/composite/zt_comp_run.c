@@ -272,10 +272,14 @@ static zt_rc op_part(task_ctx *x)
     zt_comp_part_io io = {.arm = t->arm, .a = x->a, .arm_type = t->arm_type,
                           .serial = t->serial, .deadline_ms = t->deadline_ms,
                           .cancel = t->cancel};
-    zt_rc rc = t->op == ZT_COMP_OP_GET ? zt_comp_part_get(&io, t->id)
-                                       : zt_comp_part_write(&io, t->id,
-                                                            t->op == ZT_COMP_OP_DELETE ? NULL
-                                                                                       : t->body);
+    zt_rc rc;
+    switch (t->op) {
+    case ZT_COMP_OP_GET: rc = zt_comp_part_get(&io, t->id, true); break;
+    case ZT_COMP_OP_DELETE: rc = zt_comp_part_write(&io, t->id, NULL); break;
+    case ZT_COMP_OP_PUT:
+    case ZT_COMP_OP_REPLACE: rc = zt_comp_part_write(&io, t->id, t->body); break;
+    default: rc = ZT_ERR_INVALID; break;
+    }
     t->maybe_written = t->maybe_written || io.maybe_written;
     if (io.result) {
         x->result = io.result;
