@@ -573,9 +573,11 @@ static void check_member(pol_check *k, const pol_target *t, const pol_assignment
     zt_arena *a = ev->c->arena;
     json_t *res = owned(a, json_deep_copy(t->body));
     const char *type = t->in->def->arm_type;
-    const char *slash = strrchr(t->in->id, '/');
-    json_object_set_new(res, "id", json_string(t->in->id));
-    json_object_set_new(res, "name", json_string(slash ? slash + 1 : t->in->id));
+    /* a part of a shared resource is evaluated as that resource */
+    const char *id = zt_comp_part_base(a, t->in->id);
+    const char *slash = strrchr(id, '/');
+    json_object_set_new(res, "id", json_string(id));
+    json_object_set_new(res, "name", json_string(slash ? slash + 1 : id));
     json_object_set_new(res, "type", json_string(type));
     const char *api = zt_arm_api_version(type);
     zt_pol_ctx x = {
