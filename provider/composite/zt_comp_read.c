@@ -94,10 +94,14 @@ static size_t read_targets(read_ctx *x)
     x->alias_keys = zt_arena_calloc(a, cap, sizeof(char *));
     x->alias_of = zt_arena_calloc(a, cap, sizeof(size_t));
     for (size_t i = 0; i < ev->graph.n; i++) {
-        if (!ev->graph.inst[i].id)
+        const zt_comp_inst *in = &ev->graph.inst[i];
+        const zt_comp_rec *r = zt_comp_priv_get(&ev->priv, in->key);
+        if (!in->id)
             continue;
-        add_target(x, &n, ev->graph.inst[i].key, ev->graph.inst[i].id,
-                   ev->graph.inst[i].def->arm_type);
+        /* A node that moves to a new ID (the apply creates the new one, then
+         * deletes the old): the state tracks the old resource until then. */
+        bool moved = r && r->exists && r->id && strcasecmp(r->id, in->id) != 0;
+        add_target(x, &n, in->key, moved ? r->id : in->id, in->def->arm_type);
     }
     for (size_t i = 0; i < ev->priv.n; i++) {
         const zt_comp_rec *r = &ev->priv.recs[i];
