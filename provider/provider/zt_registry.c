@@ -9,8 +9,11 @@
 
 #include <string.h>
 
+extern const zt_datasource_def zt_ds_hub; /* provider/resources/zt_hub_data.c */
+
 const zt_datasource_def *const zt_datasources[] = {
     &zt_ds_address_plan,
+    &zt_ds_hub,
     NULL,
 };
 
