@@ -2,8 +2,10 @@
 own that reads the hub through the `zerotrust_hub` data source (no reference to the hub's state),
 all spoke applies launched at once as separate Terraform processes (real Terraform, the emulator).
 
-Local backends in separate directories: one state per process, as a pipeline per team would have
-(no remote backend here). The spokes' names hash to the same rule collection group (spokes-3),
+The states live in Terraform's `pg` backend (one schema per state, locks held by PostgreSQL)
+against a PostgreSQL server the test starts from the Debian packages' binaries
+(/usr/lib/postgresql/*/bin); without them, in local backends in separate directories (said in the
+test's output). The spokes' names hash to the same rule collection group (spokes-3),
 so their hub-side writes race: rule collections by read-modify-write under the group's etag
 (412 -> read again), routes and peerings as children of one hub route table / VNet (409
 AnotherOperationInProgress -> retried).
@@ -19,7 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -38,10 +46,16 @@ PROVIDER = f'''terraform {{
   required_providers {{
     zerotrust = {{ source = "{PROVIDER_SOURCE}" }}
   }}
+  BACKEND
 }}
 
 provider "zerotrust" {{}}
 '''
+
+
+def with_backend(text: str, pg: str | None, schema: str) -> str:
+    backend = f'backend "pg" {{\n    conn_str    = "{pg}"\n    schema_name = "{schema}"\n  }}' if pg else ""
+    return text.replace("BACKEND", backend)
 
 HUB = PROVIDER + f'''
 resource "zerotrust_hub" "this" {{
@@ -96,24 +110,77 @@ def emu(session_root):
     e.stop()
 
 
+def _free_port() -> int:
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
-def world(session_root, mirror, provider_speaks, emu):
+def pg(session_root):
+    """A PostgreSQL server for the pg backend (its connection string), or None."""
+    initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not initdb:
+        print("\n[many states] no PostgreSQL binaries: local backends in separate directories")
+        yield None
+        return
+    # outside pytest's private temp dir: the postgres user must reach it
+    bindir, d = initdb[-1].parent, Path(tempfile.mkdtemp(prefix="zt-many-states-pg-"))
+    as_pg = []
+    if os.geteuid() == 0:         # PostgreSQL refuses to run as root
+        pw = pwd.getpwnam("postgres")
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run(as_pg + [str(bindir / "initdb"), "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run(as_pg + [str(bindir / "pg_ctl"), "-D", str(d / "data"), "-l", str(d / "server.log"), "-w",
+                            "-o", f"-p {port} -k {d} -c listen_addresses=127.0.0.1", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"
+    finally:
+        subprocess.run(as_pg + [str(bindir / "pg_ctl"), "-D", str(d / "data"), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _pull(ws) -> None:
+    """The orphan audit reads terraform.tfstate: the pg backend's state, pulled."""
+    if "backend \"pg\"" in (ws.dir / "main.tf").read_text():
+        st = ws.run("state", "pull", check=True, log=False).stdout
+        (ws.dir / "terraform.tfstate").write_text(st or "{}")
+
+
+@pytest.fixture(scope="module")
+def world(session_root, mirror, provider_speaks, emu, pg):
     runner = get_runner("terraform")
     groups = [emu.client.rg_id(HUB_RG), emu.client.rg_id(SPOKE_RG)]
-    hub = use_emulator(make_workspace(session_root / "many-hub", runner, mirror, files={"main.tf": HUB}),
+    hub = use_emulator(make_workspace(session_root / "many-hub", runner, mirror,
+                                      files={"main.tf": with_backend(HUB, pg, "hub")}),
                        emu.client, groups)
+    if pg:
+        hub.audit = None     # audited by _audit_all, after the states are pulled
     hub.run("init", "-input=false", "-no-color", check=True)
     hub.run("apply", "-input=false", "-no-color", "-auto-approve", check=True)
+    _pull(hub)
     hub_id = json.loads(hub.run("output", "-json", check=True).stdout)["virtual_network_id"]["value"]
     spokes = {}
     for i, name in enumerate(SPOKES):
         ws = make_workspace(session_root / f"many-spoke-{name}", runner, mirror,
-                            files={"main.tf": spoke_tf(name, i, hub_id)})
+                            files={"main.tf": with_backend(spoke_tf(name, i, hub_id), pg, f"spoke_{name}")})
         use_emulator(ws, emu.client, groups)
+        if pg:
+            ws.audit = None
         ws.run("init", "-input=false", "-no-color", check=True)
+        if pg:
+            # The team's state exists before its pipelines run (the pg backend holds one
+            # cluster-wide lock for the whole run that creates a state): a refresh-only apply
+            # writes it, with the data source's read of the hub.
+            ws.run("apply", "-refresh-only", "-input=false", "-no-color", "-auto-approve", check=True)
         spokes[name] = ws
     net = f"{emu.client.rg_id(HUB_RG)}/providers/Microsoft.Network"
-    return {"hub": hub, "spokes": spokes, "policy": f"{net}/firewallPolicies/afwp-many",
+    return {"hub": hub, "spokes": spokes, "pg": pg, "policy": f"{net}/firewallPolicies/afwp-many",
             "rt": f"{net}/routeTables/rt-many-gateway", "vnet": hub_id}
 
 
@@ -132,8 +199,11 @@ def _expected(names) -> tuple[set, set, set]:
             {f"spoke-{n}" for n in names}, {f"peer-hub-to-{n}" for n in names})
 
 
-def _audit(emu, ws, step):
-    found = audit_for(emu.client)(ws, step)
+def _audit_all(emu, w, step):
+    """Every state (pulled from the backend) accounts for every resource on the hub and the spokes."""
+    for ws in [w["hub"], *w["spokes"].values()]:
+        _pull(ws)
+    found = audit_for(emu.client)(w["hub"], step)
     assert not found, found
 
 
@@ -146,9 +216,11 @@ class TestManyStates:
         audits = {name: ws.audit for name, ws in spokes.items()}
         for ws in spokes.values():      # states are written as each apply goes: audit once, after all
             ws.audit = None
+        print(f"\n[many states] backend: {'pg' if world['pg'] else 'local'}")
 
         def apply(name, ws):
-            results[name] = ws.run("apply", "-input=false", "-no-color", "-auto-approve")
+            # a lock held by another run of the same state is waited for, as pipelines do
+            results[name] = ws.run("apply", "-input=false", "-no-color", "-auto-approve", "-lock-timeout=300s")
 
         threads = [threading.Thread(target=apply, args=item) for item in spokes.items()]
         for t in threads:
@@ -157,10 +229,13 @@ class TestManyStates:
             t.join()
         for name, ws in spokes.items():
             ws.audit = audits[name]
+            if world["pg"]:
+                assert not (ws.dir / "terraform.tfstate").exists() or "lineage" not in \
+                    (ws.dir / "terraform.tfstate").read_text(), "the state must be in the pg backend"
         failed = {n: r.describe(2000) for n, r in results.items() if r.rc != 0}
         assert not failed, failed
         assert _hub_side(emu, world) == _expected(SPOKES)
-        _audit(emu, world["hub"], "apply")
+        _audit_all(emu, world, "apply")
         raced = [(r["status"], r["method"]) for r in emu.requests(since=since, kind="arm")
                  if r["status"] in (409, 412) and r["method"] != "GET"]
         print(f"\n[many states] {len(SPOKES)} spoke applies at once: {raced.count((412, 'PUT'))} PUTs refused "
@@ -175,6 +250,7 @@ class TestManyStates:
         first, rest = SPOKES[0], SPOKES[1:]
         world["spokes"][first].run("destroy", "-input=false", "-no-color", "-auto-approve", check=True)
         assert _hub_side(emu, world) == _expected(rest)
+        _audit_all(emu, world, "destroy")
         for name in rest:
             r = world["spokes"][name].run("plan", "-input=false", "-no-color", "-detailed-exitcode")
             assert r.rc == 0, r.describe(3000)
