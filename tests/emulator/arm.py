@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 
 from . import behaviours, policy, resource_types
 from .arm_ids import ArmPath, parse_id, segment_path, split_action
@@ -187,14 +188,15 @@ class ArmService:
             if req.method != "GET":
                 raise ArmError(405, "MethodNotAllowed", f"The requested method '{req.method}' is not allowed "
                                                         f"on a collection.")
-            return self._list_collection(req, ap, type_name)
+            return self._with_backref_index(lambda: self._list_collection(req, ap, type_name))
         rid = self.canonical_id(ap, type_name) if forced_type is None else self.canonical_id(ap, RG_TYPE)
         m = req.method
         if m == "GET" or m == "HEAD":
             res = self._get_or_404(ap, rid, type_name)
             if m == "HEAD":
                 return Response(204)
-            return json_response(200, self.render(res), {"ETag": res.etag} if res.etag else None)
+            return json_response(200, self._with_backref_index(lambda: self.render(res)),
+                                 {"ETag": res.etag} if res.etag else None)
         if m == "PUT":
             return self._put(req, ap, rid, type_name, rtv, spec, claims)
         if m == "PATCH":
@@ -296,17 +298,43 @@ class ArmService:
             _delete_path(out, p)
         return out
 
+    _backrefs = threading.local()
+
+    def _backref_index(self) -> dict:
+        """target key -> [(backref path, single, referrer)] over the whole store, in store order."""
+        idx: dict = {}
+        for other in list(self.store.resources.values()):
+            for rule, target in self.refs_of(other):
+                if rule.backref:
+                    idx.setdefault(target.lower(), []).append((rule, other))
+        return idx
+
+    def _with_backref_index(self, fn):
+        """Run fn with one backref index for every resource it renders (a list renders many: scanning
+        the store for each made a list of N members cost N store scans)."""
+        if getattr(self._backrefs, "idx", None) is not None:
+            return fn()
+        self._backrefs.idx = self._backref_index()
+        try:
+            return fn()
+        finally:
+            self._backrefs.idx = None
+
     def _render_backrefs(self, res: Resource, out: dict):
         key = res.key
         found = {}
-        for other in self.store.resources.values():
+        idx = getattr(self._backrefs, "idx", None)
+        if idx is not None:
+            refs = idx.get(key, [])
+        else:
+            refs = [(rule, other) for other in self.store.resources.values()
+                    for rule, target in self.refs_of(other) if rule.backref and target.lower() == key]
+        for rule, other in refs:
             if other is res:
                 continue
-            for rule, target in self.refs_of(other):
-                if rule.backref and target.lower() == key:
-                    found.setdefault((rule.backref, rule.backref_single), [])
-                    if other.id not in found[(rule.backref, rule.backref_single)]:
-                        found[(rule.backref, rule.backref_single)].append(other.id)
+            found.setdefault((rule.backref, rule.backref_single), [])
+            if other.id not in found[(rule.backref, rule.backref_single)]:
+                found[(rule.backref, rule.backref_single)].append(other.id)
         for (path, single), ids in found.items():
             parts = path.split(".")
             cur = out
