@@ -317,8 +317,12 @@ static json_t *take_member(zt_arm_lists *l, entry *e, const char *id, bool *foun
         json_object_set_new(e->served, id, json_true());
         json_t *item = json_object_get(e->items, id);
         *found = item != NULL;
-        /* Bodies are shared: each reader gets its own copy. */
-        body = item ? json_deep_copy(item) : NULL;
+        /* Answered once, a body leaves the list (a second read lists
+         * again): the reader takes it over, and the list's memory goes as
+         * the refresh reads its members. */
+        body = item ? json_incref(item) : NULL;
+        if (item)
+            json_object_del(e->items, id);
     }
     entry_unref(e);
     pthread_mutex_unlock(&l->lock);
