@@ -102,6 +102,9 @@ const char *zt_arm_api_version(const char *resource_type);
 /* Row i of that table (false past the end), for the check against the
  * manifest. */
 bool zt_arm_api_version_row(size_t i, const char **type, const char **version);
+/* Whether the type is tracked (takes tags and a location of its own): the
+ * types Azure Policy's Indexed mode evaluates. Unknown types are not. */
+bool zt_arm_type_tracked(const char *resource_type);
 /* Key for zt_arm_req.serial_scope: writes that Azure refuses to run
  * concurrently share a key (a VNet and its subnets and peerings, a firewall
  * policy and its rule collection groups, a route table and its routes, an

@@ -155,70 +155,75 @@ const char *zt_arm_resource_type(zt_arena *a, const char *resource_id)
 typedef struct api_version_def {
     const char *type;
     const char *version;
+    /* A tracked type: it takes tags and a location of its own, which is what
+     * Azure Policy's Indexed mode covers. */
+    bool tracked;
 } api_version_def;
 
 /* Mirrors third_party/azure-specs/MANIFEST.md; tests/unit/test_arm_ids.c
- * checks that the two agree. */
+ * checks that the two agree, tests/emulator/test_tracked_types.py that
+ * `tracked` says what the type's definition says. */
 static const api_version_def api_versions[] = {
-    {"Microsoft.Authorization/locks", "2020-05-01"},
-    {"Microsoft.Authorization/policyAssignments", "2026-07-01"},
-    {"Microsoft.Authorization/policyDefinitions", "2026-07-01"},
-    {"Microsoft.Authorization/policyExemptions", "2026-01-01-preview"},
-    {"Microsoft.Authorization/policySetDefinitions", "2026-07-01"},
-    {"Microsoft.Authorization/roleAssignments", "2022-04-01"},
-    {"Microsoft.Consumption/budgets", "2026-06-01"},
-    {"Microsoft.ContainerRegistry/registries", "2025-11-01"},
-    {"Microsoft.Databricks/accessConnectors", "2026-01-01"},
-    {"Microsoft.Databricks/workspaces", "2026-01-01"},
-    {"Microsoft.Insights/actionGroups", "2023-01-01"},
-    {"Microsoft.Insights/activityLogAlerts", "2026-01-01"},
-    {"Microsoft.Insights/components", "2020-02-02"},
+    {"Microsoft.Authorization/locks", "2020-05-01", false},
+    {"Microsoft.Authorization/policyAssignments", "2026-07-01", false},
+    {"Microsoft.Authorization/policyDefinitions", "2026-07-01", false},
+    {"Microsoft.Authorization/policyExemptions", "2026-01-01-preview", false},
+    {"Microsoft.Authorization/policySetDefinitions", "2026-07-01", false},
+    {"Microsoft.Authorization/roleAssignments", "2022-04-01", false},
+    {"Microsoft.Consumption/budgets", "2026-06-01", false},
+    {"Microsoft.ContainerRegistry/registries", "2025-11-01", true},
+    {"Microsoft.Databricks/accessConnectors", "2026-01-01", true},
+    {"Microsoft.Databricks/workspaces", "2026-01-01", true},
+    {"Microsoft.Insights/actionGroups", "2023-01-01", true},
+    {"Microsoft.Insights/activityLogAlerts", "2026-01-01", true},
+    {"Microsoft.Insights/components", "2020-02-02", true},
     /* MANIFEST lists 2016-09-01 too; only the preview knows categoryGroup
      * ("allLogs"), which the zero-trust settings use. */
-    {"Microsoft.Insights/diagnosticSettings", "2021-05-01-preview"},
-    {"Microsoft.Insights/scheduledQueryRules", "2026-03-01"},
-    {"Microsoft.KeyVault/vaults", "2026-02-01"},
-    {"Microsoft.KeyVault/vaults/keys", "2026-02-01"},
-    {"Microsoft.ManagedIdentity/userAssignedIdentities", "2024-11-30"},
-    {"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", "2024-11-30"},
-    {"Microsoft.Network/azureFirewalls", "2025-09-01"},
-    {"Microsoft.Network/bastionHosts", "2025-09-01"},
-    {"Microsoft.Network/ddosProtectionPlans", "2025-09-01"},
-    {"Microsoft.Network/dnsForwardingRulesets", "2025-05-01"},
-    {"Microsoft.Network/dnsForwardingRulesets/forwardingRules", "2025-05-01"},
-    {"Microsoft.Network/dnsForwardingRulesets/virtualNetworkLinks", "2025-05-01"},
-    {"Microsoft.Network/dnsResolvers", "2025-05-01"},
-    {"Microsoft.Network/dnsResolvers/inboundEndpoints", "2025-05-01"},
-    {"Microsoft.Network/dnsResolvers/outboundEndpoints", "2025-05-01"},
-    {"Microsoft.Network/firewallPolicies", "2025-09-01"},
-    {"Microsoft.Network/firewallPolicies/ruleCollectionGroups", "2025-09-01"},
-    {"Microsoft.Network/natGateways", "2025-09-01"},
-    {"Microsoft.Network/networkSecurityGroups", "2025-09-01"},
-    {"Microsoft.Network/networkWatchers", "2025-09-01"},
-    {"Microsoft.Network/networkWatchers/flowLogs", "2025-09-01"},
-    {"Microsoft.Network/privateDnsZones", "2024-06-01"},
-    {"Microsoft.Network/privateDnsZones/virtualNetworkLinks", "2024-06-01"},
-    {"Microsoft.Network/privateEndpoints", "2025-09-01"},
-    {"Microsoft.Network/privateEndpoints/privateDnsZoneGroups", "2025-09-01"},
-    {"Microsoft.Network/publicIPAddresses", "2025-09-01"},
-    {"Microsoft.Network/routeTables", "2025-09-01"},
-    {"Microsoft.Network/routeTables/routes", "2025-09-01"},
-    {"Microsoft.Network/virtualNetworkGateways", "2025-09-01"},
-    {"Microsoft.Network/virtualNetworks", "2025-09-01"},
-    {"Microsoft.Network/virtualNetworks/subnets", "2025-09-01"},
-    {"Microsoft.Network/virtualNetworks/virtualNetworkPeerings", "2025-09-01"},
-    {"Microsoft.OperationalInsights/workspaces", "2026-03-01"},
-    {"Microsoft.Resources/resourceGroups", "2025-04-01"},
-    {"Microsoft.ServiceBus/namespaces", "2026-01-01"},
-    {"Microsoft.ServiceBus/namespaces/queues", "2026-01-01"},
-    {"Microsoft.Storage/storageAccounts", "2026-04-01"},
-    {"Microsoft.Storage/storageAccounts/blobServices", "2026-04-01"},
-    {"Microsoft.Storage/storageAccounts/blobServices/containers", "2026-04-01"},
-    {"Microsoft.Web/serverfarms", "2025-03-01"},
-    {"Microsoft.Web/sites", "2025-03-01"},
-    {"Microsoft.Web/sites/config", "2025-03-01"},
+    {"Microsoft.Insights/diagnosticSettings", "2021-05-01-preview", false},
+    {"Microsoft.Insights/scheduledQueryRules", "2026-03-01", true},
+    {"Microsoft.KeyVault/vaults", "2026-02-01", true},
+    {"Microsoft.KeyVault/vaults/keys", "2026-02-01", false},
+    {"Microsoft.ManagedIdentity/userAssignedIdentities", "2024-11-30", true},
+    {"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", "2024-11-30",
+     false},
+    {"Microsoft.Network/azureFirewalls", "2025-09-01", true},
+    {"Microsoft.Network/bastionHosts", "2025-09-01", true},
+    {"Microsoft.Network/ddosProtectionPlans", "2025-09-01", true},
+    {"Microsoft.Network/dnsForwardingRulesets", "2025-05-01", true},
+    {"Microsoft.Network/dnsForwardingRulesets/forwardingRules", "2025-05-01", false},
+    {"Microsoft.Network/dnsForwardingRulesets/virtualNetworkLinks", "2025-05-01", false},
+    {"Microsoft.Network/dnsResolvers", "2025-05-01", true},
+    {"Microsoft.Network/dnsResolvers/inboundEndpoints", "2025-05-01", true},
+    {"Microsoft.Network/dnsResolvers/outboundEndpoints", "2025-05-01", true},
+    {"Microsoft.Network/firewallPolicies", "2025-09-01", true},
+    {"Microsoft.Network/firewallPolicies/ruleCollectionGroups", "2025-09-01", false},
+    {"Microsoft.Network/natGateways", "2025-09-01", true},
+    {"Microsoft.Network/networkSecurityGroups", "2025-09-01", true},
+    {"Microsoft.Network/networkWatchers", "2025-09-01", true},
+    {"Microsoft.Network/networkWatchers/flowLogs", "2025-09-01", true},
+    {"Microsoft.Network/privateDnsZones", "2024-06-01", true},
+    {"Microsoft.Network/privateDnsZones/virtualNetworkLinks", "2024-06-01", true},
+    {"Microsoft.Network/privateEndpoints", "2025-09-01", true},
+    {"Microsoft.Network/privateEndpoints/privateDnsZoneGroups", "2025-09-01", false},
+    {"Microsoft.Network/publicIPAddresses", "2025-09-01", true},
+    {"Microsoft.Network/routeTables", "2025-09-01", true},
+    {"Microsoft.Network/routeTables/routes", "2025-09-01", false},
+    {"Microsoft.Network/virtualNetworkGateways", "2025-09-01", true},
+    {"Microsoft.Network/virtualNetworks", "2025-09-01", true},
+    {"Microsoft.Network/virtualNetworks/subnets", "2025-09-01", false},
+    {"Microsoft.Network/virtualNetworks/virtualNetworkPeerings", "2025-09-01", false},
+    {"Microsoft.OperationalInsights/workspaces", "2026-03-01", true},
+    {"Microsoft.Resources/resourceGroups", "2025-04-01", false},
+    {"Microsoft.ServiceBus/namespaces", "2026-01-01", true},
+    {"Microsoft.ServiceBus/namespaces/queues", "2026-01-01", false},
+    {"Microsoft.Storage/storageAccounts", "2026-04-01", true},
+    {"Microsoft.Storage/storageAccounts/blobServices", "2026-04-01", false},
+    {"Microsoft.Storage/storageAccounts/blobServices/containers", "2026-04-01", false},
+    {"Microsoft.Web/serverfarms", "2025-03-01", true},
+    {"Microsoft.Web/sites", "2025-03-01", true},
+    {"Microsoft.Web/sites/config", "2025-03-01", false},
     /* Not in MANIFEST: provider registration (docs/azure-arm.md 2.7). */
-    {"Microsoft.Resources/providers", "2021-04-01"},
+    {"Microsoft.Resources/providers", "2021-04-01", false},
 };
 
 bool zt_arm_api_version_row(size_t i, const char **type, const char **version)
@@ -250,6 +255,14 @@ const char *zt_arm_api_version(const char *resource_type)
             break; /* a bare namespace is not a type */
     }
     return NULL;
+}
+
+bool zt_arm_type_tracked(const char *resource_type)
+{
+    for (size_t i = 0; resource_type && i < ZT_ARRAY_LEN(api_versions); i++)
+        if (strcasecmp(api_versions[i].type, resource_type) == 0)
+            return api_versions[i].tracked;
+    return false;
 }
 
 typedef struct serial_rule {

@@ -588,7 +588,7 @@ static void check_member(pol_check *k, const pol_target *t, const pol_assignment
         .subscription = owned(a, json_pack("{s:s,s:s}", "subscriptionId", ev->subscription,
                                                 "id", zt_arena_printf(a, "/subscriptions/%s",
                                                                       ev->subscription))),
-        .indexed = json_object_get(res, "location") != NULL,
+        .indexed = zt_arm_type_tracked(type),
         .placeholder = POL_PLACEHOLDER,
     };
     const char *dname = display_name(m->definition);

@@ -10,7 +10,8 @@ enforces Deny assignments on PUT as ARM does).
   its parameters): warnings, no error -> policy reads refused: one warning, the
   plan goes on -> the governance in the allowed region applies; its own
   initiative (assigned at the group) then checks a hub planned there: clean in
-  the allowed region, a plan error naming the initiative elsewhere.
+  the allowed region, a plan error naming the initiative elsewhere; the
+  governance itself re-planned under its initiative has no error.
 """
 from __future__ import annotations
 
@@ -227,6 +228,14 @@ class TestPolicyPlans:
         e = [d for d in _errors(diags) if "Azure Policy denies" in d["summary"]]
         assert e and all(d["address"] == "zerotrust_hub.this[0]" for d in e), _describe(r, diags)
         assert any('initiative "' in d["detail"] and '"Allowed locations"' in d["summary"] for d in e), e
+
+    def test_its_own_initiative_allows_the_governance_again(self, ws, emu):
+        """Re-planning every node under the initiative the governance assigned: its policy
+        assignment takes a location but no tags, so Indexed-mode definitions (required tags)
+        do not cover it (as after an apply interrupted past the assignment's PUT)."""
+        r, diags = _plan(ws, "-replace", GOV)
+        assert r.rc == 2, _describe(r, diags)
+        assert not _errors(diags), _describe(r, diags)
 
     def test_destroy(self, ws, emu):
         ws.run("destroy", "-input=false", "-auto-approve", "-no-color", check=True)

@@ -66,6 +66,17 @@ START_TEST(test_api_versions)
 }
 END_TEST
 
+START_TEST(test_tracked_types)
+{
+    ck_assert(zt_arm_type_tracked("Microsoft.Network/virtualNetworks"));
+    ck_assert(zt_arm_type_tracked("microsoft.keyvault/VAULTS"));
+    ck_assert(!zt_arm_type_tracked("Microsoft.Network/virtualNetworks/subnets"));
+    ck_assert(!zt_arm_type_tracked("Microsoft.Authorization/policyAssignments"));
+    ck_assert(!zt_arm_type_tracked("Microsoft.Compute/virtualMachines"));
+    ck_assert(!zt_arm_type_tracked(NULL));
+}
+END_TEST
+
 /* Every row of the vendored MANIFEST.md (third_party/azure-specs) must be
  * what the table says; meson passes its path. */
 START_TEST(test_table_mirrors_manifest)
@@ -257,6 +268,7 @@ int main(void)
     TCase *tc = tcase_create("ids");
     tcase_add_test(tc, test_resource_types);
     tcase_add_test(tc, test_api_versions);
+    tcase_add_test(tc, test_tracked_types);
     tcase_add_test(tc, test_table_mirrors_manifest);
     tcase_add_test(tc, test_serial_keys);
     tcase_add_test(tc, test_clouds);
