@@ -318,3 +318,10 @@ zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s
                                                   true), resp);
     return ZT_OK;
 }
+
+zt_rc zt_comp_reads(zt_call *c, const zt_composite_def *def, zt_comp_reads_fn fn, void *arg)
+{
+    zt_comp_getter g;
+    ZT_TRY(zt_comp_getter_init(&g, c, def));
+    return fn(c, zt_comp_get, &g, arg);
+}

@@ -365,4 +365,11 @@ zt_rc zt_comp_read(zt_call *c, const zt_composite_def *def, const zt_schema *s,
 zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                      const char *id, zt_comp_state *resp);
 
+/* Reads for a data source about what a composite created: fn gets a `get`
+ * as import's (the provider's ARM client, the call's cancellation, def's
+ * default read timeout; NULL on 404 and after an error diagnostic). */
+typedef zt_rc (*zt_comp_reads_fn)(zt_call *c, json_t *(*get)(void *getter, const char *arm_id),
+                                  void *getter, void *arg);
+zt_rc zt_comp_reads(zt_call *c, const zt_composite_def *def, zt_comp_reads_fn fn, void *arg);
+
 #endif

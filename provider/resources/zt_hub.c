@@ -27,7 +27,7 @@
  *  - Public IPs and the firewall policy do not wait for the VNet: nothing
  *    in them refers to it, and starting them in parallel saves time.
  */
-#include "zt_res.h"
+#include "zt_hub.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -994,15 +994,13 @@ static void zt_hub_plan_check(zt_call *c, const zt_cty_value *config, const zt_c
 typedef struct zt_hub_import_ctx {
     zt_res_reader r;
     const zt_schema *s;
-    const char *rg_id;  /* /subscriptions/../resourceGroups/<rg> */
-    const char *net;    /* rg_id + /providers/Microsoft.Network */
-    const char *hub;    /* the hub's name */
+    zt_hub_found h;
     zt_res_inputs in;   /* attribute -> value */
 } zt_hub_import_ctx;
 
-static json_t *zt_hub_imp_get(zt_hub_import_ctx *m, const char *fmt, const char *name)
+json_t *zt_hub_get(const zt_res_reader *r, const zt_hub_found *h, const char *fmt)
 {
-    return zt_res_read(&m->r, zt_arena_printf(m->r.c->arena, fmt, m->net, name));
+    return zt_res_read(r, zt_arena_printf(r->c->arena, fmt, h->net, h->id.name));
 }
 
 static const zt_cty_value *zt_hub_imp_zones_attr(zt_hub_import_ctx *m, const json_t *fw)
@@ -1023,7 +1021,7 @@ static const zt_cty_value *zt_hub_imp_zones_attr(zt_hub_import_ctx *m, const jso
 static const zt_cty_value *zt_hub_imp_vpn(zt_hub_import_ctx *m, const zt_cty_type *t)
 {
     zt_arena *a = m->r.c->arena;
-    json_t *gw = zt_hub_imp_get(m, "%s/virtualNetworkGateways/vgw-%s", m->hub);
+    json_t *gw = zt_hub_get(&m->r, &m->h, "%s/virtualNetworkGateways/vgw-%s");
     if (!gw)
         return zt_cty_null(a, t);
     const char *tenant_url = zt_res_jstr(gw, "properties/vpnClientConfiguration/aadTenant");
@@ -1052,14 +1050,14 @@ static const zt_cty_value *zt_hub_imp_vpn(zt_hub_import_ctx *m, const zt_cty_typ
 
 /* Which zones carry the hub's VNet link: the defaults, plus any other
  * zone of the group when the getter can list them. */
-static const zt_cty_value *zt_hub_imp_dns_zones(zt_hub_import_ctx *m)
+const char **zt_hub_linked_zones(const zt_res_reader *r, const zt_hub_found *h, size_t *n_out)
 {
-    zt_arena *a = m->r.c->arena;
-    const char *link = zt_arena_printf(a, "link-vnet-%s", m->hub);
+    zt_arena *a = r->c->arena;
+    const char *link = zt_arena_printf(a, "link-vnet-%s", h->id.name);
     size_t cap = ZT_ARRAY_LEN(zt_hub_default_zones), n = 0;
     const char **cand = zt_arena_calloc(a, cap, sizeof(*cand));
     memcpy(cand, zt_hub_default_zones, sizeof(zt_hub_default_zones));
-    json_t *list = zt_res_read_list(&m->r, zt_arena_printf(a, "%s/privateDnsZones", m->net));
+    json_t *list = zt_res_read_list(r, zt_arena_printf(a, "%s/privateDnsZones", h->net));
     const json_t *item;
     size_t idx;
     json_array_foreach(list, idx, item)
@@ -1073,51 +1071,78 @@ static const zt_cty_value *zt_hub_imp_dns_zones(zt_hub_import_ctx *m)
         cand = zt_arena_realloc(a, cand, cap * sizeof(*cand), (cap + 1) * sizeof(*cand));
         cand[cap++] = zt_arena_strdup(a, zn);
     }
-    const zt_cty_value **found = zt_arena_calloc(a, cap + 1, sizeof(*found));
-    for (size_t i = 0; i < cap; i++) {
-        const char *rel = zt_arena_printf(a, "%s/virtualNetworkLinks/%s", cand[i], link);
-        if (zt_hub_imp_get(m, "%s/privateDnsZones/%s", rel))
-            found[n++] = zt_cty_string(a, cand[i]);
-    }
-    return zt_cty_set(a, &zt_cty_string_type, n, found);
+    const char **found = zt_arena_calloc(a, cap + 1, sizeof(*found));
+    for (size_t i = 0; i < cap; i++)
+        if (zt_res_read(r, zt_arena_printf(a, "%s/privateDnsZones/%s/virtualNetworkLinks/%s",
+                                           h->net, cand[i], link)))
+            found[n++] = cand[i];
+    *n_out = n;
+    return found;
+}
+
+static const zt_cty_value *zt_hub_imp_dns_zones(zt_hub_import_ctx *m)
+{
+    size_t n;
+    const char **names = zt_hub_linked_zones(&m->r, &m->h, &n);
+    return zt_res_string_set(m->r.c->arena, names, n);
 }
 
 /* What is adopted must be a hub: a VNet with the firewall subnet and the
  * hub's firewall in it (a spoke's VNet, adopted as a hub, would be
  * replaced by the next plan). */
-static zt_rc zt_hub_imp_shape(zt_hub_import_ctx *m, const char *id, const json_t *vnet,
-                              const json_t *fw)
+static zt_rc zt_hub_check_shape(zt_call *c, const zt_path *path, const char *id,
+                                const zt_hub_found *h)
 {
-    zt_call *c = m->r.c;
+    const char *vnet_id = zt_res_jstr(h->vnet, "id");
     const char *fw_subnet = zt_arena_printf(c->arena, "%s/subnets/" ZT_HUB_SN_FIREWALL,
-                                            zt_res_jstr(vnet, "id") ? zt_res_jstr(vnet, "id") : id);
+                                            vnet_id ? vnet_id : id);
     bool has_subnet = false;
     json_t *sn;
     size_t i;
-    json_array_foreach(zt_res_jget(vnet, "properties/subnets"), i, sn)
+    json_array_foreach(zt_res_jget(h->vnet, "properties/subnets"), i, sn)
     {
         const char *n = zt_res_jstr(sn, "name");
         has_subnet |= n && strcmp(n, ZT_HUB_SN_FIREWALL) == 0;
     }
     bool fw_in_it = false;
-    json_array_foreach(zt_res_jget(fw, "properties/ipConfigurations"), i, sn)
+    json_array_foreach(zt_res_jget(h->fw, "properties/ipConfigurations"), i, sn)
     {
         const char *s = zt_res_jstr(sn, "properties/subnet/id");
         fw_in_it |= s && strcasecmp(s, fw_subnet) == 0;
     }
     if (has_subnet && fw_in_it)
         return ZT_OK;
-    return zt_diag_error(c->diags, NULL, "Not a zerotrust_hub VNet",
+    return zt_diag_error(c->diags, path, "Not a zerotrust_hub VNet",
                          "%s has %s: it is not the VNet of a hub that zerotrust_hub created "
                          "(a spoke's VNet is imported as zerotrust_spoke).", id,
                          !has_subnet ? "no " ZT_HUB_SN_FIREWALL
                                      : zt_arena_printf(c->arena, "no firewall afw-%s in its "
-                                                       ZT_HUB_SN_FIREWALL, m->hub));
+                                                       ZT_HUB_SN_FIREWALL, h->id.name));
 }
 
-static const zt_res_id_shape zt_hub_id_shape = {
+const zt_res_id_shape zt_hub_id_shape = {
     "Microsoft.Network", "virtualNetworks", "vnet-", "virtual network", "zerotrust_hub VNet",
     "zerotrust_hub"};
+
+zt_rc zt_hub_find(const zt_res_reader *r, const char *id, const zt_path *path,
+                  const char *bad_id_summary, zt_hub_found *out)
+{
+    zt_call *c = r->c;
+    size_t errors = c->diags->errors;
+    memset(out, 0, sizeof(*out));
+    ZT_TRY(zt_res_parse_id(c, id, &zt_hub_id_shape, path, bad_id_summary, &out->id));
+    out->net = zt_arena_printf(c->arena, "%s/providers/Microsoft.Network", out->id.rg_id);
+    out->vnet = zt_hub_get(r, out, "%s/virtualNetworks/vnet-%s");
+    if (c->diags->errors > errors) /* the read said why */
+        return ZT_ERR_REMOTE;
+    if (!out->vnet)
+        return zt_diag_error(c->diags, path, "Hub not found",
+                             "The virtual network %s does not exist.", id);
+    out->fw = zt_hub_get(r, out, "%s/azureFirewalls/afw-%s");
+    if (c->diags->errors > errors)
+        return ZT_ERR_REMOTE;
+    return zt_hub_check_shape(c, path, id, out);
+}
 
 static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
                            json_t *(*get)(void *getter, const char *arm_id), void *getter,
@@ -1126,30 +1151,19 @@ static zt_rc zt_hub_import(zt_call *c, const zt_schema *s, const char *id,
     zt_arena *a = c->arena;
     zt_hub_import_ctx m = {.r = {.c = c, .get = get, .getter = getter}, .s = s};
     size_t errors = c->diags->errors;
-    zt_res_import_id pid;
-    ZT_TRY(zt_res_parse_import_id(c, id, &zt_hub_id_shape, &pid));
-    const char *rg = pid.rg;
-    m.rg_id = pid.rg_id;
-    m.hub = pid.name;
-    m.net = zt_arena_printf(a, "%s/providers/Microsoft.Network", m.rg_id);
+    ZT_TRY(zt_hub_find(&m.r, id, NULL, "Invalid import ID", &m.h));
     zt_res_inputs_init(&m.in, a, s->type->n);
-
-    json_t *vnet = zt_hub_imp_get(&m, "%s/virtualNetworks/vnet-%s", m.hub);
-    if (!vnet)
-        return zt_diag_error(c->diags, NULL, "Hub not found",
-                             "The virtual network %s does not exist.", id);
-    json_t *policy = zt_hub_imp_get(&m, "%s/firewallPolicies/afwp-%s", m.hub);
-    json_t *fw = zt_hub_imp_get(&m, "%s/azureFirewalls/afw-%s", m.hub);
-    ZT_TRY(zt_hub_imp_shape(&m, id, vnet, fw));
-    json_t *bastion = zt_hub_imp_get(&m, "%s/bastionHosts/bas-%s", m.hub);
-    json_t *resolver = zt_hub_imp_get(&m, "%s/dnsResolvers/dnspr-%s", m.hub);
+    json_t *vnet = m.h.vnet, *fw = m.h.fw;
+    json_t *policy = zt_hub_get(&m.r, &m.h, "%s/firewallPolicies/afwp-%s");
+    json_t *bastion = zt_hub_get(&m.r, &m.h, "%s/bastionHosts/bas-%s");
+    json_t *resolver = zt_hub_get(&m.r, &m.h, "%s/dnsResolvers/dnspr-%s");
     json_t *diag = NULL;
     if (fw)
-        diag = zt_hub_imp_get(&m, "%s/azureFirewalls/afw-%s/providers/Microsoft.Insights/"
-                                  "diagnosticSettings/" ZT_HUB_DIAG_NAME, m.hub);
+        diag = zt_hub_get(&m.r, &m.h, "%s/azureFirewalls/afw-%s/providers/Microsoft.Insights/"
+                                      "diagnosticSettings/" ZT_HUB_DIAG_NAME);
 
-    zt_res_inputs_set(&m.in, "name", zt_cty_string(a, m.hub));
-    zt_res_inputs_set(&m.in, "resource_group_name", zt_cty_string(a, rg));
+    zt_res_inputs_set(&m.in, "name", zt_cty_string(a, m.h.id.name));
+    zt_res_inputs_set(&m.in, "resource_group_name", zt_cty_string(a, m.h.id.rg));
     zt_res_inputs_set(&m.in, "location", zt_res_str_or_null(a, zt_res_jstr(vnet, "location")));
     const char *space = zt_res_jstr(vnet, "properties/addressSpace/addressPrefixes/0");
     zt_res_inputs_set(&m.in, "address_space", zt_res_str_or_null(a, space));

@@ -479,6 +479,12 @@ const zt_cty_value *zt_res_imp_tags(zt_arena *a, const json_t *resource)
 zt_rc zt_res_parse_import_id(zt_call *c, const char *id, const zt_res_id_shape *shape,
                              zt_res_import_id *out)
 {
+    return zt_res_parse_id(c, id, shape, NULL, "Invalid import ID", out);
+}
+
+zt_rc zt_res_parse_id(zt_call *c, const char *id, const zt_res_id_shape *shape,
+                      const zt_path *path, const char *summary, zt_res_import_id *out)
+{
     const char *fixed[] = {"subscriptions", NULL, "resourceGroups", NULL, "providers",
                            shape->ns, shape->type, NULL};
     const char *seg[ZT_ARRAY_LEN(fixed)];
@@ -495,12 +501,12 @@ zt_rc zt_res_parse_import_id(zt_call *c, const char *id, const zt_res_id_shape *
     ok = ok && n == ZT_ARRAY_LEN(fixed) && !strstr(id, "//") && id[strlen(id) - 1] != '/';
     size_t pn = strlen(shape->prefix);
     if (!ok)
-        return zt_diag_error(c->diags, NULL, "Invalid import ID",
+        return zt_diag_error(c->diags, path, summary,
                              "\"%s\" is not the ID of a %s (/subscriptions/<id>/resourceGroups/"
                              "<group>/providers/%s/%s/%s<name>).", id ? id : "", shape->what,
                              shape->ns, shape->type, shape->prefix);
     if (strncmp(seg[7], shape->prefix, pn) != 0 || seg[7][pn] == '\0')
-        return zt_diag_error(c->diags, NULL, zt_arena_printf(c->arena, "Not a %s", shape->not_ours),
+        return zt_diag_error(c->diags, path, zt_arena_printf(c->arena, "Not a %s", shape->not_ours),
                              "The %s is named %s<name>; \"%s\" was not created by %s.", shape->what,
                              shape->prefix, seg[7], shape->composite);
     out->sub = seg[1];

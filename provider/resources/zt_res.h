@@ -171,6 +171,10 @@ typedef struct zt_res_import_id {
 
 zt_rc zt_res_parse_import_id(zt_call *c, const char *id, const zt_res_id_shape *shape,
                              zt_res_import_id *out);
+/* The same for an ID given as an argument: diagnostics at path, summary
+ * for a malformed ID. */
+zt_rc zt_res_parse_id(zt_call *c, const char *id, const zt_res_id_shape *shape,
+                      const zt_path *path, const char *summary, zt_res_import_id *out);
 
 /* A GET: NULL for a NULL id, on 404, or after an error diagnostic. */
 json_t *zt_res_read(const zt_res_reader *r, const char *id);

@@ -35,7 +35,7 @@ from e2e_support import PROVIDER_SOURCE, get_runner, make_workspace
 from hub_env import start_emulator, use_emulator
 from orphans import audit_for
 
-HUB_RG, SPOKE_RG = "rg-hub-many", "rg-spokes-many"
+HUB_RG, SPOKE_RG, OTHER_RG = "rg-hub-many", "rg-spokes-many", "rg-other-many"
 TAGS = {"environment": "test", "project": "data-platform", "owner": "e2e", "cost-centre": "CC-0"}
 # all in spokes-3 (the first four), then the others' buckets
 NAMES = ["alpha", "beta", "zeta", "theta", "gamma", "delta", "kappa", "iota", "omega", "tau"]
@@ -103,7 +103,7 @@ resource "zerotrust_spoke" "this" {{
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "many-states-emulator")
-    for rg in (HUB_RG, SPOKE_RG):
+    for rg in (HUB_RG, SPOKE_RG, OTHER_RG):
         r = e.client.put(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
         assert r.status_code in (200, 201), r.text
     yield e
@@ -184,6 +184,43 @@ def world(session_root, mirror, provider_speaks, emu, pg):
             "rt": f"{net}/routeTables/rt-many-gateway", "vnet": hub_id}
 
 
+def ds_tf(hub_id: str) -> str:
+    """Plans only: no state to share, a local backend."""
+    return with_backend(PROVIDER, None, "ds") + f'''
+data "zerotrust_hub" "hub" {{
+  virtual_network_id = "{hub_id}"
+}}
+
+output "firewall_private_ip" {{
+  value = data.zerotrust_hub.hub.firewall_private_ip
+}}
+'''
+
+
+@pytest.fixture(scope="module")
+def ds_ws(session_root, mirror, emu):
+    """A state holding only the data source, rewritten per case."""
+    ws = use_emulator(make_workspace(session_root / "many-ds", get_runner("terraform"), mirror,
+                                     files={"main.tf": ds_tf("/x")}), emu.client, [])
+    ws.run("init", "-input=false", "-no-color", check=True)
+    return ws
+
+
+def _ds_plan(emu, ws, hub_id):
+    """Plan of ds_tf(hub_id): (result, its error diagnostics, the ARM requests it made)."""
+    (ws.dir / "main.tf").write_text(ds_tf(hub_id))
+    since = max((r["seq"] for r in emu.requests(kind="arm")), default=0)
+    r = ws.run("plan", "-input=false", "-no-color", "-json")
+    diags = [x["diagnostic"] for x in r.json_lines()
+             if x.get("type") == "diagnostic" and x["diagnostic"]["severity"] == "error"]
+    return r, diags, emu.requests(since=since, kind="arm")
+
+
+def _on_argument(diag) -> bool:
+    """Terraform shows the argument's line when the diagnostic has its attribute path."""
+    return diag.get("snippet", {}).get("code", "").strip().startswith("virtual_network_id")
+
+
 def _hub_side(emu, w) -> tuple[set, set, set]:
     c = emu.client
     groups = c.get(f"{w['policy']}/ruleCollectionGroups").json()["value"]
@@ -245,6 +282,47 @@ class TestManyStates:
         for ws in [world["hub"], *world["spokes"].values()]:
             r = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode")
             assert r.rc == 0, r.describe(3000)
+
+    def test_data_source_reads(self, emu, world, ds_ws):
+        """What a spoke needs, in 12 GETs: VNet, firewall, gateway (404), resolver inbound endpoint
+        (404), the group's zone list, the hub VNet's link in each of the 7 default zones."""
+        r, diags, reqs = _ds_plan(emu, ds_ws, world["vnet"])
+        assert r.rc == 0 and not diags, r.describe(3000)
+        gets = [q["path"] for q in reqs if q["method"] == "GET"]
+        assert len(gets) == 12 and len(reqs) == 12, gets
+
+    def test_data_source_not_a_hub(self, emu, world, ds_ws):
+        c = emu.client
+        vnet = f"{c.rg_id(OTHER_RG)}/providers/Microsoft.Network/virtualNetworks/vnet-plain"
+        put = c.put(vnet, {"location": "westeurope",
+                           "properties": {"addressSpace": {"addressPrefixes": ["10.200.0.0/24"]},
+                                          "subnets": [{"name": "default",
+                                                       "properties": {"addressPrefix": "10.200.0.0/26"}}]}})
+        assert put.status_code in (200, 201), put.text
+        r, diags, _ = _ds_plan(emu, ds_ws, vnet)
+        assert r.rc == 1 and [d["summary"] for d in diags] == ["Not a zerotrust_hub VNet"], r.describe(3000)
+        assert _on_argument(diags[0]) and "no AzureFirewallSubnet" in diags[0]["detail"], diags
+
+    def test_data_source_missing_vnet(self, emu, world, ds_ws):
+        r, diags, _ = _ds_plan(emu, ds_ws, world["vnet"].replace("vnet-many", "vnet-gone"))
+        assert r.rc == 1 and [d["summary"] for d in diags] == ["Hub not found"], r.describe(3000)
+        assert _on_argument(diags[0]) and "vnet-gone does not exist" in diags[0]["detail"], diags
+
+    def test_data_source_invalid_id(self, emu, world, ds_ws):
+        bad = world["vnet"].replace("/virtualNetworks/", "/virtualNetworks//")
+        r, diags, reqs = _ds_plan(emu, ds_ws, bad)
+        assert r.rc == 1 and [d["summary"] for d in diags] == ["Invalid hub VNet ID"], r.describe(3000)
+        assert _on_argument(diags[0]) and not reqs, (diags, reqs)
+
+    def test_data_source_refused_read(self, emu, world, ds_ws):
+        emu.client.fault(kind="error", method="GET", path_regex=r"/azureFirewalls/afw-many$", status=403,
+                         code="AuthorizationFailed", count=-1, message="No read access to the firewall.")
+        try:
+            r, diags, _ = _ds_plan(emu, ds_ws, world["vnet"])
+        finally:
+            emu.clear_faults()
+        assert r.rc == 1 and len(diags) == 1, r.describe(3000)
+        assert _on_argument(diags[0]) and "AuthorizationFailed" in diags[0]["detail"], diags
 
     def test_destroy_one_spoke_state(self, emu, world):
         first, rest = SPOKES[0], SPOKES[1:]
