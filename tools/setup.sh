@@ -30,6 +30,7 @@ APT_PACKAGES=(
   # portable releases (tools/portable.py): Debian chroots, arm64 cross toolchain, qemu-user
   debootstrap dpkg-dev g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
   jq                                      # examples/ci/destructive.jq (tests/e2e/test_plans.py)
+  postgresql                              # Terraform's pg backend (tests/e2e/test_many_states.py)
 )
 
 if [ $do_apt = 1 ]; then
