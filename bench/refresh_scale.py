@@ -46,22 +46,12 @@ from e2e_support import (get_runner, make_workspace, process_exe,  # noqa: E402
                          provider_bin_path)
 from hub_apply import make_mirror  # noqa: E402
 from hub_env import TAGS, arm_env, start_emulator  # noqa: E402
+from spokes_scale import last_seq, read_log, spokes_tfvars  # noqa: E402
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 HUB_RG, SPOKE_RG = "rg-hub-refresh", "rg-spokes-refresh"
 CMD_TIMEOUT = 1800.0
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def spokes_tfvars(n: int) -> str:
-    lines = [f'hub_resource_group_name = "{HUB_RG}"', f'spoke_resource_group_name = "{SPOKE_RG}"',
-             "spokes = {"]
-    for i in range(n):
-        a, b = 1 + i // 256, i % 256          # 10.1.0.0/24, 10.1.1.0/24, ... (hub: 10.100.0.0/22)
-        lines.append(f'  "spoke-{i:03d}" = {{ address_space = "10.{a}.{b}.0/24", '
-                     f'firewall_rule_priority = {200 + 10 * i} }}')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 class ProcSampler(threading.Thread):
@@ -111,27 +101,6 @@ class ProcSampler(threading.Thread):
         self.stop_ev.set()
         self.join(timeout=5)
         return sum(self.cpu.values()), max(self.peak.values(), default=0), len(self.cpu)
-
-
-def read_log(path: Path, since: int) -> list[dict]:
-    out = []
-    with open(path) as f:
-        for line in f:
-            e = json.loads(line)
-            if e["seq"] > since and e.get("kind") == "arm":
-                out.append(e)
-    return out
-
-
-def last_seq(path: Path) -> int:
-    seq = 0
-    try:
-        with open(path) as f:
-            for line in f:
-                seq = max(seq, json.loads(line)["seq"])
-    except FileNotFoundError:
-        pass
-    return seq
 
 
 def state_size(ws) -> dict:
@@ -190,7 +159,7 @@ def run_one(n: int, a, binary: Path, root: Path) -> dict:
         c.control("POST", "throttling", {"enabled": False}).raise_for_status()
         mirror = make_mirror(root / f"m-{n}", binary)
         ws = make_workspace(root / f"ws-{n}", get_runner("terraform"), mirror, config_dir=EXAMPLE,
-                            files={"bench.auto.tfvars": spokes_tfvars(n)})
+                            files={"bench.auto.tfvars": spokes_tfvars(n, HUB_RG, SPOKE_RG)})
         ws.extra_env.update(arm_env(emu.info))
         ws.run("init", "-input=false", "-no-color", check=True, log=False)
         log = Path(emu.info.get("request_log") or emu.state_dir / "requests.jsonl")

@@ -68,8 +68,8 @@ HUB_RG, SPOKE_RG = "rg-hub-scale", "rg-spokes-scale"
 CMD_TIMEOUT = 900.0
 
 
-def spokes_tfvars(n: int) -> str:
-    lines = [f'hub_resource_group_name = "{HUB_RG}"', f'spoke_resource_group_name = "{SPOKE_RG}"',
+def spokes_tfvars(n: int, hub_rg: str = HUB_RG, spoke_rg: str = SPOKE_RG) -> str:
+    lines = [f'hub_resource_group_name = "{hub_rg}"', f'spoke_resource_group_name = "{spoke_rg}"',
              "spokes = {"]
     for i in range(n):
         a, b = 1 + i // 256, i % 256          # 10.1.0.0/24, 10.1.1.0/24, ... (hub: 10.100.0.0/22)
