@@ -67,12 +67,14 @@ ZONE = r"privatelink\.blob\.core\.windows\.net"
 
 class Target:
     """One kind of resource: `kind` matches every instance, `instance` the
-    one faults go to; `get`: its PUT is read back with a GET."""
+    one faults go to; `get`: its PUT is read back with a GET; `read_first`:
+    the apply reads it before writing (a shared resource's read-modify-write),
+    so its first GET precedes its PUT within the apply."""
 
-    def __init__(self, label, node, kind, instance=None, get=True):
+    def __init__(self, label, node, kind, instance=None, get=True, read_first=False):
         self.label, self.node, self.kind = label, node, kind + "$"
         self.instance = (instance or kind) + "$"
-        self.get = get
+        self.get, self.read_first = get, read_first
 
 
 DIAG = r"/providers/Microsoft\.Insights/diagnosticSettings/[^/]+"
@@ -134,7 +136,7 @@ TARGETS = [
            HUB + rf"/privateDnsZones/{ZONE}/virtualNetworkLinks/link-vnet-ingestion"),
     Target("spoke rule collections (shared group)", "firewall_rules",
            HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spokes-[0-9]+",
-           HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spokes-1"),  # ingestion's
+           HUB + r"/firewallPolicies/afwp-weu/ruleCollectionGroups/spokes-1", read_first=True),  # ingestion's
     Target("spoke route on the hub", "hub_route", HUB + r"/routeTables/rt-weu-gateway/routes/[^/]+",
            HUB + r"/routeTables/rt-weu-gateway/routes/spoke-ingestion"),
     Target("spoke diagnostic setting", "diag_nsg_databricks_host", diag_kind("rg-spokes-weu"),
@@ -204,14 +206,15 @@ PAGE = ("<html><head><title>400 Requ\u00eate incorrecte</title></head><body><h1>
 
 
 class Row:
-    def __init__(self, label, node, method, kind, instance, kinds, plan_read=False):
+    def __init__(self, label, node, method, kind, instance, kinds, plan_read=False, read_first=False):
         self.label, self.node, self.method = label, node, method
         self.kind, self.instance, self.kinds = kind, instance, kinds
-        self.plan_read = plan_read
+        self.plan_read, self.read_first = plan_read, read_first
 
 
 ROWS: list[Row] = [Row(f"PUT {t.label}", t.node, "PUT", t.kind, t.instance, PUT_KINDS) for t in TARGETS]
-ROWS += [Row(f"GET {t.label}", t.node, "GET", t.kind, t.instance, READ_KINDS) for t in TARGETS if t.get]
+ROWS += [Row(f"GET {t.label}", t.node, "GET", t.kind, t.instance, READ_KINDS, read_first=t.read_first)
+         for t in TARGETS if t.get]
 ROWS += [Row(f"GET {label}", None, "GET", rx, rx, READ_KINDS) for label, rx in POLLS]
 ROWS += [Row(f"GET {label}", None, "GET", rx, inst or rx, READ_KINDS, plan_read=True)
          for label, rx, inst in POLICY_READS]
@@ -327,7 +330,9 @@ def _request_kind(q: dict) -> Row | None:
 def test_request_kinds_cover_a_clean_apply(ws, emu):
     """A clean apply; every ARM request it sends belongs to a matrix row, and
     every row's instance is sent, first by the apply (not read at plan,
-    which would use the fault up)."""
+    which would use the fault up). A read-modify-write's GET comes before its
+    PUT within the apply: that row's first GET must follow the apply's first
+    write and precede its own PUT."""
     assert not platform_leftovers(emu)
     seq = emu.last_seq()
     r = _apply(ws)
@@ -342,7 +347,11 @@ def test_request_kinds_cover_a_clean_apply(ws, emu):
             unused.append(row.label)
         elif row.method == "GET" and row.node:
             writes = [q["seq"] for q in reqs if q["method"] == "PUT" and re.search(row.instance, q["path"], re.I)]
-            if writes and hits[0]["seq"] < writes[0]:
+            if row.read_first:  # after the apply's first write (plans come before it), then its PUT
+                first_write = min(q["seq"] for q in reqs if q["method"] == "PUT")
+                if not writes or not first_write < hits[0]["seq"] < writes[0]:
+                    early.append(row.label)
+            elif writes and hits[0]["seq"] < writes[0]:
                 early.append(row.label)
     assert not unused, f"matrix rows a clean apply never sends: {unused}"
     assert not early, f"rows whose request is read at plan, before the apply writes it: {early}"
