@@ -28,79 +28,21 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import shlex
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from e2e_support import (get_runner, make_workspace, process_exe,  # noqa: E402
-                         provider_bin_path)
-from hub_apply import make_mirror  # noqa: E402
-from hub_env import TAGS, arm_env, start_emulator  # noqa: E402
-from spokes_scale import last_seq, read_log, spokes_tfvars  # noqa: E402
+from spokes_estate import SpokesEstate, last_seq, read_log, throttle_body  # noqa: E402
+from e2e_support import provider_bin_path  # noqa: E402  (spokes_estate puts tests/e2e on the path)
 
-EXAMPLE = REPO / "examples" / "hub-and-spokes"
 HUB_RG, SPOKE_RG = "rg-hub-refresh", "rg-spokes-refresh"
 CMD_TIMEOUT = 1800.0
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-class ProcSampler(threading.Thread):
-    """Peak VmHWM (kB) and last CPU seconds (utime + stime) of every provider process under root."""
-
-    def __init__(self, root: Path, period: float = 0.02):
-        super().__init__(daemon=True)
-        self.root, self.period = str(root), period
-        self.peak: dict[int, int] = {}
-        self.cpu: dict[int, float] = {}
-        self.stop_ev = threading.Event()
-
-    def _scan(self, known: set[int]):
-        for d in os.listdir("/proc"):
-            if d.isdigit() and int(d) not in known:
-                exe = process_exe(int(d))
-                if exe and exe.startswith(self.root) and "terraform-provider-zerotrust" in exe:
-                    known.add(int(d))
-
-    def _sample(self, pid: int) -> bool:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            self.cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        self.peak[pid] = max(self.peak.get(pid, 0), int(line.split()[1]))
-            return True
-        except (OSError, ValueError, IndexError):
-            return False
-
-    def run(self):
-        known: set[int] = set()
-        last_scan = 0.0
-        while not self.stop_ev.is_set():
-            now = time.monotonic()
-            if now - last_scan > 0.1:
-                last_scan = now
-                self._scan(known)
-            for pid in list(known):
-                if not self._sample(pid):
-                    known.discard(pid)
-            self.stop_ev.wait(self.period)
-
-    def stop(self):
-        self.stop_ev.set()
-        self.join(timeout=5)
-        return sum(self.cpu.values()), max(self.peak.values(), default=0), len(self.cpu)
 
 
 def state_size(ws) -> dict:
@@ -115,17 +57,18 @@ def state_size(ws) -> dict:
     return {"bytes": len(text.encode()), "private": private, "nodes": nodes}
 
 
-def measure(ws, emu, log: Path, root: Path, list_reads: bool, thr: dict) -> dict:
-    emu.client.control("POST", "throttling", thr).raise_for_status()   # full buckets
+def measure(est, list_reads: bool, thr: dict) -> dict:
+    ws, log = est.ws, est.log
+    est.client.control("POST", "throttling", thr).raise_for_status()   # full buckets
     seq = last_seq(log)
-    sampler = ProcSampler(root)
-    sampler.start()
+    sampler = est.sampler()
     env = {"ZT_ARM_LIST_READS": "1" if list_reads else "0"}
     t0 = time.perf_counter()
     r = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode", f"-parallelism={PARALLELISM}",
                log=False, timeout=CMD_TIMEOUT, env=env)
     wall = time.perf_counter() - t0
-    cpu, rss, procs = sampler.stop()
+    sampler.stop()
+    cpu, rss, procs = sampler.cpu_s, sampler.peak_kb, len(sampler.cpu)
     time.sleep(0.3)
     reqs = read_log(log, seq)
     if r.rc not in (0, 2):
@@ -150,36 +93,20 @@ PARALLELISM = 10
 
 
 def run_one(n: int, a, binary: Path, root: Path) -> dict:
-    emu = start_emulator(root / f"emu-{n}", time_scale=0.001, validate=False)
-    try:
-        c = emu.client
-        for rg in (HUB_RG, SPOKE_RG):
-            r = c.put(c.rg_id(rg), {"location": "westeurope", "tags": TAGS})
-            assert r.status_code in (200, 201), r.text
-        c.control("POST", "throttling", {"enabled": False}).raise_for_status()
-        mirror = make_mirror(root / f"m-{n}", binary)
-        ws = make_workspace(root / f"ws-{n}", get_runner("terraform"), mirror, config_dir=EXAMPLE,
-                            files={"bench.auto.tfvars": spokes_tfvars(n, HUB_RG, SPOKE_RG)})
-        ws.extra_env.update(arm_env(emu.info))
-        ws.run("init", "-input=false", "-no-color", check=True, log=False)
-        log = Path(emu.info.get("request_log") or emu.state_dir / "requests.jsonl")
+    with SpokesEstate(root, n, binary, HUB_RG, SPOKE_RG, time_scale=0.001,
+                      throttling={"enabled": False}) as est:
         t0 = time.perf_counter()
-        r = ws.run("apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=30", log=False,
-                   timeout=CMD_TIMEOUT)
+        r = est.ws.run("apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=30", log=False,
+                       timeout=CMD_TIMEOUT)
         setup_s = time.perf_counter() - t0
         if r.rc != 0:
             return {"n": n, "setup_ok": False, "setup_s": setup_s, "error": r.describe(2000)}
-        thr = {"enabled": True}
-        for cls in ("reads", "writes", "deletes"):
-            cap, rate = getattr(a, cls)
-            thr[cls] = {"capacity": cap, "refill_per_second": rate}
-        new1 = measure(ws, emu, log, root / f"m-{n}", True, thr)
-        old = measure(ws, emu, log, root / f"m-{n}", False, thr)
-        new2 = measure(ws, emu, log, root / f"m-{n}", True, thr)
-        size = state_size(ws)
+        thr = throttle_body(a)
+        new1 = measure(est, True, thr)
+        old = measure(est, False, thr)
+        new2 = measure(est, True, thr)
+        size = state_size(est.ws)
         return {"n": n, "setup_ok": True, "setup_s": setup_s, "new": [new1, new2], "old": old, "state": size}
-    finally:
-        emu.stop()
 
 
 def main() -> int:

@@ -42,13 +42,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -57,87 +55,14 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from e2e_support import (get_runner, make_workspace, process_exe,  # noqa: E402
-                         provider_bin_path)
-from hub_apply import make_mirror, window  # noqa: E402
+from e2e_support import provider_bin_path  # noqa: E402
+from hub_apply import make_mirror, window  # noqa: E402,F401  (make_mirror: platform_apply, policy_plan_reads)
 from hub_apply import split as count_kinds  # noqa: E402
-from hub_env import TAGS, arm_env, is_poll, start_emulator  # noqa: E402
+from hub_env import is_poll  # noqa: E402
+from spokes_estate import SpokesEstate, last_seq, read_log, throttle_body  # noqa: E402,F401
 
-EXAMPLE = REPO / "examples" / "hub-and-spokes"
 HUB_RG, SPOKE_RG = "rg-hub-scale", "rg-spokes-scale"
 CMD_TIMEOUT = 900.0
-
-
-def spokes_tfvars(n: int, hub_rg: str = HUB_RG, spoke_rg: str = SPOKE_RG) -> str:
-    lines = [f'hub_resource_group_name = "{hub_rg}"', f'spoke_resource_group_name = "{spoke_rg}"',
-             "spokes = {"]
-    for i in range(n):
-        a, b = 1 + i // 256, i % 256          # 10.1.0.0/24, 10.1.1.0/24, ... (hub: 10.100.0.0/22)
-        if a >= 100:
-            raise ValueError("too many spokes for the 10.1-99.x.0/24 plan")
-        lines.append(f'  "spoke-{i:03d}" = {{ address_space = "10.{a}.{b}.0/24", '
-                     f'firewall_rule_priority = {200 + i} }}')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-class RssSampler(threading.Thread):
-    """VmHWM / VmRSS (kB) of every live process whose exe lies under root."""
-
-    def __init__(self, root: Path, period: float = 0.02):
-        super().__init__(daemon=True)
-        self.root, self.period = str(root), period
-        self.peak: dict[int, int] = {}
-        self.stop_ev = threading.Event()
-
-    def run(self):
-        known: set[int] = set()
-        last_scan = 0.0
-        while not self.stop_ev.is_set():
-            now = time.monotonic()
-            if now - last_scan > 0.2:           # new provider processes
-                last_scan = now
-                for d in os.listdir("/proc"):
-                    if d.isdigit() and int(d) not in known:
-                        exe = process_exe(int(d))
-                        if exe and exe.startswith(self.root) and "terraform-provider-zerotrust" in exe:
-                            known.add(int(d))
-            for pid in list(known):
-                try:
-                    with open(f"/proc/{pid}/status") as f:
-                        for line in f:
-                            if line.startswith("VmHWM:"):
-                                kb = int(line.split()[1])
-                                self.peak[pid] = max(self.peak.get(pid, 0), kb)
-                except (OSError, ValueError):
-                    known.discard(pid)
-            self.stop_ev.wait(self.period)
-
-    def stop(self) -> dict[int, int]:
-        self.stop_ev.set()
-        self.join(timeout=5)
-        return dict(self.peak)
-
-
-def read_log(path: Path, since: int) -> list[dict]:
-    out = []
-    with open(path) as f:
-        for line in f:
-            e = json.loads(line)
-            if e["seq"] > since and e.get("kind") == "arm":
-                out.append(e)
-    return out
-
-
-def last_seq(path: Path) -> int:
-    seq = 0
-    try:
-        with open(path) as f:
-            for line in f:
-                seq = max(seq, json.loads(line)["seq"])
-    except FileNotFoundError:
-        pass
-    return seq
 
 
 _ID_RE = re.compile(r"/subscriptions/[^\"\s]+?/providers/[^\"\s]+", re.I)
@@ -234,39 +159,21 @@ def split(reqs: list[dict]) -> dict:
 
 
 def run_one(n: int, a, binary: Path, root: Path) -> dict:
-    emu = start_emulator(root / f"emu-{n}", time_scale=a.time_scale, validate=False)
-    try:
-        c = emu.client
-        for rg in (HUB_RG, SPOKE_RG):
-            r = c.put(c.rg_id(rg), {"location": "westeurope", "tags": TAGS})
-            assert r.status_code in (200, 201), r.text
-        thr = {"enabled": True}
-        for cls in ("reads", "writes", "deletes"):
-            cap, rate = getattr(a, cls)
-            thr[cls] = {"capacity": cap, "refill_per_second": rate}
-        c.control("POST", "throttling", thr).raise_for_status()
-        mirror = make_mirror(root / f"m-{n}", binary)
-        ws = make_workspace(root / f"ws-{n}", get_runner("terraform"), mirror, config_dir=EXAMPLE,
-                            files={"bench.auto.tfvars": spokes_tfvars(n)})
-        ws.extra_env.update(arm_env(emu.info))
-        ws.run("init", "-input=false", "-no-color", check=True, log=False)
-        log = Path(emu.info.get("request_log") or emu.state_dir / "requests.jsonl")
-
+    with SpokesEstate(root, n, binary, HUB_RG, SPOKE_RG, time_scale=a.time_scale,
+                      throttling=throttle_body(a)) as est:
+        c, ws, log = est.client, est.ws, est.log
         seq = last_seq(log)
-        sampler = RssSampler(root / f"m-{n}")
-        sampler.start()
+        sampler = est.sampler()
         t0 = time.perf_counter()
         r = ws.run("apply", "-input=false", "-no-color", "-auto-approve", log=False, timeout=CMD_TIMEOUT)
         cmd_s = time.perf_counter() - t0
-        peaks = sampler.stop()
+        peaks = dict(sampler.stop().peak)
         apply_ok = r.rc == 0
         if not apply_ok:
             print(r.describe(3000), file=sys.stderr)
         time.sleep(0.3)
         apply_reqs = read_log(log, seq)
-        store = [r for r in c.control("GET", "store").json()["resources"]
-                 if r["id"].lower().startswith((c.rg_id(HUB_RG).lower() + "/", c.rg_id(SPOKE_RG).lower() + "/"))]
-        fl = floor(apply_reqs, store, a.time_scale, a.reads, a.writes)
+        fl = floor(apply_reqs, est.store_under_groups(), a.time_scale, a.reads, a.writes)
 
         if a.apply_only:
             return {"n": n, "apply_ok": apply_ok, "floor": fl, "apply_cmd_s": cmd_s,
@@ -284,6 +191,7 @@ def run_one(n: int, a, binary: Path, root: Path) -> dict:
         destroy_s = time.perf_counter() - t1
         time.sleep(0.3)
         destroy_reqs = read_log(log, seq)
+        emu = est.emu
         left = emu.store_ids_under(c.rg_id(HUB_RG), ignore=()) + emu.store_ids_under(c.rg_id(SPOKE_RG), ignore=())
         res = {"n": n, "apply_ok": apply_ok, "floor": fl, "apply_cmd_s": cmd_s, "apply_wall_s": window(apply_reqs),
                "apply": split(apply_reqs), "refresh": split(refresh_reqs), "refresh_rc": rp.rc,
@@ -293,8 +201,6 @@ def run_one(n: int, a, binary: Path, root: Path) -> dict:
         if rd.rc != 0:
             print(rd.describe(3000), file=sys.stderr)
         return res
-    finally:
-        emu.stop()
 
 
 def main() -> int:
