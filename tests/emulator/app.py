@@ -167,6 +167,8 @@ class Emulator:
             self.ops.tick()
             sub = self.store.subscriptions.get((ap.subscription or "").lower())
             claims = self.auth.verify_arm_token(req, sub.tenant_id if sub else None)
+        if sub is not None and not sub.allows(claims.get("oid")):
+            return self._no_role(req, ap, claims), rtype
         ok, th = self.throttle.check(ap.subscription or "", claims.get("oid", ""), req.method)
         if not ok:
             cls = th and next(k for k in th if k.startswith("x-ms-ratelimit-remaining-subscription-")).rsplit("-", 1)[1]
@@ -188,6 +190,25 @@ class Emulator:
         for k, v in th.items():
             resp.headers[k] = v
         return resp, rtype
+
+    def _no_role(self, req: Request, ap, claims: dict) -> Response:
+        """ARM's answer to a principal with no role assignment in the subscription: 403 AuthorizationFailed
+        naming the action and the scope (the request's resource, collection or subscription)."""
+        verb = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}.get(
+            req.method, "action")
+        if ap.chain:
+            action = f"{ap.full_type}/{verb}"
+        elif ap.special in ("resourceGroup", "resourceGroups", "rgResources"):
+            action = f"Microsoft.Resources/subscriptions/resourceGroups/{verb}"
+        elif ap.special in ("providers", "provider", "providerRegister"):
+            action = f"Microsoft.Resources/subscriptions/providers/{verb}"
+        else:
+            action = f"Microsoft.Resources/subscriptions/{verb}"
+        scope = req.path.split("?", 1)[0].rstrip("/")
+        return ArmError(403, "AuthorizationFailed",
+                        f"The client '{claims.get('appid')}' with object id '{claims.get('oid')}' does not have "
+                        f"authorization to perform action '{action}' over scope '{scope}' or the scope is "
+                        f"invalid. If access was recently granted, please refresh your credentials.").response()
 
     def _common_headers(self, req: Request, resp: Response, kind: str):
         h = resp.headers

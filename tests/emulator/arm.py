@@ -66,8 +66,9 @@ class ArmService:
                            f"'{','.join(self.lib.supported_versions(RG_TYPE))}'.")
         m = req.method
         sp = ap.special
-        if sp == "subscriptions":
-            return self._list([s.render() for s in self.store.subscriptions.values()], req)
+        if sp == "subscriptions":  # those the caller has a role in
+            return self._list([s.render() for s in self.store.subscriptions.values()
+                               if s.allows(claims.get("oid"))], req)
         if sp == "subscription":
             return json_response(200, self._subscription(ap.subscription).render())
         if sp in ("providers", "provider", "providerRegister"):

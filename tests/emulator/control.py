@@ -243,9 +243,17 @@ class Control:
 
     # -- identities ------------------------------------------------------------------------------------------------------
     def add_subscription(self, req, body):
+        """Add a subscription, or change one (its tenant, name, who has access; its resources stay)."""
         sid = body["subscription_id"]
-        s = Subscription(sid, body.get("tenant_id") or self.app.config.tenant_id,
-                         body.get("display_name") or f"subscription {sid}")
+        old = self.app.store.subscriptions.get(sid.lower())
+        s = Subscription(old.subscription_id if old else sid,
+                         body.get("tenant_id") or (old.tenant_id if old else self.app.config.tenant_id),
+                         body.get("display_name") or (old.display_name if old else f"subscription {sid}"))
+        if old:
+            s.registered, s.principals = old.registered, old.principals
+        if "principals" in body:
+            p = body["principals"]
+            s.principals = None if p is None else {str(x).lower() for x in p}
         self.app.store.subscriptions[sid.lower()] = s
         self.app.auth.tenants.add(s.tenant_id.lower())
         return s.render()

@@ -60,6 +60,12 @@ class Subscription:
     tenant_id: str
     display_name: str
     registered: set = field(default_factory=set)   # lower(namespace) registered (when registration is required)
+    # lower(object ID)s of the principals with a role in it; None: every principal of its tenant. Another
+    # principal is refused with 403 AuthorizationFailed, as ARM refuses one with no role assignment there.
+    principals: set | None = None
+
+    def allows(self, object_id: str | None) -> bool:
+        return self.principals is None or (object_id or "").lower() in self.principals
 
     def render(self):
         return {"id": f"/subscriptions/{self.subscription_id}", "authorizationSource": "RoleBased",
