@@ -364,7 +364,11 @@ static zt_rc arm_send(op *o, zt_arm_method m, const char *url, const char *body,
             ZT_TRY(retry_sleep(o, delay));
             continue;
         }
-        if (r->status == 404 && (m == ZT_ARM_GET || m == ZT_ARM_DELETE))
+        /* A 404 about the subscription (unknown to ARM, or not visible to
+         * these credentials: often another team's, as a hub is to its
+         * spokes) says nothing of the resource: not "gone". */
+        if (r->status == 404 && (m == ZT_ARM_GET || m == ZT_ARM_DELETE) &&
+            !(err->code && strcasecmp(err->code, "SubscriptionNotFound") == 0))
             return ZT_ERR_NOTFOUND;
         return ZT_ERR_REMOTE;
     }
