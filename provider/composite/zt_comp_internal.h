@@ -25,6 +25,8 @@ typedef struct zt_comp_getter {
     zt_arm_client *arm;
     int64_t deadline;
     bool not_found;   /* the last GET answered 404 */
+    const char *error_code;    /* ARM's code for the last GET's failure, or NULL */
+    const char *error_message;
 } zt_comp_getter;
 
 zt_rc zt_comp_getter_init(zt_comp_getter *g, zt_call *c, const zt_composite_def *def);

@@ -255,6 +255,7 @@ static void json_release(void *p) { json_decref(p); }
 
 zt_rc zt_comp_getter_init(zt_comp_getter *g, zt_call *c, const zt_composite_def *def)
 {
+    memset(g, 0, sizeof(*g));
     g->c = c;
     g->deadline = zt_arm_deadline_in(zt_comp_timeout_ms(def, NULL, ZT_COMP_T_READ));
     return zt_provider_arm(c, (struct zt_arm_client **)&g->arm);
@@ -268,6 +269,8 @@ json_t *zt_comp_get(void *arg, const char *arm_id)
     zt_arm_resp resp;
     zt_rc rc = zt_arm_do(g->arm, g->c->arena, &req, &resp);
     g->not_found = rc == ZT_ERR_NOTFOUND;
+    g->error_code = rc != ZT_OK && resp.error ? resp.error->code : NULL;
+    g->error_message = rc != ZT_OK && resp.error ? resp.error->message : NULL;
     if (rc == ZT_ERR_NOTFOUND)
         return NULL;
     if (rc != ZT_OK) {
@@ -285,6 +288,14 @@ json_t *zt_comp_get(void *arg, const char *arm_id)
 bool zt_comp_get_was_404(void *getter)
 {
     return ((zt_comp_getter *)getter)->not_found;
+}
+
+const char *zt_comp_get_error(void *getter, const char **message)
+{
+    const zt_comp_getter *g = getter;
+    if (message)
+        *message = g->error_message;
+    return g->error_code;
 }
 
 zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s,

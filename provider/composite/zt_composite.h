@@ -275,6 +275,9 @@ typedef struct zt_composite_def {
 /* After `get` (import, plan_check) answered NULL: whether ARM said 404,
  * rather than the read failing. */
 bool zt_comp_get_was_404(void *getter);
+/* After `get` answered NULL: ARM's error code (and *message) for the
+ * failure, or NULL (404 of the resource, no answer at all). */
+const char *zt_comp_get_error(void *getter, const char **message);
 
 /* ---- state upgrades ---------------------------------------------------------- */
 

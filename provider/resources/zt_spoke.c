@@ -1283,6 +1283,95 @@ static void zt_spoke_check_priority_free(zt_res_check *k, const zt_res_reader *r
                           p.v[i].source, zt_spoke_rcg_name(a, name));
 }
 
+/* Hub-side pieces are written with the hub's IDs, in the hub's subscription
+ * (often the platform team's, not the provider's): whether these
+ * credentials can use it is known from one read per resource group of the
+ * hub IDs, not from an apply that fails half way. Answers that say so: */
+static const char *const zt_spoke_refusals[] = {"SubscriptionNotFound", "AuthorizationFailed",
+                                                "InvalidAuthenticationTokenTenant"};
+
+typedef struct zt_spoke_access {
+    const char *rg;              /* /subscriptions/<s>/resourceGroups/<g>, read once */
+    const char *code, *message;  /* a refusal, or NULL */
+} zt_spoke_access;
+
+typedef struct zt_spoke_access_check {
+    zt_res_check *k;
+    const zt_res_reader *r;
+    const char *mine;            /* the provider's subscription */
+    zt_spoke_access seen[8];
+    size_t n;
+} zt_spoke_access_check;
+
+static const zt_spoke_access *zt_spoke_access_of(zt_spoke_access_check *x, const char *id)
+{
+    zt_arena *a = x->k->c->arena;
+    const char *rg = zt_res_rg_of(a, id);
+    for (size_t i = 0; rg && i < x->n; i++)
+        if (strcasecmp(x->seen[i].rg, rg) == 0)
+            return &x->seen[i];
+    if (!rg || x->n == ZT_ARRAY_LEN(x->seen))
+        return NULL;
+    zt_spoke_access *s = &x->seen[x->n++];
+    *s = (zt_spoke_access){.rg = rg};
+    if (zt_res_read(x->r, id))
+        return s;
+    const char *msg = NULL, *code = zt_comp_get_error(x->r->getter, &msg);
+    for (size_t i = 0; code && i < ZT_ARRAY_LEN(zt_spoke_refusals); i++)
+        if (strcasecmp(code, zt_spoke_refusals[i]) == 0) {
+            s->code = zt_arena_strdup(a, code);
+            s->message = zt_arena_strdup(a, msg ? msg : "");
+        }
+    return s;
+}
+
+static void zt_spoke_check_access(zt_spoke_access_check *x, zt_path *path, const char *id)
+{
+    zt_arena *a = x->k->c->arena;
+    const char *p = id && strncasecmp(id, "/subscriptions/", 15) == 0 ? id + 15 : NULL;
+    const char *sub = p ? zt_arena_strndup(a, p, strcspn(p, "/")) : NULL;
+    /* The provider's own subscription is the one it signed in for; a hub
+     * planned in this run is not there to read yet. */
+    if (!sub || !x->mine || strcasecmp(sub, x->mine) == 0 || zt_res_created_in_run(x->k->c, id))
+        return;
+    const zt_spoke_access *s = zt_spoke_access_of(x, id);
+    if (!s || !s->code)
+        return;
+    zt_diag_error(x->k->c->diags, path, "Hub subscription not accessible",
+                  "%s is in subscription %s, which the provider's credentials cannot use: "
+                  "reading %s there, Azure answered %s: %s\nThe spoke writes its hub-side "
+                  "pieces (the hub->spoke peering, its route in the hub's gateway route table, "
+                  "its rule collections in the hub's firewall policy, its links in the hub's "
+                  "private DNS zones) with the hub's IDs, in the hub's subscription: give the "
+                  "provider's identity access to them there (e.g. Network Contributor on the "
+                  "hub's resource group), or correct the ID.",
+                  id, sub, s->rg, s->code, s->message);
+}
+
+static void zt_spoke_check_hub_access(zt_res_check *k, const zt_res_reader *r,
+                                      const zt_cty_value *prior)
+{
+    static const char *const attrs[] = {"hub_virtual_network_id", "hub_firewall_policy_id",
+                                        "hub_gateway_route_table_id"};
+    const char *zones = "hub_private_dns_zone_ids";
+    bool moved = !prior || !zt_cty_equal(zt_cty_get_attr(k->config, zones),
+                                         zt_cty_get_attr(prior, zones));
+    for (size_t i = 0; i < ZT_ARRAY_LEN(attrs); i++)
+        moved |= zt_spoke_moved(k->config, prior, attrs[i], attrs[i]);
+    if (!moved || !k->c->provider)
+        return;
+    zt_spoke_access_check x = {.k = k, .r = r, .mine = k->c->provider->config.subscription_id};
+    for (size_t i = 0; i < ZT_ARRAY_LEN(attrs); i++)
+        zt_spoke_check_access(&x, zt_res_path(k, attrs[i]), zt_res_known_str(k->config, attrs[i]));
+    const zt_cty_value *m = zt_cty_get_attr(k->config, zones);
+    for (size_t i = 0; m && !m->is_null && zt_cty_is_known(m) && i < m->u.coll.n; i++) {
+        const zt_cty_value *v = m->u.coll.elems[i];
+        if (zt_cty_is_known(v) && !v->is_null)
+            zt_spoke_check_access(&x, zt_path_key(k->c->arena, zt_res_path(k, zones),
+                                                  m->u.coll.keys[i]), v->u.str.ptr);
+    }
+}
+
 static void zt_spoke_plan_check(zt_call *c, const zt_cty_value *config, const zt_cty_value *prior,
                                 json_t *(*get)(void *getter, const char *arm_id), void *getter)
 {
@@ -1291,6 +1380,10 @@ static void zt_spoke_plan_check(zt_call *c, const zt_cty_value *config, const zt
     const char *name = zt_res_known_str(config, "name");
     if (!name)
         return;
+    size_t errors = c->diags->errors;
+    zt_spoke_check_hub_access(&k, &r, prior);
+    if (c->diags->errors > errors)
+        return; /* the checks below read the hub too */
     zt_spoke_check_peers(&k, &r, prior, name);
     zt_spoke_check_priority_free(&k, &r, prior, name);
 }

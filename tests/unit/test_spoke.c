@@ -605,6 +605,87 @@ START_TEST(test_plan_check_trusts_a_hub_created_in_the_run)
 }
 END_TEST
 
+/* ---- the hub in another subscription (the platform team's) ----------------------- */
+
+#define XSUB "00000000-0000-0000-0000-0000000000aa"
+#define XNET "/subscriptions/" XSUB "/resourceGroups/rg-hub/providers/Microsoft.Network"
+#define XHUB                                                                                 \
+    "\"hub_virtual_network_id\":\"" XNET "/virtualNetworks/vnet-weu\",\"hub_firewall_policy_id\":\"" \
+    XNET "/firewallPolicies/afwp-weu\",\"hub_gateway_route_table_id\":\"" XNET                \
+    "/routeTables/rt-weu-gateway\",\"hub_private_dns_zone_ids\":{\"privatelink.azuredatabricks.net\":\"" \
+    XNET "/privateDnsZones/privatelink.azuredatabricks.net\"}"
+
+/* ARM refusing every read in XSUB (the principal has no role there), with
+ * the engine's getter's record of the answer. */
+static json_t *scope_missing_get(void *arg, const char *id)
+{
+    ZT_UNUSED(id);
+    zt_comp_getter *g = arg;
+    g->not_found = true;
+    g->error_code = "ResourceNotFound";
+    return NULL;
+}
+
+static json_t *refusing_get(void *arg, const char *id)
+{
+    zt_comp_getter *g = arg;
+    bool refused = strstr(id, XSUB) != NULL;
+    g->not_found = !refused;
+    g->error_code = refused ? "AuthorizationFailed" : NULL;
+    g->error_message = refused ? "no role assignment" : NULL;
+    return NULL;
+}
+
+START_TEST(test_hub_in_another_subscription)
+{
+    zt_comp_eval *ev = expand(BASE_INPUTS "," XHUB);
+    /* spoke-side in the provider's subscription, hub-side at the hub's IDs */
+    ck_assert_str_eq(zt_comp_id(ev, "vnet"), VNET_ID);
+    ck_assert_str_eq(zt_comp_id(ev, "hub_peering"),
+                     XNET "/virtualNetworks/vnet-weu/virtualNetworkPeerings/peer-hub-to-analytics");
+    ck_assert_str_eq(zt_comp_id(ev, "hub_route"), XNET "/routeTables/rt-weu-gateway/routes/spoke-analytics");
+    ck_assert_str_eq(zt_comp_id(ev, "zone_link[privatelink.azuredatabricks.net]"),
+                     XNET "/privateDnsZones/privatelink.azuredatabricks.net/virtualNetworkLinks/"
+                          "link-vnet-analytics");
+    ck_assert_str_eq(zt_comp_id(ev, "firewall_rules"),
+                     XNET "/firewallPolicies/afwp-weu/ruleCollectionGroups/spokes-3#"
+                          "spoke-analytics-network,spoke-analytics-application");
+    /* the peerings name each other's VNets across the subscriptions */
+    ck_assert_str_eq(jstr(body_of(ev, "hub_peering"), "/properties/remoteVirtualNetwork/id"), VNET_ID);
+    ck_assert_str_eq(jstr(body_of(ev, "peering"), "/properties/remoteVirtualNetwork/id"),
+                     XNET "/virtualNetworks/vnet-weu");
+    /* hub-side writes serialize in the hub's subscription's scopes */
+    ck_assert_str_eq(zt_arm_serial_key(A, zt_comp_id(ev, "hub_route"), NULL),
+                     zt_arm_serial_key(A, XNET "/routeTables/rt-weu-gateway", NULL));
+
+    /* credentials with no role there: each hub ID says so at plan (one read
+     * for the hub's resource group) */
+    zt_comp_getter g = {0};
+    ZT_TEST_RES_DEF.plan_check(&C, inputs(BASE_INPUTS "," XHUB), NULL, refusing_get, &g);
+    const char *const paths[] = {"hub_virtual_network_id", "hub_firewall_policy_id",
+                                 "hub_gateway_route_table_id",
+                                 "hub_private_dns_zone_ids[\"privatelink.azuredatabricks.net\"]"};
+    for (size_t i = 0; i < ZT_ARRAY_LEN(paths); i++)
+        tv_expect_error(A, &D, "Hub subscription not accessible", paths[i],
+                        "subscription " XSUB ", which the provider's credentials cannot use");
+    tv_expect_error(A, &D, "Hub subscription not accessible", "hub_virtual_network_id",
+                    "AuthorizationFailed: no role assignment");
+    ck_assert_uint_eq(D.errors, 4);
+    /* the hub IDs unchanged since the last plan: not read again */
+    zt_diags_init(&D, A);
+    const zt_cty_value *same = inputs(BASE_INPUTS "," XHUB);
+    ZT_TEST_RES_DEF.plan_check(&C, same, same, refusing_get, &g);
+    ck_assert_uint_eq(D.count, 0);
+    /* a 404 is no refusal (a hub not created yet) */
+    zt_diags_init(&D, A);
+    ZT_TEST_RES_DEF.plan_check(&C, inputs(BASE_INPUTS "," XHUB ",\"name\":\"other\",\"address_space\":"
+                                                      "\"10.9.0.0/16\",\"firewall_rule_priority\":290"),
+                               NULL,
+                               scope_missing_get, &g);
+    ck_assert_uint_eq(D.errors, 0);
+}
+END_TEST
+
 START_TEST(test_schema_defaults_match_code)
 {
     expect_defaults_match_code(BASE_INPUTS);
@@ -633,6 +714,7 @@ int main(int argc, char **argv)
         test_plan_check_against_the_hub,
         test_plan_check_sees_the_run,
         test_plan_check_trusts_a_hub_created_in_the_run,
+        test_hub_in_another_subscription,
     };
     return zt_test_res_main(argc, argv, "spoke", test_dump_bodies, tests, ZT_ARRAY_LEN(tests));
 }
