@@ -580,14 +580,18 @@ static void check_member(pol_check *k, const pol_target *t, const pol_assignment
     json_object_set_new(res, "name", json_string(slash ? slash + 1 : id));
     json_object_set_new(res, "type", json_string(type));
     const char *api = zt_arm_api_version(type);
+    /* subscription() is the resource's: a spoke's hub-side pieces are in
+     * the hub's subscription, not the provider's. */
+    const char *sub = ev->subscription;
+    if (strncasecmp(id, "/subscriptions/", 15) == 0 && id[15] && id[15] != '/')
+        sub = zt_arena_strndup(a, id + 15, strcspn(id + 15, "/"));
     zt_pol_ctx x = {
         .a = a,
         .resource = res,
         .params = m->params,
         .api_version = api ? api : "",
-        .subscription = owned(a, json_pack("{s:s,s:s}", "subscriptionId", ev->subscription,
-                                                "id", zt_arena_printf(a, "/subscriptions/%s",
-                                                                      ev->subscription))),
+        .subscription = owned(a, json_pack("{s:s,s:s}", "subscriptionId", sub, "id",
+                                                zt_arena_printf(a, "/subscriptions/%s", sub))),
         .indexed = zt_arm_type_tracked(type),
         .placeholder = POL_PLACEHOLDER,
     };
