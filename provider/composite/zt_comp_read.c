@@ -268,7 +268,9 @@ json_t *zt_comp_get(void *arg, const char *arm_id)
                       .cancel = zt_call_cancel_flag(g->c)};
     zt_arm_resp resp;
     zt_rc rc = zt_arm_do(g->arm, g->c->arena, &req, &resp);
-    g->not_found = rc == ZT_ERR_NOTFOUND;
+    /* 404 also when the subscription is unknown: the read failed, but what
+     * it named does not exist for these credentials either. */
+    g->not_found = rc == ZT_ERR_NOTFOUND || (rc == ZT_ERR_REMOTE && resp.status == 404);
     g->error_code = rc != ZT_OK && resp.error ? resp.error->code : NULL;
     g->error_message = rc != ZT_OK && resp.error ? resp.error->message : NULL;
     if (rc == ZT_ERR_NOTFOUND)

@@ -272,8 +272,9 @@ typedef struct zt_composite_def {
     int64_t default_create_ms, default_update_ms, default_delete_ms, default_read_ms;
 } zt_composite_def;
 
-/* After `get` (import, plan_check) answered NULL: whether ARM said 404,
- * rather than the read failing. */
+/* After `get` (import, plan_check) answered NULL: whether ARM said 404
+ * (of the resource, or of its subscription: SubscriptionNotFound), rather
+ * than the read failing otherwise. */
 bool zt_comp_get_was_404(void *getter);
 /* After `get` answered NULL: ARM's error code (and *message) for the
  * failure, or NULL (404 of the resource, no answer at all). */
