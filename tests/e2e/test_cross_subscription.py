@@ -17,6 +17,8 @@ into the wrong one without an error, and the checks below find it there.
   A hub subscription the credentials cannot use (unknown: 404 SubscriptionNotFound; no role there:
   403 AuthorizationFailed) fails the plan with a diagnostic on each hub attribute; the data source
   says so on virtual_network_id; losing the role after the apply fails the refresh, state kept.
+  A policy of A using subscription() is evaluated with A for the hub-side pieces. Hub and spoke in
+  one configuration through two providers (an alias for the hub's subscription) apply and destroy.
 """
 from __future__ import annotations
 
@@ -383,3 +385,63 @@ data "zerotrust_hub" "hub" {{
     assert [d["summary"] for d in errs] == \
         ['Azure Policy denies hub_peering: "Peerings within this subscription"'], errs
     assert "RequestDisallowedByPolicy" in errs[0]["detail"], errs[0]
+
+
+def test_one_configuration_two_providers(session_root, mirror, provider_speaks, emu):
+    """Hub and spoke in one configuration and one apply, each through a provider of its own
+    subscription (an alias for the hub's): the spoke's hub inputs are unknown until the hub is
+    created, then its hub-side pieces go into the hub's subscription; destroy removes both."""
+    a = emu.client.subscription
+    tf = provider_tf(SUB_B) + f'''
+provider "zerotrust" {{
+  alias           = "platform"
+  subscription_id = "{a}"
+}}
+
+resource "zerotrust_hub" "duo" {{
+  provider             = zerotrust.platform
+  name                 = "duo"
+  location             = "westeurope"
+  resource_group_name  = "{HUB_RG}"
+  address_space        = "10.120.0.0/22"
+  dns_resolver_enabled = false
+  tags                 = {_hcl(TAGS)}
+}}
+
+resource "zerotrust_spoke" "duo" {{
+  name                = "duo"
+  location            = "westeurope"
+  resource_group_name = "{SPOKE_RG}"
+  address_space       = "10.121.0.0/24"
+
+  hub_virtual_network_id     = zerotrust_hub.duo.virtual_network_id
+  hub_address_space          = zerotrust_hub.duo.address_space
+  hub_firewall_private_ip    = zerotrust_hub.duo.firewall_private_ip
+  hub_firewall_policy_id     = zerotrust_hub.duo.firewall_policy_id
+  hub_gateway_route_table_id = zerotrust_hub.duo.gateway_route_table_id
+  hub_gateway_enabled        = zerotrust_hub.duo.gateway_enabled
+  hub_private_dns_zone_ids   = zerotrust_hub.duo.private_dns_zone_ids
+
+  firewall_rule_priority = 400
+  tags                   = {_hcl(TAGS)}
+}}
+'''
+    groups = [rg(s, n) for s in (a, SUB_B) for n in (HUB_RG, SPOKE_RG)]
+    ws = use_emulator(make_workspace(session_root / "xsub-duo", get_runner("terraform"), mirror,
+                                     files={"main.tf": tf}), emu.client, groups)
+    ws.run("init", "-input=false", "-no-color", check=True)
+    ws.run("apply", "-input=false", "-no-color", "-auto-approve", check=True)
+    st = json.loads((ws.dir / "terraform.tfstate").read_text())
+    ur = next(i["attributes"]["underlying_resources"] for r in st["resources"] if r["type"] == "zerotrust_spoke"
+              for i in r["instances"])
+    hub_ur = next(i["attributes"]["underlying_resources"] for r in st["resources"] if r["type"] == "zerotrust_hub"
+                  for i in r["instances"])
+    wrong = {k: v for k, v in ur.items() if not _under(v, f"/subscriptions/{a}" if _hub_side(k) else rg(SUB_B, SPOKE_RG))}
+    wrong |= {k: v for k, v in hub_ur.items() if not _under(v, rg(a, HUB_RG))}
+    assert not wrong, wrong
+    peering = emu.client.get(ur["peering"]).json()["properties"]
+    assert peering["peeringState"] == "Connected" and _under(peering["remoteVirtualNetwork"]["id"], rg(a, HUB_RG))
+    _plan_clean(ws)
+    ws.run("destroy", "-input=false", "-no-color", "-auto-approve", check=True)
+    left = [r["id"] for r in _store(emu) if "duo" in r["id"].lower()]
+    assert not left, left
