@@ -391,7 +391,9 @@ def test_one_configuration_two_providers(session_root, mirror, provider_speaks, 
     """Hub and spoke in one configuration and one apply, each through a provider of its own
     subscription (an alias for the hub's): the spoke's hub inputs are unknown until the hub is
     created, then its hub-side pieces go into the hub's subscription; destroy removes both."""
-    a = emu.client.subscription
+    a, hub_rg = emu.client.subscription, "rg-hub-duo"   # a hub's zones are named by the zone: one hub a group
+    r = emu.client.put(rg(a, hub_rg), {"location": "westeurope", "tags": TAGS})
+    assert r.status_code in (200, 201), r.text
     tf = provider_tf(SUB_B) + f'''
 provider "zerotrust" {{
   alias           = "platform"
@@ -402,7 +404,7 @@ resource "zerotrust_hub" "duo" {{
   provider             = zerotrust.platform
   name                 = "duo"
   location             = "westeurope"
-  resource_group_name  = "{HUB_RG}"
+  resource_group_name  = "{hub_rg}"
   address_space        = "10.120.0.0/22"
   dns_resolver_enabled = false
   tags                 = {_hcl(TAGS)}
@@ -426,7 +428,7 @@ resource "zerotrust_spoke" "duo" {{
   tags                   = {_hcl(TAGS)}
 }}
 '''
-    groups = [rg(s, n) for s in (a, SUB_B) for n in (HUB_RG, SPOKE_RG)]
+    groups = [rg(s, n) for s in (a, SUB_B) for n in (HUB_RG, SPOKE_RG)] + [rg(a, hub_rg)]
     ws = use_emulator(make_workspace(session_root / "xsub-duo", get_runner("terraform"), mirror,
                                      files={"main.tf": tf}), emu.client, groups)
     ws.run("init", "-input=false", "-no-color", check=True)
@@ -437,11 +439,11 @@ resource "zerotrust_spoke" "duo" {{
     hub_ur = next(i["attributes"]["underlying_resources"] for r in st["resources"] if r["type"] == "zerotrust_hub"
                   for i in r["instances"])
     wrong = {k: v for k, v in ur.items() if not _under(v, f"/subscriptions/{a}" if _hub_side(k) else rg(SUB_B, SPOKE_RG))}
-    wrong |= {k: v for k, v in hub_ur.items() if not _under(v, rg(a, HUB_RG))}
+    wrong |= {k: v for k, v in hub_ur.items() if not _under(v, rg(a, hub_rg))}
     assert not wrong, wrong
     peering = emu.client.get(ur["peering"]).json()["properties"]
-    assert peering["peeringState"] == "Connected" and _under(peering["remoteVirtualNetwork"]["id"], rg(a, HUB_RG))
+    assert peering["peeringState"] == "Connected" and _under(peering["remoteVirtualNetwork"]["id"], rg(a, hub_rg))
     _plan_clean(ws)
     ws.run("destroy", "-input=false", "-no-color", "-auto-approve", check=True)
-    left = [r["id"] for r in _store(emu) if "duo" in r["id"].lower()]
+    left = [r["id"] for r in _store(emu) if "duo" in r["id"].lower() and r["id"].lower() != rg(a, hub_rg).lower()]
     assert not left, left
