@@ -300,6 +300,34 @@ const char *zt_comp_get_error(void *getter, const char **message)
     return g->error_code;
 }
 
+/* Nodes with nothing at their ID and a resource at their former one
+ * (zt_comp_node_def.former_id): the state tracks the former resource, so
+ * that the next apply moves it rather than leave it to no state. */
+static zt_rc adopt_former(zt_comp_eval *ev, zt_comp_getter *g)
+{
+    size_t errors = ev->c->diags->errors;
+    for (size_t i = 0; i < ev->graph.n; i++) {
+        zt_comp_inst *in = &ev->graph.inst[i];
+        zt_comp_rec *r = zt_comp_priv_get(&ev->priv, in->key);
+        if (!in->def->former_id || (r && r->exists))
+            continue;
+        const char *former = zt_comp_eval_str(ev, in, in->def->former_id);
+        json_t *body = former ? zt_comp_get(g, former) : NULL;
+        if (!body)
+            continue;
+        zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "import tracks the node's resource where an earlier "
+               "release kept it; the next apply moves it", "node", in->key, "id", former, NULL);
+        if (!r)
+            r = zt_comp_priv_put(ev->c->arena, &ev->priv, in->key);
+        r->id = zt_arena_strdup(ev->c->arena, former);
+        r->exists = true;
+        r->drift = false;
+        r->hash = "";
+        r->outputs = body;
+    }
+    return ev->c->diags->errors > errors ? ZT_ERR_REMOTE : ZT_OK;
+}
+
 zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s,
                      const char *id, zt_comp_state *resp)
 {
@@ -325,6 +353,7 @@ zt_rc zt_comp_import(zt_call *c, const zt_composite_def *def, const zt_schema *s
     if (gone)
         return zt_diag_error(c->diags, NULL, "Cannot import non-existent remote object",
                              "%s does not exist.", id);
+    ZT_TRY(adopt_former(&ev, &g));
     zt_comp_finish_state(&ev, zt_comp_state_value(&ev, inputs,
                                                   zt_cty_map(c->arena, &zt_cty_string_type, 0,
                                                              NULL, NULL),

@@ -62,11 +62,20 @@ const zt_cty_value *zt_comp_resources_map(zt_comp_eval *ev)
     if (ev->id_unknown || ev->shape_unknown)
         return zt_cty_unknown(a, zt_cty_type_map(a, &zt_cty_string_type));
     size_t n = 0;
-    const char **keys = zt_arena_calloc(a, g->n + ev->priv.n + 1, sizeof(*keys));
-    const zt_cty_value **vals = zt_arena_calloc(a, g->n + ev->priv.n + 1, sizeof(*vals));
+    const char **keys = zt_arena_calloc(a, g->n + 2 * ev->priv.n + 1, sizeof(*keys));
+    const zt_cty_value **vals = zt_arena_calloc(a, g->n + 2 * ev->priv.n + 1, sizeof(*vals));
     for (size_t i = 0; i < g->n; i++) {
         keys[n] = g->inst[i].key;
         vals[n++] = zt_cty_string(a, g->inst[i].id);
+        /* Still at its old ID until an apply moves it (an upgraded or
+         * imported spoke's own rule collection group): listed under the key
+         * the apply sets it aside as, so the state shows what it tracks. */
+        const zt_comp_rec *r = zt_comp_priv_get(&ev->priv, g->inst[i].key);
+        if (ev->mode != ZT_COMP_PLAN && r && r->exists && r->id && g->inst[i].id &&
+            strcasecmp(r->id, g->inst[i].id) != 0) {
+            keys[n] = zt_arena_printf(a, "%s~%s", r->key, r->id);
+            vals[n++] = zt_cty_string(a, r->id);
+        }
     }
     for (size_t i = 0; i < ev->priv.n; i++)
         if (leftover(ev, &ev->priv.recs[i])) {

@@ -228,6 +228,12 @@ typedef struct zt_comp_node_def {
      * for what ARM would refuse on every apply. NULL: none. */
     void (*delete_check)(const zt_comp_eval *ev, const char *arm_id,
                          json_t *(*get)(void *getter, const char *arm_id), void *getter);
+    /* Where an earlier release kept this node's resource (a spoke's own
+     * rule collection group, before the shared groups). When import finds
+     * nothing at the node's ID but a resource there, the state tracks that
+     * one, as an upgraded state does: the next apply creates the node at
+     * its ID, then deletes the former resource. NULL: none, or unknown. */
+    const char *(*former_id)(const zt_comp_eval *ev);
 } zt_comp_node_def;
 
 /* A computed attribute filled from node outputs. */

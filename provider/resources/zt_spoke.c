@@ -181,6 +181,20 @@ static const char *zt_spoke_part_rcg(const zt_comp_eval *ev)
                 : NULL;
 }
 
+/* Before the shared groups, each spoke had a group of its own in the
+ * policy, "spoke-<name>": import tracks one it finds, for the next apply to
+ * move (zt_comp_node_def.former_id). */
+#define ZT_SPOKE_FORMER_RCG "spoke-"
+
+static const char *zt_spoke_former_rcg(const zt_comp_eval *ev)
+{
+    const char *policy = zt_comp_input_str(ev, "hub_firewall_policy_id");
+    const char *name = zt_comp_input_str(ev, "name");
+    return policy && name ? zt_arena_printf(zt_comp_arena(ev), "%s/ruleCollectionGroups/"
+                                            ZT_SPOKE_FORMER_RCG "%s", policy, name)
+                          : NULL;
+}
+
 static const char *zt_spoke_name_peering(const zt_comp_eval *ev)
 {
     ZT_UNUSED(ev);
@@ -703,7 +717,7 @@ static const zt_comp_node_def zt_spoke_nodes[] = {
      .body = zt_spoke_body_zone_link, .expected_seconds = 30},
     {.key = "firewall_rules", .arm_type = "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
      .parent_id = zt_spoke_parent_policy, .name = zt_spoke_name_rcg, .body = zt_spoke_body_rcg,
-     .part = zt_spoke_part_rcg, .expected_seconds = 60},
+     .part = zt_spoke_part_rcg, .former_id = zt_spoke_former_rcg, .expected_seconds = 60},
     {.key = "hub_route", .arm_type = "Microsoft.Network/routeTables/routes",
      .depends_on = zt_spoke_deps_hub_route, .parent_id = zt_spoke_parent_hub_rt,
      .name = zt_spoke_name_hub_route, .body = zt_spoke_body_hub_route, .expected_seconds = 5},
@@ -1465,6 +1479,44 @@ static void zt_spoke_imp_monitoring(zt_spoke_imp *m, const zt_schema *s, const c
     zt_res_inputs_set(&m->in, "flow_logs", zt_res_inputs_object(a, s->type->types[idx], &in));
 }
 
+/* The spoke's network and application collections in a shared group. */
+static void zt_spoke_imp_colls(zt_arena *a, const json_t *rcg, const char *name, json_t **net,
+                               json_t **app)
+{
+    json_t *coll;
+    size_t i;
+    json_array_foreach(zt_res_jget(rcg, "properties/ruleCollections"), i, coll)
+    {
+        const char *cn = zt_res_jstr(coll, "name");
+        if (cn && !strcmp(cn, zt_spoke_coll(a, name, true)))
+            *net = coll;
+        else if (cn && !strcmp(cn, zt_spoke_coll(a, name, false)))
+            *app = coll;
+    }
+}
+
+/* allowed_fqdns: the targets of the collection's "user-fqdns" rule. */
+static void zt_spoke_imp_fqdns(zt_spoke_imp *m, const json_t *coll)
+{
+    zt_arena *a = m->r.c->arena;
+    json_t *rule;
+    size_t j;
+    json_array_foreach(json_object_get(coll, "rules"), j, rule)
+    {
+        const char *rn = zt_res_jstr(rule, "name");
+        json_t *f = json_object_get(rule, "targetFqdns");
+        if (!rn || strcmp(rn, "user-fqdns") != 0 || !json_is_array(f))
+            continue;
+        size_t nf = json_array_size(f);
+        const char **fq = zt_arena_calloc(a, nf + 1, sizeof(*fq));
+        for (size_t k = 0; k < nf; k++) {
+            const char *v = json_string_value(json_array_get(f, k));
+            fq[k] = zt_arena_strdup(a, v ? v : "");
+        }
+        zt_res_inputs_set(&m->in, "allowed_fqdns", zt_res_string_set(a, fq, nf));
+    }
+}
+
 static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
                              json_t *(*get)(void *getter, const char *arm_id), void *getter,
                              const zt_cty_value **inputs)
@@ -1544,39 +1596,34 @@ static zt_rc zt_spoke_import(zt_call *c, const zt_schema *s, const char *id,
         zt_res_inputs_set(&m.in, "nat_gateway_subnets", zt_res_string_set(a, nat_sn, n_nat));
 
     /* The spoke's collections in its shared group, and the GatewaySubnet
-     * route on the hub. */
-    json_t *rcg = NULL, *route = NULL;
-    const char *policy = zt_spoke_imp_find(&m, zt_arena_printf(a, "%s/firewallPolicies", hub_net),
+     * route on the hub. An estate an earlier release made has the rules in
+     * a group of the spoke's own instead: the engine tracks that group
+     * (former_id) and the next apply moves them. */
+    const char *policies = zt_arena_printf(a, "%s/firewallPolicies", hub_net);
+    json_t *rcg = NULL, *route = NULL, *own = NULL, *net_c = NULL, *app_c = NULL;
+    const char *policy = zt_spoke_imp_find(&m, policies,
                                            zt_arena_printf(a, "ruleCollectionGroups/%s",
                                                            zt_spoke_rcg_name(a, name)),
                                            &rcg);
+    zt_spoke_imp_colls(a, rcg, name, &net_c, &app_c);
+    if (!net_c && !app_c) {
+        const char *former = zt_spoke_imp_find(&m, policies, zt_arena_printf(
+            a, "ruleCollectionGroups/" ZT_SPOKE_FORMER_RCG "%s", name), &own);
+        policy = former ? former : policy;
+    }
     const char *hub_rt = zt_spoke_imp_find(&m, zt_arena_printf(a, "%s/routeTables", hub_net),
                                            zt_arena_printf(a, "routes/spoke-%s", name), &route);
     zt_res_inputs_set(&m.in, "hub_firewall_policy_id", zt_res_str_or_null(a, policy));
     zt_res_inputs_set(&m.in, "hub_gateway_route_table_id", zt_res_str_or_null(a, hub_rt));
-    json_t *prio = NULL, *coll, *rule;
+    /* The former group had the spoke's priority and its two collections
+     * (the user's FQDNs in the second); the shared one has the spoke's. */
+    json_t *prio = own ? zt_res_jget(own, "properties/priority") : json_object_get(net_c, "priority");
     size_t j;
-    json_array_foreach(zt_res_jget(rcg, "properties/ruleCollections"), i, coll)
-    {
-        const char *cn = zt_res_jstr(coll, "name");
-        if (cn && !strcmp(cn, zt_spoke_coll(a, name, true)))
-            prio = json_object_get(coll, "priority");
-        if (!cn || strcmp(cn, zt_spoke_coll(a, name, false)) != 0)
-            continue;
-        json_array_foreach(json_object_get(coll, "rules"), j, rule)
-        {
-            const char *rn = zt_res_jstr(rule, "name");
-            json_t *f = json_object_get(rule, "targetFqdns");
-            if (!rn || strcmp(rn, "user-fqdns") != 0 || !json_is_array(f))
-                continue;
-            size_t nf = json_array_size(f);
-            const char **fq = zt_arena_calloc(a, nf + 1, sizeof(*fq));
-            for (size_t k = 0; k < nf; k++)
-                fq[k] = zt_arena_strdup(a, json_string_value(json_array_get(f, k)) ?
-                                               json_string_value(json_array_get(f, k)) : "");
-            zt_res_inputs_set(&m.in, "allowed_fqdns", zt_res_string_set(a, fq, nf));
-        }
-    }
+    json_t *coll;
+    json_array_foreach(own ? zt_res_jget(own, "properties/ruleCollections") : NULL, j, coll)
+        zt_spoke_imp_fqdns(&m, coll);
+    if (app_c)
+        zt_spoke_imp_fqdns(&m, app_c);
     zt_res_inputs_set(&m.in, "firewall_rule_priority",
                       json_is_integer(prio) ? zt_cty_number_int(a, json_integer_value(prio))
                                             : zt_cty_null(a, &zt_cty_number_type));
