@@ -42,23 +42,41 @@ static json_t *kept(json_t *j)
 }
 #define ctl(method, path, ...) kept(zt_test_emulator_ctlf(&g_emu, method, path, __VA_ARGS__))
 
-/* ARM IDs of the resources the emulator holds, resource groups excepted. */
-static size_t store_count(const char *needle)
+/* How many resources the emulator holds whose ARM ID contains needle (all:
+ * NULL), resource groups excepted; their IDs in *ids (may be NULL). */
+static size_t store_list(const char *needle, const char **ids)
 {
     json_t *st = ctl("GET", "/store", NULL);
     size_t n = 0, i;
     json_t *r;
+    zt_buf b;
+    zt_buf_init(&b, A);
     json_array_foreach(json_object_get(st, "resources"), i, r)
     {
         const char *type = json_string_value(json_object_get(r, "type"));
         const char *id = json_string_value(json_object_get(r, "id"));
         if (strcasecmp(type, "Microsoft.Resources/resourceGroups") == 0)
             continue;
-        if (!needle || strcasestr(id, needle))
+        if (!needle || strcasestr(id, needle)) {
+            zt_buf_printf(&b, "%s%s", n ? ", " : "", id);
             n++;
+        }
     }
+    if (ids)
+        *ids = n ? zt_buf_cstr(&b) : "none";
     return n;
 }
+
+/* The emulator holds `want` resources matching needle; else the failure
+ * names those it holds. */
+#define assert_store(needle, want)                                                             \
+    do {                                                                                       \
+        const char *ids_;                                                                      \
+        size_t n_ = store_list(needle, &ids_);                                                 \
+        ck_assert_msg(n_ == (size_t)(want), "%zu resources%s%s in the emulator, not %zu: %s",  \
+                      n_, (needle) ? " matching " : "", (needle) ? (const char *)(needle) : "", \
+                      (size_t)(want), ids_);                                                   \
+    } while (0)
 
 /* Every resource deleted behind the provider's back, children first. */
 static void delete_everything(void)
@@ -294,7 +312,7 @@ START_TEST(lifecycle)
     double took = now_s() - t0;
     fprintf(stderr, "first apply: %.2f s\n", took);
     assert_parallel();
-    ck_assert_uint_eq(store_count(NULL), 5);
+    assert_store(NULL, 5);
     ck_assert_str_eq(zt_cty_get_attr(st.state, "id")->u.str.ptr,
                      zt_arena_printf(A, "/subscriptions/%s/resourceGroups/rg1/providers/"
                                         "Microsoft.Network/virtualNetworks/t1-vnet", g_emu.sub));
@@ -318,7 +336,7 @@ START_TEST(lifecycle)
                       strstr(msg, "/virtualNetworks/t1-vnet"),
                   "%s", msg);
     ck_assert_ptr_null(rec(&st, "subnet[c]"));
-    ck_assert_uint_eq(store_count("/subnets/c"), 0);
+    assert_store("/subnets/c", 0);
     ck_assert_str_eq(rec(&st, "vnet")->hash, "");
     /* resume */
     zt_diags_init(&D, A);
@@ -327,7 +345,7 @@ START_TEST(lifecycle)
     ck_assert_str_eq(change(&p, "subnet[c]"), "create");
     ck_assert_str_eq(change(&p, "pip"), "none");
     ck_assert_msg(apply(&st, retag) == ZT_OK, "resume: %s", diag_text());
-    ck_assert_uint_eq(store_count("/subnets/"), 3); /* the VNet update kept its subnets */
+    assert_store("/subnets/", 3); /* the VNet update kept its subnets */
     refresh(&st);
     assert_clean(&st, retag);
 
@@ -359,7 +377,7 @@ START_TEST(lifecycle)
     p = plan(&st, no_nsg);
     ck_assert_str_eq(change(&p, "nsg"), "delete");
     ck_assert_msg(apply(&st, no_nsg) == ZT_OK, "disable: %s", diag_text());
-    ck_assert_uint_eq(store_count("networkSecurityGroups"), 0);
+    assert_store("networkSecurityGroups", 0);
     ck_assert_ptr_null(rec(&st, "nsg"));
     refresh(&st);
     assert_clean(&st, no_nsg);
@@ -381,7 +399,7 @@ START_TEST(lifecycle)
     ck_assert_msg(zt_comp_apply(&C, &zt_test_composite, S, &dreq, &out) == ZT_OK, "destroy: %s",
                   diag_text());
     ck_assert(out.state->is_null);
-    ck_assert_uint_eq(store_count(NULL), 0);
+    assert_store(NULL, 0);
 }
 END_TEST
 
@@ -404,7 +422,7 @@ START_TEST(destroy_failure_keeps_state_and_only_nothing_is_gone)
     st.priv = out.private_data;
     st.priv_len = out.private_len;
     ck_assert(rec(&st, "pip")->exists);
-    ck_assert_uint_eq(store_count("publicIPAddresses"), 1);
+    assert_store("publicIPAddresses", 1);
     /* the VNet (id node) deleted behind our back: the pip still exists,
      * so the composite is not gone and keeps tracking it */
     zt_diags_init(&D, A);
@@ -419,7 +437,7 @@ START_TEST(destroy_failure_keeps_state_and_only_nothing_is_gone)
     dreq.planned_private_len = st.priv_len;
     ck_assert_msg(zt_comp_apply(&C, &zt_test_composite, S, &dreq, &out) == ZT_OK, "%s",
                   diag_text());
-    ck_assert_uint_eq(store_count(NULL), 0);
+    assert_store(NULL, 0);
     /* everything deleted behind our back: now it is gone */
     st = (tf_state){0};
     ck_assert_msg(apply(&st, two) == ZT_OK, "apply: %s", diag_text());
@@ -473,7 +491,7 @@ START_TEST(timeout_block_is_respected)
     zt_diags_init(&D, A);
     const zt_cty_value *c2 = cfg(TWO, NULL);
     ck_assert_msg(apply(&st, c2) == ZT_OK, "resume: %s", diag_text());
-    ck_assert_uint_eq(store_count(NULL), 5);
+    assert_store(NULL, 5);
     refresh(&st);
     assert_clean(&st, c2);
 }
@@ -499,14 +517,14 @@ START_TEST(stop_provider_returns_partial_state)
     ck_assert_int_ne(apply(&st, c1), ZT_OK);
     pthread_join(th, NULL);
     ck_assert_msg(strstr(diag_text(), "cancel"), "%s", diag_text());
-    ck_assert_uint_eq(store_count("/subnets/"), 0); /* never started */
+    assert_store("/subnets/", 0); /* never started */
     /* Terraform runs again later: the apply resumes */
     atomic_store(&P->stop_requested, false);
     zt_diags_init(&D, A);
     if (!st.state)
         st = (tf_state){0};
     ck_assert_msg(apply(&st, c1) == ZT_OK, "resume: %s", diag_text());
-    ck_assert_uint_eq(store_count(NULL), 5);
+    assert_store(NULL, 5);
     refresh(&st);
     assert_clean(&st, c1);
 }
@@ -527,8 +545,8 @@ START_TEST(renamed_nodes_move)
     ck_assert_ptr_nonnull(old);
     ck_assert_str_eq(change(&p, zt_arena_printf(A, "vnet~%s", old->u.str.ptr)), "delete");
     ck_assert_msg(apply(&st, c2) == ZT_OK, "rename: %s", diag_text());
-    ck_assert_uint_eq(store_count("/t1-"), 0);
-    ck_assert_uint_eq(store_count("/t2-"), 5);
+    assert_store("/t1-", 0);
+    assert_store("/t2-", 5);
     refresh(&st);
     assert_clean(&st, c2);
 }
@@ -544,10 +562,10 @@ START_TEST(refused_create_leaves_no_state)
                            "publicIPAddresses)/t1-[a-z]+$\",\"count\":3}");
     ck_assert_int_ne(apply(&st, c1), ZT_OK);
     ck_assert_ptr_null(st.state); /* nothing was created: nothing to track */
-    ck_assert_uint_eq(store_count(NULL), 0);
+    assert_store(NULL, 0);
     zt_diags_init(&D, A);
     ck_assert_msg(apply(&st, c1) == ZT_OK, "retry: %s", diag_text());
-    ck_assert_uint_eq(store_count(NULL), 5);
+    assert_store(NULL, 5);
 }
 END_TEST
 

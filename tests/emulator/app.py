@@ -46,6 +46,10 @@ class Emulator:
         self._local = threading.local()
         self.default_base_url = "https://127.0.0.1"
         self.state: dict = {}
+        # Bumped by every /reset: a request that arrived before it belongs to the test that sent
+        # it (a cancelled PUT still held by a latency fault) and must not write into the next
+        # test's store, nor be in its request log.
+        self.generation = 0
         self._seed()
 
     # -- state ---------------------------------------------------------------------------------------------
@@ -55,6 +59,7 @@ class Emulator:
 
     def reset(self):
         with self.store.lock:
+            self.generation += 1
             self.store.clear()
             self.ops.clear()
             self.faults.clear()
@@ -84,8 +89,22 @@ class Emulator:
             return "auth"
         return "other"
 
+    def stale(self, req: Request) -> bool:
+        """The request arrived before the last reset (read with the store lock held, it stays so
+        until the lock is released)."""
+        return req.generation is not None and req.generation != self.generation
+
+    def drop_stale(self, req: Request) -> Response:
+        """A request of an earlier generation: no answer (the connection is closed), nothing
+        written, not recorded."""
+        print(f"emulator: {req.method} {req.path} arrived before the last reset: dropped", file=sys.stderr,
+              flush=True)
+        return Response(action="reset", error_code="emulator:stale")
+
     def handle(self, req: Request, plain_listener: bool = False) -> Response:
         req.started = req.started or now()
+        if req.generation is None:
+            req.generation = self.generation
         self._local.base_url = req.base_url or self.default_base_url
         kind = self.classify(req.path)
         rtype = None
@@ -105,6 +124,8 @@ class Emulator:
                         self.shutdown_event.wait(float(rule.params.get("seconds", 1)))
                     else:
                         resp = transport_response(rule)
+                if self.stale(req):
+                    return self.drop_stale(req)
                 lost = rule is not None and rule.kind == "lost_answer"
                 if resp is None:
                     resp, rtype = self._dispatch(req, kind)
@@ -113,6 +134,8 @@ class Emulator:
         except Exception as e:  # a bug in the emulator: say so loudly, answer like ARM would
             traceback.print_exc(file=sys.stderr)
             resp = ArmError(500, "InternalServerError", f"Emulator error: {type(e).__name__}: {e}").response()
+        if resp.error_code == "emulator:stale":
+            return resp
         if lost:  # handled, whatever the outcome; the client never hears of it
             resp = lose_answer(resp)
         if not resp.raw:
@@ -181,6 +204,8 @@ class Emulator:
         req.delay_after = 0.0
         try:
             with self.store.lock:
+                if self.stale(req):
+                    return self.drop_stale(req), rtype
                 self.ops.tick()
                 resp = self.arm.handle(req, ap, claims)
         except ArmError as e:

@@ -52,6 +52,7 @@ class Request:
     started: float = 0.0           # time.monotonic() at arrival
     validation: object = None      # validator.Result of the body, when validated
     delay_after: float = 0.0       # hold the answer this long (synchronous writes that take time)
+    generation: int | None = None  # the emulator's reset generation at arrival (app.Emulator.reset)
 
     def q(self, name, default=None):
         """Case-insensitive query parameter."""

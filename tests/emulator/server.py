@@ -66,6 +66,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         started = now()
+        generation = self.server.app.generation
         path, _, qs = self.path.partition("?")
         if path.startswith("http://") or path.startswith("https://"):   # absolute-form
             path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
@@ -74,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
         scheme = "https" if self.server.tls else "http"
         req = Request(method=self.command, path=path, query=Request.parse_query(qs), raw_query=qs,
                       headers=Headers(self.headers.items()), body=body, client=self.client_address[0],
-                      base_url=f"{scheme}://{host}", started=started)
+                      base_url=f"{scheme}://{host}", started=started, generation=generation)
         app: Emulator = self.server.app
         resp = app.handle(req, plain_listener=not self.server.tls)
         if resp.action == "hang":

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 
 import pytest
 import requests
 
+from .client import EmulatorClient
 from .conftest import make_vnet, net
 
 
@@ -158,6 +160,40 @@ def test_reset_clears_everything(emu, rg):
     emu.control("POST", "reset")
     assert emu.get(rg).status_code in (401, 404)     # the store is empty (the old token is still valid)
     assert emu.control("GET", "faults").json()["value"] == []
+
+
+def test_reset_drops_requests_of_the_previous_generation(emu, rg):
+    """A request still in the emulator when /reset comes (held here by a latency fault, as a
+    test's cancelled PUT may be) belongs to the test that sent it: it writes nothing into the
+    store the next test starts with, and is not in its request log."""
+    vnet = f"{net(rg)}/virtualNetworks/vnet-late"
+    emu.fault(kind="latency", method="PUT", path_regex="/virtualNetworks/vnet-late$", seconds=1, count=1)
+    late = EmulatorClient(emu.url, emu.ca, emu.tenant, emu.subscription, emu.client_id, emu.client_secret)
+    late.token()
+    out: list = []
+
+    def put():
+        try:
+            out.append(late.put(vnet, {"location": "westeurope",
+                                       "properties": {"addressSpace": {"addressPrefixes": ["10.9.0.0/24"]}}}))
+        except requests.ConnectionError as e:
+            out.append(e)
+
+    t = threading.Thread(target=put)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not emu.control("GET", "faults").json()["value"][0]["fired"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    emu.control("POST", "reset").raise_for_status()
+    # the next test's world: the same resource group again
+    assert emu.put(rg, {"location": "westeurope"}).status_code == 201
+    t.join(30)
+    assert out and isinstance(out[0], requests.ConnectionError), out
+    ids = [r["id"] for r in emu.control("GET", "store").json()["resources"]]
+    assert ids == [rg], ids
+    assert not [r for r in emu.control("GET", "requests?kind=arm").json()["value"]
+                if "vnet-late" in r["path"]]
+    late.s.close()
 
 
 def test_config_validation(emu):
