@@ -235,6 +235,12 @@ typedef enum zt_arm_method {
 } zt_arm_method;
 
 const char *zt_arm_method_name(zt_arm_method m);
+/* How long Azure usually takes to update (PUT, PATCH on an existing
+ * resource) or to delete (DELETE) a resource of this type, in Azure ms, for
+ * zt_arm_req.expected_ms; 0 when unknown or synchronous. Creates take their
+ * node's figure (zt_comp_node_def.expected_seconds). The figures are in
+ * zt_arm_durations.def, which the ARM emulator reads too. */
+int64_t zt_arm_expected_ms(const char *resource_type, zt_arm_method m);
 
 typedef struct zt_arm_client_options {
     const zt_provider_config *config;   /* required */
@@ -286,7 +292,8 @@ typedef struct zt_arm_req {
     int64_t deadline_ms;         /* absolute; 0: now + default_timeout_ms */
     /* How long Azure usually takes to carry the write out (Azure's time),
      * 0 if unknown: a long-running operation is first polled near its
-     * end rather than every Retry-After from the start. */
+     * end rather than every Retry-After from the start. A create's comes
+     * from its node, an update's or a delete's from zt_arm_expected_ms. */
     int64_t expected_ms;
     /* Stop (ZT_ERR_CANCELLED) when set: the flag of the RPC the request
      * serves (zt_call_cancel_flag), which StopProvider raises too. NULL:

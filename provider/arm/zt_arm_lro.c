@@ -2,7 +2,8 @@
  *
  * Order of preference (docs/azure-arm.md 2.3, as the Azure SDKs do):
  * Azure-AsyncOperation, then Location, then the resource itself while its
- * provisioningState is not terminal.
+ * provisioningState is not terminal. And how long Azure usually takes to
+ * update or delete a resource, for when to poll it first.
  */
 #include "zt_arm_internal.h"
 
@@ -104,4 +105,30 @@ zt_arm_lro zt_arm_lro_begin(zt_arena *a, zt_arm_method m, const char *resource_u
         }
     }
     return lro;
+}
+
+/* Azure's usual update and delete durations per type, Azure seconds
+ * (zt_arm_durations.def says where they come from; the emulator reads the
+ * same file). */
+typedef struct arm_duration {
+    const char *type;
+    double update_s, delete_s;
+} arm_duration;
+
+static const arm_duration arm_durations[] = {
+#define ZT_ARM_DURATION(type, update_s, delete_s) {type, update_s, delete_s},
+#include "zt_arm_durations.def"
+#undef ZT_ARM_DURATION
+};
+
+int64_t zt_arm_expected_ms(const char *resource_type, zt_arm_method m)
+{
+    if (!resource_type || (m != ZT_ARM_PUT && m != ZT_ARM_PATCH && m != ZT_ARM_DELETE))
+        return 0;
+    for (size_t i = 0; i < sizeof(arm_durations) / sizeof(arm_durations[0]); i++) {
+        const arm_duration *d = &arm_durations[i];
+        if (strcasecmp(d->type, resource_type) == 0)
+            return (int64_t)((m == ZT_ARM_DELETE ? d->delete_s : d->update_s) * 1000.0);
+    }
+    return 0;
 }

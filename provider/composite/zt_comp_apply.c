@@ -117,10 +117,11 @@ static bool apply_ready(void *arg, size_t i)
         in->hash = zt_comp_body_hash(a, in->def, in->body);
     x->create_only[i] = zt_comp_create_only(a, in->def, in->body);
     t->serial = zt_arm_serial_key(a, zt_comp_part_base(a, in->id), in->def->arm_type);
-    /* an update or a delete takes its own time, which the table does not say */
+    /* a create takes the node's time; an update or a delete its type's */
     t->expected_ms = in->action == ZT_COMP_CREATE || in->action == ZT_COMP_REPLACE
                          ? (int64_t)in->def->expected_seconds * 1000
-                         : 0;
+                         : zt_arm_expected_ms(in->def->arm_type, ZT_ARM_PUT);
+    t->expected_delete_ms = zt_arm_expected_ms(in->def->arm_type, ZT_ARM_DELETE);
     switch (in->action) {
     case ZT_COMP_CREATE:
     case ZT_COMP_UPDATE: t->op = ZT_COMP_OP_PUT; break;
@@ -258,6 +259,7 @@ static bool delete_ready(void *arg, size_t i)
     t->key = x->recs[i]->key;
     t->id = x->recs[i]->id;
     t->arm_type = nd ? nd->arm_type : NULL;
+    t->expected_delete_ms = zt_arm_expected_ms(t->arm_type, ZT_ARM_DELETE);
     t->serial = zt_arm_serial_key(x->ev->c->arena, zt_comp_part_base(x->ev->c->arena, t->id),
                                   t->arm_type);
     return true;

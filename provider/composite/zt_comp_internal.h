@@ -286,7 +286,10 @@ typedef struct zt_comp_task {
     const char *id;
     const char *arm_type;
     const char *serial;         /* serialization scope or NULL */
-    int64_t expected_ms;        /* a create's usual duration (the node's), 0: unknown */
+    /* Azure's usual duration of the task's PUT (a create's: the node's; an
+     * update's: its type's, zt_arm_expected_ms) and of its DELETE; 0: unknown */
+    int64_t expected_ms;
+    int64_t expected_delete_ms;
     json_t *body;               /* PUT body (a reference the task drops) */
     const char **preserve;      /* pointers to copy from the current resource (update) */
     const char *const *retry_codes;  /* the node's "not yet" codes (PUT retried) */

@@ -234,6 +234,10 @@ static void write_batch(const zt_comp_part_io *io, const part_type *pt, const ch
                           .resource_type = pt->type, .body = empty ? NULL : body,
                           .serial_scope = io->serial, .deadline_ms = io->deadline_ms,
                           .cancel = io->cancel,
+                          /* an update or delete of the group: its type's time */
+                          .expected_ms = cur ? zt_arm_expected_ms(pt->type, empty ? ZT_ARM_DELETE
+                                                                                  : ZT_ARM_PUT)
+                                             : 0,
                           .if_match = cur ? etag : NULL,
                           .if_none_match = cur ? NULL : "*"};
         if (empty && !cur)

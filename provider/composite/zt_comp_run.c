@@ -60,7 +60,9 @@ static zt_rc arm_call_at(task_ctx *x, zt_arm_method m, const char *path, const j
         .body = body,
         .serial_scope = m == ZT_ARM_GET ? NULL : t->serial,
         .deadline_ms = t->deadline_ms,
-        .expected_ms = m == ZT_ARM_PUT ? t->expected_ms : 0,
+        .expected_ms = m == ZT_ARM_PUT      ? t->expected_ms
+                       : m == ZT_ARM_DELETE ? t->expected_delete_ms
+                                            : 0,
         .cancel = t->cancel,
     };
     memset(resp, 0, sizeof(*resp));

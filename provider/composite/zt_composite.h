@@ -181,7 +181,8 @@ typedef struct zt_comp_node_def {
     const char *const *set_at_create;
     /* How long Azure usually takes to create it (seconds): the plan's
      * critical-path estimate, the bench, and when its create is first
-     * polled (zt_arm_req.expected_ms). 0: unknown. */
+     * polled (zt_arm_req.expected_ms). 0: unknown. An update's and a
+     * delete's are its type's (zt_arm_expected_ms, zt_arm_durations.def). */
     int expected_seconds;
     /* Body JSON pointers that, when the body leaves them out, are copied
      * from the resource as it is right before an update PUT: inline child

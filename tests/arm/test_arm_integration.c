@@ -1359,6 +1359,70 @@ START_TEST(test_polls_start_near_expected_end)
 }
 END_TEST
 
+/* Polls of one write: at the server's pace (expected 0), or from the
+ * type's usual duration for the method (zt_arm_expected_ms). */
+static unsigned polls_of(zt_arm_client *c, zt_arena *a, zt_arm_method m, const char *id,
+                         const char *type, bool expected, const char *body)
+{
+    zt_arm_resp r;
+    zt_arm_req req = {.method = m, .path = id,
+                      .expected_ms = expected ? zt_arm_expected_ms(type, m) : 0};
+    ASSERT_RC(arm_req(c, a, req, body, &r), ZT_OK, a, &r);
+    return r.polls;
+}
+
+START_TEST(test_update_and_delete_polls_start_near_expected_end)
+{
+    /* A rule collection group's update takes 60 Azure s, a DNS resolver's
+     * delete 60 (zt_arm_durations.def, which the emulator reads too), and
+     * the emulator says to poll every 10; at time scale 0.01: 600 ms,
+     * every 100 ms. */
+    ctl0("POST", "/config", "{\"time_scale\":0.01}");
+    zt_provider_config cfg = secret_cfg();
+    zt_arm_client_options o = fast_opts(&cfg);
+    o.time_scale = 0.01;
+    zt_arm_client *c = client_opts(&o);
+    zt_arena *a = zt_arena_new();
+    zt_arm_resp r;
+    const char *rcg_type = "Microsoft.Network/firewallPolicies/ruleCollectionGroups";
+    const char *dnspr_type = "Microsoft.Network/dnsResolvers";
+    const char *policy = zt_arena_printf(a, "%s/providers/Microsoft.Network/firewallPolicies/afwp-upd",
+                                         rg_id(a));
+    ASSERT_RC(arm(c, a, ZT_ARM_PUT, policy,
+                  "{\"location\":\"westeurope\",\"properties\":{\"sku\":{\"tier\":\"Standard\"}}}", &r),
+              ZT_OK, a, &r);
+    const char *vnet = vnet_id(a, "vnet-polls");
+    ASSERT_RC(arm(c, a, ZT_ARM_PUT, vnet, VNET_BODY, &r), ZT_OK, a, &r);
+    const char *resolver_body = zt_arena_printf(
+        a, "{\"location\":\"westeurope\",\"properties\":{\"virtualNetwork\":{\"id\":\"%s\"}}}", vnet);
+    unsigned upd[2], del[2];
+    for (int expected = 0; expected < 2; expected++) {
+        const char *rcg = zt_arena_printf(a, "%s/ruleCollectionGroups/rcg-upd-%d", policy, expected);
+        const char *body = "{\"properties\":{\"priority\":300,\"ruleCollections\":[]}}";
+        ASSERT_RC(arm(c, a, ZT_ARM_PUT, rcg, body, &r), ZT_OK, a, &r); /* the create */
+        upd[expected] = polls_of(c, a, ZT_ARM_PUT, rcg, rcg_type, expected, body);
+        ASSERT_RC(arm(c, a, ZT_ARM_DELETE, rcg, NULL, &r), ZT_OK, a, &r);
+        const char *dnspr = zt_arena_printf(a, "%s/providers/Microsoft.Network/dnsResolvers/dnspr-%d",
+                                            rg_id(a), expected);
+        ASSERT_RC(arm(c, a, ZT_ARM_PUT, dnspr, resolver_body, &r), ZT_OK, a, &r);
+        del[expected] = polls_of(c, a, ZT_ARM_DELETE, dnspr, dnspr_type, expected, NULL);
+    }
+    ASSERT_RC(arm(c, a, ZT_ARM_DELETE, policy, NULL, &r), ZT_OK, a, &r);
+    ASSERT_RC(arm(c, a, ZT_ARM_DELETE, vnet, NULL, &r), ZT_OK, a, &r);
+    /* at the server's pace: a poll per Retry-After (a slow machine only
+     * makes fewer); from near the expected end: at 3/4 of it, at 15/16,
+     * then once more at the server's pace */
+    ck_assert_uint_ge(upd[0], 4);
+    ck_assert_uint_le(upd[1], 3);
+    ck_assert_uint_ge(del[0], 4);
+    ck_assert_uint_le(del[1], 3);
+    fprintf(stderr, "rule collection group update: %u polls at Retry-After pace, %u from its "
+                    "expected duration; DNS resolver delete: %u, %u\n", upd[0], upd[1], del[0], del[1]);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
 START_TEST(test_serialized_subnet_writes)
 {
     zt_arm_client *c = secret_client();
@@ -1456,6 +1520,7 @@ int main(void)
     tcase_add_test(faults, test_cancel_and_deadline_during_lro);
     tcase_add_test(faults, test_serialized_subnet_writes);
     tcase_add_test(faults, test_polls_start_near_expected_end);
+    tcase_add_test(faults, test_update_and_delete_polls_start_near_expected_end);
     tcase_add_test(faults, test_throttling_and_pacing);
     suite_add_tcase(s, faults);
     int failed = zt_test_failures(s, false);

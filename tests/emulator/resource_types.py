@@ -2,7 +2,10 @@
 
 Durations are *Azure* seconds, in the proportions Azure shows (VPN gateway ~45
 min, firewall ~10 min, Bastion ~8 min, Databricks ~5 min, public IP seconds),
-multiplied by the configured time scale at run time.
+multiplied by the configured time scale at run time. Create durations are here;
+update and delete durations come from the provider's table of Azure's figures,
+provider/arm/zt_arm_durations.def (where they come from is said there), which the
+provider polls by: one set of figures for both.
 
 LRO styles for PUT:
   'async'       201/200 + body (provisioningState in progress) + Azure-AsyncOperation + Location + Retry-After
@@ -15,7 +18,8 @@ a missing resource answers 204.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -88,15 +92,15 @@ _subnet_ref = dict(target_types=("microsoft.network/virtualnetworks/subnets",))
 _pip_ref = dict(target_types=("microsoft.network/publicipaddresses",))
 
 SPECS = [
-    TypeSpec("Microsoft.Resources/resourceGroups", put="sync", delete="location", delete_s=20, tracked=True,
+    TypeSpec("Microsoft.Resources/resourceGroups", put="sync", delete="location", tracked=True,
              weak_etag=False),
     # ---------------------------------------------------------------- Microsoft.Network
-    TypeSpec(f"{NET}/virtualNetworks", put="async", delete="async", create_s=10, update_s=5, delete_s=10,
+    TypeSpec(f"{NET}/virtualNetworks", put="async", delete="async", create_s=10,
              tracked=True, creating_state="Updating",
              inline=(Inline("subnets", "subnets", True),
                      Inline("virtualNetworkPeerings", "virtualNetworkPeerings", False)),
              in_use=IN_USE_SUBNET, patch="tags"),
-    TypeSpec(f"{NET}/virtualNetworks/subnets", put="async", delete="async", create_s=5, update_s=5, delete_s=5,
+    TypeSpec(f"{NET}/virtualNetworks/subnets", put="async", delete="async", create_s=5,
              creating_state="Updating", lock="parent", in_use=IN_USE_SUBNET,
              refs=(RefRule("properties.networkSecurityGroup.id", backref="properties.subnets",
                            target_types=("microsoft.network/networksecuritygroups",)),
@@ -105,10 +109,10 @@ SPECS = [
                    RefRule("properties.natGateway.id", backref="properties.subnets",
                            target_types=("microsoft.network/natgateways",)))),
     TypeSpec(f"{NET}/virtualNetworks/virtualNetworkPeerings", put="async", delete="async", create_s=10,
-             update_s=10, delete_s=10, creating_state="Updating", lock="parent",
+             creating_state="Updating", lock="parent",
              refs=(RefRule("properties.remoteVirtualNetwork.id", blocks_delete=False,
                            target_types=("microsoft.network/virtualnetworks",)),)),
-    TypeSpec(f"{NET}/networkSecurityGroups", put="async", delete="async", create_s=5, update_s=5, delete_s=5,
+    TypeSpec(f"{NET}/networkSecurityGroups", put="async", delete="async", create_s=5,
              tracked=True, creating_state="Updating",
              inline=(Inline("securityRules", "securityRules", True),),
              in_use=InUse(400, "InUseNetworkSecurityGroupCannotBeDeleted",
@@ -116,27 +120,27 @@ SPECS = [
                           "resources: {users}. In order to delete the Network security group, remove the "
                           "association with the resource(s). To learn how to do this, see aka.ms/deletensg."),
              patch="tags"),
-    TypeSpec(f"{NET}/networkSecurityGroups/securityRules", put="async", delete="async", create_s=3, delete_s=3,
+    TypeSpec(f"{NET}/networkSecurityGroups/securityRules", put="async", delete="async", create_s=3,
              creating_state="Updating", lock="parent"),
-    TypeSpec(f"{NET}/routeTables", put="async", delete="async", create_s=5, update_s=5, delete_s=5, tracked=True,
+    TypeSpec(f"{NET}/routeTables", put="async", delete="async", create_s=5, tracked=True,
              creating_state="Updating", inline=(Inline("routes", "routes", True),),
              in_use=InUse(400, "InUseRouteTableCannotBeDeleted",
                           "Route table {id} is in use by {users} and cannot be deleted. In order to delete the "
                           "route table, remove the association with the subnet(s)."),
              patch="tags"),
-    TypeSpec(f"{NET}/routeTables/routes", put="async", delete="async", create_s=3, delete_s=3,
+    TypeSpec(f"{NET}/routeTables/routes", put="async", delete="async", create_s=3,
              creating_state="Updating", lock="parent"),
-    TypeSpec(f"{NET}/natGateways", put="async", delete="async", create_s=15, update_s=10, delete_s=10,
+    TypeSpec(f"{NET}/natGateways", put="async", delete="async", create_s=15,
              tracked=True, creating_state="Updating", patch="tags",
              refs=(RefRule("properties.publicIpAddresses[*].id", backref="properties.natGateway",
                            backref_single=True, **_pip_ref),)),
-    TypeSpec(f"{NET}/publicIPAddresses", put="async", delete="async", create_s=3, update_s=3, delete_s=3,
+    TypeSpec(f"{NET}/publicIPAddresses", put="async", delete="async", create_s=3,
              tracked=True, creating_state="Updating", patch="tags",
              in_use=InUse(400, "PublicIPAddressCannotBeDeleted",
                           "Public IP address {id} can not be deleted since it is still allocated to resource "
                           "{users}. In order to delete the public IP, disassociate/detach the Public IP address "
                           "from the resource.")),
-    TypeSpec(f"{NET}/azureFirewalls", put="async", delete="async", create_s=600, update_s=240, delete_s=300,
+    TypeSpec(f"{NET}/azureFirewalls", put="async", delete="async", create_s=600,
              tracked=True, creating_state="Updating", patch="tags",
              refs=(RefRule("properties.ipConfigurations[*].properties.subnet.id",
                            backref="properties.ipConfigurations", **_subnet_ref),
@@ -148,25 +152,25 @@ SPECS = [
                            backref="properties.ipConfiguration", backref_single=True, **_pip_ref),
                    RefRule("properties.firewallPolicy.id", backref="properties.firewalls",
                            target_types=("microsoft.network/firewallpolicies",)))),
-    TypeSpec(f"{NET}/firewallPolicies", put="async", delete="async", create_s=30, update_s=30, delete_s=30,
+    TypeSpec(f"{NET}/firewallPolicies", put="async", delete="async", create_s=30,
              tracked=True, creating_state="Updating", patch="tags",
              refs=(RefRule("properties.basePolicy.id", backref="properties.childPolicies",
                            target_types=("microsoft.network/firewallpolicies",)),)),
     TypeSpec(f"{NET}/firewallPolicies/ruleCollectionGroups", put="async", delete="async", create_s=60,
-             update_s=60, delete_s=45, creating_state="Updating", lock="parent"),
-    TypeSpec(f"{NET}/bastionHosts", put="async", delete="async", create_s=480, update_s=180, delete_s=300,
+             creating_state="Updating", lock="parent"),
+    TypeSpec(f"{NET}/bastionHosts", put="async", delete="async", create_s=480,
              tracked=True, creating_state="Updating", patch="tags",
              refs=(RefRule("properties.ipConfigurations[*].properties.subnet.id",
                            backref="properties.ipConfigurations", **_subnet_ref),
                    RefRule("properties.ipConfigurations[*].properties.publicIPAddress.id",
                            backref="properties.ipConfiguration", backref_single=True, **_pip_ref))),
-    TypeSpec(f"{NET}/virtualNetworkGateways", put="async", delete="async", create_s=2700, update_s=900,
-             delete_s=1200, tracked=True, creating_state="Updating", patch="tags",
+    TypeSpec(f"{NET}/virtualNetworkGateways", put="async", delete="async", create_s=2700,
+             tracked=True, creating_state="Updating", patch="tags",
              refs=(RefRule("properties.ipConfigurations[*].properties.subnet.id",
                            backref="properties.ipConfigurations", **_subnet_ref),
                    RefRule("properties.ipConfigurations[*].properties.publicIPAddress.id",
                            backref="properties.ipConfiguration", backref_single=True, **_pip_ref))),
-    TypeSpec(f"{NET}/privateEndpoints", put="async", delete="async", create_s=30, update_s=15, delete_s=20,
+    TypeSpec(f"{NET}/privateEndpoints", put="async", delete="async", create_s=30,
              tracked=True, creating_state="Updating", patch="tags",
              refs=(RefRule("properties.subnet.id", backref="properties.privateEndpoints", **_subnet_ref),
                    RefRule("properties.privateLinkServiceConnections[*].properties.privateLinkServiceId",
@@ -174,39 +178,39 @@ SPECS = [
                    RefRule("properties.manualPrivateLinkServiceConnections[*].properties.privateLinkServiceId",
                            blocks_delete=False))),
     TypeSpec(f"{NET}/privateEndpoints/privateDnsZoneGroups", put="async", delete="async", create_s=10,
-             update_s=10, delete_s=10, creating_state="Updating", lock="parent",
+             creating_state="Updating", lock="parent",
              refs=(RefRule("properties.privateDnsZoneConfigs[*].properties.privateDnsZoneId", blocks_delete=False,
                            target_types=("microsoft.network/privatednszones",)),)),
-    TypeSpec(f"{NET}/networkInterfaces", put="async", delete="async", create_s=5, delete_s=5, tracked=True,
+    TypeSpec(f"{NET}/networkInterfaces", put="async", delete="async", create_s=5, tracked=True,
              creating_state="Updating", patch="tags"),
     # ---------------------------------------------------------------- private DNS
-    TypeSpec(f"{NET}/privateDnsZones", put="accepted_async", delete="async", create_s=30, update_s=10,
-             delete_s=30, tracked=True, blocking_children=("virtualNetworkLinks",), weak_etag=False,
+    TypeSpec(f"{NET}/privateDnsZones", put="accepted_async", delete="async", create_s=30,
+             tracked=True, blocking_children=("virtualNetworkLinks",), weak_etag=False,
              rg_monitors=_PRIVATE_DNS_MONITORS),
     TypeSpec(f"{NET}/privateDnsZones/virtualNetworkLinks", put="accepted_async", delete="async", create_s=30,
-             update_s=20, delete_s=30, tracked=True, weak_etag=False, rg_monitors=_PRIVATE_DNS_MONITORS,
+             tracked=True, weak_etag=False, rg_monitors=_PRIVATE_DNS_MONITORS,
              refs=(RefRule("properties.virtualNetwork.id", blocks_delete=False,
                            target_types=("microsoft.network/virtualnetworks",)),)),
     # ---------------------------------------------------------------- DNS resolver
-    TypeSpec(f"{NET}/dnsResolvers", put="async", delete="async", create_s=60, update_s=30, delete_s=60,
+    TypeSpec(f"{NET}/dnsResolvers", put="async", delete="async", create_s=60,
              tracked=True, creating_state="Updating", weak_etag=False,
              refs=(RefRule("properties.virtualNetwork.id", blocks_delete=False,
                            target_types=("microsoft.network/virtualnetworks",)),)),
-    TypeSpec(f"{NET}/dnsResolvers/inboundEndpoints", put="async", delete="async", create_s=60, update_s=30,
-             delete_s=60, tracked=True, creating_state="Updating", weak_etag=False, lock="parent",
+    TypeSpec(f"{NET}/dnsResolvers/inboundEndpoints", put="async", delete="async", create_s=60,
+             tracked=True, creating_state="Updating", weak_etag=False, lock="parent",
              refs=(RefRule("properties.ipConfigurations[*].subnet.id", backref="properties.ipConfigurations",
                            **_subnet_ref),)),
-    TypeSpec(f"{NET}/dnsResolvers/outboundEndpoints", put="async", delete="async", create_s=60, update_s=30,
-             delete_s=60, tracked=True, creating_state="Updating", weak_etag=False, lock="parent",
+    TypeSpec(f"{NET}/dnsResolvers/outboundEndpoints", put="async", delete="async", create_s=60,
+             tracked=True, creating_state="Updating", weak_etag=False, lock="parent",
              refs=(RefRule("properties.subnet.id", backref="properties.ipConfigurations", **_subnet_ref),)),
-    TypeSpec(f"{NET}/networkWatchers/flowLogs", put="async", delete="async", create_s=30, delete_s=20,
+    TypeSpec(f"{NET}/networkWatchers/flowLogs", put="async", delete="async", create_s=30,
              tracked=True, creating_state="Updating"),
     # ---------------------------------------------------------------- Databricks
-    TypeSpec("Microsoft.Databricks/workspaces", put="async", delete="async", create_s=300, update_s=120,
-             delete_s=600, tracked=True, creating_state="Accepted", updating_state="Updating", patch="tags",
+    TypeSpec("Microsoft.Databricks/workspaces", put="async", delete="async", create_s=300,
+             tracked=True, creating_state="Accepted", updating_state="Updating", patch="tags",
              weak_etag=False),
-    TypeSpec("Microsoft.Databricks/accessConnectors", put="async", delete="async", create_s=20, update_s=10,
-             delete_s=10, tracked=True, creating_state="Creating", weak_etag=False),
+    TypeSpec("Microsoft.Databricks/accessConnectors", put="async", delete="async", create_s=20,
+             tracked=True, creating_state="Creating", weak_etag=False),
     # ---------------------------------------------------------------- Storage
     TypeSpec("Microsoft.Storage/storageAccounts", put="accepted", delete="sync", create_s=25, tracked=True,
              global_name="StorageAccountAlreadyTaken", name_error="AccountNameInvalid", weak_etag=False,
@@ -214,7 +218,7 @@ SPECS = [
     TypeSpec("Microsoft.Storage/storageAccounts/blobServices", weak_etag=False),
     TypeSpec("Microsoft.Storage/storageAccounts/blobServices/containers", weak_etag=False),
     # ---------------------------------------------------------------- Key Vault
-    TypeSpec("Microsoft.KeyVault/vaults", put="async", delete="sync", create_s=20, update_s=5, tracked=True,
+    TypeSpec("Microsoft.KeyVault/vaults", put="async", delete="sync", create_s=20, tracked=True,
              creating_state="RegisteringDns", updating_state="Succeeded", global_name="VaultAlreadyExists",
              name_error="VaultNameNotValid", weak_etag=False),
     TypeSpec("Microsoft.KeyVault/vaults/keys", weak_etag=False),
@@ -229,8 +233,8 @@ SPECS = [
     TypeSpec("Microsoft.Authorization/policyDefinitions", weak_etag=False),
     TypeSpec("Microsoft.Authorization/policySetDefinitions", weak_etag=False),
     # ---------------------------------------------------------------- monitoring and the rest
-    TypeSpec("Microsoft.OperationalInsights/workspaces", put="async", delete="async", create_s=20, update_s=10,
-             delete_s=20, tracked=True, creating_state="Creating", weak_etag=False),
+    TypeSpec("Microsoft.OperationalInsights/workspaces", put="async", delete="async", create_s=20,
+             tracked=True, creating_state="Creating", weak_etag=False),
     TypeSpec("Microsoft.Insights/components", tracked=True, weak_etag=False),
     TypeSpec("Microsoft.Insights/diagnosticSettings", weak_etag=False),
     TypeSpec("Microsoft.Insights/scheduledQueryRules", tracked=True, weak_etag=False,
@@ -245,10 +249,32 @@ SPECS = [
     TypeSpec("Microsoft.Consumption/budgets", weak_etag=False,
              refs=(RefRule("properties.notifications.*.contactGroups[*]", blocks_delete=False,
                            target_types=("microsoft.insights/actiongroups",)),)),
-    TypeSpec("Microsoft.ContainerRegistry/registries", put="async", delete="async", create_s=30, update_s=10,
-             delete_s=30, tracked=True, creating_state="Creating", weak_etag=False),
+    TypeSpec("Microsoft.ContainerRegistry/registries", put="async", delete="async", create_s=30,
+             tracked=True, creating_state="Creating", weak_etag=False),
 ]
 
+DURATIONS_DEF = Path(__file__).resolve().parents[2] / "provider" / "arm" / "zt_arm_durations.def"
+_DURATION_LINE = re.compile(r'^ZT_ARM_DURATION\("([^"]+)",\s*([0-9.]+),\s*([0-9.]+)\)', re.M)
+
+
+def load_durations(path: Path = DURATIONS_DEF) -> dict[str, tuple[float, float]]:
+    """type (lower case) -> (update_s, delete_s) from the provider's table."""
+    found = {m.group(1).lower(): (float(m.group(2)), float(m.group(3)))
+             for m in _DURATION_LINE.finditer(path.read_text())}
+    if not found:
+        raise RuntimeError(f"no ZT_ARM_DURATION line in {path}")
+    return found
+
+
+def _with_durations(specs: list[TypeSpec], durations: dict[str, tuple[float, float]]) -> list[TypeSpec]:
+    unknown = set(durations) - {s.lower for s in specs}
+    if unknown:
+        raise RuntimeError(f"{DURATIONS_DEF.name} names types the emulator does not model: {sorted(unknown)}")
+    return [replace(s, update_s=durations[s.lower][0], delete_s=durations[s.lower][1])
+            if s.lower in durations else s for s in specs]
+
+
+SPECS = _with_durations(SPECS, load_durations())
 _BY_TYPE = {s.lower: s for s in SPECS}
 
 

@@ -133,6 +133,30 @@ START_TEST(test_status_parsing)
 }
 END_TEST
 
+/* Updates and deletes are first polled near Azure's usual duration of
+ * their type (zt_arm_durations.def): the figures reach the client in ms,
+ * by method, whatever the letter case; creates, reads and unknown or
+ * synchronous types have none. */
+START_TEST(test_expected_durations)
+{
+    const char *fw = "Microsoft.Network/azureFirewalls";
+    ck_assert_int_eq(zt_arm_expected_ms(fw, ZT_ARM_PUT), 240000);
+    ck_assert_int_eq(zt_arm_expected_ms(fw, ZT_ARM_PATCH), 240000);
+    ck_assert_int_eq(zt_arm_expected_ms(fw, ZT_ARM_DELETE), 300000);
+    ck_assert_int_eq(zt_arm_expected_ms("microsoft.network/AZUREFIREWALLS", ZT_ARM_DELETE), 300000);
+    ck_assert_int_eq(zt_arm_expected_ms("Microsoft.Network/virtualNetworkGateways", ZT_ARM_DELETE),
+                     1200000);
+    ck_assert_int_eq(zt_arm_expected_ms("Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+                                        ZT_ARM_PUT), 60000);
+    ck_assert_int_eq(zt_arm_expected_ms("Microsoft.Databricks/workspaces", ZT_ARM_DELETE), 600000);
+    ck_assert_int_eq(zt_arm_expected_ms(fw, ZT_ARM_GET), 0);
+    ck_assert_int_eq(zt_arm_expected_ms(fw, ZT_ARM_POST), 0);
+    ck_assert_int_eq(zt_arm_expected_ms("Microsoft.KeyVault/vaults", ZT_ARM_DELETE), 0);
+    ck_assert_int_eq(zt_arm_expected_ms("Microsoft.Insights/diagnosticSettings", ZT_ARM_PUT), 0);
+    ck_assert_int_eq(zt_arm_expected_ms(NULL, ZT_ARM_DELETE), 0);
+}
+END_TEST
+
 START_TEST(test_error_envelopes)
 {
     zt_arena *a = zt_arena_new();
@@ -188,6 +212,7 @@ int main(void)
     TCase *tc = tcase_create("lro");
     tcase_add_test(tc, test_header_selection);
     tcase_add_test(tc, test_status_parsing);
+    tcase_add_test(tc, test_expected_durations);
     tcase_add_test(tc, test_error_envelopes);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
