@@ -20,6 +20,9 @@ Per run (fresh resource group contents each time):
                 one-at-a-time apply would wait)
   wall/critical 1.0 is the best an apply can do
   wall/sum      below 1: what the parallel executor bought
+  destroy       its wall (request log window) and command time, against the
+                destroy's critical path (the node graph reversed, each node
+                weighted by its type's delete duration, zt_arm_durations.def)
   requests      ARM requests of the apply, and of a `terraform plan` (with
                 refresh) right after it, split into PUT / GET (resource reads)
                 / poll (LRO status URLs) / DELETE; target for the refresh:
@@ -80,6 +83,28 @@ def hub_nodes() -> dict[str, dict]:
 def create_seconds(arm_type: str) -> float:
     spec = resource_types.spec_for(arm_type)
     return spec.create_s if spec.put != "sync" else spec.sync_latency_s
+
+
+def delete_seconds(arm_type: str) -> float:
+    """The emulator's delete duration (provider/arm/zt_arm_durations.def; 0: synchronous)."""
+    return resource_types.spec_for(arm_type).delete_s
+
+
+def destroy_critical(nodes: dict, present: set[str], scale: float) -> tuple[float, list]:
+    """Longest path of the destroy: a node goes after every node that depends on it,
+    each weighted by its type's delete duration x time scale."""
+    memo: dict[str, tuple[float, list]] = {}
+
+    def longest(k):
+        if k not in memo:
+            best = (0.0, [])
+            for j in present:
+                if k in nodes[j]["deps"]:
+                    best = max(best, longest(j), key=lambda x: x[0])
+            memo[k] = (best[0] + delete_seconds(nodes[k]["type"]) * scale, best[1] + [k])
+        return memo[k]
+
+    return max((longest(k) for k in present), key=lambda x: x[0])
 
 
 def graph_figures(nodes: dict, present: set[str], instances: dict[str, int], scale: float):
@@ -212,7 +237,9 @@ def main() -> int:
             assert r.rc == 0, r.describe()
             refresh_reqs = emu.requests(since=seq, kind="arm")
             seq = emu.last_seq()
+            t1 = time.perf_counter()
             ws.run("destroy", "-auto-approve", "-input=false", "-no-color", check=True, log=False)
+            destroy_cmd_s = time.perf_counter() - t1
             destroy_reqs = emu.requests(since=seq, kind="arm")
 
             # Which nodes exist (the example turns everything on) and how many instances.
@@ -221,13 +248,16 @@ def main() -> int:
             instances = {k: zones for k, n in nodes.items() if n["for_each"]}
             present = set(nodes)
             crit, path, total = graph_figures(nodes, present, instances, a.time_scale)
+            dcrit, dpath = destroy_critical(nodes, present, a.time_scale)
             underlying = sum(instances.get(k, 1) for k in present)
             wall = window(apply_reqs)
             spans = node_spans(apply_reqs, nodes, a.time_scale)
             runs.append({"spans": spans, "apply_wall_s": wall, "apply_cmd_s": cmd_s, "critical_s": crit, "critical_path": path,
                          "sum_s": total, "underlying": underlying,
                          "apply": split(apply_reqs), "refresh": split(refresh_reqs),
-                         "destroy": split(destroy_reqs)})
+                         "destroy": split(destroy_reqs), "destroy_wall_s": window(destroy_reqs),
+                         "destroy_cmd_s": destroy_cmd_s, "destroy_critical_s": dcrit,
+                         "destroy_critical_path": dpath})
             print(f"run {i + 1}: apply {wall:.2f}s (terraform apply {cmd_s:.2f}s), "
                   f"{len(apply_reqs)} ARM requests; refresh {len(refresh_reqs)}", flush=True)
     finally:
@@ -243,7 +273,8 @@ def main() -> int:
     print()
     print(f"zerotrust_hub apply, examples/hub (VPN gateway on), time scale {a.time_scale}, "
           f"{len(runs)} runs, medians; {r0['underlying']} underlying resources")
-    print(f"critical path: {' -> '.join(r0['critical_path'])}")
+    print(f"critical path: {' -> '.join(r0['critical_path'])}; "
+          f"destroy: {' -> '.join(r0['destroy_critical_path'])}")
     rows = [
         ("apply wall (first ARM request -> last answer)", f"{wall:.2f} s"),
         ("terraform apply command", f"{med(lambda r: r['apply_cmd_s']):.2f} s"),
@@ -251,6 +282,10 @@ def main() -> int:
         ("sum of all create durations", f"{total:.2f} s"),
         ("wall / critical path", f"{wall / crit:.2f}"),
         ("wall / sum", f"{wall / total:.2f}  (parallel speed-up sum/wall {total / wall:.1f}x)"),
+        ("destroy wall (first ARM request -> last answer)", f"{med(lambda r: r['destroy_wall_s']):.2f} s"),
+        ("terraform destroy command", f"{med(lambda r: r['destroy_cmd_s']):.2f} s"),
+        ("critical path of the destroy (delete durations)", f"{r0['destroy_critical_s']:.2f} s"),
+        ("destroy wall / its critical path", f"{med(lambda r: r['destroy_wall_s']) / r0['destroy_critical_s']:.2f}"),
     ]
     w = max(len(k) for k, _ in rows)
     for k, v in rows:
