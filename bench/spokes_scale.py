@@ -181,7 +181,9 @@ def run_one(n: int, a, binary: Path, root: Path) -> dict:
                     "rss_peak_kb": max(peaks.values(), default=0), "rss_by_pid": peaks,
                     "leftovers": list(ws.leftovers)}
         seq = last_seq(log)
+        t1 = time.perf_counter()
         rp = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode", log=False, timeout=CMD_TIMEOUT)
+        refresh_s = time.perf_counter() - t1
         time.sleep(0.3)
         refresh_reqs = read_log(log, seq)
 
@@ -195,7 +197,9 @@ def run_one(n: int, a, binary: Path, root: Path) -> dict:
         left = emu.store_ids_under(c.rg_id(HUB_RG), ignore=()) + emu.store_ids_under(c.rg_id(SPOKE_RG), ignore=())
         res = {"n": n, "apply_ok": apply_ok, "floor": fl, "apply_cmd_s": cmd_s, "apply_wall_s": window(apply_reqs),
                "apply": split(apply_reqs), "refresh": split(refresh_reqs), "refresh_rc": rp.rc,
-               "destroy": split(destroy_reqs), "destroy_ok": rd.rc == 0, "destroy_cmd_s": destroy_s,
+               "refresh_cmd_s": refresh_s, "refresh_wall_s": window(refresh_reqs),
+               "destroy": split(destroy_reqs), "destroy_wall_s": window(destroy_reqs),
+               "destroy_ok": rd.rc == 0, "destroy_cmd_s": destroy_s,
                "left": left, "rss_peak_kb": max(peaks.values(), default=0), "rss_by_pid": peaks,
                "leftovers": list(ws.leftovers)}
         if rd.rc != 0:
@@ -276,13 +280,16 @@ def main() -> int:
               f" {rat(s['total'], b['total']):>7.2f} {rat(r['rss_peak_kb'], base['rss_peak_kb']):>6.2f}")
     print()
     full = [r for r in results if "refresh" in r]
-    print(f"  {'N':>4} {'refresh reqs (GET/poll/other)':>30} {'plan rc':>8} {'destroy s':>10} "
-          f"{'destroy reqs (DEL/GET/poll/429/429 !abs)':>40} {'left':>5}")
+    print("  refresh (terraform plan -detailed-exitcode) and destroy: command s / ARM window s (request log), requests")
+    print(f"  {'N':>4} {'refresh s':>9} {'ARM wall':>8} {'reqs (GET/poll/other)':>24} {'429':>4} {'plan rc':>7}"
+          f" {'destroy s':>9} {'ARM wall':>8} {'reqs (DEL/GET/poll/other)':>28} {'429':>4} {'!abs':>4} {'left':>5}")
     for r in full:
         f, d = r["refresh"], r["destroy"]
-        print(f"  {r['n']:>4} {f['total']:>8} ({f['GET']}/{f['poll']}/{f['PUT'] + f['DELETE'] + f['other']})"
-              f"{'':>8} {r['refresh_rc']:>8} {r['destroy_cmd_s']:>10.1f} "
-              f"{d['total']:>10} ({d['DELETE']}/{d['GET']}/{d['poll']}/{d['429']}/{d['429_unretried']}){'':>10} {len(r['left']):>5}")
+        fq = f"{f['total']} ({f['GET']}/{f['poll']}/{f['PUT'] + f['DELETE'] + f['other']})"
+        dq = f"{d['total']} ({d['DELETE']}/{d['GET']}/{d['poll']}/{d['PUT'] + d['other']})"
+        print(f"  {r['n']:>4} {r['refresh_cmd_s']:>9.1f} {r['refresh_wall_s']:>8.1f} {fq:>24} {f['429']:>4}"
+              f" {r['refresh_rc']:>7} {r['destroy_cmd_s']:>9.1f} {r['destroy_wall_s']:>8.1f} {dq:>28}"
+              f" {d['429']:>4} {d['429_unretried']:>4} {len(r['left']):>5}")
     for r in results:
         for ph in ("apply", "refresh", "destroy"):
             if ph in r and r[ph]["429_by_method"]:
