@@ -82,6 +82,13 @@ if [ -z "${ZT_SKIP_ASAN:-}" ]; then
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
   build_and_unit build-asan unit-asan -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbuildtype=debug || true
+  # e2e suites run on this build too (ZT_PROVIDER_BIN=build-asan/terraform-provider-zerotrust):
+  # a crash there must show ASan's report, not only the provider's panic line.
+  if [ -x build-asan/terraform-provider-zerotrust ]; then
+    stage "unit-asan: crash report (tests/e2e/test_host.py)"
+    ZT_PROVIDER_BIN=build-asan/terraform-provider-zerotrust python3 -m pytest tests/e2e/test_host.py \
+      -q -rfEs -p no:cacheprovider -k crash_report_of_asan_build || failed+=(asan-crash-report)
+  fi
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 

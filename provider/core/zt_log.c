@@ -147,9 +147,26 @@ static void crash_handler(int sig)
     raise(sig);
 }
 
+/* AddressSanitizer builds: ASan reports SIGSEGV, SIGBUS and SIGFPE itself
+ * (the faulting access, both stacks, the shadow memory), and a handler of
+ * ours would replace its handler and hide that report. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ZT_ASAN_REPORTS_FAULTS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZT_ASAN_REPORTS_FAULTS 1
+#endif
+#endif
+
 void zt_log_install_crash_handler(void)
 {
+#ifdef ZT_ASAN_REPORTS_FAULTS
+    /* ASan ends in abort() with abort_on_error=1: the panic line follows
+     * its report. */
+    int sigs[] = {SIGILL, SIGABRT};
+#else
     int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#endif
     for (size_t i = 0; i < ZT_ARRAY_LEN(sigs); i++)
         signal(sigs[i], crash_handler);
 }

@@ -33,7 +33,8 @@ void zt_log(zt_log_level lvl, const char *module, const char *msg, ...);
 void zt_log_timestamp(char *buf, size_t n);
 
 /* Install SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT handlers that print a
- * "panic: " report to stderr so Terraform shows a crash. */
+ * "panic: " report to stderr so Terraform shows a crash (in an
+ * AddressSanitizer build, SIGILL/SIGABRT only: ASan reports the others). */
 void zt_log_install_crash_handler(void);
 
 #endif

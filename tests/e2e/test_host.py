@@ -202,9 +202,16 @@ def test_sigint_is_ignored(served, client_cert):
     assert ok, f"not serving after SIGINT: {detail}"
 
 
-def test_crash_prints_panic_report(served):
+def _asan_build(binary: Path) -> bool:
+    """Built with AddressSanitizer (-Db_sanitize=address: the binary calls __asan_init)."""
+    return b"__asan_init" in Path(binary).read_bytes()
+
+
+def test_crash_prints_panic_report(served, provider_bin):
     """A fatal signal becomes a "panic: " report on stderr, which go-plugin
     turns into Terraform's "The plugin crashed!" message with the log."""
+    if _asan_build(provider_bin):
+        pytest.skip("an AddressSanitizer build reports SIGSEGV itself (test_crash_report_of_asan_build)")
     l = served
     if not l.match:
         _fail_no_handshake(l)
@@ -214,6 +221,32 @@ def test_crash_prints_panic_report(served):
     assert l.proc.returncode == -signal.SIGSEGV, l.proc.returncode
     lines = [x for x in err.splitlines() if x.startswith("panic: ")]
     assert lines and "SIGSEGV" in lines[0], err[-2000:]
+
+
+def test_crash_report_of_asan_build(provider_bin, short_tmp, client_cert):
+    """In an AddressSanitizer build (e2e suites run with ZT_PROVIDER_BIN=build-asan/...; tools/
+    test.sh runs this test so), a SIGSEGV is ASan's to report: the crash handler must not replace
+    ASan's, whose report (the access, the stack) is what a crash under e2e needs. With
+    abort_on_error=1, as tools/test.sh sets it, ASan ends in abort() and the panic line Terraform
+    looks for follows the report."""
+    if not _asan_build(provider_bin):
+        pytest.skip("not an AddressSanitizer build")
+    l = launch(provider_bin, {"PLUGIN_CLIENT_CERT": client_cert.cert_pem.decode(), "TMPDIR": str(short_tmp),
+                              "ASAN_OPTIONS": "abort_on_error=1:detect_leaks=0"}, cwd=short_tmp)
+    try:
+        if not l.match:
+            _fail_no_handshake(l)
+        l.proc.send_signal(signal.SIGSEGV)
+        l.proc.wait(timeout=30)
+        err = l.proc.stderr.read().decode(errors="replace")
+    finally:
+        stop_process(l.proc)
+    report = err.find("ERROR: AddressSanitizer: SEGV")
+    assert report >= 0, err[-3000:]
+    assert "#0 " in err[report:], err[-3000:]          # the stack of the signal
+    panic = err.find("panic: terraform-provider-zerotrust crashed with signal SIGABRT")
+    assert panic > report, err[-3000:]
+    assert l.proc.returncode == -signal.SIGABRT, l.proc.returncode
 
 
 def test_shutdown_rpc_exits_and_removes_socket(served, client_cert):
