@@ -97,3 +97,32 @@ def test_principal_without_a_role(emu):
     assert subs == {emu.subscription} and len(me) == 2
     _add(emu, principals=None)     # access again; the group is still there
     assert emu.get(b).status_code == 200
+
+
+def test_role_definition_named_in_another_subscription(emu):
+    """A role definition ID naming another subscription than the scope's is accepted and answered in the
+    scope's (azurerm#8558, azure-rest-api-specs#10939: every refresh then sees a changed ID)."""
+    _add(emu)
+    b = _rg(emu, OTHER)
+    role = "/providers/Microsoft.Authorization/roleDefinitions/69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"
+    ra = f"{b}/providers/Microsoft.Authorization/roleAssignments/0b6c1d2e-3f40-4a51-8b62-7c83d94ea5f6"
+    r = emu.put(ra, {"properties": {"roleDefinitionId": f"/subscriptions/{emu.subscription}{role}",
+                                    "principalId": "66666666-6666-6666-6666-666666666666",
+                                    "principalType": "ServicePrincipal"}})
+    assert r.status_code == 201, r.text
+    assert r.json()["properties"]["roleDefinitionId"] == f"/subscriptions/{OTHER}{role}"
+    assert emu.get(ra).json()["properties"]["roleDefinitionId"] == f"/subscriptions/{OTHER}{role}"
+    listed = emu.get(f"{b}/providers/Microsoft.Authorization/roleAssignments").json()["value"]
+    assert [x["properties"]["roleDefinitionId"] for x in listed] == [f"/subscriptions/{OTHER}{role}"]
+    # the same role, named in the scope's subscription: the same assignment, no update refused
+    r = emu.put(ra, {"properties": {"roleDefinitionId": f"/subscriptions/{OTHER}{role}",
+                                    "principalId": "66666666-6666-6666-6666-666666666666",
+                                    "principalType": "ServicePrincipal"}})
+    assert r.status_code in (200, 201), r.text
+    # in its own subscription, what was sent is kept as sent
+    a = _rg(emu, emu.subscription)
+    mine = f"{a}/providers/Microsoft.Authorization/roleAssignments/1c7d2e3f-4051-4b62-9c73-8d94ea5fb607"
+    r = emu.put(mine, {"properties": {"roleDefinitionId": f"/subscriptions/{emu.subscription}{role}",
+                                      "principalId": "66666666-6666-6666-6666-666666666666",
+                                      "principalType": "ServicePrincipal"}})
+    assert r.json()["properties"]["roleDefinitionId"] == f"/subscriptions/{emu.subscription}{role}", r.text

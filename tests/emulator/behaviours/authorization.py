@@ -127,11 +127,26 @@ def _ra_principal_exists(ctx, body):
         raise _principal_not_found(ctx, pid)
 
 
+SUB_ROLE_DEF_RE = re.compile(r"^/subscriptions/([^/]+)(/providers/Microsoft\.Authorization/roleDefinitions/[^/]+)$",
+                             re.I)
+
+
+def _role_in_scope_subscription(scope: str, rd: str) -> str:
+    """ARM resolves a subscription-form role definition ID in the assignment's own subscription: one naming
+    another subscription is accepted and answered (PUT, GET, lists) with the scope's subscription instead."""
+    m, s = SUB_ROLE_DEF_RE.match(rd or ""), re.match(r"^/subscriptions/([^/]+)", scope, re.I)
+    if not m or not s or m.group(1).lower() == s.group(1).lower():
+        return rd
+    return f"/subscriptions/{s.group(1)}{m.group(2)}"
+
+
 @hook(WRITE, "Microsoft.Authorization/roleAssignments")
 def _ra_write(ctx, res, created):
     scope = res.id.split("/providers/Microsoft.Authorization/")[0]
     res.scope_id = scope
     p = res.body.setdefault("properties", {})
+    if p.get("roleDefinitionId"):
+        p["roleDefinitionId"] = _role_in_scope_subscription(scope, p["roleDefinitionId"])
     if not p.get("principalType"):
         pr = ctx.store.principal(p.get("principalId"))
         p["principalType"] = "ServicePrincipal" if pr else "User"
