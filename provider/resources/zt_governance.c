@@ -515,12 +515,11 @@ static json_t *zt_gov_body_role(const zt_comp_eval *ev)
     const char *pid = r.scope ? zt_comp_output(ev, zt_gov_assignment_key(a, r.scope),
                                                "/identity/principalId")
                               : NULL;
-    if (!pid)
+    const char *role = zt_res_role_definition_id(a, r.target, zt_comp_subscription(ev), r.role);
+    if (!pid || !role)
         return NULL;
-    return json_pack("{s:{s:s,s:s,s:s}}", "properties", "roleDefinitionId",
-                     zt_arena_printf(a, "/subscriptions/%s/providers/Microsoft.Authorization/"
-                                        "roleDefinitions/%s", zt_comp_subscription(ev), r.role),
-                     "principalId", pid, "principalType", "ServicePrincipal");
+    return json_pack("{s:{s:s,s:s,s:s}}", "properties", "roleDefinitionId", role, "principalId",
+                     pid, "principalType", "ServicePrincipal");
 }
 
 /* ---------------------------------------------------------------------

@@ -539,6 +539,24 @@ json_t *zt_res_read_list(const zt_res_reader *r, const char *collection)
     }
 }
 
+const char *zt_res_role_definition_id(zt_arena *a, const char *scope, const char *sub,
+                                      const char *role)
+{
+    static const char pre[] = "/subscriptions/";
+    if (!scope || !role)
+        return NULL;
+    if (strncasecmp(scope, pre, sizeof(pre) - 1) != 0)
+        return zt_arena_printf(a, "/providers/Microsoft.Authorization/roleDefinitions/%s", role);
+    const char *s = scope + sizeof(pre) - 1;
+    size_t n = strcspn(s, "/");
+    /* the provider's spelling of its own subscription keeps the
+     * create-only values recorded before unchanged */
+    if (!sub || strlen(sub) != n || strncasecmp(s, sub, n) != 0)
+        sub = zt_arena_strndup(a, s, n);
+    return zt_arena_printf(a, "/subscriptions/%s/providers/Microsoft.Authorization/"
+                              "roleDefinitions/%s", sub, role);
+}
+
 const char *zt_res_rg_of(zt_arena *a, const char *id)
 {
     const char *p = id ? strcasestr(id, "/resourceGroups/") : NULL;

@@ -46,6 +46,14 @@ const char **zt_res_strings(const zt_comp_eval *ev, const char *attr, const char
 /* A UUIDv5-style (SHA-1) name from text, case-insensitive: role
  * assignment names that are known at plan and stable across applies. */
 const char *zt_res_uuid(zt_arena *a, const char *text);
+/* The role definition ID a role assignment at `scope` names for the role
+ * `role` (a GUID): in the scope's subscription, where ARM resolves it (it
+ * answers with that subscription whatever another one the PUT named, so
+ * naming another one reads back as drift); spelled as `sub` (the
+ * provider's) when it is that subscription; the tenant-level form for a
+ * scope above subscriptions. NULL while the scope is unknown. */
+const char *zt_res_role_definition_id(zt_arena *a, const char *scope, const char *sub,
+                                      const char *role);
 /* prefix + the "name" input + suffix; NULL while the name is unknown. */
 const char *zt_res_named(const zt_comp_eval *ev, const char *prefix, const char *suffix);
 /* The address planner's plan of `layout` for `space`; NULL while the space

@@ -613,15 +613,15 @@ static const char *zt_ws_ra_name(const zt_comp_eval *ev, const zt_ws_ra *ra)
 
 static json_t *zt_ws_ra_body(const zt_comp_eval *ev, const zt_ws_ra *ra)
 {
-    const char *sub = zt_comp_subscription(ev);
+    /* a scope given as input (service_bus_namespace_id) may be in another
+     * subscription: the role definition is named in the scope's */
+    const char *role = zt_res_role_definition_id(zt_comp_arena(ev), zt_ws_ra_scope(ev, ra),
+                                                 zt_comp_subscription(ev), ra->role);
     const char *pid = zt_ws_ra_principal(ev, ra);
-    if (!sub || !pid)
+    if (!role || !pid)
         return NULL;
-    return json_pack("{s:{s:s,s:s,s:s}}", "properties", "roleDefinitionId",
-                     zt_arena_printf(zt_comp_arena(ev),
-                                     "/subscriptions/%s/providers/Microsoft.Authorization/"
-                                     "roleDefinitions/%s", sub, ra->role),
-                     "principalId", pid, "principalType", "ServicePrincipal");
+    return json_pack("{s:{s:s,s:s,s:s}}", "properties", "roleDefinitionId", role, "principalId",
+                     pid, "principalType", "ServicePrincipal");
 }
 
 #define ZT_WS_RA_FNS(idx, sfx)                                                                   \

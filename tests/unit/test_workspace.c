@@ -15,6 +15,8 @@ static void fake_outputs(zt_comp_eval *ev);
 #include "zt_test_res.h"
 #include "zt_test_values.h"
 
+#include "zt_res.h"
+
 #include <ctype.h>
 
 #define DEF zt_composite_databricks_private_workspace
@@ -279,6 +281,37 @@ START_TEST(test_bodies)
                          strlen("/subscriptions/" SUB "/providers/Microsoft.Authorization/"
                                 "roleDefinitions/"),
                      "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0");
+}
+END_TEST
+
+/* A role assignment names its role definition in its scope's subscription:
+ * a Service Bus namespace in another subscription than the provider's gets
+ * roles of that subscription (ARM answers with them whatever the PUT
+ * names, so the provider's would read back as drift on every refresh). */
+#define OTHER_SUB "00000000-0000-0000-0000-0000000000b2"
+#define RD "/providers/Microsoft.Authorization/roleDefinitions/"
+START_TEST(test_role_definitions_in_the_scope_subscription)
+{
+    const char *sb = "/subscriptions/" OTHER_SUB "/resourceGroups/rg-apps/providers/"
+                     "Microsoft.ServiceBus/namespaces/sb-apps";
+    zt_comp_eval *ev = expand(zt_arena_printf(A, "%s,\"service_bus_namespace_id\":\"%s\"",
+                                              BASE_INPUTS, sb));
+    ck_assert_str_eq(jstr(body_of(ev, "ra_func_sb_sender"), "/properties/roleDefinitionId"),
+                     "/subscriptions/" OTHER_SUB RD "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39");
+    ck_assert_str_eq(jstr(body_of(ev, "ra_func_sb_receiver"), "/properties/roleDefinitionId"),
+                     "/subscriptions/" OTHER_SUB RD "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0");
+    /* the others are in the provider's subscription */
+    ck_assert_str_eq(jstr(body_of(ev, "ra_func_kv_secrets"), "/properties/roleDefinitionId"),
+                     "/subscriptions/" SUB RD "4633458b-17de-408a-b874-0445c86b69e6");
+    /* the provider's spelling of its own subscription, whatever the scope's */
+    ck_assert_str_eq(zt_res_role_definition_id(A, "/SUBSCRIPTIONS/" SUB "/resourceGroups/rg",
+                                               SUB, "r1"), "/subscriptions/" SUB RD "r1");
+    ck_assert_str_eq(zt_res_role_definition_id(A, "/subscriptions/" OTHER_SUB, SUB, "r1"),
+                     "/subscriptions/" OTHER_SUB RD "r1");
+    /* above subscriptions: the tenant-level form */
+    ck_assert_str_eq(zt_res_role_definition_id(A, "/providers/Microsoft.Management/"
+                                                  "managementGroups/mg", SUB, "r1"), RD "r1");
+    ck_assert_ptr_null(zt_res_role_definition_id(A, NULL, SUB, "r1"));
 }
 END_TEST
 
@@ -573,6 +606,7 @@ int main(int argc, char **argv)
         test_expand_defaults,
         test_expand_options,
         test_bodies,
+        test_role_definitions_in_the_scope_subscription,
         test_plan_unknowns,
         test_outputs,
         test_validate_ok,
