@@ -11,8 +11,9 @@ roles) -> plan (create) ->
 apply while RBAC propagation faults (PrincipalNotFound) and an authorization
 failure on the CMK phase two are injected, and key grants take 2.5 s to
 propagate (the lake's CMK and phase two wait for them) -> root storage
-endpoints, Service Bus and AzureDatabricks grants checked -> plan (no
-changes) -> drift
+endpoints, Service Bus (a namespace in another subscription of the tenant:
+its roles named in that subscription, as ARM answers them) and
+AzureDatabricks grants checked -> plan (no changes) -> drift
 (workspace publicNetworkAccess flipped to Enabled, a role assignment
 deleted) -> plan shows it -> apply repairs it -> plan (no changes) ->
 destroy leaves nothing but the soft-deleted Key Vault -> re-apply with the
@@ -36,6 +37,7 @@ from e2e_support import REPO, get_runner, make_workspace, runner_param
 sys.path.insert(0, str(REPO))
 
 RG = "rg-dbx-e2e"
+SB_SUB = "5b5b5b5b-0000-4000-8000-00000000005b"  # the apps team's subscription: its Service Bus
 NAME = "e2e"
 KV = "kv-dbx-e2e"
 SA = "stdbxe2elake"
@@ -163,16 +165,20 @@ def world(emulator):
     law = f"{rg_id}/providers/Microsoft.OperationalInsights/workspaces/law-e2e"
     c.put_and_wait(law, {"location": "westeurope", "tags": TAGS,
                          "properties": {"sku": {"name": "PerGB2018"}, "retentionInDays": 30}})
-    # The team's existing Service Bus namespace (outside the specs: seeded) and the tenant's
-    # AzureDatabricks first-party service principal.
-    sb = f"{rg_id}/providers/Microsoft.ServiceBus/namespaces/sb-e2e"
+    # The apps team's existing Service Bus namespace, in another subscription of the tenant
+    # (outside the specs: seeded), and the tenant's AzureDatabricks first-party service principal.
+    _ok(c.control("POST", "subscriptions", {"subscription_id": SB_SUB, "display_name": "apps team"}))
+    sb_rg = f"/subscriptions/{SB_SUB}/resourceGroups/rg-apps"
+    _ok(c.put(sb_rg, {"location": "westeurope", "tags": TAGS}))
+    sb = f"{sb_rg}/providers/Microsoft.ServiceBus/namespaces/sb-e2e"
     _ok(c.control("POST", "resources", {"id": sb, "location": "westeurope"}))
     dbx_app = info["first_party"]["AzureDatabricks"]["object_id"]
     tfvars = (f'vnet_id = "{vnet}"\nlaw_id = "{law}"\nzone_ids = {json.dumps(zone_ids)}\n'
               f'service_bus_id = "{sb}"\ndatabricks_app_id = "{dbx_app}"\n')
     fixtures = {vnet.lower(), nsg.lower(), other_nsg.lower(), other.lower(), law.lower(), sb.lower()} | \
         {z.lower() for z in zone_ids.values()}
-    return {"rg_id": rg_id, "net": net, "vnet": vnet, "tfvars": tfvars, "fixtures": fixtures, "sb": sb,
+    return {"rg_id": rg_id, "sb_rg": sb_rg, "net": net, "vnet": vnet, "tfvars": tfvars, "fixtures": fixtures,
+            "sb": sb,
             "dbx_app": dbx_app, "zone_ids": zone_ids}
 
 
@@ -184,7 +190,7 @@ def ws(session_root, mirror, provider_speaks, emulator, world):
         pytest.skip(runner.why_missing)
     w = make_workspace(session_root / "dbx", runner, mirror,
                        files={"main.tf": MAIN_TF, "e2e.auto.tfvars": world["tfvars"]})
-    return use_emulator(w, emulator[1], [world["rg_id"]])
+    return use_emulator(w, emulator[1], [world["rg_id"], world["sb_rg"]])
 
 
 def _plan_json(ws, *extra) -> tuple[int, dict]:
@@ -208,9 +214,9 @@ def _state(ws) -> dict:
 
 def _left_over(c, world) -> list[str]:
     store = c.control("GET", "store").json()
-    prefix = world["rg_id"].lower() + "/"
+    prefixes = (world["rg_id"].lower() + "/", world["sb_rg"].lower() + "/")
     return [r["id"] for r in store["resources"]
-            if r["id"].lower().startswith(prefix) and r["id"].lower() not in world["fixtures"]
+            if r["id"].lower().startswith(prefixes) and r["id"].lower() not in world["fixtures"]
             and not any(r["id"].lower().startswith(f + "/") for f in world["fixtures"])]
 
 
@@ -346,6 +352,12 @@ class TestWorkspace:
             p = c.get(res[key]).json()["properties"]
             roles[key] = (p["scope"].lower(), p["principalId"], p["roleDefinitionId"].rsplit("/", 1)[1])
         sb = world["sb"].lower()
+        assert sb.startswith(f"/subscriptions/{SB_SUB}/"), sb
+        # sent as ARM answers: the roles named in the namespace's subscription, not the provider's
+        sent = {q["body"]["properties"]["roleDefinitionId"]
+                for q in c.control("GET", "requests?kind=arm").json()["value"]
+                if q["method"] == "PUT" and q["path"].lower().startswith(sb + "/providers/microsoft.authorization/")}
+        assert sent and all(r.startswith(f"/subscriptions/{SB_SUB}/providers/") for r in sent), sent
         assert roles["ra_func_sb_sender"] == (sb, func, "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"), roles
         assert roles["ra_func_sb_receiver"] == (sb, func, "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"), roles
         assert roles["ra_databricks_app_key"] == (out["key_ids"]["databricks"].lower(), world["dbx_app"],
