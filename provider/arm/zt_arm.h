@@ -346,7 +346,9 @@ zt_rc zt_arm_wait(zt_arm_op *op, zt_arena *a, zt_arm_resp *resp);
  * whose type is in list_reads.json (types whose collection list answers
  * each member with the body its own GET has) is served from one list read
  * of its collection (the ID without its last name: every such resource of
- * a resource group, or every child of one parent), following nextLink,
+ * a resource group, or every child of one parent; for a child type its
+ * parent's body carries whole, list_reads.json "inline", the parent's
+ * collection), following nextLink,
  * shared by every caller of the process and kept until this process writes
  * (PUT, PATCH, DELETE, POST) under that collection or its ancestors. A
  * member the complete list does not hold is ZT_ERR_NOTFOUND, as its GET
@@ -354,7 +356,14 @@ zt_rc zt_arm_wait(zt_arm_op *op, zt_arena *a, zt_arm_resp *resp);
  * environment take the resource's own GET (zt_arm_do). */
 zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
                         zt_arm_resp *resp);
-/* Whether GETs of this type are served from list reads (case-insensitive). */
+/* zt_arm_get_listed for one part of a shared resource (part: the part's
+ * own ID, "<resource ID>#<items>"): the parts of one resource, read by
+ * different nodes of one refresh, are each answered once from the same
+ * list read, as the resource itself is. */
+zt_rc zt_arm_get_listed_part(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
+                             const char *part, zt_arm_resp *resp);
+/* Whether GETs of this type are served from list reads, its own or its
+ * parent's (case-insensitive). */
 bool zt_arm_list_type(const char *resource_type);
 /* Row i of list_reads.json (false past the end). */
 bool zt_arm_list_row(size_t i, const char **type);

@@ -6,6 +6,9 @@
  * types have a collection list (the resource ID without its last name)
  * that answers each member with the body of its GET, so one list read, its
  * pages followed, answers for every member of a resource group or parent.
+ * Some parents carry their children whole in their own body (a VNet its
+ * subnets and peerings: list_reads.json "inline"): those children are
+ * answered from the parent's list, as members of it.
  *
  * The cache: one entry per collection (lower-case path). The first reader
  * fills it while the others wait for that fill (one list in flight per
@@ -13,11 +16,15 @@
  * stale, when it starts and when it ends, so nothing written after a fill
  * is answered from it: the entries of the written resource's collection and
  * below (its children, its siblings' children) and of its ancestors'
- * collections (a parent's body holds its children inline). A list
+ * collections (a parent's body holds its children inline, so a write to an
+ * inline child drops the parent's collection as well). A list
  * answers for each member once: Terraform reads each resource once per
  * command, and a second read of it (a later command of a provider kept
  * running, as in debug mode) must see Azure as it is then, so it reads the
- * list again. A list that fails leaves its readers to their own GETs. */
+ * list again. A resource shared by several nodes (a rule collection group
+ * of many spokes) is read once per node, each for its part: a list answers
+ * for each part once. A list that fails leaves its readers to their own
+ * GETs. */
 #include "zt_arm_internal.h"
 #include "zt_log.h"
 
@@ -31,25 +38,64 @@ extern const size_t zt_arm_list_reads_json_len;
 
 /* ---- the table (list_reads.json) ------------------------------------------------ */
 
+/* An "inline" row: a child type whose members the parent's body carries,
+ * in full, in the array at `path` (dot-separated). */
+typedef struct inline_row {
+    char *type;
+    char *parent;
+    char **path;          /* NULL-terminated segments */
+} inline_row;
+
 static const char **g_types;
 static size_t g_n_types;
+static inline_row *g_inline;
+static size_t g_n_inline;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        zt_panic("out of memory");
+    return d;
+}
+
+static char **split_path(const char *path)
+{
+    size_t n = 1;
+    for (const char *p = path; *p; p++)
+        n += *p == '.';
+    char **out = calloc(n + 1, sizeof(char *));
+    if (!out)
+        zt_panic("out of memory");
+    char *copy = xstrdup(path), *save = NULL;
+    size_t i = 0;
+    for (char *t = strtok_r(copy, ".", &save); t; t = strtok_r(NULL, ".", &save))
+        out[i++] = xstrdup(t);
+    free(copy);
+    return out;
+}
 
 static void load_table(void)
 {
     json_error_t err;
     json_t *doc = json_loadb(zt_arm_list_reads_json, zt_arm_list_reads_json_len, 0, &err);
     json_t *types = json_object_get(doc, "types");
+    json_t *inl = json_object_get(doc, "inline");
     g_types = calloc(json_object_size(types) + 1, sizeof(char *));
-    if (!g_types)
+    g_inline = calloc(json_object_size(inl) + 1, sizeof(*g_inline));
+    if (!g_types || !g_inline)
         zt_panic("out of memory");
     const char *k;
     json_t *v;
-    json_object_foreach(types, k, v)
+    json_object_foreach(types, k, v) g_types[g_n_types++] = xstrdup(k);
+    json_object_foreach(inl, k, v)
     {
-        g_types[g_n_types] = strdup(k);
-        if (!g_types[g_n_types++])
-            zt_panic("out of memory");
+        const char *parent = json_string_value(json_object_get(v, "parent"));
+        const char *path = json_string_value(json_object_get(v, "property"));
+        if (!parent || !path)
+            zt_panic("list_reads.json: an inline row without parent or property");
+        g_inline[g_n_inline++] = (inline_row){xstrdup(k), xstrdup(parent), split_path(path)};
     }
     json_decref(doc);
 }
@@ -63,13 +109,27 @@ bool zt_arm_list_row(size_t i, const char **type)
     return true;
 }
 
-bool zt_arm_list_type(const char *resource_type)
+static const inline_row *inline_row_of(const char *resource_type)
+{
+    pthread_once(&g_once, load_table);
+    for (size_t i = 0; resource_type && i < g_n_inline; i++)
+        if (strcasecmp(g_inline[i].type, resource_type) == 0)
+            return &g_inline[i];
+    return NULL;
+}
+
+static bool listed_type(const char *resource_type)
 {
     const char *t;
     for (size_t i = 0; resource_type && zt_arm_list_row(i, &t); i++)
         if (strcasecmp(t, resource_type) == 0)
             return true;
     return false;
+}
+
+bool zt_arm_list_type(const char *resource_type)
+{
+    return listed_type(resource_type) || inline_row_of(resource_type);
 }
 
 /* ---- the cache ------------------------------------------------------------------- */
@@ -195,6 +255,29 @@ void zt_arm_lists_invalidate(zt_arm_lists *l, const char *path)
     zt_arena_free(a);
 }
 
+/* The children a member of type `type` carries inline (list_reads.json
+ * "inline") become members of the entry too, each a copy: the member's
+ * body goes whole to its own reader. */
+static void add_inline_children(zt_arena *a, entry *e, json_t *item, const char *type)
+{
+    pthread_once(&g_once, load_table);
+    for (size_t r = 0; r < g_n_inline; r++) {
+        if (strcasecmp(g_inline[r].parent, type) != 0)
+            continue;
+        json_t *kids = item;
+        for (char **seg = g_inline[r].path; *seg && kids; seg++)
+            kids = json_object_get(kids, *seg);
+        size_t i;
+        json_t *kid;
+        json_array_foreach(kids, i, kid)
+        {
+            const char *id = json_string_value(json_object_get(kid, "id"));
+            if (id)
+                json_object_set_new(e->items, lower_dup(a, id, strlen(id)), json_deep_copy(kid));
+        }
+    }
+}
+
 /* Every page of the collection into e->items; ZT_ERR_NOTFOUND when the
  * collection's scope does not exist (every member would answer 404). */
 static zt_rc fill(zt_arm_client *c, zt_arm_lists *l, entry *e, const zt_arm_req *req,
@@ -228,8 +311,10 @@ static zt_rc fill(zt_arm_client *c, zt_arm_lists *l, entry *e, const zt_arm_req 
         json_array_foreach(value, i, item)
         {
             const char *id = json_string_value(json_object_get(item, "id"));
-            if (id)
+            if (id) {
                 json_object_set(e->items, lower_dup(a, id, strlen(id)), item);
+                add_inline_children(a, e, item, type);
+            }
         }
         const char *next = json_string_value(json_object_get(resp.body, "nextLink"));
         path = next && *next ? zt_arena_strdup(a, next) : NULL;
@@ -303,46 +388,73 @@ static entry *filled_entry(zt_arm_client *c, zt_arm_lists *l, const zt_arm_req *
 }
 
 /* The member's body from a filled entry (a copy for the caller), marking
- * it answered; *again when it was answered before (the entry is then
- * dropped, so that the caller reads the list afresh). */
-static json_t *take_member(zt_arm_lists *l, entry *e, const char *id, bool *found, bool *again)
+ * the reader (the member's ID, or a part of it) answered; *again when it
+ * was answered before (the entry is then dropped, so that the caller reads
+ * the list afresh). */
+static json_t *take_member(zt_arm_lists *l, entry *e, const char *id, const char *reader,
+                           bool *found, bool *again)
 {
     json_t *body = NULL;
     pthread_mutex_lock(&l->lock);
-    *again = json_object_get(e->served, id) != NULL;
+    *again = json_object_get(e->served, reader) != NULL;
     if (*again) {
         if (e->linked)
             unlink_entry(l, e);
     } else {
-        json_object_set_new(e->served, id, json_true());
+        json_object_set_new(e->served, reader, json_true());
         json_t *item = json_object_get(e->items, id);
         *found = item != NULL;
-        /* Answered once, a body leaves the list (a second read lists
-         * again): the reader takes it over, and the list's memory goes as
-         * the refresh reads its members. */
-        body = item ? json_incref(item) : NULL;
-        if (item)
+        if (item && reader != id) {
+            /* A part: the other parts' readers take the same body. */
+            body = json_deep_copy(item);
+        } else if (item) {
+            /* Answered once, a body leaves the list (a second read lists
+             * again): the reader takes it over, and the list's memory goes
+             * as the refresh reads its members. */
+            body = json_incref(item);
             json_object_del(e->items, id);
+        }
     }
     entry_unref(e);
     pthread_mutex_unlock(&l->lock);
     return body;
 }
 
-zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
+/* For a child type of the "inline" rows: its parent's collection, *type
+ * becoming the parent's (the type of that list); NULL when the child is
+ * read by its own GET (not an inline type, not a plain child ID, or asked
+ * at an api-version other than the parent's, whose model may differ). */
+static const char *inline_collection(zt_arena *a, const zt_arm_req *req, const char **type)
+{
+    const inline_row *row = inline_row_of(*type);
+    const char *kids = row ? collection_of(a, req->path, row->type) : NULL;
+    const char *slash = kids ? strrchr(kids, '/') : NULL;
+    if (!slash || slash == kids)
+        return NULL;
+    const char *parent_id = zt_arena_strndup(a, kids, (size_t)(slash - kids));
+    const char *mine = req->api_version ? req->api_version : zt_arm_api_version(row->type);
+    const char *theirs = zt_arm_api_version(row->parent);
+    if (!mine || !theirs || strcmp(mine, theirs) != 0)
+        return NULL;
+    *type = row->parent;
+    return collection_of(a, parent_id, row->parent);
+}
+
+static zt_rc get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, const char *part,
                         zt_arm_resp *resp)
 {
     zt_arm_lists *l = zt_arm_client_lists(c);
     const char *type = req->resource_type ? req->resource_type
                                           : zt_arm_resource_type(a, req->path);
-    const char *coll = req->method == ZT_ARM_GET && l->enabled && !req->query &&
-                               zt_arm_list_type(type)
-                           ? collection_of(a, req->path, type)
-                           : NULL;
+    const char *coll = NULL;
+    if (req->method == ZT_ARM_GET && l->enabled && !req->query)
+        coll = listed_type(type) ? collection_of(a, req->path, type)
+                                 : inline_collection(a, req, &type);
     if (!coll)
         return zt_arm_do(c, a, req, resp);
     const char *key = lower_dup(a, coll, strlen(coll));
     const char *id = lower_dup(a, req->path, strlen(req->path));
+    const char *reader = part ? lower_dup(a, part, strlen(part)) : id;
     /* A member answered before: once more, from a list read now. */
     for (int attempt = 0; attempt < 2; attempt++) {
         zt_rc wait_rc = ZT_OK;
@@ -355,7 +467,7 @@ zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
         if (!e)
             break;
         bool found = false, again = false;
-        json_t *body = take_member(l, e, id, &found, &again);
+        json_t *body = take_member(l, e, id, reader, &found, &again);
         if (again)
             continue;
         memset(resp, 0, sizeof(*resp));
@@ -373,6 +485,18 @@ zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
         return ZT_OK;
     }
     return zt_arm_do(c, a, req, resp);
+}
+
+zt_rc zt_arm_get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
+                        zt_arm_resp *resp)
+{
+    return get_listed(c, a, req, NULL, resp);
+}
+
+zt_rc zt_arm_get_listed_part(zt_arm_client *c, zt_arena *a, const zt_arm_req *req,
+                             const char *part, zt_arm_resp *resp)
+{
+    return get_listed(c, a, req, part, resp);
 }
 
 unsigned zt_arm_list_pages(zt_arm_client *c) { return zt_arm_lists_pages(zt_arm_client_lists(c)); }

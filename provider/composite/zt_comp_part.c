@@ -350,7 +350,7 @@ zt_rc zt_comp_part_get(zt_comp_part_io *io, const char *id, bool listed)
     zt_arm_req get = {.method = ZT_ARM_GET, .path = base, .resource_type = pt->type,
                       .deadline_ms = io->deadline_ms, .cancel = io->cancel};
     zt_arm_resp g = {0};
-    zt_rc rc = listed ? zt_arm_get_listed(io->arm, io->a, &get, &g)
+    zt_rc rc = listed ? zt_arm_get_listed_part(io->arm, io->a, &get, id, &g)
                       : zt_arm_do(io->arm, io->a, &get, &g);
     if (rc != ZT_OK) {
         if (rc != ZT_ERR_NOTFOUND) {

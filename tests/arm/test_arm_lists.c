@@ -2,8 +2,11 @@
  * emulator: one list read per collection, its pages followed, shared by
  * concurrent readers; every member answers the body of its own GET, a
  * missing one 404; a member read a second time is read from Azure again;
- * a write by the client drops what it makes stale; types outside
- * list_reads.json and ZT_ARM_LIST_READS=0 take their own GETs.
+ * a write by the client drops what it makes stale; a VNet's subnets and
+ * peerings are answered from the VNets' list, with the body of their own
+ * GETs; the parts of one shared resource share its list read; types
+ * outside list_reads.json and ZT_ARM_LIST_READS=0 take their
+ * own GETs.
  *
  * Run through tests/arm/run_with_emulator.py (ZT_EMULATOR_JSON). */
 #include "zt_arm_internal.h"
@@ -112,6 +115,58 @@ static void setup(void)
                          ZT_OK);
     zt_arena_free(a);
     zt_arm_client_free(c);
+}
+
+/* Two peered VNets of rg-lists, each with two subnets: their subnets and
+ * peerings are inline children (list_reads.json "inline"). */
+static const char *vnet(zt_arena *a, char which)
+{
+    return zt_arena_printf(a, "%s/providers/Microsoft.Network/virtualNetworks/vnet-%c", rg(a),
+                           which);
+}
+
+static const char *peering(zt_arena *a, char from, char to)
+{
+    return zt_arena_printf(a, "%s/virtualNetworkPeerings/%c-to-%c", vnet(a, from), from, to);
+}
+
+static const char *subnet(zt_arena *a, char which, int i)
+{
+    return zt_arena_printf(a, "%s/subnets/snet-%d", vnet(a, which), i);
+}
+
+static const char *peering_body(zt_arena *a, char to, bool forwarded)
+{
+    return zt_arena_printf(a, "{\"properties\":{\"remoteVirtualNetwork\":{\"id\":\"%s\"},"
+                              "\"allowVirtualNetworkAccess\":true,\"allowForwardedTraffic\":%s}}",
+                           vnet(a, to), forwarded ? "true" : "false");
+}
+
+static void put_vnets(zt_arm_client *c, zt_arena *a)
+{
+    for (int v = 0; v < 2; v++) {
+        char w = (char)('a' + v);
+        ck_assert_int_eq(
+            put(c, a, vnet(a, w),
+                zt_arena_printf(a, "{\"location\":\"westeurope\",\"properties\":{"
+                                   "\"addressSpace\":{\"addressPrefixes\":[\"10.%d.0.0/16\"]},"
+                                   "\"subnets\":[{\"name\":\"snet-0\",\"properties\":{"
+                                   "\"addressPrefix\":\"10.%d.0.0/24\"}},{\"name\":\"snet-1\","
+                                   "\"properties\":{\"addressPrefix\":\"10.%d.1.0/24\"}}]}}",
+                                v + 1, v + 1, v + 1)),
+            ZT_OK);
+    }
+    ck_assert_int_eq(put(c, a, peering(a, 'a', 'b'), peering_body(a, 'b', false)), ZT_OK);
+    ck_assert_int_eq(put(c, a, peering(a, 'b', 'a'), peering_body(a, 'a', false)), ZT_OK);
+}
+
+/* The listed body of id equals its own GET's. */
+static void listed_is_own(zt_arm_client *c, zt_arena *a, const char *id)
+{
+    json_t *listed, *own;
+    ck_assert_int_eq(get(c, a, id, true, &listed), ZT_OK);
+    ck_assert_int_eq(get(c, a, id, false, &own), ZT_OK);
+    ck_assert_msg(json_equal(listed, own), "%s: the inline body and the GET body differ", id);
 }
 
 typedef struct reader {
@@ -236,6 +291,98 @@ START_TEST(test_writes_drop_what_they_make_stale)
 }
 END_TEST
 
+START_TEST(test_inline_children_answer_their_get_body)
+{
+    zt_arm_client *c = client();
+    zt_arena *a = zt_arena_new();
+    put_vnets(c, a);
+    ck_assert(zt_arm_list_type("Microsoft.Network/virtualNetworks/virtualNetworkPeerings"));
+    ck_assert(zt_arm_list_type("microsoft.network/virtualnetworks/subnets"));
+    /* Peerings and subnets of both VNets, and the VNets themselves: one
+     * list of the resource group's VNets answers them all. */
+    listed_is_own(c, a, peering(a, 'a', 'b'));
+    listed_is_own(c, a, peering(a, 'b', 'a'));
+    for (int i = 0; i < 2; i++) {
+        listed_is_own(c, a, subnet(a, 'a', i));
+        listed_is_own(c, a, subnet(a, 'b', i));
+    }
+    listed_is_own(c, a, vnet(a, 'a'));
+    ck_assert_uint_eq(zt_arm_list_pages(c), 1);
+    /* A child the parent does not carry, and a child of a missing parent:
+     * gone, as their GETs say, from the same list. */
+    json_t *b;
+    ck_assert_int_eq(get(c, a, zt_arena_printf(a, "%s/subnets/snet-9", vnet(a, 'a')), true, &b),
+                     ZT_ERR_NOTFOUND);
+    ck_assert_int_eq(get(c, a, zt_arena_printf(a, "%s/providers/Microsoft.Network/"
+                                                  "virtualNetworks/vnet-z/subnets/snet-0", rg(a)),
+                         true, &b),
+                     ZT_ERR_NOTFOUND);
+    ck_assert_uint_eq(zt_arm_list_pages(c), 1);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
+START_TEST(test_inline_child_write_drops_parent_list)
+{
+    zt_arm_client *c = client();
+    zt_arena *a = zt_arena_new();
+    put_vnets(c, a);
+    json_t *b;
+    /* The list is filled by a read of the other VNet's peering... */
+    ck_assert_int_eq(get(c, a, peering(a, 'b', 'a'), true, &b), ZT_OK);
+    unsigned pages = zt_arm_list_pages(c);
+    /* ...then this process writes a peering: its read must see the write. */
+    ck_assert_int_eq(put(c, a, peering(a, 'a', 'b'), peering_body(a, 'b', true)), ZT_OK);
+    ck_assert_int_eq(get(c, a, peering(a, 'a', 'b'), true, &b), ZT_OK);
+    ck_assert(json_is_true(
+        json_object_get(json_object_get(b, "properties"), "allowForwardedTraffic")));
+    ck_assert_uint_eq(zt_arm_list_pages(c), pages + 1);
+    /* A child read a second time lists again: another client's change
+     * since the first list is seen. */
+    ck_assert_int_eq(get(c, a, subnet(a, 'b', 0), true, &b), ZT_OK);
+    ctl0("POST", "/drift", "{\"id\":\"%s\",\"set\":{\"properties.addressPrefix\":"
+                           "\"10.2.9.0/24\"}}",
+         subnet(a, 'b', 1));
+    ck_assert_int_eq(get(c, a, subnet(a, 'b', 0), true, &b), ZT_OK);
+    ck_assert_int_eq(get(c, a, subnet(a, 'b', 1), true, &b), ZT_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "properties"),
+                                                       "addressPrefix")),
+                     "10.2.9.0/24");
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
+START_TEST(test_parts_of_one_member_share_its_list)
+{
+    zt_arm_client *c = client();
+    zt_arena *a = zt_arena_new();
+    zt_arm_resp r;
+    /* Four nodes, each reading its part of one shared resource, and the
+     * resource itself: one list. */
+    for (int i = 0; i < 4; i++) {
+        zt_arm_req req = {.method = ZT_ARM_GET, .path = nsg(a, 0),
+                          .deadline_ms = zt_arm_deadline_in(60000)};
+        const char *part = zt_arena_printf(a, "%s#part-%d", nsg(a, 0), i);
+        ck_assert_int_eq(zt_arm_get_listed_part(c, a, &req, part, &r), ZT_OK);
+        ck_assert_str_eq(json_string_value(json_object_get(r.body, "name")), "nsg-0");
+    }
+    json_t *b;
+    ck_assert_int_eq(get(c, a, nsg(a, 0), true, &b), ZT_OK);
+    ck_assert_uint_eq(zt_arm_list_pages(c), 3);
+    /* A part read again: Azure as it is now, from a new list. */
+    zt_arm_req req = {.method = ZT_ARM_GET, .path = nsg(a, 0),
+                      .deadline_ms = zt_arm_deadline_in(60000)};
+    ck_assert_int_eq(
+        zt_arm_get_listed_part(c, a, &req, zt_arena_printf(a, "%s#part-1", nsg(a, 0)), &r),
+        ZT_OK);
+    ck_assert_uint_eq(zt_arm_list_pages(c), 6);
+    zt_arena_free(a);
+    zt_arm_client_free(c);
+}
+END_TEST
+
 START_TEST(test_own_gets_when_off_or_not_listed)
 {
     zt_arm_client *c = client();
@@ -273,6 +420,9 @@ int main(void)
     tcase_add_test(tc, test_one_list_read_for_concurrent_readers);
     tcase_add_test(tc, test_members_answer_their_get_body);
     tcase_add_test(tc, test_writes_drop_what_they_make_stale);
+    tcase_add_test(tc, test_inline_children_answer_their_get_body);
+    tcase_add_test(tc, test_inline_child_write_drops_parent_list);
+    tcase_add_test(tc, test_parts_of_one_member_share_its_list);
     tcase_add_test(tc, test_own_gets_when_off_or_not_listed);
     suite_add_tcase(s, tc);
     int failed = zt_test_failures(s, false);
