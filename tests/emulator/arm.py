@@ -820,13 +820,18 @@ class ArmService:
         behaviours.on_removed(self, res)
 
     # -- lists ---------------------------------------------------------------------------------
-    def _list(self, items: list, req: Request) -> Response:
+    def _list(self, items: list, req: Request, render=None) -> Response:
+        """One page of items; with render, items are resources and only the page's are rendered
+        (a large collection is listed a page at a time: rendering every member for each page made
+        a list of N members in P pages cost N x P renders)."""
         size = max(1, int(self.config.page_size))
         skip = int(req.q("$skiptoken") or 0)
         top = req.q("$top")
         if top:
             items = items[:int(top)]
         page = items[skip: skip + size]
+        if render is not None:
+            page = [render(r) for r in page]
         body = {"value": page}
         if skip + size < len(items):
             qs = "&".join(f"{k}={v}" for k, v in req.query.items() if k.lower() != "$skiptoken")
@@ -838,8 +843,7 @@ class ArmService:
         if len(t.types) > 1:
             self._check_scope_exists(ap, type_name)
             parent_id = self._canonical_scope(ap) + ap.parent_id()[len(ap.scope_id()):]
-            items = [self.render(r) for r in self.store.children(parent_id, type_name)]
-            return self._list(items, req)
+            return self._list(self.store.children(parent_id, type_name), req, self.render)
         scope = self._canonical_scope(ap)
         if ap.resource_group is not None:
             self._require_rg(ap.subscription, ap.resource_group)
@@ -849,17 +853,17 @@ class ArmService:
         if type_name.lower() == policy.ASSIGNMENTS:
             at_scope = "atscope()" in (req.q("$filter") or "").replace(" ", "").lower()
             return self._list([self.render(r) for r in policy.assignments_at(self, scope, at_scope)], req)
-        items = []
+        members = []
         for r in self.store.of_type(type_name):
             if len(ap.chain) > 1 or type_name.lower().startswith("microsoft.authorization/"):
                 ok = r.scope_id.lower() == low or r.scope_id.lower().startswith(low + "/")
             else:
                 ok = r.key.startswith(low + "/")
             if ok:
-                items.append(self.render(r))
+                members.append(r)
         if type_name.lower() == policy.DEFS and ap.resource_group is None and len(ap.chain) == 1:
-            items = policy.list_builtins_under_subscription(items)
-        return self._list(items, req)
+            return self._list(policy.list_builtins_under_subscription([self.render(r) for r in members]), req)
+        return self._list(members, req, self.render)
 
     def _rg_resources(self, req, ap) -> Response:
         rg = self._require_rg(ap.subscription, ap.resource_group)

@@ -92,6 +92,10 @@ class Store:
 
     def clear(self):
         self.resources: dict[str, Resource] = {}
+        # lower(parent ID) -> {child key: None}, in insertion order: children() without a scan of
+        # the whole store (a VNet's render asks for its subnets and peerings, a peering's for the
+        # remote VNet's peerings)
+        self._kids: dict[str, dict[str, None]] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.principals: dict[str, Principal] = {}
         self.deleted_vaults: dict[str, dict] = {}       # lower(name) -> record
@@ -107,15 +111,24 @@ class Store:
         if not res.seq:
             res.seq = next(self._seq)
         self.resources[res.key] = res
+        if res.parent_id:
+            self._kids.setdefault(res.parent_id.lower(), {})[res.key] = None
 
     def remove(self, rid: str) -> Resource | None:
-        return self.resources.pop(rid.lower(), None)
+        res = self.resources.pop(rid.lower(), None)
+        if res is not None and res.parent_id:
+            self._kids.get(res.parent_id.lower(), {}).pop(res.key, None)
+        return res
 
     def children(self, parent_id: str, type_name: str | None = None) -> list[Resource]:
         p = parent_id.lower()
-        out = [r for r in self.resources.values()
-               if r.parent_id and r.parent_id.lower() == p
-               and (type_name is None or r.type_name.lower() == type_name.lower())]
+        t = type_name.lower() if type_name is not None else None
+        out = []
+        for k in list(self._kids.get(p, ())):
+            r = self.resources.get(k)
+            if r is not None and r.parent_id and r.parent_id.lower() == p \
+                    and (t is None or r.type_name.lower() == t):
+                out.append(r)
         return sorted(out, key=lambda r: r.seq)
 
     def descendants(self, rid: str) -> list[Resource]:
