@@ -139,7 +139,7 @@ typedef enum fill_state { FILLING = 0, READY, FAILED } fill_state;
 typedef struct entry {
     char *key;            /* the collection's path, lower case */
     fill_state state;
-    json_t *items;        /* lower-case member ID -> body */
+    json_t *items;        /* lower-case member ID -> body, as compact JSON text */
     json_t *served;       /* lower-case IDs answered from it (also 404s) */
     unsigned refs;        /* the table's (while linked) and each reader's */
     bool linked;
@@ -255,9 +255,27 @@ void zt_arm_lists_invalidate(zt_arm_lists *l, const char *path)
     zt_arena_free(a);
 }
 
+/* A member kept as its compact JSON text, parsed again for its reader: a
+ * list of a large estate is filled at once, and parsed trees are several
+ * times the size of their text. */
+static void keep_member(zt_arena *a, entry *e, const char *id, const json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+        zt_panic("out of memory");
+    json_object_set_new(e->items, lower_dup(a, id, strlen(id)),
+                        json_stringn_nocheck(text, strlen(text)));
+    free(text);
+}
+
+static json_t *member_body(const json_t *kept)
+{
+    json_error_t err;
+    return json_loadb(json_string_value(kept), json_string_length(kept), 0, &err);
+}
+
 /* The children a member of type `type` carries inline (list_reads.json
- * "inline") become members of the entry too, each a copy: the member's
- * body goes whole to its own reader. */
+ * "inline") become members of the entry too. */
 static void add_inline_children(zt_arena *a, entry *e, json_t *item, const char *type)
 {
     pthread_once(&g_once, load_table);
@@ -273,7 +291,7 @@ static void add_inline_children(zt_arena *a, entry *e, json_t *item, const char 
         {
             const char *id = json_string_value(json_object_get(kid, "id"));
             if (id)
-                json_object_set_new(e->items, lower_dup(a, id, strlen(id)), json_deep_copy(kid));
+                keep_member(a, e, id, kid);
         }
     }
 }
@@ -291,33 +309,33 @@ static zt_rc fill(zt_arm_client *c, zt_arm_lists *l, entry *e, const zt_arm_req 
             rc = ZT_ERR_REMOTE; /* a nextLink that never ends */
             break;
         }
+        /* Each page in an arena of its own: gone once its members are kept. */
+        zt_arena *pa = zt_arena_new();
         zt_arm_req lr = {.method = ZT_ARM_GET, .path = path, .resource_type = type,
                          .api_version = req->api_version, .deadline_ms = req->deadline_ms,
                          .cancel = req->cancel};
         zt_arm_resp resp;
-        rc = zt_arm_do(c, a, &lr, &resp);
+        rc = zt_arm_do(c, pa, &lr, &resp);
         pthread_mutex_lock(&l->lock);
         l->pages++;
         pthread_mutex_unlock(&l->lock);
-        if (rc != ZT_OK)
-            break;
-        json_t *value = json_object_get(resp.body, "value");
-        if (!json_is_array(value)) {
+        json_t *value = rc == ZT_OK ? json_object_get(resp.body, "value") : NULL;
+        if (rc == ZT_OK && !json_is_array(value))
             rc = ZT_ERR_DECODE;
-            break;
-        }
         size_t i;
         json_t *item;
         json_array_foreach(value, i, item)
         {
             const char *id = json_string_value(json_object_get(item, "id"));
-            if (id) {
-                json_object_set(e->items, lower_dup(a, id, strlen(id)), item);
-                add_inline_children(a, e, item, type);
+            if (id && rc == ZT_OK) {
+                keep_member(pa, e, id, item);
+                add_inline_children(pa, e, item, type);
             }
         }
-        const char *next = json_string_value(json_object_get(resp.body, "nextLink"));
+        const char *next = rc == ZT_OK ? json_string_value(json_object_get(resp.body, "nextLink"))
+                                       : NULL;
         path = next && *next ? zt_arena_strdup(a, next) : NULL;
+        zt_arena_free(pa);
     }
     if (zt_log_enabled(ZT_LOG_DEBUG))
         zt_log(ZT_LOG_DEBUG, ZT_ARM_LOG, "list read", "collection", coll, "result",
@@ -404,16 +422,12 @@ static json_t *take_member(zt_arm_lists *l, entry *e, const char *id, const char
         json_object_set_new(e->served, reader, json_true());
         json_t *item = json_object_get(e->items, id);
         *found = item != NULL;
-        if (item && reader != id) {
-            /* A part: the other parts' readers take the same body. */
-            body = json_deep_copy(item);
-        } else if (item) {
-            /* Answered once, a body leaves the list (a second read lists
-             * again): the reader takes it over, and the list's memory goes
-             * as the refresh reads its members. */
-            body = json_incref(item);
+        body = item ? member_body(item) : NULL;
+        /* Answered once, a body leaves the list (a second read lists
+         * again), and the list's memory goes as the refresh reads its
+         * members; a part's stays for the other parts' readers. */
+        if (item && reader == id)
             json_object_del(e->items, id);
-        }
     }
     entry_unref(e);
     pthread_mutex_unlock(&l->lock);
@@ -470,6 +484,8 @@ static zt_rc get_listed(zt_arm_client *c, zt_arena *a, const zt_arm_req *req, co
         json_t *body = take_member(l, e, id, reader, &found, &again);
         if (again)
             continue;
+        if (found && !body)
+            break; /* its text did not parse again (out of memory): its own GET */
         memset(resp, 0, sizeof(*resp));
         resp->request_id = resp->client_request_id = "";
         if (!found) {
