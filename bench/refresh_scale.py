@@ -13,7 +13,10 @@ For each N (default 50,200) in a fresh emulator:
   - printed per path: command wall time, ARM requests of the refresh (GETs, list pages among them,
     429s), provider CPU (user + system, from /proc/PID/stat of every provider process the command
     started, sampled every 20 ms) and peak RSS (VmHWM), and the plan's exit code (0: no changes);
-    then the ratios old / new, and the state's size (bytes, private-state bytes, per spoke).
+    where the wall time goes: the ARM window (first request -> last answer, request log), the
+    emulator's CPU during the command (/proc/PID/stat) and Terraform's (the command's process tree
+    from getrusage(RUSAGE_CHILDREN), less the provider's); then the ratios old / new, and the
+    state's size (bytes, private-state bytes, per spoke).
 
 The emulator's time scale is 0.001 (a 10-minute firewall takes 0.6 s); reads are not scaled, so the
 refresh is bounded by ARM's read budget exactly as in Azure. Each spoke adds a rule collection
@@ -38,8 +41,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from spokes_estate import SpokesEstate, last_seq, read_log, throttle_body  # noqa: E402
+from spokes_estate import SpokesEstate, children_cpu, last_seq, read_log, throttle_body  # noqa: E402
 from e2e_support import provider_bin_path  # noqa: E402  (spokes_estate puts tests/e2e on the path)
+from hub_apply import window  # noqa: E402
 
 HUB_RG, SPOKE_RG = "rg-hub-refresh", "rg-spokes-refresh"
 CMD_TIMEOUT = 1800.0
@@ -63,10 +67,12 @@ def measure(est, list_reads: bool, thr: dict) -> dict:
     seq = last_seq(log)
     sampler = est.sampler()
     env = {"ZT_ARM_LIST_READS": "1" if list_reads else "0"}
+    emu0, kids0 = est.emulator_cpu(), children_cpu()
     t0 = time.perf_counter()
     r = ws.run("plan", "-input=false", "-no-color", "-detailed-exitcode", f"-parallelism={PARALLELISM}",
                log=False, timeout=CMD_TIMEOUT, env=env)
     wall = time.perf_counter() - t0
+    emu_cpu, kids_cpu = est.emulator_cpu() - emu0, children_cpu() - kids0
     sampler.stop()
     cpu, rss, procs = sampler.cpu_s, sampler.peak_kb, len(sampler.cpu)
     time.sleep(0.3)
@@ -77,7 +83,9 @@ def measure(est, list_reads: bool, thr: dict) -> dict:
             "gets": sum(1 for q in reqs if q["method"] == "GET"),
             "pages": sum(1 for q in reqs if q["method"] == "GET" and _is_list(q["path"])),
             "429": sum(1 for q in reqs if q.get("status") == 429),
-            "cpu_s": cpu, "rss_kb": rss, "provider_processes": procs}
+            "cpu_s": cpu, "rss_kb": rss, "provider_processes": procs,
+            "emulator_cpu_s": emu_cpu, "terraform_cpu_s": max(0.0, kids_cpu - cpu),
+            "arm_window_s": window(reqs)}
 
 
 def _is_list(path: str) -> bool:
@@ -150,17 +158,19 @@ def main() -> int:
           f"on (reads {a.reads[0]:g}+{a.reads[1]:g}/s): list reads (new) beside one GET per node (old, "
           f"ZT_ARM_LIST_READS=0), same estate, same run")
     print(f"  {'N':>4} {'path':>5} {'wall s':>7} {'GETs':>6} {'lists':>6} {'429':>5} {'CPU s':>6} {'RSS MiB':>8}"
-          f" {'plan rc':>7}")
+          f" {'plan rc':>7} {'ARM s':>6} {'emu CPU':>8} {'tf CPU':>7}")
     ok = True
     for r in results:
         if not r["setup_ok"]:
             print(f"  {r['n']:>4}  set-up failed")
             ok = False
             continue
-        mean = {k: sum(x[k] for x in r["new"]) / 2 for k in ("wall_s", "gets", "pages", "429", "cpu_s", "rss_kb")}
+        mean = {k: sum(x[k] for x in r["new"]) / 2 for k in ("wall_s", "gets", "pages", "429", "cpu_s", "rss_kb",
+                                                             "arm_window_s", "emulator_cpu_s", "terraform_cpu_s")}
         for name, m, rc in (("new", mean, max(x["rc"] for x in r["new"])), ("old", r["old"], r["old"]["rc"])):
             print(f"  {r['n']:>4} {name:>5} {m['wall_s']:>7.1f} {m['gets']:>6.0f} {m['pages']:>6.0f} {m['429']:>5.0f}"
-                  f" {m['cpu_s']:>6.2f} {m['rss_kb'] / 1024:>8.1f} {rc:>7}")
+                  f" {m['cpu_s']:>6.2f} {m['rss_kb'] / 1024:>8.1f} {rc:>7} {m['arm_window_s']:>6.1f}"
+                  f" {m['emulator_cpu_s']:>8.2f} {m['terraform_cpu_s']:>7.2f}")
             ok = ok and rc == 0
         o = r["old"]
         rat = lambda x, y: (x / y) if y else float("nan")  # noqa: E731

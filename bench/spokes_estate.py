@@ -66,6 +66,24 @@ def last_seq(path: Path) -> int:
     return seq
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's waited-for children and their own waited-for children
+    (a finished terraform command: terraform and the provider processes it started)."""
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 class ProviderSampler(threading.Thread):
     """Peak VmHWM (kB, `peak`) and last CPU seconds (utime + stime, `cpu`) per pid of every
     terraform-provider-zerotrust process whose executable lies under root."""
@@ -170,6 +188,10 @@ class SpokesEstate:
     def __exit__(self, *exc):
         self.emu.stop()
         return False
+
+    def emulator_cpu(self) -> float:
+        """CPU seconds the emulator process has used so far."""
+        return proc_cpu(self.emu.proc.pid)
 
     def sampler(self) -> ProviderSampler:
         """A started sampler of this estate's provider processes."""
