@@ -271,6 +271,12 @@ const char *zt_comp_who(const zt_comp_eval *ev);
  * diagnostic with the attribute path, the other findings one warning;
  * reads that fail skip the check with a warning. */
 void zt_comp_policy_check(zt_comp_eval *ev);
+/* The same check with its reads answered by `get` instead of ARM (path and
+ * query as ARM would get them; NULL: 404), nothing cached: for the fuzz
+ * target (tests/fuzz/fuzz_comp_policy.c), which gives it hostile
+ * assignments and definitions. */
+typedef const json_t *(*zt_comp_policy_get)(void *arg, const char *path, const char *query);
+void zt_comp_policy_check_with(zt_comp_eval *ev, zt_comp_policy_get get, void *arg);
 
 /* ---- parallel executor -------------------------------------------------------- */
 

@@ -104,6 +104,8 @@ typedef struct pol_reader {
     unsigned generation;  /* the provider's: answers are reused within one command */
     unsigned reads;       /* ARM requests this check sent */
     const char *failure;  /* the first read that failed: why the check is skipped */
+    zt_comp_policy_get get; /* reads answered by the caller, not ARM (NULL: ARM) */
+    void *get_arg;
 } pol_reader;
 
 static void json_release(void *p) { json_decref(p); }
@@ -165,6 +167,10 @@ static const char *cache_key(zt_arena *a, const char *path, const char *query)
 static const json_t *cached_get(pol_reader *r, const char *path, const char *type,
                                 const char *query)
 {
+    if (r->get) {
+        r->reads++;
+        return r->get(r->get_arg, path, query);
+    }
     const char *low = cache_key(r->c->arena, path, query);
     pthread_mutex_lock(&g_lock);
     pol_entry *e = cache_find(low, r->generation);
@@ -215,6 +221,8 @@ static const json_t *definition(pol_reader *r, const char *id)
  * plan). Failures are left to the reads that follow, which report them. */
 static void prefetch(pol_reader *r, const json_t *refs, const char *type)
 {
+    if (r->get)
+        return;
     zt_arena *a = r->c->arena;
     size_t n = json_array_size(refs);
     zt_arm_op *ops[POL_PARALLEL];
@@ -720,7 +728,7 @@ static void summarize(pol_check *k)
                     zt_buf_cstr(&k->assignments));
 }
 
-void zt_comp_policy_check(zt_comp_eval *ev)
+static void policy_check(zt_comp_eval *ev, zt_comp_policy_get get, void *get_arg)
 {
     zt_call *c = ev->c;
     if (!c->provider || !c->provider->config.policy_plan_checks_enabled)
@@ -748,8 +756,9 @@ void zt_comp_policy_check(zt_comp_eval *ev)
     zt_call quiet = *c;
     quiet.diags = &scratch;
     k.r = (pol_reader){.c = &quiet, .deadline = zt_arm_deadline_in(POL_DEADLINE_MS),
-                       .generation = atomic_load(&c->provider->generation)};
-    if (zt_provider_arm(&quiet, &k.r.arm) != ZT_OK)
+                       .generation = atomic_load(&c->provider->generation), .get = get,
+                       .get_arg = get_arg};
+    if (!get && zt_provider_arm(&quiet, &k.r.arm) != ZT_OK)
         return; /* no credential: the plan says so elsewhere */
     for (size_t i = 0; i < n && !k.r.failure; i++)
         check_target(&k, &targets[i]);
@@ -770,4 +779,14 @@ void zt_comp_policy_check(zt_comp_eval *ev)
         return;
     }
     summarize(&k);
+}
+
+void zt_comp_policy_check(zt_comp_eval *ev)
+{
+    policy_check(ev, NULL, NULL);
+}
+
+void zt_comp_policy_check_with(zt_comp_eval *ev, zt_comp_policy_get get, void *arg)
+{
+    policy_check(ev, get, arg);
 }
