@@ -96,6 +96,14 @@ START_TEST(test_identity_certificate)
     ck_assert(X509_get_extended_key_usage(c) & XKU_SSL_CLIENT);
     ck_assert_int_eq(X509_check_ca(c), 1);
     ck_assert_int_eq(X509_check_issued(c, c), X509_V_OK);
+    /* the certificate names the key the handshake will sign with */
+    BIO *kbio = BIO_new_mem_buf(id.key_pem, -1);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(kbio, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(key);
+    ck_assert_int_eq(X509_check_private_key(c, key), 1);
+    ck_assert_int_eq(X509_verify(c, key), 1);
+    EVP_PKEY_free(key);
+    BIO_free(kbio);
     const ASN1_INTEGER *serial = X509_get0_serialNumber(c);
     BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
     ck_assert(!BN_is_negative(bn) && !BN_is_zero(bn));
