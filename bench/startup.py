@@ -33,7 +33,10 @@ the gRPC client reaches every provider through the same small TLS relay
 (Python's OpenSSL; tests/e2e/plugin_client.py). Its cost is included for
 both providers alike.
 
-usage: bench/startup.sh [-n RUNS] [--ours BIN] [--peer BIN] [--json FILE]
+--base BIN adds another build of this provider (main's, say) as a third
+column, run interleaved with the others: before/after figures from one run.
+
+usage: bench/startup.sh [-n RUNS] [--ours BIN] [--peer BIN] [--base BIN] [--json FILE]
 """
 from __future__ import annotations
 
@@ -159,12 +162,15 @@ def main() -> int:
     ap.add_argument("--peer", type=Path, default=Path(os.environ.get(
         "ZT_BENCH_PEER", Path(os.environ.get("ZT_PEERS_DIR", Path.home() / ".cache" / "zerotrust"))
         / "bin" / "terraform-provider-gofloor")))
+    ap.add_argument("--base", type=Path, help="another build of this provider, as a third column")
     ap.add_argument("--json", type=Path, help="also write the raw runs here")
     ap.add_argument("--no-arm", dest="arm", action="store_false",
                     help="skip the first-ARM-call phase (no emulator)")
     a = ap.parse_args()
 
     provs = {"zerotrust (C)": a.ours, "Go floor": a.peer}
+    if a.base:
+        provs["base"] = a.base
     for name, b in provs.items():
         if not (b.is_file() and os.access(b, os.X_OK)):
             print(f"startup: {name} binary not found: {b}"
@@ -181,7 +187,7 @@ def main() -> int:
             from hub_env import arm_env, start_emulator
             emu = start_emulator(work / "emulator", validate=False)
             e = arm_env(emu.info)
-            arms = {n: {"ours": n == "zerotrust (C)", "env": e, "subscription": emu.info["subscription_id"]}
+            arms = {n: {"ours": n != "Go floor", "env": e, "subscription": emu.info["subscription_id"]}
                     for n in provs}
         runs = {n: [] for n in provs}
         # one warm-up each (page cache), then interleaved runs
@@ -211,16 +217,25 @@ def main() -> int:
     print(f"host: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs; "
           f"ours: {a.ours}; Go floor: {a.peer}")
     w = 46
-    print(f"\n{'metric':<{w}} {'zerotrust (C)':>14} {'Go floor':>14} {'floor/ours':>11}")
-    print("-" * (w + 42))
+    base = runs.get("base")
+    if base:
+        print(f"base: {a.base}")
+    print(f"\n{'metric':<{w}} {'zerotrust (C)':>14} {'Go floor':>14} {'floor/ours':>11}"
+          + (f" {'base':>14} {'base/ours':>10}" if base else ""))
+    print("-" * (w + 42 + (26 if base else 0)))
     summary = {}
     for label, key, unit in rows:
         mo, mf = med([r.get(key) for r in ours]), med([r.get(key) for r in floor])
         ratio = (mf / mo) if (mo and mf) else None
         summary[key] = {"ours": mo, "floor": mf, "ratio": ratio}
         fmt = (lambda v: "-" if v is None else (f"{v:.1f} {unit}" if unit == "ms" else f"{v:.0f} {unit}"))
-        print(f"{label:<{w}} {fmt(mo):>14} {fmt(mf):>14} "
-              f"{('-' if ratio is None else f'{ratio:.1f}x'):>11}")
+        line = (f"{label:<{w}} {fmt(mo):>14} {fmt(mf):>14} "
+                f"{('-' if ratio is None else f'{ratio:.1f}x'):>11}")
+        if base:
+            mb = med([r.get(key) for r in base])
+            summary[key]["base"] = mb
+            line += f" {fmt(mb):>14} {('-' if not (mb and mo) else f'{mb / mo:.2f}x'):>10}"
+        print(line)
     killed = {n: sum(1 for r in rs if r.get("killed")) for n, rs in runs.items()}
     if any(killed.values()):
         print(f"\nkilled after 2 s without exiting on Shutdown: {killed}")
