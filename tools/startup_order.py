@@ -185,19 +185,25 @@ def main() -> int:
     # the C runtime's start code, before main (callgrind counts it "below main")
     lines = ["    *Scrt1.o(.text)", "    *crtbeginS.o(.text)"]
     seen, size, files = set(lines), 0, []
-    for fns in phases:
-        for at in (at for fn in fns for at in addr.get(fn, [])):
+    # the schema path's sections, then those only the first ARM call adds; each group
+    # sorted, so that a new recording changes only the lines whose code changed
+    for group in (phases[:2], phases[2:]):
+        new, new_files = set(), set()
+        for at in (at for fns in group for fn in fns for at in addr.get(fn, [])):
             i = bisect.bisect_right(starts, at) - 1
             if i < 0 or at >= secs[i][0] + secs[i][1]:
                 continue   # not in the text (PLT stubs, callgrind's own names)
             p = pattern(secs[i][2], secs[i][3])
             if p not in seen:
                 seen.add(p)
-                lines.append(f"    {p}")
+                new.add(p)
                 size += secs[i][1]
             f = file_pattern(secs[i][3])
             if f not in files:
                 files.append(f)
+                new_files.add(f)
+        lines += [f"    {p}" for p in sorted(new)]
+        files = [f for f in files if f not in new_files] + sorted(new_files)
     # Their read-only data (tables, strings) follows them, ahead of the rest: the data
     # callgrind does not trace is most likely that of the code it saw run.
     data = [f"    {f}(.rodata .rodata.*)" for f in files]
