@@ -300,26 +300,34 @@ const char *zt_comp_get_error(void *getter, const char **message)
     return g->error_code;
 }
 
-/* Nodes with nothing at their ID and a resource at their former one
- * (zt_comp_node_def.former_id): the state tracks the former resource, so
- * that the next apply moves it rather than leave it to no state. */
+/* Nodes with a resource at their former ID (zt_comp_node_def.former_id):
+ * the state tracks it, so that the next apply moves it rather than leave it
+ * to no state. Nothing at the node's ID: the node's record is the former
+ * resource, as in an upgraded state (the apply creates the node, then
+ * deletes it). Both (a move that stopped before its delete): the former is
+ * a record set aside as the apply sets it, "<key>~<former ID>", deleted by
+ * the next apply. */
 static zt_rc adopt_former(zt_comp_eval *ev, zt_comp_getter *g)
 {
     size_t errors = ev->c->diags->errors;
+    zt_arena *a = ev->c->arena;
     for (size_t i = 0; i < ev->graph.n; i++) {
         zt_comp_inst *in = &ev->graph.inst[i];
         zt_comp_rec *r = zt_comp_priv_get(&ev->priv, in->key);
-        if (!in->def->former_id || (r && r->exists))
+        const char *former = in->def->former_id ? zt_comp_eval_str(ev, in, in->def->former_id)
+                                                : NULL;
+        if (!former || (in->id && strcasecmp(former, in->id) == 0))
             continue;
-        const char *former = zt_comp_eval_str(ev, in, in->def->former_id);
-        json_t *body = former ? zt_comp_get(g, former) : NULL;
+        json_t *body = zt_comp_get(g, former);
         if (!body)
             continue;
         zt_log(ZT_LOG_INFO, ZT_COMP_LOG, "import tracks the node's resource where an earlier "
                "release kept it; the next apply moves it", "node", in->key, "id", former, NULL);
-        if (!r)
-            r = zt_comp_priv_put(ev->c->arena, &ev->priv, in->key);
-        r->id = zt_arena_strdup(ev->c->arena, former);
+        if (r && r->exists)
+            r = zt_comp_priv_put(a, &ev->priv, zt_arena_printf(a, "%s~%s", in->key, former));
+        else if (!r)
+            r = zt_comp_priv_put(a, &ev->priv, in->key);
+        r->id = zt_arena_strdup(a, former);
         r->exists = true;
         r->drift = false;
         r->hash = "";

@@ -10,6 +10,9 @@ to spokes-3 (analytics, alpha), real Terraform, the emulator.
   the plan moves the rules as for an upgraded state (firewall_rules create, firewall_rules~<old
   group> delete) and nothing else -> apply: the collections in spokes-3, the old group deleted
   after they were written -> plan clean.
+
+A move that stopped before its delete (both layouts in Azure, alpha's collections and its old
+group): the import tracks the old group beside the collections, the plan deletes only it.
 """
 from __future__ import annotations
 
@@ -140,6 +143,38 @@ def test_import_moves_the_former_group(ws, emu):
     tracked = {k.lower(): v.lower() for k, v in _spoke(ws)["underlying_resources"].items()}
     assert not any(k.startswith("firewall_rules~") for k in tracked), tracked
 
+    rc, changes = _plan(ws)
+    assert rc == 0, changes
+    ws.run("destroy", "-input=false", "-no-color", "-auto-approve", check=True)
+
+
+def test_import_after_a_move_that_stopped_before_its_delete(ws, emu):
+    """Both layouts in Azure (a move whose delete of the old group never ran): the import tracks
+    the old group beside the spoke's collections, and the next apply deletes it."""
+    c = emu.client
+    policy = f"{c.rg_id(HUB_RG)}/providers/Microsoft.Network/firewallPolicies/afwp-weu"
+    shared, former = f"{policy}/ruleCollectionGroups/spokes-3", f"{policy}/ruleCollectionGroups/spoke-alpha"
+    addr = 'zerotrust_spoke.this["alpha"]'
+    ws.run("apply", "-input=false", "-no-color", "-auto-approve", check=True)
+    c.put_and_wait(former, _former_body())
+    ws.run("state", "rm", "-no-color", addr, check=True)
+    vnet = f"{c.rg_id(SPOKE_RG)}/providers/Microsoft.Network/virtualNetworks/vnet-alpha"
+    ws.run("import", "-input=false", "-no-color", addr, vnet, check=True)
+    st = json.loads((ws.dir / "terraform.tfstate").read_text())
+    spoke = next(i["attributes"] for r in st["resources"] if r["type"] == "zerotrust_spoke"
+                 for i in r["instances"] if i.get("index_key") == "alpha")
+    tracked = {k.lower(): v.lower() for k, v in spoke["underlying_resources"].items()}
+    assert tracked.get(f"firewall_rules~{former}".lower()) == former.lower(), tracked
+    assert tracked["firewall_rules"] == f"{shared}#spoke-alpha-network,spoke-alpha-application".lower()
+    assert spoke["firewall_rule_priority"] == 210
+
+    rc, changes = _plan(ws)
+    assert rc == 2 and set(changes) == {addr}, changes
+    underlying = changes[addr]["after"]["underlying_changes"]
+    assert {k.lower(): v for k, v in underlying.items()} == {f"firewall_rules~{former}".lower(): "delete"}, underlying
+    ws.run("apply", "-input=false", "-no-color", "e2e.tfplan", check=True)
+    assert c.get(former).status_code == 404
+    assert {"spoke-alpha-network", "spoke-alpha-application"} <= _names(c.get(shared).json())
     rc, changes = _plan(ws)
     assert rc == 0, changes
     ws.run("destroy", "-input=false", "-no-color", "-auto-approve", check=True)
