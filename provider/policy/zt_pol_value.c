@@ -121,6 +121,8 @@ static json_t *walk(const json_t *from, const char *path)
     while (*p) {
         size_t n = strcspn(p, ".[");
         bool star = strncmp(p + n, "[*]", 3) == 0;
+        if (p[n] == '[' && !star) /* not a fan-out ("[0]", a stray '['): part of the name */
+            n += strcspn(p + n, ".");
         json_t *next = json_array();
         size_t i;
         json_t *c;

@@ -259,6 +259,21 @@ START_TEST(test_unevaluable_is_reported)
 }
 END_TEST
 
+/* A field path with a '[' that is not a "[*]" fan-out (a definition read
+ * from ARM may have anything) is a name like any other: no member has it.
+ * The walk over the path used to stop moving there and never return. */
+START_TEST(test_bracket_in_a_field_path)
+{
+    const char *r = "{\"type\":\"t\",\"identity\":{\"type\":\"UserAssigned\","
+                    "\"userAssignedIdentities\":{\"a\":{\"clientId\":\"c\"}}}}";
+    ck_assert_int_eq(eval(r, "{\"field\":\"identity.userAssignedIdentities[0].clientId\","
+                             "\"exists\":false}"), ZT_POL_TRUE);
+    ck_assert_int_eq(eval(r, "{\"field\":\"identity.type[\",\"exists\":false}"), ZT_POL_TRUE);
+    ck_assert_int_eq(eval(r, "{\"field\":\"identity.type\",\"equals\":\"UserAssigned\"}"),
+                     ZT_POL_TRUE);
+}
+END_TEST
+
 START_TEST(test_operators_and_functions)
 {
     const char *r = "{\"type\":\"Microsoft.KeyVault/vaults\",\"name\":\"kv-Prod-01\","
@@ -311,6 +326,7 @@ int main(void)
     tcase_add_test(tc, test_unknown_values);
     tcase_add_test(tc, test_unevaluable_is_reported);
     tcase_add_test(tc, test_operators_and_functions);
+    tcase_add_test(tc, test_bracket_in_a_field_path);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
 }
