@@ -5,13 +5,17 @@
 #                              (cached; a peer that does not build is skipped)
 #   3. build/                  meson + ninja; unit suites (meson test)
 #   4. build-asan/             the same with ASan + UBSan; unit suites
-#   5. pytest                  tests/e2e (real Terraform / OpenTofu), then
+#   5. build-fuzz/             the libFuzzer targets (tests/fuzz, clang, ASan +
+#                              UBSan): each seed corpus replayed, then each
+#                              target fuzzed for 10 s (meson test --suite fuzz)
+#   6. pytest                  tests/e2e (real Terraform / OpenTofu), then
 #                              tests/emulator (if present)
 # Every stage runs even when an earlier test stage failed; the exit code is
 # non-zero if anything failed. Each runner ends with a closing line
 # "NAME: N passed, N failed[, N skipped]".
 #
 # Environment: ZT_SKIP_SETUP=1 skips stages 1-2; ZT_SKIP_ASAN=1 skips 4;
+# ZT_SKIP_FUZZ=1 skips 5;
 # PYTEST_ARGS adds pytest arguments, split like a shell command line
 # (e.g. PYTEST_ARGS="-k 'host or hub' -x").
 set -uo pipefail
@@ -90,6 +94,31 @@ if [ -z "${ZT_SKIP_ASAN:-}" ]; then
       -q -rfEs -p no:cacheprovider -k crash_report_of_asan_build || failed+=(asan-crash-report)
   fi
   unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# The fuzz targets are not part of the other builds: without this stage a
+# target that no longer links, or a crash its seeds reach, goes unnoticed.
+# Only the targets and what they link are built (ninja alias "fuzz").
+fuzz_stage() {
+  local dir=build-fuzz
+  stage "fuzz: build ($dir)"
+  if [ ! -f "$dir/build.ninja" ]; then
+    if ! CC=clang meson setup "$dir" -Dfuzz=true; then
+      echo "fuzz: 0 passed, 1 failed"; failed+=(fuzz-setup); return 1
+    fi
+  fi
+  if ! ninja -C "$dir" fuzz; then
+    echo "fuzz: 0 passed, 1 failed"; failed+=(fuzz-build); return 1
+  fi
+  stage "fuzz: seed replay and bounded runs"
+  local rc=0
+  meson test -C "$dir" --no-rebuild --suite fuzz --print-errorlogs || rc=$?
+  meson_summary "$dir" fuzz
+  [ $rc -eq 0 ] || failed+=(fuzz)
+  return $rc
+}
+if [ -z "${ZT_SKIP_FUZZ:-}" ]; then
+  fuzz_stage || true
 fi
 
 # PYTEST_ARGS as words, quotes honoured (shlex: nothing in it is executed).
