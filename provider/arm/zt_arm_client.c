@@ -517,27 +517,13 @@ static zt_rc poll_once(op *o, zt_arm_lro *lro, bool *done, int64_t *next_wait)
     return ZT_OK;
 }
 
-/* The wait before the next poll. The server's (Retry-After), else ours;
- * while the operation's expected duration has not run out, three
- * quarters of what is left of it, since polls before then mostly hear
- * "InProgress" (a 10-minute firewall is polled a few times near its end,
- * not every 10 s); never closer than the floor, never an endless wait,
- * and an estimate never sleeps past the deadline. */
+/* The wait before the next poll (zt_arm_lro_poll_wait). */
 static int64_t poll_wait(op *o, int64_t server_wait, int64_t expected_end)
 {
     zt_arm_client *c = o->c;
-    int64_t wait = server_wait >= 0 ? server_wait : c->poll_interval_ms;
-    int64_t now = zt_arm_now_ms();
-    if (expected_end > now) {
-        int64_t ahead = (expected_end - now) / 4 * 3;
-        if (ahead > wait && zt_arm_sat_add(now, ahead) < o->deadline)
-            wait = ahead;
-    }
-    if (wait > c->max_retry_after_ms)
-        wait = c->max_retry_after_ms;
-    if (wait < c->min_poll_interval_ms)
-        wait = c->min_poll_interval_ms;
-    return wait;
+    zt_arm_poll_limits l = {.default_ms = c->poll_interval_ms, .min_ms = c->min_poll_interval_ms,
+                            .max_ms = c->max_retry_after_ms};
+    return zt_arm_lro_poll_wait(&l, server_wait, zt_arm_now_ms(), expected_end, o->deadline);
 }
 
 static zt_rc poll(op *o, zt_arm_lro *lro, const zt_arm_http_resp *first)

@@ -126,6 +126,17 @@ zt_arm_lro_state zt_arm_lro_state_parse(const char *s);
 const char *zt_arm_lro_status_of(const json_t *body, zt_arm_lro_kind kind);
 const char *zt_arm_provisioning_state(const json_t *body);
 
+/* The client's poll settings (zt_arm_client_options): wait without a
+ * Retry-After, floor, ceiling on a server's wait. */
+typedef struct zt_arm_poll_limits {
+    int64_t default_ms, min_ms, max_ms;
+} zt_arm_poll_limits;
+/* How long to wait before the next poll of an operation at now (ms):
+ * server_wait is the last answer's Retry-After (-1: none), expected_end
+ * when the operation should be done (0: unknown), deadline the request's. */
+int64_t zt_arm_lro_poll_wait(const zt_arm_poll_limits *l, int64_t server_wait, int64_t now,
+                             int64_t expected_end, int64_t deadline);
+
 /* ------------------------------------------------------------------ */
 /* Token cache (zt_arm_token.c)                                       */
 

@@ -107,6 +107,36 @@ zt_arm_lro zt_arm_lro_begin(zt_arena *a, zt_arm_method m, const char *resource_u
     return lro;
 }
 
+/* The server's wait (Retry-After), else ours; while the operation's
+ * expected duration has not run out, three quarters of what is left of
+ * it, since polls before then mostly hear "InProgress" (a 10-minute
+ * firewall is polled a few times near its end, not every 10 s). That skip
+ * is a whole number of the server's intervals: the polls it leaves are
+ * ones the server's pace would have made, so the end is heard no later
+ * than at that pace (a 60 s write polled every 10 s: at 40, 50 and 60 s,
+ * not at 45, 56 and 66 s). Never closer than the floor, never an endless
+ * wait, and an estimate never sleeps past the deadline. */
+int64_t zt_arm_lro_poll_wait(const zt_arm_poll_limits *l, int64_t server_wait, int64_t now,
+                             int64_t expected_end, int64_t deadline)
+{
+    int64_t wait = server_wait >= 0 ? server_wait : l->default_ms;
+    if (wait < l->min_ms)
+        wait = l->min_ms;
+    if (expected_end > now && wait > 0) {
+        int64_t ahead = (expected_end - now) / 4 * 3;
+        if (ahead > l->max_ms)
+            ahead = l->max_ms;
+        ahead = ahead / wait * wait;
+        if (ahead > wait && zt_arm_sat_add(now, ahead) < deadline)
+            wait = ahead;
+    }
+    if (wait > l->max_ms)
+        wait = l->max_ms;
+    if (wait < l->min_ms)
+        wait = l->min_ms;
+    return wait;
+}
+
 /* Azure's usual update and delete durations per type, Azure seconds
  * (zt_arm_durations.def says where they come from; the emulator reads the
  * same file). */

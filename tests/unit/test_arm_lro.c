@@ -157,6 +157,71 @@ START_TEST(test_expected_durations)
 }
 END_TEST
 
+/* When an operation ending at end (ms after its first answer) is polled,
+ * with Retry-After server (-1: none) and an expected duration (0: none):
+ * the times of the polls, up to the first at or after its end. */
+#define T0 1000000
+static unsigned poll_times(const zt_arm_poll_limits *l, int64_t server, int64_t expected,
+                           int64_t end, int64_t deadline, int64_t *at, unsigned max)
+{
+    int64_t t = T0;
+    unsigned n = 0;
+    while (n < max) {
+        t += zt_arm_lro_poll_wait(l, server, t, expected ? T0 + expected : 0, T0 + deadline);
+        at[n++] = t - T0;
+        if (t - T0 >= end)
+            break;
+    }
+    return n;
+}
+
+START_TEST(test_poll_schedule)
+{
+    const zt_arm_poll_limits azure = {.default_ms = 5000, .min_ms = 1000, .max_ms = 300000};
+    int64_t at[64];
+    const int64_t hour = 3600000;
+    /* a 60 s write, Retry-After 10 s: every 10 s without an expectation;
+     * with one, the early polls are skipped and those left are the
+     * server's own (40, 50, 60 s), so the end is heard when it would have
+     * been at the server's pace, not at 45, 56 and 66 s */
+    ck_assert_uint_eq(poll_times(&azure, 10000, 0, 60000, hour, at, 64), 6);
+    ck_assert_int_eq(at[5], 60000);
+    ck_assert_uint_eq(poll_times(&azure, 10000, 60000, 60000, hour, at, 64), 3);
+    ck_assert_int_eq(at[0], 40000);
+    ck_assert_int_eq(at[1], 50000);
+    ck_assert_int_eq(at[2], 60000);
+    /* a 20-minute VPN gateway delete: 7 polls instead of 120 (no wait
+     * longer than the 5-minute ceiling) */
+    ck_assert_uint_eq(poll_times(&azure, 10000, 1200000, 1200000, hour, at, 64), 7);
+    ck_assert_int_eq(at[0], 300000);
+    ck_assert_int_eq(at[3], 1120000);
+    ck_assert_int_eq(at[6], 1200000);
+    /* no Retry-After: the client's own interval is the step */
+    ck_assert_uint_eq(poll_times(&azure, -1, 60000, 60000, hour, at, 64), 3);
+    ck_assert_int_eq(at[0], 45000);
+    /* the floor holds against the server and the estimate alike */
+    ck_assert_int_eq(zt_arm_lro_poll_wait(&azure, 10, T0, 0, T0 + hour), 1000);
+    ck_assert_int_eq(zt_arm_lro_poll_wait(&azure, 10, T0, T0 + 1200, T0 + hour), 1000);
+    /* a server's wait is honoured, up to the ceiling */
+    ck_assert_int_eq(zt_arm_lro_poll_wait(&azure, 30000, T0, 0, T0 + hour), 30000);
+    ck_assert_int_eq(zt_arm_lro_poll_wait(&azure, 2 * hour, T0, 0, T0 + 3 * hour), 300000);
+    /* an estimate never sleeps past the deadline */
+    ck_assert_int_eq(zt_arm_lro_poll_wait(&azure, 10000, T0, T0 + 600000, T0 + 300000), 10000);
+    /* whatever the duration and the server's pace: the end heard when the
+     * server's pace would have heard it, with no more polls */
+    const zt_arm_poll_limits any = {.default_ms = 5000, .min_ms = 1, .max_ms = 300000};
+    const int64_t paces[] = {1000, 2000, 5000, 7000, 10000, 15000, 30000};
+    for (size_t p = 0; p < ZT_ARRAY_LEN(paces); p++)
+        for (int64_t end = 1000; end <= 1200000; end += 7000) {
+            int64_t s = paces[p], at_pace = (end + s - 1) / s * s;
+            unsigned n = poll_times(&any, s, end, end, 10 * hour, at, 64);
+            ck_assert_msg(at[n - 1] == at_pace, "end %lld, pace %lld: heard at %lld, not %lld",
+                          (long long)end, (long long)s, (long long)at[n - 1], (long long)at_pace);
+            ck_assert_uint_le(n, (unsigned)(at_pace / s));
+        }
+}
+END_TEST
+
 START_TEST(test_error_envelopes)
 {
     zt_arena *a = zt_arena_new();
@@ -213,6 +278,7 @@ int main(void)
     tcase_add_test(tc, test_header_selection);
     tcase_add_test(tc, test_status_parsing);
     tcase_add_test(tc, test_expected_durations);
+    tcase_add_test(tc, test_poll_schedule);
     tcase_add_test(tc, test_error_envelopes);
     suite_add_tcase(s, tc);
     return zt_test_run(s);
