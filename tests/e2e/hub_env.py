@@ -153,7 +153,9 @@ def make_world(emu: Emulator, rg: str) -> dict:
 def hub_workspace(root: Path, runner, mirror, emu: Emulator, world: dict):
     ws = make_workspace(root, runner, mirror, config_dir=EXAMPLE,
                         files={"e2e.auto.tfvars": world["tfvars"]})
-    return use_emulator(ws, emu.client, [world["rg_id"]])
+    # the provider expects durations at the emulator's time scale (arm_env), not 0.001's
+    return use_emulator(ws, emu.client, [world["rg_id"]],
+                        {"ZT_ARM_TIME_SCALE": str(emu.info.get("time_scale", 0.001))})
 
 
 # ------------------------------------------------------------------------------
