@@ -1144,11 +1144,17 @@ static void zt_spoke_peers_init(zt_arena *a, zt_spoke_peers *p, const zt_comp_cl
         zt_spoke_peer_add(a, p, claims[i].owner, claims[i].value, "planned in this run");
 }
 
+/* A planned owner's Azure value gives way to its claim; where the two agree
+ * the value is named "in Azure", so the message does not depend on whether
+ * Terraform happened to plan that owner before this one. */
 static void zt_spoke_peer_azure(zt_arena *a, zt_spoke_peers *p, const char *who, const char *value)
 {
     for (size_t i = 0; i < p->n_claims; i++)
-        if (strcmp(p->claims[i].owner, who) == 0)
+        if (strcmp(p->claims[i].owner, who) == 0) {
+            if (value && strcmp(p->claims[i].value, value) == 0)
+                p->v[i].source = "in Azure";
             return;
+        }
     if (value)
         zt_spoke_peer_add(a, p, who, value, "in Azure");
 }

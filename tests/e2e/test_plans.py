@@ -328,31 +328,35 @@ class TestPlans:
             "eps5": {"address_space": "10.5.0.0/23", "priority": 400},
         })
         (ws.dir / "bad.tfvars.json").write_text(json.dumps({"spokes": bad}))
-        seq = emu.last_seq()
-        p = Plan(ws, "-var", "owner=someone-else", "-var", "read_timeout=12m", "-var-file=bad.tfvars.json")
-        assert p.rc == 1, p.describe()
-        errs = {}
-        for e in p.errors():
-            errs.setdefault(e.get("address"), []).append(e)
-        gamma = errs.pop(_spoke("zeta"))
-        text = json.dumps(gamma)
-        assert {e["summary"] for e in gamma} == {"Address space overlaps a network peered with the hub",
-                                                "Rule collection priority already used"}, gamma
-        assert '10.1.0.0/24, the address space of zerotrust_spoke \\"alpha\\" (in Azure)' in text, text
-        assert 'Priority 210 is also the priority of zerotrust_spoke \\"beta\\" (in Azure)' in text, text
-        for e in gamma:
-            assert e["range"]["start"]["line"] > 0, e  # at the attribute
-        delta = errs.pop(_spoke("delta"))
-        assert len(delta) == 1 and 'zerotrust_hub \\"plans\\"' in json.dumps(delta), delta
-        assert "10.100.0.0/22" in delta[0]["detail"], delta
-        # the two new ones: whichever Terraform planned second sees the first's plan
-        new = [e for k in (_spoke("eps1"), _spoke("eps5")) for e in errs.pop(k, [])]
-        assert {e["summary"] for e in new} == {"Address space overlaps a network peered with the hub",
-                                              "Rule collection priority already used"}, new
-        assert all("(planned in this run)" in e["detail"] for e in new), new
-        assert not errs, errs
-        writes = [q for q in emu.requests(since=seq, kind="arm") if q["method"] != "GET"]
-        assert not writes, writes
+        # Whether Terraform plans alpha and beta before zeta or after must not change what
+        # zeta is told: -parallelism=1 plans them first, the default races them.
+        for order in (["-parallelism=1"], []):
+            seq = emu.last_seq()
+            p = Plan(ws, *order, "-var", "owner=someone-else", "-var", "read_timeout=12m",
+                     "-var-file=bad.tfvars.json")
+            assert p.rc == 1, p.describe()
+            errs = {}
+            for e in p.errors():
+                errs.setdefault(e.get("address"), []).append(e)
+            gamma = errs.pop(_spoke("zeta"))
+            text = json.dumps(gamma)
+            assert {e["summary"] for e in gamma} == {"Address space overlaps a network peered with the hub",
+                                                    "Rule collection priority already used"}, gamma
+            assert '10.1.0.0/24, the address space of zerotrust_spoke \\"alpha\\" (in Azure)' in text, text
+            assert 'Priority 210 is also the priority of zerotrust_spoke \\"beta\\" (in Azure)' in text, text
+            for e in gamma:
+                assert e["range"]["start"]["line"] > 0, e  # at the attribute
+            delta = errs.pop(_spoke("delta"))
+            assert len(delta) == 1 and 'zerotrust_hub \\"plans\\"' in json.dumps(delta), delta
+            assert "10.100.0.0/22" in delta[0]["detail"], delta
+            # the two new ones: whichever Terraform planned second sees the first's plan
+            new = [e for k in (_spoke("eps1"), _spoke("eps5")) for e in errs.pop(k, [])]
+            assert {e["summary"] for e in new} == {"Address space overlaps a network peered with the hub",
+                                                  "Rule collection priority already used"}, new
+            assert all("(planned in this run)" in e["detail"] for e in new), new
+            assert not errs, errs
+            writes = [q for q in emu.requests(since=seq, kind="arm") if q["method"] != "GET"]
+            assert not writes, writes
 
     def test_credential_failure_once_per_resource(self, ws, emu):
         """Every read refused for the credential (401 after a fresh token): one error per
