@@ -32,6 +32,32 @@ HUB = "weu"
 TAGS = {"environment": "test", "project": "data-platform", "owner": "e2e", "cost-centre": "CC-0"}
 
 
+def spoke_hcl(label: str, name: str, rg: str, address_space: str, priority: int, *,
+              hub: str = "data.zerotrust_hub.hub", resolver: bool = False) -> str:
+    """A zerotrust_spoke block taking everything it needs from `hub`: the data source
+    zerotrust_hub (a spoke state of its own) or a zerotrust_hub resource of the same state."""
+    resolver_ip = f"\n  hub_resolver_inbound_ip    = {hub}.resolver_inbound_ip" if resolver else ""
+    return f'''
+resource "zerotrust_spoke" "{label}" {{
+  name                = "{name}"
+  location            = {hub}.location
+  resource_group_name = "{rg}"
+  address_space       = "{address_space}"
+
+  hub_virtual_network_id     = {hub}.virtual_network_id
+  hub_address_space          = {hub}.address_space
+  hub_firewall_private_ip    = {hub}.firewall_private_ip
+  hub_firewall_policy_id     = {hub}.firewall_policy_id
+  hub_gateway_route_table_id = {hub}.gateway_route_table_id
+  hub_gateway_enabled        = {hub}.gateway_enabled
+  hub_private_dns_zone_ids   = {hub}.private_dns_zone_ids{resolver_ip}
+
+  firewall_rule_priority = {priority}
+  tags                   = {json.dumps(TAGS).replace(":", " =")}
+}}
+'''
+
+
 @dataclass
 class Emulator:
     proc: subprocess.Popen

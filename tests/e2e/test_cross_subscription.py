@@ -27,7 +27,7 @@ import json
 import pytest
 
 from e2e_support import PROVIDER_SOURCE, get_runner, make_workspace
-from hub_env import start_emulator, use_emulator
+from hub_env import spoke_hcl, start_emulator, use_emulator
 
 SUB_B = "44444444-4444-4444-4444-444444444444"
 SUB_UNKNOWN = "55555555-5555-5555-5555-555555555555"
@@ -72,25 +72,7 @@ output "virtual_network_id" {{
 
 
 def spoke_block(name: str, i: int) -> str:
-    return f'''
-resource "zerotrust_spoke" "{name}" {{
-  name                = "{name}"
-  location            = data.zerotrust_hub.hub.location
-  resource_group_name = "{SPOKE_RG}"
-  address_space       = "10.{i + 1}.0.0/24"
-
-  hub_virtual_network_id     = data.zerotrust_hub.hub.virtual_network_id
-  hub_address_space          = data.zerotrust_hub.hub.address_space
-  hub_firewall_private_ip    = data.zerotrust_hub.hub.firewall_private_ip
-  hub_firewall_policy_id     = data.zerotrust_hub.hub.firewall_policy_id
-  hub_gateway_route_table_id = data.zerotrust_hub.hub.gateway_route_table_id
-  hub_gateway_enabled        = data.zerotrust_hub.hub.gateway_enabled
-  hub_private_dns_zone_ids   = data.zerotrust_hub.hub.private_dns_zone_ids
-
-  firewall_rule_priority = {200 + 10 * i}
-  tags                   = {_hcl(TAGS)}
-}}
-'''
+    return spoke_hcl(name, name, SPOKE_RG, f"10.{i + 1}.0.0/24", 200 + 10 * i)
 
 
 def spokes_tf(hub_id: str) -> str:
@@ -410,24 +392,7 @@ resource "zerotrust_hub" "duo" {{
   tags                 = {_hcl(TAGS)}
 }}
 
-resource "zerotrust_spoke" "duo" {{
-  name                = "duo"
-  location            = "westeurope"
-  resource_group_name = "{SPOKE_RG}"
-  address_space       = "10.121.0.0/24"
-
-  hub_virtual_network_id     = zerotrust_hub.duo.virtual_network_id
-  hub_address_space          = zerotrust_hub.duo.address_space
-  hub_firewall_private_ip    = zerotrust_hub.duo.firewall_private_ip
-  hub_firewall_policy_id     = zerotrust_hub.duo.firewall_policy_id
-  hub_gateway_route_table_id = zerotrust_hub.duo.gateway_route_table_id
-  hub_gateway_enabled        = zerotrust_hub.duo.gateway_enabled
-  hub_private_dns_zone_ids   = zerotrust_hub.duo.private_dns_zone_ids
-
-  firewall_rule_priority = 400
-  tags                   = {_hcl(TAGS)}
-}}
-'''
+''' + spoke_hcl("duo", "duo", SPOKE_RG, "10.121.0.0/24", 400, hub="zerotrust_hub.duo")
     groups = [rg(s, n) for s in (a, SUB_B) for n in (HUB_RG, SPOKE_RG)] + [rg(a, hub_rg)]
     ws = use_emulator(make_workspace(session_root / "xsub-duo", get_runner("terraform"), mirror,
                                      files={"main.tf": tf}), emu.client, groups)

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from e2e_support import PROVIDER_SOURCE, get_runner, make_workspace
-from hub_env import start_emulator, use_emulator
+from hub_env import spoke_hcl, start_emulator, use_emulator
 from orphans import audit_for
 
 HUB_RG, SPOKE_RG, OTHER_RG = "rg-hub-many", "rg-spokes-many", "rg-other-many"
@@ -78,26 +78,7 @@ def spoke_tf(name: str, i: int, hub_id: str) -> str:
 data "zerotrust_hub" "hub" {{
   virtual_network_id = "{hub_id}"
 }}
-
-resource "zerotrust_spoke" "this" {{
-  name                = "{name}"
-  location            = data.zerotrust_hub.hub.location
-  resource_group_name = "{SPOKE_RG}"
-  address_space       = "10.{i + 1}.0.0/24"
-
-  hub_virtual_network_id     = data.zerotrust_hub.hub.virtual_network_id
-  hub_address_space          = data.zerotrust_hub.hub.address_space
-  hub_firewall_private_ip    = data.zerotrust_hub.hub.firewall_private_ip
-  hub_firewall_policy_id     = data.zerotrust_hub.hub.firewall_policy_id
-  hub_gateway_route_table_id = data.zerotrust_hub.hub.gateway_route_table_id
-  hub_gateway_enabled        = data.zerotrust_hub.hub.gateway_enabled
-  hub_private_dns_zone_ids   = data.zerotrust_hub.hub.private_dns_zone_ids
-  hub_resolver_inbound_ip    = data.zerotrust_hub.hub.resolver_inbound_ip
-
-  firewall_rule_priority = {200 + 10 * i}
-  tags                   = {json.dumps(TAGS).replace(":", " =")}
-}}
-'''
+''' + spoke_hcl("this", name, SPOKE_RG, f"10.{i + 1}.0.0/24", 200 + 10 * i, resolver=True)
 
 
 @pytest.fixture(scope="module")
