@@ -76,6 +76,13 @@ class Emulator:
                 self.proc.wait()
         self._log.close()
 
+    def create_groups(self, names) -> list[str]:
+        """The resource groups `names` (westeurope, the platform's tags); their IDs."""
+        ids = [self.client.rg_id(n) for n in names]
+        for rid in ids:
+            self.client.put_and_wait(rid, {"location": "westeurope", "tags": TAGS})
+        return ids
+
     # -- control API helpers ------------------------------------------------
     def last_seq(self) -> int:
         reqs = self.requests()
@@ -221,9 +228,7 @@ def second_spoke_tf() -> str:
 
 def make_platform_world(emu: Emulator) -> list[str]:
     """The four resource groups examples/platform expects; their IDs."""
-    for rg in PLATFORM_GROUPS:
-        emu.client.put_and_wait(emu.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
-    return [emu.client.rg_id(rg) for rg in PLATFORM_GROUPS]
+    return emu.create_groups(PLATFORM_GROUPS)
 
 
 def platform_workspace(root: Path, runner, mirror, emu: Emulator, two_spokes: bool = True):

@@ -85,9 +85,7 @@ data "zerotrust_hub" "hub" {{
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "many-states-emulator")
-    for rg in (HUB_RG, SPOKE_RG, OTHER_RG):
-        r = e.client.put(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
-        assert r.status_code in (200, 201), r.text
+    e.create_groups((HUB_RG, SPOKE_RG, OTHER_RG))
     yield e
     e.stop()
 

@@ -24,7 +24,7 @@ import subprocess
 import pytest
 
 from e2e_support import PROVIDER_SOURCE, REPO, get_runner, make_workspace
-from hub_env import TAGS, arm_env, start_emulator, use_emulator
+from hub_env import arm_env, start_emulator, use_emulator
 
 RG = "rg-plans"
 HUB = "zerotrust_hub.this"
@@ -131,9 +131,7 @@ SPOKE_DEFAULTS = {
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "plans-emulator")
-    c = e.client
-    r = c.put(c.rg_id(RG), {"location": "westeurope", "tags": TAGS})
-    assert r.status_code in (200, 201), r.text
+    e.create_groups((RG,))
     yield e
     e.stop()
 

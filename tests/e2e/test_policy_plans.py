@@ -20,7 +20,7 @@ import json
 import pytest
 
 from e2e_support import PROVIDER_SOURCE, get_runner, make_workspace
-from hub_env import TAGS, start_emulator, use_emulator
+from hub_env import start_emulator, use_emulator
 
 RG = "rg-polplans"
 GOV = "zerotrust_governance.this"
@@ -80,9 +80,7 @@ resource "zerotrust_hub" "this" {
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "polplans-emulator")
-    c = e.client
-    r = c.put(c.rg_id(RG), {"location": "westeurope", "tags": TAGS})
-    assert r.status_code in (200, 201), r.text
+    e.create_groups((RG,))
     yield e
     e.stop()
 

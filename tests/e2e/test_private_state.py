@@ -21,7 +21,7 @@ import shutil
 import pytest
 
 from e2e_support import REPO, get_runner, make_workspace
-from hub_env import TAGS, plan_rc, start_emulator, use_emulator
+from hub_env import plan_rc, start_emulator, use_emulator
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 GROUPS = ("rg-hub-weu", "rg-spokes-weu")    # the example's defaults: the fixture's IDs
@@ -32,9 +32,7 @@ MAX_SPOKE_PRIVATE = 8 * 1024
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "private-emulator")
-    for rg in GROUPS:
-        r = e.client.put(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
-        assert r.status_code in (200, 201), r.text
+    e.create_groups(GROUPS)
     yield e
     e.stop()
 

@@ -22,7 +22,7 @@ import json
 import pytest
 
 from e2e_support import REPO, get_runner, make_workspace
-from hub_env import TAGS, start_emulator, use_emulator
+from hub_env import start_emulator, use_emulator
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 FIXTURE = REPO / "tests" / "e2e" / "states" / "hub_and_spokes_private_v1.tfstate"
@@ -53,9 +53,7 @@ def _former_body() -> dict:
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "former-group-emulator")
-    for rg in (HUB_RG, SPOKE_RG):
-        r = e.client.put(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
-        assert r.status_code in (200, 201), r.text
+    e.create_groups((HUB_RG, SPOKE_RG))
     yield e
     e.stop()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from e2e_support import REPO, get_runner, make_workspace
-from hub_env import TAGS, plan_rc, start_emulator, use_emulator
+from hub_env import plan_rc, start_emulator, use_emulator
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 GROUPS = ("rg-hub-weu", "rg-spokes-weu")
@@ -32,8 +32,7 @@ FAULTS = [
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "spokes-faults-emulator", time_scale=0.001)
-    for rg in GROUPS:
-        e.client.put_and_wait(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
+    e.create_groups(GROUPS)
     yield e
     e.stop()
 

@@ -25,7 +25,6 @@ from orphans import audit_for
 
 EXAMPLE = REPO / "examples" / "hub-and-spokes"
 HUB_RG, SPOKE_RG = "rg-hub-shared", "rg-spokes-shared"
-TAGS = {"environment": "test", "project": "data-platform", "owner": "e2e", "cost-centre": "CC-0"}
 # name -> (address space, firewall_rule_priority, group)
 SPOKES = {"alpha": ("10.1.0.0/24", 200, "spokes-3"), "beta": ("10.1.1.0/24", 210, "spokes-3"),
           "analytics": ("10.1.2.0/24", 220, "spokes-3"), "gamma": ("10.1.3.0/24", 200, "spokes-2")}
@@ -45,9 +44,7 @@ def _colls(names) -> set[str]:
 @pytest.fixture(scope="module")
 def emu(session_root):
     e = start_emulator(session_root / "shared-rules-emulator")
-    for rg in (HUB_RG, SPOKE_RG):
-        r = e.client.put(e.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
-        assert r.status_code in (200, 201), r.text
+    e.create_groups((HUB_RG, SPOKE_RG))
     yield e
     e.stop()
 

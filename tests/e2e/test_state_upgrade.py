@@ -19,7 +19,7 @@ import pytest
 
 from e2e_support import (PLATFORM, PROVIDER_SOURCE, REPO, Mirror, dirhash_h1, get_runner,
                          make_workspace, project_version)
-from hub_env import TAGS, arm_env, plan_rc, platform_vars, start_emulator
+from hub_env import arm_env, plan_rc, platform_vars, start_emulator
 
 # The commit tagged v0.1.0 (a clone may not carry tags; the history has the commit).
 RELEASE_0_1_0 = "a6e8698de2e550cc6a5fd505c05d40d90d4ce3a4"
@@ -103,8 +103,7 @@ def test_platform_state_of_the_previous_release_upgrades(session_root, two_versi
     mirror, old, new = two_versions
     emu = start_emulator(session_root / "upgrade-emulator", time_scale=0.001)
     try:
-        for rg in GROUPS:
-            emu.client.put_and_wait(emu.client.rg_id(rg), {"location": "westeurope", "tags": TAGS})
+        emu.create_groups(GROUPS)
         example = without_governance((REPO / "examples" / "platform" / "main.tf").read_text())
         ws = make_workspace(session_root / "upgrade", get_runner("terraform"), mirror,
                             files={"main.tf": as_released(example, old)})
